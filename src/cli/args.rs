@@ -1,0 +1,74 @@
+//! The command line (clap definitions). Doc comments here are the manual: they are what
+//! `--help` prints. No behaviour lives in this file.
+
+use clap::{Args, Parser, Subcommand};
+use std::time::Duration;
+
+/// A security guard for local MCP servers.
+///
+/// mcpguard stands between an agent (Claude Desktop, Claude Code, Cursor, VS Code, Zed,
+/// Codex...) and a local MCP server it launches. Put `mcpguard run --` in front of the server
+/// command in the agent's config; mcpguard starts the server and relays its stdio JSON-RPC
+/// stream, checking every message on the way.
+#[derive(Debug, Parser)]
+#[command(name = "mcpguard", version, propagate_version = true)]
+pub struct Cli {
+    /// More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an MCP server behind mcpguard: `mcpguard run [OPTIONS] -- CMD [ARGS...]`.
+    ///
+    /// mcpguard starts CMD with its stdin and stdout connected to mcpguard, relays every
+    /// JSON-RPC message between the agent (mcpguard's own stdin/stdout) and the server, and
+    /// passes the server's stderr through. Messages pass byte for byte unless mcpguard has to
+    /// answer them itself (oversize, malformed, timed out, server gone).
+    ///
+    /// Exit status: the server's own exit code; 128+N when it died of signal N; 125 when
+    /// mcpguard itself failed; 126 when CMD is not executable; 127 when CMD is not found.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Name of this server in diagnostics (default: the command's file name).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Largest JSON-RPC message accepted in either direction (e.g. 16MiB, 512KiB).
+    ///
+    /// A longer client request is answered with a `mcpguard.message_too_large` error; a
+    /// longer server message is reported on stderr, and the request it answered gets that
+    /// error instead.
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = crate::units::parse_size)]
+    pub max_message: usize,
+
+    /// How long a tools/call may go unanswered before mcpguard answers it with a
+    /// `mcpguard.timeout` error and sends `notifications/cancelled` to the server. Progress
+    /// notifications for the call restart the clock. `off` disables the limit.
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = crate::units::parse_timeout)]
+    pub call_timeout: crate::units::Limit,
+
+    /// How long the server gets to exit after its stdin is closed, and again after SIGTERM,
+    /// before it and everything it started are killed.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = crate::units::parse_duration)]
+    pub shutdown_grace: Duration,
+
+    /// Print what would run, and exit without starting anything.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The server command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}

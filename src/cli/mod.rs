@@ -1,0 +1,13 @@
+//! The command-line edge: parsing lives in `args`, each subcommand in its own file, no policy.
+
+pub mod args;
+pub mod run;
+
+use args::{Cli, Command};
+
+/// Runs the parsed command line; returns the exit code.
+pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Run(args) => run::run(args),
+    }
+}

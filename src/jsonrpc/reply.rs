@@ -1,0 +1,147 @@
+//! Replies that mcpguard itself writes, as JSON-RPC lines.
+//!
+//! Owns: the error codes mcpguard uses (contract: -31000..-31999, outside the range JSON-RPC
+//! and MCP reserve) with their stable dotted `data.code` names, and the notifications it sends
+//! on its own (`notifications/cancelled` on a timeout).
+
+use super::message::RequestId;
+use bytes::Bytes;
+use serde_json::json;
+
+/// Why mcpguard answered a request itself. The numeric code and the dotted name are a
+/// contract: clients and log pipelines key on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The request was not valid JSON or not JSON-RPC 2.0.
+    Malformed,
+    /// The message was longer than the configured cap.
+    MessageTooLarge,
+    /// The message was not valid UTF-8.
+    InvalidUtf8,
+    /// The server did not answer a `tools/call` in time.
+    Timeout,
+    /// The server exited before answering.
+    ServerExited,
+    /// The server answered, but its answer could not be relayed (oversize, not JSON).
+    ResponseUnreadable,
+}
+
+impl ErrorCode {
+    pub fn number(self) -> i64 {
+        match self {
+            ErrorCode::Malformed => -31001,
+            ErrorCode::MessageTooLarge => -31002,
+            ErrorCode::InvalidUtf8 => -31003,
+            ErrorCode::Timeout => -31004,
+            ErrorCode::ServerExited => -31005,
+            ErrorCode::ResponseUnreadable => -31006,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCode::Malformed => "mcpguard.malformed",
+            ErrorCode::MessageTooLarge => "mcpguard.message_too_large",
+            ErrorCode::InvalidUtf8 => "mcpguard.invalid_utf8",
+            ErrorCode::Timeout => "mcpguard.timeout",
+            ErrorCode::ServerExited => "mcpguard.server_exited",
+            ErrorCode::ResponseUnreadable => "mcpguard.response_unreadable",
+        }
+    }
+}
+
+/// A JSON-RPC error line for `id` (or `null` when the id could not be read).
+pub fn error_line(id: Option<&RequestId>, code: ErrorCode, message: &str) -> Bytes {
+    let id = match id {
+        Some(RequestId::Number(n)) => serde_json::Value::Number(
+            n.parse::<serde_json::Number>()
+                .unwrap_or_else(|_| serde_json::Number::from(0)),
+        ),
+        Some(RequestId::String(s)) => serde_json::Value::String(s.clone()),
+        None => serde_json::Value::Null,
+    };
+    let reply = json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {
+            "code": code.number(),
+            "message": format!("mcpguard: {message}"),
+            "data": { "code": code.name() },
+        },
+    });
+    to_line(&reply)
+}
+
+/// `notifications/cancelled` for a request the server did not answer in time.
+pub fn cancelled_line(id: &RequestId, reason: &str) -> Bytes {
+    let request_id: serde_json::Value =
+        serde_json::from_str(&id.to_json()).unwrap_or(serde_json::Value::Null);
+    let notification = json!({
+        "jsonrpc": "2.0",
+        "method": "notifications/cancelled",
+        "params": { "requestId": request_id, "reason": reason },
+    });
+    to_line(&notification)
+}
+
+fn to_line(value: &serde_json::Value) -> Bytes {
+    let mut line = value.to_string().into_bytes();
+    line.push(b'\n');
+    Bytes::from(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn error_line_keeps_id_type_and_names_the_code() {
+        let line = error_line(
+            Some(&RequestId::String("7".into())),
+            ErrorCode::Timeout,
+            "late",
+        );
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&line).unwrap(),
+            json!({"jsonrpc":"2.0","id":"7","error":{"code":-31004,"message":"mcpguard: late","data":{"code":"mcpguard.timeout"}}})
+        );
+        assert!(line.ends_with(b"}\n"));
+        let id_of =
+            |line: Bytes| serde_json::from_slice::<serde_json::Value>(&line).unwrap()["id"].clone();
+        let zero = error_line(
+            Some(&RequestId::Number("0".into())),
+            ErrorCode::Malformed,
+            "x",
+        );
+        assert_eq!(id_of(zero), json!(0));
+        assert_eq!(
+            id_of(error_line(None, ErrorCode::Malformed, "x")),
+            json!(null)
+        );
+    }
+
+    #[test]
+    fn cancelled_line_carries_the_id_as_sent() {
+        let line = cancelled_line(&RequestId::Number("12".into()), "timeout");
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&line).unwrap(),
+            json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":12,"reason":"timeout"}})
+        );
+    }
+
+    #[test]
+    fn codes_stay_outside_the_reserved_range() {
+        for code in [
+            ErrorCode::Malformed,
+            ErrorCode::MessageTooLarge,
+            ErrorCode::InvalidUtf8,
+            ErrorCode::Timeout,
+            ErrorCode::ServerExited,
+            ErrorCode::ResponseUnreadable,
+        ] {
+            assert!((-31999..=-31000).contains(&code.number()), "{code:?}");
+            assert!(code.name().starts_with("mcpguard."));
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! mcpguard: a security guard for local MCP servers. See DESIGN notes in each module header.
+
+pub mod cli;
+pub mod jsonrpc;
+pub mod logging;
+pub mod mcp;
+pub mod paths;
+pub mod proxy;
+pub mod units;

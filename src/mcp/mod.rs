@@ -1,0 +1,5 @@
+//! MCP-level knowledge on top of JSON-RPC: method names, protocol era, tool-call views.
+
+pub mod era;
+pub mod methods;
+pub mod tool_call;

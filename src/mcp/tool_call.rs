@@ -1,0 +1,85 @@
+//! The parts of a `tools/call` request and of progress notifications that the relay reads.
+//!
+//! Owns: the tool name and the progress token of a call (the token lets progress keep a
+//! long call from timing out), and the token of a `notifications/progress`. Arguments stay raw.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// What the relay keeps of a `tools/call`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ToolCall {
+    pub name: Option<String>,
+    /// The progress token as JSON text (tokens are strings or numbers).
+    pub progress_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CallParams<'a> {
+    #[serde(borrow, default)]
+    name: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "_meta", borrow, default)]
+    meta: Option<ProgressMeta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ProgressMeta<'a> {
+    #[serde(rename = "progressToken", borrow, default)]
+    progress_token: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct ProgressParams<'a> {
+    #[serde(rename = "progressToken", borrow)]
+    progress_token: &'a RawValue,
+}
+
+/// Reads a `tools/call`'s params; malformed params give an empty view (the server judges them).
+pub fn read_tool_call(params: Option<&RawValue>) -> ToolCall {
+    let Some(params) = params else {
+        return ToolCall::default();
+    };
+    match serde_json::from_str::<CallParams<'_>>(params.get()) {
+        Ok(p) => ToolCall {
+            name: p.name.map(|n| n.into_owned()),
+            progress_token: p
+                .meta
+                .and_then(|m| m.progress_token)
+                .map(|t| t.get().trim().to_owned()),
+        },
+        Err(_) => ToolCall::default(),
+    }
+}
+
+/// The progress token of a `notifications/progress`, as JSON text.
+pub fn progress_token(params: Option<&RawValue>) -> Option<String> {
+    let params = params?;
+    serde_json::from_str::<ProgressParams<'_>>(params.get())
+        .ok()
+        .map(|p| p.progress_token.get().trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn reads_name_and_progress_token() {
+        let params = RawValue::from_string(
+            r#"{"name":"echo","arguments":{"a":1},"_meta":{"progressToken":"p1"}}"#.into(),
+        )
+        .unwrap();
+        assert_eq!(
+            read_tool_call(Some(&params)),
+            ToolCall {
+                name: Some("echo".into()),
+                progress_token: Some("\"p1\"".into())
+            }
+        );
+        let bad = RawValue::from_string("[1]".into()).unwrap();
+        assert_eq!(read_tool_call(Some(&bad)), ToolCall::default());
+        let progress = RawValue::from_string(r#"{"progressToken":3,"progress":1}"#.into()).unwrap();
+        assert_eq!(progress_token(Some(&progress)), Some("3".into()));
+    }
+}

@@ -1,0 +1,161 @@
+//! Starting the server process and reading how it ended.
+//!
+//! Owns: spawning the server command with piped stdin/stdout and inherited stderr (agents log
+//! a server's stderr; it passes through byte for byte), in its own process group (so a
+//! terminal's Ctrl-C reaches it once, through us), with a parent-death signal (so it dies with
+//! the supervisor); mapping spawn failures and exit statuses to mcpguard's exit codes.
+
+use std::io;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
+use tokio::process::{Child, Command};
+
+/// Exit code when the command could not be executed (contract).
+pub const EXIT_NOT_EXECUTABLE: u8 = 126;
+/// Exit code when the command was not found (contract).
+pub const EXIT_NOT_FOUND: u8 = 127;
+
+/// Why the server could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("command not found: {command} (not a path to an existing file, and not on PATH)")]
+    NotFound { command: String },
+    #[error("command not executable: {command}: {source}")]
+    NotExecutable { command: String, source: io::Error },
+    #[error("could not start {command}: {source}")]
+    Other { command: String, source: io::Error },
+}
+
+impl SpawnError {
+    /// The exit status mcpguard ends with (contract: 127 not found, 126 not executable).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SpawnError::NotFound { .. } => EXIT_NOT_FOUND,
+            SpawnError::NotExecutable { .. } | SpawnError::Other { .. } => EXIT_NOT_EXECUTABLE,
+        }
+    }
+}
+
+/// Spawns `argv` as the server.
+pub fn spawn_server(argv: &[String]) -> Result<Child, SpawnError> {
+    let (program, args) = argv.split_first().ok_or_else(|| SpawnError::NotFound {
+        command: String::new(),
+    })?;
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(false);
+    let supervisor = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // async-signal-safe syscalls (setpgid, prctl, getppid, kill).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setpgid(0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The supervisor may have died between fork and prctl; then nobody would send
+            // the death signal, so act on it now.
+            if libc::getppid() != supervisor {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+            Ok(())
+        });
+    }
+    command.spawn().map_err(|source| classify(program, source))
+}
+
+/// Where `program` would be found: itself when it names a path, else the first executable
+/// match on PATH (the lookup `execvp` does).
+pub fn resolve_program(
+    program: &str,
+    path_var: Option<&std::ffi::OsStr>,
+) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let is_executable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let path = std::path::PathBuf::from(program);
+        return is_executable(&path).then_some(path);
+    }
+    std::env::split_paths(path_var?)
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn classify(program: &str, source: io::Error) -> SpawnError {
+    let command = program.to_owned();
+    match source.kind() {
+        io::ErrorKind::NotFound => SpawnError::NotFound { command },
+        io::ErrorKind::PermissionDenied => SpawnError::NotExecutable { command, source },
+        _ if source.raw_os_error() == Some(libc::ENOEXEC) => {
+            SpawnError::NotExecutable { command, source }
+        }
+        _ => SpawnError::Other { command, source },
+    }
+}
+
+/// mcpguard's exit code for the server's exit status: its own code, or 128+N for signal N.
+pub fn exit_code_of(status: ExitStatus) -> u8 {
+    if let Some(code) = status.code() {
+        return code as u8;
+    }
+    match status.signal() {
+        Some(signal) => (128 + signal) as u8,
+        None => EXIT_NOT_EXECUTABLE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        assert_eq!(exit_code_of(ExitStatus::from_raw(3 << 8)), 3);
+        assert_eq!(exit_code_of(ExitStatus::from_raw(0)), 0);
+        assert_eq!(exit_code_of(ExitStatus::from_raw(libc::SIGKILL)), 137);
+        assert_eq!(exit_code_of(ExitStatus::from_raw(libc::SIGTERM)), 143);
+    }
+
+    #[test]
+    fn resolves_like_execvp() {
+        let dir = tempfile::tempdir().unwrap();
+        let tool = dir.path().join("tool");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        let path = std::ffi::OsString::from(format!("/nonexistent:{}", dir.path().display()));
+        assert_eq!(resolve_program("tool", Some(&path)), None);
+        std::fs::set_permissions(&tool, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        assert_eq!(resolve_program("tool", Some(&path)), Some(tool.clone()));
+        assert_eq!(
+            resolve_program(&tool.display().to_string(), None),
+            Some(tool)
+        );
+        assert_eq!(resolve_program("missing", Some(&path)), None);
+    }
+
+    #[test]
+    fn spawn_failures_map_to_126_and_127() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let missing = spawn_server(&["/nonexistent/mcpguard-test".into()]).unwrap_err();
+            assert_eq!(missing.exit_code(), 127);
+            let dir = tempfile::tempdir().unwrap();
+            let not_exec = dir.path().join("script");
+            std::fs::write(&not_exec, "#!/bin/sh\n").unwrap();
+            let denied = spawn_server(&[not_exec.display().to_string()]).unwrap_err();
+            assert_eq!(denied.exit_code(), 126);
+        });
+    }
+}

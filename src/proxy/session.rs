@@ -1,0 +1,205 @@
+//! One relay session: the server process, both directions, and the way it all ends.
+//!
+//! Owns: wiring the server's pipes and mcpguard's stdio to the relay tasks, forwarding
+//! SIGINT/SIGTERM/SIGHUP to the server, the shutdown ladder (client EOF → close the server's
+//! stdin → grace → SIGTERM to its process group → grace → SIGKILL of every descendant), and
+//! what the client is owed at the end (an error for every request the server never answered).
+//! Returns the exit code mcpguard ends with (contract: the server's code, 128+N for signal N).
+//!
+//! Data flow:
+//!   client stdin ─► LineReader ─► client_to_server ─► writer ─► server stdin
+//!   client stdout ◄─ writer ◄─ server_to_client ◄─ LineReader ◄─ server stdout
+//!   (mcpguard's own replies and timers queue into the same writers, so order holds)
+
+use super::child::{SpawnError, exit_code_of, spawn_server};
+use super::shared::{SessionConfig, Shared};
+use super::{client_to_server, process_tree, server_to_client, stdio, writer};
+use crate::jsonrpc::framing::LineReader;
+use crate::jsonrpc::reply::{self, ErrorCode};
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::time::{Instant, sleep_until};
+
+/// Why a session could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    #[error("could not set up the session: {0}")]
+    Setup(#[from] std::io::Error),
+}
+
+/// The next step of the shutdown ladder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Terminate,
+    Kill,
+}
+
+/// How long the client writer gets to deliver the last answers once the server is gone.
+const FINAL_FLUSH: Duration = Duration::from_secs(5);
+
+pub async fn run(argv: &[String], config: SessionConfig) -> Result<u8, SessionError> {
+    if let Err(e) = process_tree::become_subreaper() {
+        // Without it a daemonized grandchild escapes to init; say so rather than pretend.
+        tracing::warn!(
+            "could not become a child subreaper ({e}); daemonized grandchildren may outlive the session"
+        );
+    }
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+
+    let mut child = spawn_server(argv)?;
+    let child_pid = child.id().map(|pid| pid as i32);
+    let (Some(server_stdin), Some(server_stdout)) = (child.stdin.take(), child.stdout.take())
+    else {
+        return Err(SessionError::Setup(std::io::Error::other(
+            "the server's pipes were not created",
+        )));
+    };
+    let (client_in, client_out) = stdio::open_client_stdio()?;
+    let shared = Arc::new(Shared::new(config));
+    let grace = shared.config.shutdown_grace;
+
+    let (to_server, server_queue) = writer::channel();
+    let (to_client, client_queue) = writer::channel();
+    let mut server_writer = tokio::spawn(writer::write_lines(server_stdin, server_queue));
+    let client_writer = tokio::spawn(writer::write_lines(client_out, client_queue));
+    let mut client_side = tokio::spawn(client_to_server::relay(
+        LineReader::new(client_in, shared.config.max_message),
+        Arc::clone(&shared),
+        to_server.clone(),
+        to_client.clone(),
+    ));
+    let mut server_side = tokio::spawn(server_to_client::relay(
+        LineReader::new(server_stdout, shared.config.max_message),
+        Arc::clone(&shared),
+        to_client.clone(),
+    ));
+
+    let mut ladder: Option<(Instant, Step)> = None;
+    let mut client_done = false;
+    let mut server_out_done = false;
+    let mut server_in_done = false;
+    let mut signalled = false;
+    let status = loop {
+        let next_step = ladder.map(|(at, _)| at);
+        tokio::select! {
+            status = child.wait() => break status?,
+            end = &mut client_side, if !client_done => {
+                client_done = true;
+                tracing::debug!(?end, "client side ended; closing the server's stdin");
+                ladder = ladder.or(Some((Instant::now() + grace, Step::Terminate)));
+            }
+            end = &mut server_side, if !server_out_done => {
+                server_out_done = true;
+                tracing::debug!(?end, "server side ended");
+                to_server.close().await;
+                ladder = ladder.or(Some((Instant::now() + grace, Step::Terminate)));
+            }
+            end = &mut server_writer, if !server_in_done => {
+                server_in_done = true;
+                tracing::debug!(?end, "server stdin closed");
+            }
+            Some(()) = interrupt.recv() => forward(Signal::SIGINT, child_pid, &mut signalled, &mut ladder, grace),
+            Some(()) = terminate.recv() => forward(Signal::SIGTERM, child_pid, &mut signalled, &mut ladder, grace),
+            Some(()) = hangup.recv() => forward(Signal::SIGHUP, child_pid, &mut signalled, &mut ladder, grace),
+            () = sleep_until(next_step.unwrap_or_else(Instant::now)), if next_step.is_some() => {
+                ladder = climb(ladder, child_pid, grace);
+            }
+        }
+    };
+
+    // The server is gone; whatever it left behind goes with it.
+    let killed = process_tree::kill_descendants(None);
+    if killed > 0 {
+        tracing::info!("killed {killed} process(es) the server left behind");
+    }
+    if !server_out_done && tokio::time::timeout(grace, &mut server_side).await.is_err() {
+        tracing::warn!("the server's stdout stayed open after it exited; stopped reading it");
+        server_side.abort();
+    }
+    client_side.abort();
+    let code = exit_code_of(status);
+    let unanswered = shared.lock().pending.drain_client_requests();
+    for (id, request) in unanswered {
+        let message = format!(
+            "the server exited (status {code}) before answering {}",
+            request.method
+        );
+        to_client
+            .send(reply::error_line(
+                Some(&id),
+                ErrorCode::ServerExited,
+                &message,
+            ))
+            .await;
+    }
+    to_client.close().await;
+    drop(to_client);
+    drop(to_server);
+    if tokio::time::timeout(FINAL_FLUSH, client_writer)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the client did not read mcpguard's last messages within {FINAL_FLUSH:?}");
+    }
+    Ok(code)
+}
+
+/// Forwards a signal mcpguard received to the server's process group; a second one, or the
+/// grace running out, kills everything.
+fn forward(
+    signal: Signal,
+    child_pid: Option<i32>,
+    signalled: &mut bool,
+    ladder: &mut Option<(Instant, Step)>,
+    grace: Duration,
+) {
+    if *signalled {
+        tracing::warn!("second signal ({signal}); killing the server");
+        *ladder = Some((Instant::now(), Step::Kill));
+        return;
+    }
+    *signalled = true;
+    tracing::info!("forwarding {signal} to the server");
+    send_to_group(child_pid, signal);
+    *ladder = Some((Instant::now() + grace, Step::Kill));
+}
+
+/// Takes the next step of the shutdown ladder and returns the one after it.
+fn climb(
+    ladder: Option<(Instant, Step)>,
+    child_pid: Option<i32>,
+    grace: Duration,
+) -> Option<(Instant, Step)> {
+    match ladder {
+        Some((_, Step::Terminate)) => {
+            tracing::info!(
+                "the server did not exit within {grace:?} of its stdin closing; sending SIGTERM"
+            );
+            send_to_group(child_pid, Signal::SIGTERM);
+            Some((Instant::now() + grace, Step::Kill))
+        }
+        Some((_, Step::Kill)) => {
+            tracing::warn!(
+                "the server did not exit after SIGTERM within {grace:?}; killing it and everything it started"
+            );
+            process_tree::kill_descendants(child_pid);
+            None
+        }
+        None => None,
+    }
+}
+
+fn send_to_group(child_pid: Option<i32>, signal: Signal) {
+    let Some(pid) = child_pid else { return };
+    // The server leads its own process group; fall back to the process if the group is gone.
+    if killpg(Pid::from_raw(pid), signal).is_err() {
+        let _ = kill(Pid::from_raw(pid), signal);
+    }
+}

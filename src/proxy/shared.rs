@@ -1,0 +1,55 @@
+//! State the two directions of a session share.
+//!
+//! Owns: the session's settings, the pending tables and the client's protocol era, behind
+//! one short-held lock (the runtime is single-threaded, so the lock is never contended; it
+//! exists so timers and both directions can reach the same tables).
+
+use super::pending::Pending;
+use crate::mcp::era::Era;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// What a session is told at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Server name used in diagnostics.
+    pub server_name: String,
+    /// Largest accepted line, newline excluded.
+    pub max_message: usize,
+    /// How long a `tools/call` may go unanswered (progress resets it); `None` for no limit.
+    pub call_timeout: Option<Duration>,
+    /// How long the server gets after stdin closes, and again after SIGTERM.
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug)]
+pub struct Shared {
+    pub config: SessionConfig,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub pending: Pending,
+    pub era: Era,
+}
+
+impl Shared {
+    pub fn new(config: SessionConfig) -> Self {
+        Self {
+            config,
+            state: Mutex::new(State {
+                pending: Pending::default(),
+                era: Era::Unknown,
+            }),
+        }
+    }
+
+    /// The shared state. A panic while holding the lock cannot leave the tables half
+    /// updated in a way that matters more than losing them, so poisoning is ignored.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,89 @@
+//! Human-friendly sizes and durations on the command line ("16MiB", "60s", "off").
+
+use std::time::Duration;
+
+/// Parses a byte size: a number with an optional unit (B, KiB, MiB, GiB, KB, MB, GB).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: usize = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; write it like 16MiB, 512KiB or 1000000"))?;
+    let factor: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "K" | "k" => 1 << 10,
+        "MiB" | "M" => 1 << 20,
+        "GiB" | "G" => 1 << 30,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` in `{text}`; use B, KiB, MiB or GiB"
+            ));
+        }
+    };
+    let bytes = number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))?;
+    if bytes == 0 {
+        return Err("a size of 0 would refuse every message".into());
+    }
+    Ok(bytes)
+}
+
+/// A time limit that can be switched off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(pub Option<Duration>);
+
+/// Parses a duration such as `60s`, `2m`, `500ms`; `off` means no limit.
+pub fn parse_timeout(text: &str) -> Result<Limit, String> {
+    if text.trim() == "off" {
+        return Ok(Limit(None));
+    }
+    parse_duration(text).map(|d| Limit(Some(d)))
+}
+
+/// Parses a duration such as `60s`, `2m`, `500ms`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("`{text}` is not a duration ({e}); write it like 60s, 2m or 500ms"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("16MiB"), Ok(16 << 20));
+        assert_eq!(parse_size("512 KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("2MB"), Ok(2_000_000));
+        assert!(parse_size("0").is_err());
+        assert!(
+            parse_size("12 parsecs")
+                .unwrap_err()
+                .contains("unknown size unit")
+        );
+        assert!(parse_size("MiB").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            parse_timeout("60s"),
+            Ok(Limit(Some(Duration::from_secs(60))))
+        );
+        assert_eq!(
+            parse_timeout("500ms"),
+            Ok(Limit(Some(Duration::from_millis(500))))
+        );
+        assert_eq!(parse_timeout("off"), Ok(Limit(None)));
+        assert!(parse_timeout("soon").is_err());
+    }
+}
