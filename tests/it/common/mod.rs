@@ -1,0 +1,274 @@
+//! Shared test plumbing: where the binary, the fixtures and the real peers are, and a
+//! driver that runs `mcpguard run` the way an agent does (pipes on stdin/stdout, stderr kept).
+
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long any single expected event may take before the test fails. Generous: this is a
+/// hang detector, not a timing assertion.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+pub fn mcpguard() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mcpguard"))
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The fake server for misbehaviour no real peer shows, with its mode arguments.
+pub fn fake(mode: &[&str]) -> Vec<String> {
+    let script = repo().join("tests/fixtures/fake_server.py");
+    let mut argv = vec!["python3".to_string(), script.display().to_string()];
+    argv.extend(mode.iter().map(|s| s.to_string()));
+    argv
+}
+
+/// Where tests/setup.sh installed the real peers. Fails loudly when they are missing: a
+/// real-peer test that silently skips would prove nothing.
+pub fn peers() -> PathBuf {
+    let dir = std::env::var_os("MCPGUARD_TEST_PEERS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/peers"));
+    assert!(
+        dir.join(".installed").exists(),
+        "the real MCP peers are not installed in {}; run tests/setup.sh (tests/run.sh does)",
+        dir.display()
+    );
+    dir
+}
+
+/// A running `mcpguard run` with the test as its agent.
+pub struct Guarded {
+    pub child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<Vec<u8>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Guarded {
+    pub fn start(options: &[&str], server: &[String]) -> Self {
+        Self::start_with(options, server, |_| {})
+    }
+
+    pub fn start_with(
+        options: &[&str],
+        server: &[String],
+        customize: impl FnOnce(&mut Command),
+    ) -> Self {
+        let mut command = Command::new(mcpguard());
+        command.arg("run").args(options).arg("--").args(server);
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        customize(&mut command);
+        let mut child = command.spawn().expect("start mcpguard");
+        let stdin = child.stdin.take();
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            loop {
+                let mut line = Vec::new();
+                match stdout.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if tx.send(line).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&stderr);
+        let mut err = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n) = err.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        Self {
+            child,
+            stdin,
+            lines,
+            stderr,
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        stdin.write_all(bytes).expect("write to mcpguard");
+        stdin.flush().expect("flush");
+    }
+
+    pub fn send_json(&mut self, value: &Value) {
+        let mut line = serde_json::to_vec(value).unwrap();
+        line.push(b'\n');
+        self.send(&line);
+    }
+
+    /// The next line mcpguard writes, raw.
+    pub fn recv(&self) -> Vec<u8> {
+        match self.lines.recv_timeout(PATIENCE) {
+            Ok(line) => line,
+            Err(RecvTimeoutError::Timeout) => panic!(
+                "no line from mcpguard within {PATIENCE:?}; stderr:\n{}",
+                self.stderr()
+            ),
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("mcpguard closed stdout; stderr:\n{}", self.stderr())
+            }
+        }
+    }
+
+    pub fn recv_json(&self) -> Value {
+        let line = self.recv();
+        serde_json::from_slice(&line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&line)))
+    }
+
+    /// Whether mcpguard writes nothing more before its stdout closes.
+    pub fn expect_stdout_closed(&self) {
+        match self.lines.recv_timeout(PATIENCE) {
+            Err(RecvTimeoutError::Disconnected) => {}
+            Ok(line) => panic!("unexpected line: {}", String::from_utf8_lossy(&line)),
+            Err(RecvTimeoutError::Timeout) => panic!("stdout still open after {PATIENCE:?}"),
+        }
+    }
+
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn wait(&mut self) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if start.elapsed() > PATIENCE {
+                let _ = self.child.kill();
+                panic!(
+                    "mcpguard did not exit within {PATIENCE:?}; stderr:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Closes stdin and returns the exit code.
+    pub fn finish(mut self) -> (Option<i32>, String) {
+        self.close_stdin();
+        let status = self.wait();
+        // Let the stderr thread drain.
+        std::thread::sleep(Duration::from_millis(50));
+        (status.code(), self.stderr())
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub fn request(id: Value, method: &str, params: Value) -> Value {
+    serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+pub fn initialize(id: Value) -> Value {
+    request(
+        id,
+        "initialize",
+        serde_json::json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "it", "version": "1"}}),
+    )
+}
+
+pub fn echo_call(id: Value, text: &str) -> Value {
+    request(
+        id,
+        "tools/call",
+        serde_json::json!({"name": "echo", "arguments": {"text": text}}),
+    )
+}
+
+/// Whether process `pid` is gone (no /proc entry, or a zombie about to be collected).
+pub fn is_dead(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rfind(')')
+            .is_some_and(|i| stat[i + 1..].trim_start().starts_with(['Z', 'X'])),
+    }
+}
+
+/// Waits until `pid` is dead, up to PATIENCE.
+pub fn wait_dead(pid: i32) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < PATIENCE {
+        if is_dead(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// Processes whose environment contains `marker` (the test sets it in mcpguard's environment;
+/// the server and everything it starts inherit it).
+pub fn processes_with_marker(marker: &str) -> Vec<i32> {
+    let needle = marker.as_bytes();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ"))
+            && environ.split(|b| *b == 0).any(|var| var == needle)
+            && !is_dead(pid)
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+pub fn wait_for_file(path: &Path) -> String {
+    let start = Instant::now();
+    while start.elapsed() < PATIENCE {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && !text.is_empty()
+        {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{} did not appear", path.display());
+}

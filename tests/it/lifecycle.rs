@@ -1,0 +1,208 @@
+//! How sessions start and end: exit statuses (contract), signal forwarding, the shutdown
+//! ladder against a server that ignores EOF and SIGTERM and daemonizes a grandchild, and no
+//! zombies or orphans over many sessions.
+
+use crate::common::*;
+use pretty_assertions::assert_eq;
+use serde_json::json;
+use std::process::{Command, Stdio};
+
+fn exit_code_of(options: &[&str], server: &[String]) -> Option<i32> {
+    let mut guard = Guarded::start(options, server);
+    guard.send_json(&request(json!(1), "ping", json!({})));
+    guard.finish().0
+}
+
+#[test]
+fn exit_status_follows_the_server() {
+    assert_eq!(exit_code_of(&[], &fake(&["exit", "7"])), Some(7));
+    assert_eq!(exit_code_of(&[], &fake(&["exit", "0"])), Some(0));
+    assert_eq!(exit_code_of(&[], &fake(&["signal", "9"])), Some(137));
+    assert_eq!(exit_code_of(&[], &fake(&["signal", "15"])), Some(143));
+}
+
+#[test]
+fn exit_status_names_what_could_not_run() {
+    let run = |args: &[&str]| {
+        let output = Command::new(mcpguard())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(&["run", "--", "/nonexistent/server"]);
+    assert_eq!(code, Some(127));
+    assert!(
+        stderr.contains("command not found: /nonexistent/server"),
+        "{stderr}"
+    );
+    let (code, stderr) = run(&["run", "--", "mcpguard-no-such-command-on-path"]);
+    assert_eq!(code, Some(127));
+    assert!(stderr.contains("not on PATH"), "{stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("server.sh");
+    std::fs::write(&plain, "#!/bin/sh\n").unwrap();
+    let (code, stderr) = run(&["run", "--", plain.to_str().unwrap()]);
+    assert_eq!(code, Some(126));
+    assert!(stderr.contains("not executable"), "{stderr}");
+    let (code, stderr) = run(&["run"]);
+    assert_eq!(code, Some(125));
+    assert!(stderr.contains("<CMD>"), "{stderr}");
+    let (code, stderr) = run(&["run", "--max-message", "12 parsecs", "--", "true"]);
+    assert_eq!(code, Some(125));
+    assert!(stderr.contains("unknown size unit"), "{stderr}");
+}
+
+#[test]
+fn dry_run_describes_and_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let output = Command::new(mcpguard())
+        .args([
+            "run",
+            "--dry-run",
+            "--name",
+            "fs",
+            "--call-timeout",
+            "off",
+            "--",
+            "sh",
+            "-c",
+        ])
+        .arg(format!("touch {}", marker.display()))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("server name:     fs"), "{stdout}");
+    assert!(stdout.contains("call timeout:    off"), "{stdout}");
+    assert!(stdout.contains("program:         /"), "{stdout}");
+    assert!(!marker.exists());
+}
+
+#[test]
+fn signals_to_mcpguard_reach_the_server() {
+    for (signal, expected) in [
+        (libc::SIGTERM, 143),
+        (libc::SIGINT, 130),
+        (libc::SIGHUP, 129),
+    ] {
+        let mut guard = Guarded::start(&[], &fake(&["normal"]));
+        guard.send_json(&request(json!(1), "ping", json!({})));
+        assert_eq!(guard.recv_json()["id"], json!(1));
+        unsafe { libc::kill(guard.pid(), signal) };
+        assert_eq!(
+            guard.wait().code(),
+            Some(expected),
+            "signal {signal}: {}",
+            guard.stderr()
+        );
+    }
+}
+
+#[test]
+fn a_server_that_ignores_eof_and_sigterm_is_killed_with_its_daemonized_grandchild() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pids");
+    let mut guard = Guarded::start(
+        &["-v", "--shutdown-grace", "300ms"],
+        &fake(&["stubborn", pidfile.to_str().unwrap()]),
+    );
+    let pids: Vec<i32> = wait_for_file(&pidfile)
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    guard.send_json(&request(json!(1), "ping", json!({})));
+    assert_eq!(guard.recv_json()["id"], json!(1));
+    guard.close_stdin();
+    let status = guard.wait();
+    assert_eq!(status.code(), Some(137), "{}", guard.stderr());
+    for pid in pids {
+        assert!(wait_dead(pid), "process {pid} outlived the session");
+    }
+    let stderr = guard.stderr();
+    assert!(stderr.contains("sending SIGTERM"), "{stderr}");
+    assert!(
+        stderr.contains("killing it and everything it started"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn two_hundred_sessions_leave_no_process_behind() {
+    let marker = format!(
+        "MCPGUARD_TEST_MARKER={}-{}",
+        std::process::id(),
+        rand_suffix()
+    );
+    let (key, value) = marker.split_once('=').unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut sessions = Vec::new();
+    for round in 0..200 {
+        let server = if round % 20 == 0 {
+            fake(&[
+                "stubborn",
+                dir.path().join(format!("pids-{round}")).to_str().unwrap(),
+            ])
+        } else {
+            fake(&["normal"])
+        };
+        let mut guard = Guarded::start_with(&["--shutdown-grace", "200ms"], &server, |c| {
+            c.env(key, value);
+        });
+        guard.send_json(&request(json!(round), "ping", json!({})));
+        assert_eq!(guard.recv_json()["id"], json!(round));
+        guard.close_stdin();
+        sessions.push(guard);
+        // Keep a few sessions in flight at once, as an agent with several servers does.
+        if sessions.len() >= 4 {
+            for mut guard in sessions.drain(..) {
+                let code = guard.wait().code();
+                assert!(
+                    matches!(code, Some(0) | Some(137)),
+                    "{code:?}: {}",
+                    guard.stderr()
+                );
+            }
+        }
+    }
+    for mut guard in sessions {
+        guard.wait();
+    }
+    let start = std::time::Instant::now();
+    let mut left = processes_with_marker(&marker);
+    while !left.is_empty() && start.elapsed() < PATIENCE {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        left = processes_with_marker(&marker);
+    }
+    assert_eq!(left, Vec::<i32>::new(), "processes left behind");
+    assert_eq!(zombie_children(), 0);
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// Zombies whose parent is this test process (mcpguard sessions not waited for).
+fn zombie_children() -> usize {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|stat| {
+            let Some(i) = stat.rfind(')') else {
+                return false;
+            };
+            let fields: Vec<&str> = stat[i + 1..].split_whitespace().collect();
+            fields.first() == Some(&"Z") && fields.get(1) == Some(&me.as_str())
+        })
+        .count()
+}

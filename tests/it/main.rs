@@ -1,0 +1,9 @@
+//! Integration tests: the real `mcpguard` binary driven the way an agent drives it.
+
+// Test code fails loudly on purpose: an unwrap that panics is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[allow(dead_code)]
+mod common;
+mod lifecycle;
+mod relay;
