@@ -1,7 +1,6 @@
 //! Shared test plumbing: where the binary, the fixtures and the real peers are, and a
 //! driver that runs `mcpguard run` the way an agent does (pipes on stdin/stdout, stderr kept).
 
-
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,299 @@
+//! Relay benchmark: mcpguard against a direct pipe, measured in the same run.
+//!
+//! Run with `cargo bench --bench relay` (add `-- --quick` for a short run). It prints, for
+//! each figure, both absolute values and the ratio against the baseline; nothing is asserted.
+//!
+//! * Round trip: a client here sends one small request at a time to an echo server (this
+//!   same binary with `--echo-server`), directly and through `mcpguard run`, interleaved
+//!   (A, B, A, B, ...). Added latency = percentile through mcpguard − percentile direct.
+//! * Throughput: the server (`--emit N`) writes N one-KiB `notifications/message` lines as
+//!   fast as it can; the client reads them all, directly and through mcpguard.
+//! * Large message: a 10 MiB request and a 10 MiB answer, directly and through mcpguard,
+//!   with the supervisor's peak RSS (VmHWM) read while it is still running.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROUND_TRIP_ROUNDS: usize = 6;
+const ROUND_TRIPS_PER_ROUND: usize = 5_000;
+const NOTIFICATIONS: usize = 200_000;
+const BIG: usize = 10 * 1024 * 1024;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("--echo-server") => echo_server(),
+        Some("--emit") => emit(
+            args.get(2)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(NOTIFICATIONS),
+        ),
+        _ => run_benchmarks(args.iter().any(|a| a == "--quick")),
+    }
+}
+
+/// Answers every request line with a small result, or a big one for a big request.
+fn echo_server() {
+    let stdin = std::io::stdin();
+    let mut input = BufReader::with_capacity(1 << 16, stdin.lock());
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut line = Vec::new();
+    let big_text = "y".repeat(BIG);
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let Some(id) = id_of(&line) else { continue };
+        let reply = if line.len() > 1 << 20 {
+            format!(
+                "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{\"content\":[{{\"type\":\"text\",\"text\":\"{big_text}\"}}]}}}}\n"
+            )
+        } else {
+            format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{}}}}\n")
+        };
+        if out
+            .write_all(reply.as_bytes())
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// The numeric id of a compact request line `{"jsonrpc":"2.0","id":N,...`.
+fn id_of(line: &[u8]) -> Option<u64> {
+    let start = line.windows(5).position(|w| w == b"\"id\":")? + 5;
+    let digits: String = line[start..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .map(|b| *b as char)
+        .collect();
+    digits.parse().ok()
+}
+
+/// Writes `count` one-KiB notifications, then waits for stdin to close.
+fn emit(count: usize) {
+    let payload = "x".repeat(1024 - 90);
+    let line = format!(
+        "{{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{{\"level\":\"info\",\"data\":\"{payload}\"}}}}\n"
+    );
+    let mut block = Vec::with_capacity(line.len() * 64);
+    for _ in 0..64 {
+        block.extend_from_slice(line.as_bytes());
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut left = count;
+    while left >= 64 {
+        if out.write_all(&block).is_err() {
+            return;
+        }
+        left -= 64;
+    }
+    for _ in 0..left {
+        if out.write_all(line.as_bytes()).is_err() {
+            return;
+        }
+    }
+    let _ = out.flush();
+    drop(out);
+    // Close our stdout so the reader sees EOF, then wait for the client to hang up.
+    unsafe { libc::close(1) };
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut sink);
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Path {
+    Direct,
+    Guarded,
+}
+
+fn spawn(path: Path, server_args: &[&str]) -> Child {
+    let me = std::env::current_exe().expect("own path");
+    let mut command = match path {
+        Path::Direct => Command::new(&me),
+        Path::Guarded => {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_mcpguard"));
+            c.args(["run", "--max-message", "32MiB", "--"]).arg(&me);
+            c
+        }
+    };
+    command
+        .args(server_args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    command.spawn().expect("spawn")
+}
+
+fn round_trips(path: Path, count: usize) -> Vec<Duration> {
+    let mut child = spawn(path, &["--echo-server"]);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut samples = Vec::with_capacity(count);
+    let mut line = Vec::new();
+    for id in 0..count + 200 {
+        let request = format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"ping\"}}\n");
+        let start = Instant::now();
+        stdin.write_all(request.as_bytes()).expect("write");
+        line.clear();
+        stdout.read_until(b'\n', &mut line).expect("read");
+        // The first 200 warm caches and the reactor; they are not counted.
+        if id >= 200 {
+            samples.push(start.elapsed());
+        }
+    }
+    drop(stdin);
+    let _ = child.wait();
+    samples
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+fn throughput(path: Path, count: usize) -> f64 {
+    let count_arg = count.to_string();
+    let mut child = spawn(path, &["--emit", &count_arg]);
+    let stdin = child.stdin.take().expect("stdin");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let start = Instant::now();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0usize;
+    loop {
+        let n = stdout.read(&mut buf).expect("read");
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    drop(stdin);
+    let _ = child.wait();
+    total as f64 / elapsed
+}
+
+/// Time of one 10 MiB request + 10 MiB answer, and the supervisor's peak RSS in KiB.
+fn big_message(path: Path) -> (Duration, Option<u64>) {
+    let mut child = spawn(path, &["--echo-server"]);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let text = "z".repeat(BIG);
+    let request = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{{\"name\":\"echo\",\"arguments\":{{\"text\":\"{text}\"}}}}}}\n"
+    );
+    let mut line = Vec::with_capacity(BIG + 100);
+    let start = Instant::now();
+    let writer = std::thread::spawn(move || {
+        stdin.write_all(request.as_bytes()).expect("write");
+        stdin
+    });
+    stdout.read_until(b'\n', &mut line).expect("read");
+    let elapsed = start.elapsed();
+    let stdin = writer.join().expect("writer");
+    assert!(line.len() > BIG, "short answer: {} bytes", line.len());
+    let peak = (path == Path::Guarded)
+        .then(|| vm_hwm_kib(child.id()))
+        .flatten();
+    drop(stdin);
+    let _ = child.wait();
+    (elapsed, peak)
+}
+
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn run_benchmarks(quick: bool) {
+    let rounds = if quick { 2 } else { ROUND_TRIP_ROUNDS };
+    let per_round = if quick { 1_000 } else { ROUND_TRIPS_PER_ROUND };
+    println!(
+        "mcpguard relay benchmark ({rounds} interleaved rounds per figure; medians across rounds)"
+    );
+
+    let (mut direct_p50, mut direct_p99, mut guarded_p50, mut guarded_p99) =
+        (vec![], vec![], vec![], vec![]);
+    for _ in 0..rounds {
+        for path in [Path::Direct, Path::Guarded] {
+            let mut samples = round_trips(path, per_round);
+            samples.sort();
+            let (p50, p99) = (
+                micros(percentile(&samples, 0.50)),
+                micros(percentile(&samples, 0.99)),
+            );
+            match path {
+                Path::Direct => {
+                    direct_p50.push(p50);
+                    direct_p99.push(p99);
+                }
+                Path::Guarded => {
+                    guarded_p50.push(p50);
+                    guarded_p99.push(p99);
+                }
+            }
+        }
+    }
+    let (d50, d99, g50, g99) = (
+        median(&mut direct_p50),
+        median(&mut direct_p99),
+        median(&mut guarded_p50),
+        median(&mut guarded_p99),
+    );
+    println!("\nsmall round trip ({per_round} per round)");
+    println!("  direct:        p50 {d50:8.1} µs   p99 {d99:8.1} µs");
+    println!("  via mcpguard:  p50 {g50:8.1} µs   p99 {g99:8.1} µs");
+    println!(
+        "  added:         p50 {:8.1} µs   p99 {:8.1} µs",
+        g50 - d50,
+        g99 - d99
+    );
+
+    let count = if quick { 50_000 } else { NOTIFICATIONS };
+    let (mut direct_rate, mut guarded_rate) = (vec![], vec![]);
+    for _ in 0..rounds {
+        direct_rate.push(throughput(Path::Direct, count));
+        guarded_rate.push(throughput(Path::Guarded, count));
+    }
+    let (dr, gr) = (median(&mut direct_rate), median(&mut guarded_rate));
+    println!("\n1 KiB notifications server→client ({count} per round)");
+    println!("  direct:        {:8.1} MB/s", dr / 1e6);
+    println!("  via mcpguard:  {:8.1} MB/s", gr / 1e6);
+    println!(
+        "  ratio:         {:8.1} % of the direct pipe",
+        100.0 * gr / dr
+    );
+
+    let (mut direct_big, mut guarded_big, mut peaks) = (vec![], vec![], vec![]);
+    for _ in 0..rounds {
+        direct_big.push(big_message(Path::Direct).0.as_secs_f64() * 1e3);
+        let (elapsed, peak) = big_message(Path::Guarded);
+        guarded_big.push(elapsed.as_secs_f64() * 1e3);
+        peaks.extend(peak);
+    }
+    let (db, gb) = (median(&mut direct_big), median(&mut guarded_big));
+    let peak = peaks.iter().max().copied().unwrap_or(0);
+    println!("\n10 MiB request + 10 MiB answer");
+    println!("  direct:        {db:8.1} ms");
+    println!("  via mcpguard:  {gb:8.1} ms");
+    println!("  ratio:         {:8.2} × the direct time", gb / db);
+    println!(
+        "  supervisor peak RSS (VmHWM, max over rounds): {:.1} MiB",
+        peak as f64 / 1024.0
+    );
+}
