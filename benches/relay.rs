@@ -11,6 +11,9 @@
 //! * Large message: a 10 MiB request and a 10 MiB answer, directly and through mcpguard,
 //!   with the supervisor's peak RSS (VmHWM) read while it is still running.
 
+// A benchmark fails loudly on purpose: a broken run must not print figures.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,6 +27,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("--echo-server") => echo_server(),
+        Some("--plain-relay") => plain_relay(&args[2..]),
         Some("--emit") => emit(
             args.get(2)
                 .and_then(|n| n.parse().ok())
@@ -31,6 +35,34 @@ fn main() {
         ),
         _ => run_benchmarks(args.iter().any(|a| a == "--quick")),
     }
+}
+
+/// A do-nothing relay (two threads copying bytes, no framing, no parsing): the floor for
+/// any program that sits between client and server on this machine.
+fn plain_relay(server: &[String]) {
+    let mut child = Command::new(&server[0])
+        .args(&server[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let mut to_server = child.stdin.take().expect("stdin");
+    let mut from_server = child.stdout.take().expect("stdout");
+    let upstream = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut to_server);
+    });
+    let mut out = std::io::stdout().lock();
+    let mut buf = vec![0u8; 1 << 16];
+    while let Ok(n) = from_server.read(&mut buf) {
+        if n == 0 || out.write_all(&buf[..n]).and_then(|()| out.flush()).is_err() {
+            break;
+        }
+    }
+    drop(out);
+    // Our stdout must close before we wait for the client's EOF: the client waits for ours.
+    unsafe { libc::close(1) };
+    let _ = upstream.join();
+    let _ = child.wait();
 }
 
 /// Answers every request line with a small result, or a big one for a big request.
@@ -110,6 +142,7 @@ fn emit(count: usize) {
 #[derive(Clone, Copy, PartialEq)]
 enum Path {
     Direct,
+    PlainRelay,
     Guarded,
 }
 
@@ -117,6 +150,11 @@ fn spawn(path: Path, server_args: &[&str]) -> Child {
     let me = std::env::current_exe().expect("own path");
     let mut command = match path {
         Path::Direct => Command::new(&me),
+        Path::PlainRelay => {
+            let mut c = Command::new(&me);
+            c.arg("--plain-relay").arg(&me);
+            c
+        }
         Path::Guarded => {
             let mut c = Command::new(env!("CARGO_BIN_EXE_mcpguard"));
             c.args(["run", "--max-message", "32MiB", "--"]).arg(&me);
@@ -227,56 +265,62 @@ fn run_benchmarks(quick: bool) {
         "mcpguard relay benchmark ({rounds} interleaved rounds per figure; medians across rounds)"
     );
 
-    let (mut direct_p50, mut direct_p99, mut guarded_p50, mut guarded_p99) =
-        (vec![], vec![], vec![], vec![]);
+    let paths = [Path::Direct, Path::PlainRelay, Path::Guarded];
+    let mut p50s: [Vec<f64>; 3] = Default::default();
+    let mut p99s: [Vec<f64>; 3] = Default::default();
     for _ in 0..rounds {
-        for path in [Path::Direct, Path::Guarded] {
-            let mut samples = round_trips(path, per_round);
+        for (i, path) in paths.iter().enumerate() {
+            let mut samples = round_trips(*path, per_round);
             samples.sort();
-            let (p50, p99) = (
-                micros(percentile(&samples, 0.50)),
-                micros(percentile(&samples, 0.99)),
-            );
-            match path {
-                Path::Direct => {
-                    direct_p50.push(p50);
-                    direct_p99.push(p99);
-                }
-                Path::Guarded => {
-                    guarded_p50.push(p50);
-                    guarded_p99.push(p99);
-                }
-            }
+            p50s[i].push(micros(percentile(&samples, 0.50)));
+            p99s[i].push(micros(percentile(&samples, 0.99)));
         }
     }
-    let (d50, d99, g50, g99) = (
-        median(&mut direct_p50),
-        median(&mut direct_p99),
-        median(&mut guarded_p50),
-        median(&mut guarded_p99),
-    );
+    let p50: Vec<f64> = p50s.iter_mut().map(|v| median(v)).collect();
+    let p99: Vec<f64> = p99s.iter_mut().map(|v| median(v)).collect();
     println!("\nsmall round trip ({per_round} per round)");
-    println!("  direct:        p50 {d50:8.1} µs   p99 {d99:8.1} µs");
-    println!("  via mcpguard:  p50 {g50:8.1} µs   p99 {g99:8.1} µs");
     println!(
-        "  added:         p50 {:8.1} µs   p99 {:8.1} µs",
-        g50 - d50,
-        g99 - d99
+        "  direct:                p50 {:8.1} µs   p99 {:8.1} µs",
+        p50[0], p99[0]
+    );
+    println!(
+        "  do-nothing relay:      p50 {:8.1} µs   p99 {:8.1} µs",
+        p50[1], p99[1]
+    );
+    println!(
+        "  via mcpguard:          p50 {:8.1} µs   p99 {:8.1} µs",
+        p50[2], p99[2]
+    );
+    println!(
+        "  added vs direct:       p50 {:8.1} µs   p99 {:8.1} µs",
+        p50[2] - p50[0],
+        p99[2] - p99[0]
+    );
+    println!(
+        "  added vs do-nothing:   p50 {:8.1} µs   p99 {:8.1} µs",
+        p50[2] - p50[1],
+        p99[2] - p99[1]
     );
 
     let count = if quick { 50_000 } else { NOTIFICATIONS };
-    let (mut direct_rate, mut guarded_rate) = (vec![], vec![]);
+    let mut rates: [Vec<f64>; 3] = Default::default();
     for _ in 0..rounds {
-        direct_rate.push(throughput(Path::Direct, count));
-        guarded_rate.push(throughput(Path::Guarded, count));
+        for (i, path) in paths.iter().enumerate() {
+            rates[i].push(throughput(*path, count));
+        }
     }
-    let (dr, gr) = (median(&mut direct_rate), median(&mut guarded_rate));
+    let rate: Vec<f64> = rates.iter_mut().map(|v| median(v)).collect();
     println!("\n1 KiB notifications server→client ({count} per round)");
-    println!("  direct:        {:8.1} MB/s", dr / 1e6);
-    println!("  via mcpguard:  {:8.1} MB/s", gr / 1e6);
+    println!("  direct:                {:8.1} MB/s", rate[0] / 1e6);
     println!(
-        "  ratio:         {:8.1} % of the direct pipe",
-        100.0 * gr / dr
+        "  do-nothing relay:      {:8.1} MB/s ({:.1} % of direct)",
+        rate[1] / 1e6,
+        100.0 * rate[1] / rate[0]
+    );
+    println!(
+        "  via mcpguard:          {:8.1} MB/s ({:.1} % of direct)",
+        rate[2] / 1e6,
+        100.0 * rate[2] / rate[0]
     );
 
     let (mut direct_big, mut guarded_big, mut peaks) = (vec![], vec![], vec![]);

@@ -24,7 +24,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    match runtime.block_on(session::run(&args.command, config)) {
+    let outcome = runtime.block_on(session::run(&args.command, config));
+    // A read on a terminal may still sit in a blocking thread; it must not hold up the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match outcome {
         Ok(code) => Ok(code),
         Err(SessionError::Spawn(e)) => {
             tracing::error!("{e}");

@@ -23,9 +23,43 @@ pub enum Frame {
     /// A complete line, exactly as received, including its `\n` (and any `\r` before it).
     /// A last line that ended at EOF without `\n` is reported with a `\n` appended.
     Line(Bytes),
-    /// A line longer than the cap: it was discarded; `prefix` holds its first bytes and `len`
-    /// its full length without the newline.
-    Oversize { prefix: Bytes, len: usize },
+    /// A line longer than the cap: it was discarded; `prefix` and `suffix` hold its first and
+    /// last bytes (where its id is written), and `len` its full length without the newline.
+    Oversize {
+        prefix: Bytes,
+        suffix: Bytes,
+        len: usize,
+    },
+}
+
+/// What is kept of an oversize line while the rest of it is dropped.
+#[derive(Debug, Default)]
+struct Discarded {
+    prefix: Vec<u8>,
+    suffix: Vec<u8>,
+    len: usize,
+}
+
+impl Discarded {
+    fn take_in(&mut self, bytes: &[u8]) {
+        let room = OVERSIZE_PREFIX.saturating_sub(self.prefix.len());
+        self.prefix
+            .extend_from_slice(&bytes[..room.min(bytes.len())]);
+        let keep = bytes.len().min(OVERSIZE_PREFIX);
+        self.suffix.extend_from_slice(&bytes[bytes.len() - keep..]);
+        if self.suffix.len() > OVERSIZE_PREFIX {
+            self.suffix.drain(..self.suffix.len() - OVERSIZE_PREFIX);
+        }
+        self.len += bytes.len();
+    }
+
+    fn into_frame(self) -> Frame {
+        Frame::Oversize {
+            prefix: Bytes::from(self.prefix),
+            suffix: Bytes::from(self.suffix),
+            len: self.len,
+        }
+    }
 }
 
 /// Reads bounded lines from an async byte stream.
@@ -37,8 +71,8 @@ pub struct LineReader<R> {
     /// Bytes in `buf[start..scanned]` are known to hold no `\n`.
     scanned: usize,
     max_line: usize,
-    /// Set while dropping the rest of an oversize line: its prefix and length so far.
-    discarding: Option<(Vec<u8>, usize)>,
+    /// Set while dropping the rest of an oversize line.
+    discarding: Option<Discarded>,
     eof: bool,
 }
 
@@ -69,42 +103,32 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         }
     }
 
+    /// Whether a complete line (or the end of an oversize one) is already buffered, so
+    /// that the next [`next_frame`](Self::next_frame) returns without waiting for input.
+    pub fn has_buffered_line(&self) -> bool {
+        memchr::memchr(b'\n', &self.buf[self.scanned..]).is_some()
+    }
+
     /// A frame made only of bytes already buffered, if there is one.
     fn take_buffered(&mut self) -> Option<Frame> {
         let found = memchr::memchr(b'\n', &self.buf[self.scanned..]).map(|i| self.scanned + i);
         match found {
             Some(newline) => {
                 let end = newline + 1;
-                if let Some((mut prefix, dropped)) = self.discarding.take() {
-                    Self::extend_prefix(&mut prefix, &self.buf[self.start..newline]);
-                    let len = dropped + (newline - self.start);
+                if self.discarding.is_some() || newline - self.start > self.max_line {
+                    let mut discarded = self.discarding.take().unwrap_or_default();
+                    discarded.take_in(&self.buf[self.start..newline]);
                     self.consume(end);
-                    return Some(Frame::Oversize {
-                        prefix: Bytes::from(prefix),
-                        len,
-                    });
-                }
-                if newline - self.start > self.max_line {
-                    let mut prefix = Vec::new();
-                    Self::extend_prefix(&mut prefix, &self.buf[self.start..newline]);
-                    let prefix = Bytes::from(prefix);
-                    let len = newline - self.start;
-                    self.consume(end);
-                    return Some(Frame::Oversize { prefix, len });
+                    return Some(discarded.into_frame());
                 }
                 Some(Frame::Line(self.split_line(end)))
             }
             None => {
                 self.scanned = self.buf.len();
-                let pending = self.buf.len() - self.start;
-                if let Some((prefix, dropped)) = self.discarding.as_mut() {
-                    Self::extend_prefix(prefix, &self.buf[self.start..]);
-                    *dropped += pending;
-                    self.consume(self.buf.len());
-                } else if pending > self.max_line {
-                    let mut prefix = Vec::new();
-                    Self::extend_prefix(&mut prefix, &self.buf[self.start..]);
-                    self.discarding = Some((prefix, pending));
+                if self.discarding.is_some() || self.buf.len() - self.start > self.max_line {
+                    let mut discarded = self.discarding.take().unwrap_or_default();
+                    discarded.take_in(&self.buf[self.start..]);
+                    self.discarding = Some(discarded);
                     self.consume(self.buf.len());
                 }
                 None
@@ -114,14 +138,10 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
 
     /// What is left at end of stream: an unterminated last line, or the end of an oversize one.
     fn take_tail(&mut self) -> Option<Frame> {
-        if let Some((mut prefix, dropped)) = self.discarding.take() {
-            Self::extend_prefix(&mut prefix, &self.buf[self.start..]);
-            let len = dropped + (self.buf.len() - self.start);
+        if let Some(mut discarded) = self.discarding.take() {
+            discarded.take_in(&self.buf[self.start..]);
             self.consume(self.buf.len());
-            return Some(Frame::Oversize {
-                prefix: Bytes::from(prefix),
-                len,
-            });
+            return Some(discarded.into_frame());
         }
         if self.start == self.buf.len() {
             return None;
@@ -130,11 +150,6 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         line.push(b'\n');
         self.consume(self.buf.len());
         Some(Frame::Line(Bytes::from(line)))
-    }
-
-    fn extend_prefix(prefix: &mut Vec<u8>, more: &[u8]) {
-        let room = OVERSIZE_PREFIX.saturating_sub(prefix.len());
-        prefix.extend_from_slice(&more[..room.min(more.len())]);
     }
 
     /// Hands out `buf[start..end]`. A line that is the whole buffer is given away without a
@@ -261,6 +276,7 @@ mod tests {
             vec![
                 Frame::Oversize {
                     prefix: Bytes::copy_from_slice(long.as_bytes()),
+                    suffix: Bytes::copy_from_slice(long.as_bytes()),
                     len: long.len()
                 },
                 line("{}\n"),
@@ -275,6 +291,7 @@ mod tests {
             vec![
                 Frame::Oversize {
                     prefix: Bytes::from_static(b"0123456789abc"),
+                    suffix: Bytes::from_static(b"0123456789abc"),
                     len: 13
                 },
                 line("ok\n"),
@@ -288,8 +305,32 @@ mod tests {
             frames(&[b"0123456789", b"abcdef"], 10),
             vec![Frame::Oversize {
                 prefix: Bytes::from_static(b"0123456789abcdef"),
+                suffix: Bytes::from_static(b"0123456789abcdef"),
                 len: 16
             }]
+        );
+    }
+
+    #[test]
+    fn a_long_oversize_line_keeps_its_first_and_last_bytes() {
+        let body = format!(
+            "{}{}{}",
+            "a".repeat(OVERSIZE_PREFIX),
+            "b".repeat(3 * READ_CHUNK),
+            "c".repeat(OVERSIZE_PREFIX)
+        );
+        let input = format!("{body}\nok\n");
+        let chunks: Vec<&[u8]> = input.as_bytes().chunks(1000).collect();
+        assert_eq!(
+            frames(&chunks, 100),
+            vec![
+                Frame::Oversize {
+                    prefix: Bytes::from("a".repeat(OVERSIZE_PREFIX)),
+                    suffix: Bytes::from("c".repeat(OVERSIZE_PREFIX)),
+                    len: body.len()
+                },
+                line("ok\n"),
+            ]
         );
     }
 

@@ -1,20 +1,54 @@
-//! Recovering the request id from a line that could not be parsed whole.
+//! Recovering the request id (and role) of a line that could not be parsed whole.
 //!
-//! Owns: finding the top-level `"id"` of a JSON object in a truncated or otherwise broken
-//! line (an oversize message keeps only its first bytes; a line with one bad byte is not
-//! JSON), so that the sender still gets an error reply for its request instead of silence.
-//! It is a small tokenizer that tracks nesting and strings; it never guesses: a value it
-//! cannot read whole is no id.
+//! Owns: reading the top-level `"id"` and whether a broken line was a request (`"method"`)
+//! or a response (`"result"`/`"error"`), from the start of the line (an oversize message
+//! keeps only its first and last bytes; a line with one bad byte is not JSON), so that the
+//! sender still gets an error for its request instead of silence, and the error goes to the
+//! side that is waiting. It is a small tokenizer that tracks nesting and strings; it never
+//! guesses: a value it cannot read whole is no id.
 
 use super::message::RequestId;
 use serde_json::value::RawValue;
 
+/// What a broken line was, as far as can be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Request,
+    Response,
+    Unknown,
+}
+
+/// What could be recovered from a broken line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    pub id: Option<RequestId>,
+    pub role: Role,
+}
+
+/// Recovers id and role from the first bytes of a line and, for an oversize line whose
+/// middle was dropped, from its last bytes (where an `"id"` written last would be).
+pub fn recover(prefix: &[u8], suffix: Option<&[u8]>) -> Recovered {
+    let mut found = scan_prefix(prefix);
+    if found.id.is_none() {
+        found.id = suffix.and_then(trailing_id);
+    }
+    found
+}
+
 /// The top-level `"id"` of the object that `bytes` starts, if it can be read completely.
 pub fn recover_id(bytes: &[u8]) -> Option<RequestId> {
+    scan_prefix(bytes).id
+}
+
+fn scan_prefix(bytes: &[u8]) -> Recovered {
+    let mut found = Recovered {
+        id: None,
+        role: Role::Unknown,
+    };
     let mut depth = 0usize;
     let mut i = skip_ws(bytes, 0);
     if bytes.get(i) != Some(&b'{') {
-        return None;
+        return found;
     }
     // Whether the next string at depth 1 is a key (true) or a value.
     let mut expect_key = false;
@@ -26,7 +60,10 @@ pub fn recover_id(bytes: &[u8]) -> Option<RequestId> {
                 i += 1;
             }
             b'}' | b']' => {
-                depth = depth.checked_sub(1)?;
+                let Some(d) = depth.checked_sub(1) else {
+                    return found;
+                };
+                depth = d;
                 i += 1;
             }
             b',' => {
@@ -34,13 +71,21 @@ pub fn recover_id(bytes: &[u8]) -> Option<RequestId> {
                 i += 1;
             }
             b'"' => {
-                let end = string_end(bytes, i)?;
-                if depth == 1 && expect_key && &bytes[i..=end] == b"\"id\"" {
-                    let colon = skip_ws(bytes, end + 1);
-                    if bytes.get(colon) != Some(&b':') {
-                        return None;
+                let Some(end) = string_end(bytes, i) else {
+                    return found;
+                };
+                if depth == 1 && expect_key {
+                    match &bytes[i..=end] {
+                        b"\"id\"" if found.id.is_none() => {
+                            let colon = skip_ws(bytes, end + 1);
+                            if bytes.get(colon) == Some(&b':') {
+                                found.id = read_scalar(bytes, skip_ws(bytes, colon + 1));
+                            }
+                        }
+                        b"\"method\"" => found.role = Role::Request,
+                        b"\"result\"" | b"\"error\"" => found.role = Role::Response,
+                        _ => {}
                     }
-                    return read_scalar(bytes, skip_ws(bytes, colon + 1));
                 }
                 expect_key = false;
                 i = end + 1;
@@ -48,7 +93,74 @@ pub fn recover_id(bytes: &[u8]) -> Option<RequestId> {
             _ => i += 1,
         }
     }
-    None
+    found
+}
+
+/// The id of an object whose last member is `"id": <scalar>`, read from its final bytes.
+/// The last `}` of a line closes the top-level object, so the member just before it is a
+/// top-level one.
+fn trailing_id(suffix: &[u8]) -> Option<RequestId> {
+    let mut end = suffix.len();
+    while end > 0 && suffix[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    if end == 0 || suffix[end - 1] != b'}' {
+        return None;
+    }
+    end -= 1;
+    while end > 0 && suffix[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    let value_end = end;
+    let value_start = if end > 0 && suffix[end - 1] == b'"' {
+        let mut i = end - 1;
+        loop {
+            i = i.checked_sub(1)?;
+            if suffix[i] == b'"' {
+                let backslashes = suffix[..i]
+                    .iter()
+                    .rev()
+                    .take_while(|b| **b == b'\\')
+                    .count();
+                if backslashes % 2 == 0 {
+                    break i;
+                }
+            }
+        }
+    } else {
+        let digits = suffix[..end]
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+            .count();
+        if digits == 0 {
+            return None;
+        }
+        end - digits
+    };
+    let mut i = value_start;
+    while i > 0 && suffix[i - 1].is_ascii_whitespace() {
+        i -= 1;
+    }
+    if i == 0 || suffix[i - 1] != b':' {
+        return None;
+    }
+    i -= 1;
+    while i > 0 && suffix[i - 1].is_ascii_whitespace() {
+        i -= 1;
+    }
+    if i < 4 || &suffix[i - 4..i] != b"\"id\"" {
+        return None;
+    }
+    let mut before = i - 4;
+    while before > 0 && suffix[before - 1].is_ascii_whitespace() {
+        before -= 1;
+    }
+    if before == 0 || !matches!(suffix[before - 1], b',' | b'{') {
+        return None;
+    }
+    let text = std::str::from_utf8(&suffix[value_start..value_end]).ok()?;
+    RequestId::from_raw(&RawValue::from_string(text.to_owned()).ok()?)
 }
 
 fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
@@ -125,5 +237,36 @@ mod tests {
         assert_eq!(recover_id(br#"{"id":"abc"#), None);
         assert_eq!(recover_id(br#"["id",1]"#), None);
         assert_eq!(recover_id(b"\xff{\"id\":1,"), None);
+    }
+
+    #[test]
+    fn tells_requests_from_responses() {
+        assert_eq!(
+            recover(br#"{"jsonrpc":"2.0","id":3,"result":{"x":"#, None),
+            Recovered {
+                id: num("3"),
+                role: Role::Response
+            }
+        );
+        assert_eq!(
+            recover(br#"{"method":"tools/call","params":{"result":1,"#, None),
+            Recovered {
+                id: None,
+                role: Role::Request
+            }
+        );
+    }
+
+    #[test]
+    fn reads_an_id_written_last() {
+        let prefix = br#"{"jsonrpc":"2.0","method":"tools/call","params":{"text":"xxxx"#;
+        assert_eq!(recover(prefix, Some(br#"xxxx"}},"id":7}"#)).id, num("7"));
+        assert_eq!(
+            recover(prefix, Some(br#"xx"}}, "id" : "q\"7" }  "#)).id,
+            Some(RequestId::String("q\"7".into()))
+        );
+        assert_eq!(recover(prefix, Some(br#"x","id":7}}"#)).id, None);
+        assert_eq!(recover(prefix, Some(br#"x"}},"xid":7}"#)).id, None);
+        assert_eq!(recover(prefix, Some(br#"x"}},"id":7"#)).id, None);
     }
 }

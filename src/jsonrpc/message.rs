@@ -111,11 +111,34 @@ pub enum Malformed {
     EmptyBatch,
 }
 
-/// One parsed line: a single message or a batch, each element classified.
+/// One element of a batch: its raw text (to rebuild the batch without some elements) and
+/// what it is, or why it is not a message.
+#[derive(Debug, Clone)]
+pub struct Element<'a> {
+    pub raw: &'a RawValue,
+    pub kind: Result<Kind<'a>, Malformed>,
+}
+
+/// One parsed line: a single message or a batch, each element classified on its own.
 #[derive(Debug, Clone)]
 pub enum Parsed<'a> {
     Single(Kind<'a>),
-    Batch(Vec<Kind<'a>>),
+    Batch(Vec<Element<'a>>),
+}
+
+/// A batch line made of some of the elements of another, in order.
+pub fn batch_line(elements: &[&RawValue]) -> bytes::Bytes {
+    let mut line =
+        Vec::with_capacity(elements.iter().map(|e| e.get().len() + 1).sum::<usize>() + 2);
+    line.push(b'[');
+    for (i, element) in elements.iter().enumerate() {
+        if i > 0 {
+            line.push(b',');
+        }
+        line.extend_from_slice(element.get().as_bytes());
+    }
+    line.extend_from_slice(b"]\n");
+    bytes::Bytes::from(line)
 }
 
 /// Checks that `line` is UTF-8 and returns it as text without its line ending.
@@ -135,11 +158,14 @@ pub fn parse(text: &str) -> Result<Parsed<'_>, Malformed> {
         if elements.is_empty() {
             return Err(Malformed::EmptyBatch);
         }
-        let kinds = elements
+        let elements = elements
             .into_iter()
-            .map(|element| parse_object(element.get()))
-            .collect::<Result<Vec<_>, _>>()?;
-        return Ok(Parsed::Batch(kinds));
+            .map(|raw| Element {
+                raw,
+                kind: parse_object(raw.get()),
+            })
+            .collect();
+        return Ok(Parsed::Batch(elements));
     }
     parse_object(text).map(Parsed::Single)
 }
@@ -283,14 +309,29 @@ mod tests {
     fn batches_are_classified_element_by_element() {
         let text = r#"[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"b"}]"#;
         match parse(text).unwrap() {
-            Parsed::Batch(kinds) => {
-                assert_eq!(kinds.len(), 2);
-                assert!(matches!(&kinds[0], Kind::Request { id, .. } if *id == num("1")));
-                assert!(matches!(&kinds[1], Kind::Notification { method, .. } if method == "b"));
+            Parsed::Batch(elements) => {
+                assert_eq!(elements.len(), 2);
+                assert!(
+                    matches!(&elements[0].kind, Ok(Kind::Request { id, .. }) if *id == num("1"))
+                );
+                assert!(
+                    matches!(&elements[1].kind, Ok(Kind::Notification { method, .. }) if method == "b")
+                );
+                assert_eq!(
+                    batch_line(&[elements[1].raw]),
+                    bytes::Bytes::from_static(b"[{\"jsonrpc\":\"2.0\",\"method\":\"b\"}]\n")
+                );
             }
             other => panic!("{other:?}"),
         }
-        assert!(parse(r#"[{"jsonrpc":"2.0","id":1,"method":"a"}, 5]"#).is_err());
+        match parse(r#"[{"jsonrpc":"2.0","id":1,"method":"a"}, 5]"#).unwrap() {
+            Parsed::Batch(elements) => {
+                assert!(elements[0].kind.is_ok());
+                assert_eq!(elements[1].raw.get(), "5");
+                assert!(matches!(elements[1].kind, Err(Malformed::NotJsonRpc(_))));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -6,7 +6,6 @@
 
 use super::message::RequestId;
 use bytes::Bytes;
-use serde_json::json;
 
 /// Why mcpguard answered a request itself. The numeric code and the dotted name are a
 /// contract: clients and log pipelines key on them.
@@ -50,43 +49,26 @@ impl ErrorCode {
     }
 }
 
-/// A JSON-RPC error line for `id` (or `null` when the id could not be read).
+/// A JSON-RPC error line for `id` (or `null` when the id could not be read). Keys are
+/// written in the conventional order (`jsonrpc`, `id`, `error`) for people reading logs.
 pub fn error_line(id: Option<&RequestId>, code: ErrorCode, message: &str) -> Bytes {
-    let id = match id {
-        Some(RequestId::Number(n)) => serde_json::Value::Number(
-            n.parse::<serde_json::Number>()
-                .unwrap_or_else(|_| serde_json::Number::from(0)),
-        ),
-        Some(RequestId::String(s)) => serde_json::Value::String(s.clone()),
-        None => serde_json::Value::Null,
-    };
-    let reply = json!({
-        "jsonrpc": "2.0",
-        "id": id,
-        "error": {
-            "code": code.number(),
-            "message": format!("mcpguard: {message}"),
-            "data": { "code": code.name() },
-        },
-    });
-    to_line(&reply)
+    let id = id.map_or_else(|| "null".to_owned(), RequestId::to_json);
+    let message = serde_json::Value::String(format!("mcpguard: {message}"));
+    let line = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"error\":{{\"code\":{},\"message\":{message},\"data\":{{\"code\":\"{}\"}}}}}}\n",
+        code.number(),
+        code.name()
+    );
+    Bytes::from(line)
 }
 
 /// `notifications/cancelled` for a request the server did not answer in time.
 pub fn cancelled_line(id: &RequestId, reason: &str) -> Bytes {
-    let request_id: serde_json::Value =
-        serde_json::from_str(&id.to_json()).unwrap_or(serde_json::Value::Null);
-    let notification = json!({
-        "jsonrpc": "2.0",
-        "method": "notifications/cancelled",
-        "params": { "requestId": request_id, "reason": reason },
-    });
-    to_line(&notification)
-}
-
-fn to_line(value: &serde_json::Value) -> Bytes {
-    let mut line = value.to_string().into_bytes();
-    line.push(b'\n');
+    let reason = serde_json::Value::String(reason.to_owned());
+    let line = format!(
+        "{{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{{\"requestId\":{},\"reason\":{reason}}}}}\n",
+        id.to_json()
+    );
     Bytes::from(line)
 }
 
@@ -94,6 +76,7 @@ fn to_line(value: &serde_json::Value) -> Bytes {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+    use serde_json::json;
 
     #[test]
     fn error_line_keeps_id_type_and_names_the_code() {
@@ -106,6 +89,7 @@ mod tests {
             serde_json::from_slice::<serde_json::Value>(&line).unwrap(),
             json!({"jsonrpc":"2.0","id":"7","error":{"code":-31004,"message":"mcpguard: late","data":{"code":"mcpguard.timeout"}}})
         );
+        assert!(line.starts_with(br#"{"jsonrpc":"2.0","id":"7","error":{"code":-31004,"#));
         assert!(line.ends_with(b"}\n"));
         let id_of =
             |line: Bytes| serde_json::from_slice::<serde_json::Value>(&line).unwrap()["id"].clone();

@@ -70,6 +70,19 @@ pub fn spawn_server(argv: &[String]) -> Result<Child, SpawnError> {
     command.spawn().map_err(|source| classify(program, source))
 }
 
+/// Pipe capacity asked for on the server's pipes and the agent's (when they are pipes).
+/// The default 64 KiB makes a multi-megabyte message cost hundreds of context switches per
+/// hop; 1 MiB is the default ceiling of /proc/sys/fs/pipe-max-size for unprivileged users.
+const PIPE_CAPACITY: libc::c_int = 1 << 20;
+
+/// Enlarges the pipe behind `fd`. Best effort: a socket, a file or a lowered
+/// pipe-max-size simply keeps its capacity, which only costs speed.
+pub fn enlarge_pipe(fd: std::os::fd::BorrowedFd<'_>) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_SETPIPE_SZ takes an integer and touches no memory of ours.
+    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_CAPACITY) };
+}
+
 /// Where `program` would be found: itself when it names a path, else the first executable
 /// match on PATH (the lookup `execvp` does).
 pub fn resolve_program(

@@ -1,17 +1,19 @@
 //! The client → server direction.
 //!
 //! Owns: reading the agent's lines, answering the ones that cannot be relayed (oversize,
-//! not UTF-8, not JSON-RPC) with an error the client can match to its request, recording
+//! not UTF-8, not JSON-RPC) with an error sent to whichever side waits for them (the client
+//! for its requests, the server for the client's answers to its requests), recording
 //! requests in the pending table (and arming `tools/call` deadlines), honouring the client's
 //! `notifications/cancelled`, and forwarding every acceptable line byte for byte. Batches are
-//! inspected element by element. At client EOF it asks the server writer to close stdin.
+//! inspected element by element; a bad element is answered on its own and the rest go on.
+//! At client EOF it asks the server writer to close the server's stdin.
 
 use super::shared::Shared;
 use super::stdio::BoxedReader;
 use super::timeout;
-use super::writer::LineSender;
+use super::writer::{Coalescer, LineSender};
 use crate::jsonrpc::framing::{Frame, LineReader};
-use crate::jsonrpc::id_recovery::recover_id;
+use crate::jsonrpc::id_recovery::{self, Recovered, Role};
 use crate::jsonrpc::message::{self, Kind, Malformed, Parsed, RequestId};
 use crate::jsonrpc::reply::{self, ErrorCode};
 use crate::mcp::era::era_of_request;
@@ -33,12 +35,23 @@ pub enum ClientEnd {
     ServerGone,
 }
 
+/// The two destinations a client line can lead to.
+struct Outlets<'a> {
+    to_server: &'a LineSender,
+    to_client: &'a LineSender,
+}
+
 pub async fn relay(
     mut reader: LineReader<BoxedReader>,
     shared: Arc<Shared>,
     to_server: LineSender,
     to_client: LineSender,
 ) -> ClientEnd {
+    let outlets = Outlets {
+        to_server: &to_server,
+        to_client: &to_client,
+    };
+    let mut gathered = Coalescer::default();
     let end = loop {
         let frame = match reader.next_frame().await {
             Ok(Some(frame)) => frame,
@@ -46,51 +59,52 @@ pub async fn relay(
             Err(e) => break ClientEnd::ReadError(e),
         };
         let forward = match frame {
-            Frame::Line(line) => inspect_line(&shared, line, &to_server, &to_client).await,
-            Frame::Oversize { prefix, len } => {
-                let id = recover_id(&prefix);
-                let message = format!(
+            Frame::Line(line) => inspect_line(&shared, line, &outlets).await,
+            Frame::Oversize {
+                prefix,
+                suffix,
+                len,
+            } => {
+                let found = id_recovery::recover(&prefix, Some(&suffix));
+                let why = format!(
                     "message of {len} bytes is larger than the {} byte limit (raise it with --max-message)",
                     shared.config.max_message
                 );
-                refuse(
-                    &shared,
-                    id,
-                    ErrorCode::MessageTooLarge,
-                    &message,
-                    &to_client,
-                )
-                .await;
+                refuse(&shared, found, ErrorCode::MessageTooLarge, &why, &outlets).await;
                 None
             }
         };
-        if let Some(line) = forward
-            && !to_server.send(line).await
+        let ready = match forward {
+            Some(line) => gathered.push(line, reader.has_buffered_line()),
+            None if !reader.has_buffered_line() => gathered.flush(),
+            None => None,
+        };
+        if let Some(lines) = ready
+            && !to_server.send(lines).await
         {
             break ClientEnd::ServerGone;
         }
     };
-    to_server.close().await;
+    if let Some(lines) = gathered.flush() {
+        to_server.send(lines).await;
+    }
+    to_server.close();
     end
 }
 
-/// Checks one line; returns it when it is to be forwarded.
-async fn inspect_line(
-    shared: &Arc<Shared>,
-    line: Bytes,
-    to_server: &LineSender,
-    to_client: &LineSender,
-) -> Option<Bytes> {
+/// Checks one line; returns what is to be forwarded (the line itself, or a batch rebuilt
+/// without its bad elements).
+async fn inspect_line(shared: &Arc<Shared>, line: Bytes, outlets: &Outlets<'_>) -> Option<Bytes> {
     let text = match message::line_text(&line) {
         Ok(text) => text,
         Err(malformed) => {
-            let id = recover_id(&line);
+            let found = id_recovery::recover(&line, None);
             refuse(
                 shared,
-                id,
+                found,
                 ErrorCode::InvalidUtf8,
                 &malformed.to_string(),
-                to_client,
+                outlets,
             )
             .await;
             return None;
@@ -99,31 +113,47 @@ async fn inspect_line(
     if text.trim().is_empty() {
         return None;
     }
-    let parsed = match message::parse(text) {
-        Ok(parsed) => parsed,
+    match message::parse(text) {
+        Ok(Parsed::Single(kind)) => {
+            note(shared, kind, outlets);
+            Some(line)
+        }
+        Ok(Parsed::Batch(elements)) => {
+            let total = elements.len();
+            let mut kept: Vec<&RawValue> = Vec::with_capacity(total);
+            for element in elements {
+                match element.kind {
+                    Ok(kind) => {
+                        note(shared, kind, outlets);
+                        kept.push(element.raw);
+                    }
+                    Err(malformed) => {
+                        let found = id_recovery::recover(element.raw.get().as_bytes(), None);
+                        let why = format!("batch element: {malformed}");
+                        refuse(shared, found, ErrorCode::Malformed, &why, outlets).await;
+                    }
+                }
+            }
+            match kept.len() {
+                0 => None,
+                n if n == total => Some(line),
+                _ => Some(message::batch_line(&kept)),
+            }
+        }
         Err(malformed) => {
-            let id = recover_id(text.as_bytes());
+            let found = id_recovery::recover(text.as_bytes(), None);
             let code = match malformed {
                 Malformed::InvalidUtf8 { .. } => ErrorCode::InvalidUtf8,
                 _ => ErrorCode::Malformed,
             };
-            refuse(shared, id, code, &malformed.to_string(), to_client).await;
-            return None;
-        }
-    };
-    match parsed {
-        Parsed::Single(kind) => note(shared, kind, to_server, to_client),
-        Parsed::Batch(kinds) => {
-            for kind in kinds {
-                note(shared, kind, to_server, to_client);
-            }
+            refuse(shared, found, code, &malformed.to_string(), outlets).await;
+            None
         }
     }
-    Some(line)
 }
 
 /// Records what one client message means for the session.
-fn note(shared: &Arc<Shared>, kind: Kind<'_>, to_server: &LineSender, to_client: &LineSender) {
+fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) {
     match kind {
         Kind::Request { id, method, params } => {
             let mut state = shared.lock();
@@ -153,8 +183,8 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, to_server: &LineSender, to_client:
                         id,
                         generation,
                         deadline,
-                        to_client.clone(),
-                        to_server.clone(),
+                        outlets.to_client.clone(),
+                        outlets.to_server.clone(),
                     );
                 }
             } else {
@@ -187,23 +217,39 @@ pub fn cancelled_request_id(params: Option<&RawValue>) -> Option<RequestId> {
     RequestId::from_raw(params.request_id)
 }
 
-/// Answers a line that cannot be relayed: with an error when its id is known, and always
-/// with a line on stderr, so nothing disappears silently.
+/// Answers a line that cannot be relayed, always with a line on stderr, and with an error to
+/// the side that waits for it: the client when it was a request, the server when it was the
+/// client's answer to one of the server's requests.
 async fn refuse(
     shared: &Arc<Shared>,
-    id: Option<RequestId>,
+    found: Recovered,
     code: ErrorCode,
     why: &str,
-    to_client: &LineSender,
+    outlets: &Outlets<'_>,
 ) {
     let server = &shared.config.server_name;
-    match &id {
-        Some(id) => {
-            tracing::warn!(%server, "refused a client message (id {id}, {}): {why}", code.name());
-            to_client.send(reply::error_line(Some(id), code, why)).await;
-        }
-        None => {
-            tracing::warn!(%server, "dropped a client message with no readable id ({}): {why}", code.name());
-        }
+    let Some(id) = found.id else {
+        tracing::warn!(%server, "dropped a client message with no readable id ({}): {why}", code.name());
+        return;
+    };
+    let answers_server = match found.role {
+        Role::Response => true,
+        Role::Request => false,
+        Role::Unknown => shared.lock().pending.is_server_request(&id),
+    };
+    if answers_server {
+        shared.lock().pending.client_response(&id);
+        tracing::warn!(%server, "the client's answer to server request {id} could not be relayed ({}): {why}", code.name());
+        let message = format!("the client's answer could not be relayed: {why}");
+        outlets
+            .to_server
+            .send(reply::error_line(Some(&id), code, &message))
+            .await;
+    } else {
+        tracing::warn!(%server, "refused a client message (id {id}, {}): {why}", code.name());
+        outlets
+            .to_client
+            .send(reply::error_line(Some(&id), code, why))
+            .await;
     }
 }

@@ -150,6 +150,11 @@ impl Pending {
         self.from_server.remove(id)
     }
 
+    /// Whether `id` is a server request the client has not answered.
+    pub fn is_server_request(&self, id: &RequestId) -> bool {
+        self.from_server.contains_key(id)
+    }
+
     /// The server cancelled its own request `id`.
     pub fn server_cancelled(&mut self, id: &RequestId) -> Option<String> {
         self.from_server.remove(id)

@@ -97,7 +97,7 @@ pub fn kill_descendants(owned_child: Option<i32>) -> usize {
 }
 
 /// Reaps our own exited children, leaving `spared` to its owner.
-fn reap_children_except(spared: Option<i32>) {
+pub fn reap_children_except(spared: Option<i32>) {
     let me = std::process::id() as i32;
     for (pid, parent) in parent_map() {
         if parent != me || Some(pid) == spared {

@@ -9,13 +9,14 @@
 use super::client_to_server::cancelled_request_id;
 use super::pending::ResponseFate;
 use super::shared::Shared;
-use super::writer::LineSender;
+use super::writer::{Coalescer, LineSender};
 use crate::jsonrpc::framing::{Frame, LineReader};
-use crate::jsonrpc::id_recovery::recover_id;
+use crate::jsonrpc::id_recovery::{self, Recovered, Role};
 use crate::jsonrpc::message::{self, Kind, Parsed};
 use crate::jsonrpc::reply::{self, ErrorCode};
 use crate::mcp::{methods, tool_call};
 use bytes::Bytes;
+use serde_json::value::RawValue;
 use std::sync::Arc;
 use tokio::io::AsyncRead;
 use tokio::time::Instant;
@@ -32,75 +33,143 @@ pub enum ServerEnd {
     ClientGone,
 }
 
+/// What one server line leads to.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Outcome {
+    /// For the client: the line, a batch rebuilt without some elements, or an error in place
+    /// of a broken answer.
+    to_client: Option<Bytes>,
+    /// For the server: an error answering a broken request of its own.
+    to_server: Option<Bytes>,
+}
+
 pub async fn relay<R: AsyncRead + Unpin>(
     mut reader: LineReader<R>,
     shared: Arc<Shared>,
     to_client: LineSender,
+    to_server: LineSender,
 ) -> ServerEnd {
+    let mut gathered = Coalescer::default();
     loop {
         let frame = match reader.next_frame().await {
             Ok(Some(frame)) => frame,
-            Ok(None) => return ServerEnd::Eof,
-            Err(e) => return ServerEnd::ReadError(e),
+            Ok(None) => return finish(&mut gathered, &to_client, ServerEnd::Eof).await,
+            Err(e) => return finish(&mut gathered, &to_client, ServerEnd::ReadError(e)).await,
         };
-        let outgoing = match frame {
+        let outcome = match frame {
             Frame::Line(line) => inspect_line(&shared, line),
-            Frame::Oversize { prefix, len } => {
+            Frame::Oversize {
+                prefix,
+                suffix,
+                len,
+            } => {
                 let why = format!(
                     "the server sent a message of {len} bytes, larger than the {} byte limit (raise it with --max-message)",
                     shared.config.max_message
                 );
-                divert(&shared, &prefix, ErrorCode::MessageTooLarge, &why)
+                let found = id_recovery::recover(&prefix, Some(&suffix));
+                divert(&shared, &prefix, found, ErrorCode::MessageTooLarge, &why)
             }
         };
-        if let Some(line) = outgoing
-            && !to_client.send(line).await
+        if let Some(error) = outcome.to_server {
+            // The server may have stopped reading; its error is not worth stalling the client.
+            to_server.send(error).await;
+        }
+        let ready = match outcome.to_client {
+            Some(line) => gathered.push(line, reader.has_buffered_line()),
+            None if !reader.has_buffered_line() => gathered.flush(),
+            None => None,
+        };
+        if let Some(lines) = ready
+            && !to_client.send(lines).await
         {
             return ServerEnd::ClientGone;
         }
     }
 }
 
-/// Checks one server line; returns what goes to the client (the line itself, or an error
-/// in place of a broken answer), if anything.
-fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Option<Bytes> {
+/// Delivers what was gathered before the reader ended.
+async fn finish(gathered: &mut Coalescer, to_client: &LineSender, end: ServerEnd) -> ServerEnd {
+    if let Some(lines) = gathered.flush()
+        && !to_client.send(lines).await
+    {
+        return ServerEnd::ClientGone;
+    }
+    end
+}
+
+/// Checks one server line.
+fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Outcome {
     let text = match message::line_text(&line) {
         Ok(text) => text,
         Err(malformed) => {
+            let found = id_recovery::recover(&line, None);
             return divert(
                 shared,
                 &line,
+                found,
                 ErrorCode::ResponseUnreadable,
                 &malformed.to_string(),
             );
         }
     };
     if text.trim().is_empty() {
-        return None;
+        return Outcome::default();
     }
-    let parsed = match message::parse(text) {
-        Ok(parsed) => parsed,
+    match message::parse(text) {
+        Ok(Parsed::Single(kind)) => Outcome {
+            to_client: note(shared, kind).then_some(line),
+            to_server: None,
+        },
+        Ok(Parsed::Batch(elements)) => {
+            let total = elements.len();
+            let mut kept: Vec<&RawValue> = Vec::with_capacity(total);
+            let mut outcome = Outcome::default();
+            let mut errors_for_client = Vec::new();
+            for element in elements {
+                match element.kind {
+                    Ok(kind) => {
+                        if note(shared, kind) {
+                            kept.push(element.raw);
+                        }
+                    }
+                    Err(malformed) => {
+                        let raw = element.raw.get().as_bytes();
+                        let why = format!("batch element: {malformed}");
+                        let diverted = divert(
+                            shared,
+                            raw,
+                            id_recovery::recover(raw, None),
+                            ErrorCode::ResponseUnreadable,
+                            &why,
+                        );
+                        errors_for_client.extend(diverted.to_client);
+                        outcome.to_server = outcome.to_server.or(diverted.to_server);
+                    }
+                }
+            }
+            let mut for_client: Vec<u8> = match kept.len() {
+                0 => Vec::new(),
+                n if n == total => line.to_vec(),
+                _ => message::batch_line(&kept).to_vec(),
+            };
+            for error in errors_for_client {
+                for_client.extend_from_slice(&error);
+            }
+            outcome.to_client = (!for_client.is_empty()).then(|| Bytes::from(for_client));
+            outcome
+        }
         Err(malformed) => {
-            return divert(
+            let found = id_recovery::recover(text.as_bytes(), None);
+            divert(
                 shared,
                 &line,
+                found,
                 ErrorCode::ResponseUnreadable,
                 &malformed.to_string(),
-            );
+            )
         }
-    };
-    let deliver = match parsed {
-        Parsed::Single(kind) => note(shared, kind),
-        Parsed::Batch(kinds) => {
-            // Every element is noted, even after one that must not be delivered.
-            let mut deliver = true;
-            for kind in kinds {
-                deliver &= note(shared, kind);
-            }
-            deliver
-        }
-    };
-    deliver.then_some(line)
+    }
 }
 
 /// Records what one server message means; `false` when it must not reach the client.
@@ -141,9 +210,16 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>) -> bool {
 }
 
 /// Sends a line that is not a relayable message to stderr instead of the client. When it
-/// carries the id of a pending client request, the client gets an error for that request, so
-/// it does not wait forever for an answer that will never come.
-fn divert(shared: &Arc<Shared>, line: &[u8], code: ErrorCode, why: &str) -> Option<Bytes> {
+/// was the answer to a pending client request, the client gets an error for that request;
+/// when it was a request of the server's own, the server gets the error; so nobody waits
+/// forever for something that will never come.
+fn divert(
+    shared: &Arc<Shared>,
+    line: &[u8],
+    found: Recovered,
+    code: ErrorCode,
+    why: &str,
+) -> Outcome {
     let preview = String::from_utf8_lossy(&line[..line.len().min(PREVIEW_BYTES)]);
     let preview = preview.trim_end().escape_debug().to_string();
     tracing::warn!(
@@ -151,15 +227,25 @@ fn divert(shared: &Arc<Shared>, line: &[u8], code: ErrorCode, why: &str) -> Opti
         "the server wrote something to stdout that is not a relayable MCP message ({why}); \
          not forwarded to the client: {preview}"
     );
-    let id = recover_id(line)?;
+    let Some(id) = found.id else {
+        return Outcome::default();
+    };
+    if found.role == Role::Request {
+        let message = format!("the server's request could not be relayed to the client: {why}");
+        return Outcome {
+            to_client: None,
+            to_server: Some(reply::error_line(Some(&id), code, &message)),
+        };
+    }
     let answered = matches!(
         shared.lock().pending.server_response(&id),
         ResponseFate::Answers(_)
     );
-    answered.then(|| {
-        let message = format!("the server's answer could not be relayed: {why}");
-        reply::error_line(Some(&id), code, &message)
-    })
+    let message = format!("the server's answer could not be relayed: {why}");
+    Outcome {
+        to_client: answered.then(|| reply::error_line(Some(&id), code, &message)),
+        to_server: None,
+    }
 }
 
 #[cfg(test)]
@@ -193,7 +279,8 @@ mod tests {
             &shared,
             Bytes::from_static(b"{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"x\":\xff}}\n"),
         );
-        let reply: serde_json::Value = serde_json::from_slice(&reply.unwrap()).unwrap();
+        assert_eq!(reply.to_server, None);
+        let reply: serde_json::Value = serde_json::from_slice(&reply.to_client.unwrap()).unwrap();
         assert_eq!(reply["id"], serde_json::json!(4));
         assert_eq!(
             reply["error"]["data"]["code"],
@@ -207,15 +294,66 @@ mod tests {
         let shared = shared();
         assert_eq!(
             inspect_line(&shared, Bytes::from_static(b"Server started on stdio\n")),
-            None
+            Outcome::default()
         );
-        assert_eq!(inspect_line(&shared, Bytes::from_static(b"\n")), None);
+        assert_eq!(
+            inspect_line(&shared, Bytes::from_static(b"\n")),
+            Outcome::default()
+        );
     }
 
     #[test]
     fn messages_pass_unchanged() {
         let shared = shared();
         let line = Bytes::from_static(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"a\" : 1}}\r\n");
-        assert_eq!(inspect_line(&shared, line.clone()), Some(line));
+        assert_eq!(
+            inspect_line(&shared, line.clone()),
+            Outcome {
+                to_client: Some(line),
+                to_server: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_broken_server_request_is_answered_to_the_server() {
+        let shared = shared();
+        let outcome = inspect_line(
+            &shared,
+            Bytes::from_static(b"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"roots/list\",}\n"),
+        );
+        assert_eq!(outcome.to_client, None);
+        let reply: serde_json::Value = serde_json::from_slice(&outcome.to_server.unwrap()).unwrap();
+        assert_eq!(reply["id"], serde_json::json!(0));
+    }
+
+    #[test]
+    fn a_late_answer_leaves_the_rest_of_its_batch() {
+        let shared = shared();
+        let generation = shared.lock().pending.client_request(
+            RequestId::Number("1".into()),
+            "tools/call",
+            None,
+            None,
+            None,
+        );
+        shared
+            .lock()
+            .pending
+            .answer_by_guard(&RequestId::Number("1".into()), generation);
+        shared.lock().pending.client_request(
+            RequestId::Number("2".into()),
+            "ping",
+            None,
+            None,
+            None,
+        );
+        let line = Bytes::from_static(b"[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}, {\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{}}]\n");
+        assert_eq!(
+            inspect_line(&shared, line).to_client,
+            Some(Bytes::from_static(
+                b"[{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{}}]\n"
+            ))
+        );
     }
 }

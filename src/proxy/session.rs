@@ -13,7 +13,7 @@
 
 use super::child::{SpawnError, exit_code_of, spawn_server};
 use super::shared::{SessionConfig, Shared};
-use super::{client_to_server, process_tree, server_to_client, stdio, writer};
+use super::{child, client_to_server, process_tree, server_to_client, stdio, writer};
 use crate::jsonrpc::framing::LineReader;
 use crate::jsonrpc::reply::{self, ErrorCode};
 use nix::sys::signal::{Signal, kill, killpg};
@@ -61,12 +61,23 @@ pub async fn run(argv: &[String], config: SessionConfig) -> Result<u8, SessionEr
             "the server's pipes were not created",
         )));
     };
+    {
+        use std::os::fd::AsFd;
+        child::enlarge_pipe(server_stdin.as_fd());
+        child::enlarge_pipe(server_stdout.as_fd());
+    }
     let (client_in, client_out) = stdio::open_client_stdio()?;
     let shared = Arc::new(Shared::new(config));
     let grace = shared.config.shutdown_grace;
 
-    let (to_server, server_queue) = writer::channel();
-    let (to_client, client_queue) = writer::channel();
+    // Each direction may hold about two maximal messages in flight before its producer waits.
+    let budget = shared
+        .config
+        .max_message
+        .saturating_mul(2)
+        .saturating_add(1 << 20);
+    let (to_server, server_queue) = writer::channel(budget);
+    let (to_client, client_queue) = writer::channel(budget);
     let mut server_writer = tokio::spawn(writer::write_lines(server_stdin, server_queue));
     let client_writer = tokio::spawn(writer::write_lines(client_out, client_queue));
     let mut client_side = tokio::spawn(client_to_server::relay(
@@ -79,7 +90,9 @@ pub async fn run(argv: &[String], config: SessionConfig) -> Result<u8, SessionEr
         LineReader::new(server_stdout, shared.config.max_message),
         Arc::clone(&shared),
         to_client.clone(),
+        to_server.clone(),
     ));
+    let mut child_exits = signal(SignalKind::child())?;
 
     let mut ladder: Option<(Instant, Step)> = None;
     let mut client_done = false;
@@ -98,7 +111,7 @@ pub async fn run(argv: &[String], config: SessionConfig) -> Result<u8, SessionEr
             end = &mut server_side, if !server_out_done => {
                 server_out_done = true;
                 tracing::debug!(?end, "server side ended");
-                to_server.close().await;
+                to_server.close();
                 ladder = ladder.or(Some((Instant::now() + grace, Step::Terminate)));
             }
             end = &mut server_writer, if !server_in_done => {
@@ -108,6 +121,11 @@ pub async fn run(argv: &[String], config: SessionConfig) -> Result<u8, SessionEr
             Some(()) = interrupt.recv() => forward(Signal::SIGINT, child_pid, &mut signalled, &mut ladder, grace),
             Some(()) = terminate.recv() => forward(Signal::SIGTERM, child_pid, &mut signalled, &mut ladder, grace),
             Some(()) = hangup.recv() => forward(Signal::SIGHUP, child_pid, &mut signalled, &mut ladder, grace),
+            Some(()) = child_exits.recv() => {
+                // Orphans re-parented to us (we are their subreaper) are collected as they
+                // die, so a long session does not pile up zombies.
+                process_tree::reap_children_except(child_pid);
+            }
             () = sleep_until(next_step.unwrap_or_else(Instant::now)), if next_step.is_some() => {
                 ladder = climb(ladder, child_pid, grace);
             }
@@ -125,27 +143,26 @@ pub async fn run(argv: &[String], config: SessionConfig) -> Result<u8, SessionEr
     }
     client_side.abort();
     let code = exit_code_of(status);
-    let unanswered = shared.lock().pending.drain_client_requests();
-    for (id, request) in unanswered {
-        let message = format!(
-            "the server exited (status {code}) before answering {}",
-            request.method
-        );
-        to_client
-            .send(reply::error_line(
-                Some(&id),
-                ErrorCode::ServerExited,
-                &message,
-            ))
-            .await;
-    }
-    to_client.close().await;
-    drop(to_client);
-    drop(to_server);
-    if tokio::time::timeout(FINAL_FLUSH, client_writer)
-        .await
-        .is_err()
-    {
+    // Bounded: a client that stopped reading cannot keep mcpguard alive.
+    let last_words = async {
+        let unanswered = shared.lock().pending.drain_client_requests();
+        for (id, request) in unanswered {
+            let message = format!(
+                "the server exited (status {code}) before answering {}",
+                request.method
+            );
+            to_client
+                .send(reply::error_line(
+                    Some(&id),
+                    ErrorCode::ServerExited,
+                    &message,
+                ))
+                .await;
+        }
+        to_client.close();
+        client_writer.await
+    };
+    if tokio::time::timeout(FINAL_FLUSH, last_words).await.is_err() {
         tracing::warn!("the client did not read mcpguard's last messages within {FINAL_FLUSH:?}");
     }
     Ok(code)

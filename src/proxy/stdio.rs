@@ -9,7 +9,7 @@
 //! non-blocking for the shell.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use tokio::io::unix::AsyncFd;
@@ -25,15 +25,14 @@ pub struct PollFd {
 }
 
 impl PollFd {
-    /// Drives a duplicate of `fd` by the reactor when epoll accepts it; `None` otherwise,
-    /// with the descriptor's flags left as they were.
-    fn new(fd: &OwnedFd) -> io::Result<Option<Self>> {
-        let raw = fd.as_raw_fd();
-        // SAFETY: F_GETFL on a descriptor we own; no memory is passed.
-        let original_flags = unsafe { libc::fcntl(raw, libc::F_GETFL) };
-        if original_flags < 0 {
-            return Err(io::Error::last_os_error());
+    /// Drives a duplicate of `fd` by the reactor, or `None` when that is not safe or not
+    /// possible. `original_flags` are the flags from before mcpguard touched anything; they
+    /// are put back on drop.
+    fn new(fd: &OwnedFd, original_flags: libc::c_int) -> io::Result<Option<Self>> {
+        if !may_go_non_blocking(fd.as_fd()) {
+            return Ok(None);
         }
+        let raw = fd.as_raw_fd();
         let copy = duplicate(raw)?;
         // SAFETY: F_SETFL on a descriptor we own. The flag lives on the open file
         // description, which `fd` and `copy` share.
@@ -53,6 +52,36 @@ impl PollFd {
                 Ok(None)
             }
         }
+    }
+}
+
+/// Whether O_NONBLOCK may be set on `fd`'s open file description. Only pipes and sockets
+/// qualify: a terminal is shared with the shell (and usually with stderr), and a pipe that
+/// is also our stderr (`2>&1`) is the server's stderr too, which must stay blocking or the
+/// server's own writes to it would fail with EAGAIN.
+fn may_go_non_blocking(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    let Ok(meta) = nix::sys::stat::fstat(fd) else {
+        return false;
+    };
+    let kind = meta.st_mode & libc::S_IFMT;
+    if kind != libc::S_IFIFO && kind != libc::S_IFSOCK {
+        return false;
+    }
+    // SAFETY: fd 2 is borrowed only for the duration of fstat.
+    let stderr = unsafe { std::os::fd::BorrowedFd::borrow_raw(2) };
+    match nix::sys::stat::fstat(stderr) {
+        Ok(err) => !(err.st_dev == meta.st_dev && err.st_ino == meta.st_ino),
+        Err(_) => true,
+    }
+}
+
+fn status_flags(fd: RawFd) -> io::Result<libc::c_int> {
+    // SAFETY: F_GETFL on a valid descriptor; no memory is passed.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(flags)
     }
 }
 
@@ -159,15 +188,19 @@ fn park_on_dev_null(target: RawFd) -> io::Result<()> {
 /// mcpguard's stdin and stdout as async streams. After this call fds 0 and 1 point at
 /// /dev/null; the returned streams own the agent's pipes.
 pub fn open_client_stdio() -> io::Result<(BoxedReader, BoxedWriter)> {
+    // Both flags are read before either is changed: fds 0 and 1 may share one open file
+    // description (a socket used both ways), and each must restore what the agent set.
+    let input_flags = status_flags(0)?;
+    let output_flags = status_flags(1)?;
     let input = duplicate(0)?;
     let output = duplicate(1)?;
     park_on_dev_null(0)?;
     park_on_dev_null(1)?;
-    let reader: BoxedReader = match PollFd::new(&input)? {
+    let reader: BoxedReader = match PollFd::new(&input, input_flags)? {
         Some(fd) => Box::new(fd),
         None => Box::new(tokio::fs::File::from_std(std::fs::File::from(input))),
     };
-    let writer: BoxedWriter = match PollFd::new(&output)? {
+    let writer: BoxedWriter = match PollFd::new(&output, output_flags)? {
         Some(fd) => Box::new(fd),
         None => Box::new(tokio::fs::File::from_std(std::fs::File::from(output))),
     };

@@ -6,36 +6,50 @@
 //! here, so frames never interleave and each direction keeps its order.
 
 use bytes::Bytes;
+use std::sync::Arc;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
-/// Lines waiting per pipe before producers wait (backpressure toward the reader).
-pub const QUEUE_DEPTH: usize = 256;
 /// Small lines are gathered up to this size into one write.
 const BATCH_BYTES: usize = 64 * 1024;
 
-/// What a producer asks of a writer.
+/// A line on its way, holding its share of the byte budget until it is written.
 #[derive(Debug)]
-pub enum Outgoing {
-    Line(Bytes),
-    /// Write what is queued before this, then close the destination.
-    Close,
+pub struct Queued {
+    line: Bytes,
+    _budget: OwnedSemaphorePermit,
 }
 
-/// The producer side of a writer.
+/// The producer side of a writer. Memory is bounded in bytes, not messages: a producer
+/// waits when `budget` bytes are queued and not yet written (backpressure toward the peer
+/// that sends faster than the other side reads).
 #[derive(Debug, Clone)]
-pub struct LineSender(mpsc::Sender<Outgoing>);
+pub struct LineSender {
+    queue: mpsc::UnboundedSender<Queued>,
+    budget: Arc<Semaphore>,
+    budget_bytes: usize,
+    close: Arc<watch::Sender<bool>>,
+}
 
 impl LineSender {
     /// Queues a line; `false` when the writer is gone (its destination failed or closed).
     pub async fn send(&self, line: Bytes) -> bool {
-        self.0.send(Outgoing::Line(line)).await.is_ok()
+        let share = line.len().clamp(1, self.budget_bytes) as u32;
+        let Ok(permit) = Arc::clone(&self.budget).acquire_many_owned(share).await else {
+            return false;
+        };
+        self.queue
+            .send(Queued {
+                line,
+                _budget: permit,
+            })
+            .is_ok()
     }
 
-    /// Asks the writer to close its destination after what is queued.
-    pub async fn close(&self) {
-        // A writer that is already gone has nothing left to close.
-        let _ = self.0.send(Outgoing::Close).await;
+    /// Asks the writer to close its destination once what is queued now is written. Never
+    /// waits, so a peer that stopped reading cannot stall the caller.
+    pub fn close(&self) {
+        self.close.send_replace(true);
     }
 }
 
@@ -48,45 +62,103 @@ pub enum WriterEnd {
     Failed(std::io::Error),
 }
 
-/// A writer task's queue; run [`write_lines`] with the receiver.
-pub fn channel() -> (LineSender, mpsc::Receiver<Outgoing>) {
-    let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-    (LineSender(tx), rx)
+/// The consumer side, handed to [`write_lines`].
+#[derive(Debug)]
+pub struct LineQueue {
+    queue: mpsc::UnboundedReceiver<Queued>,
+    budget: Arc<Semaphore>,
+    close: watch::Receiver<bool>,
+}
+
+/// A writer's queue holding at most `budget_bytes` unwritten bytes (a single larger line
+/// is let through alone).
+pub fn channel(budget_bytes: usize) -> (LineSender, LineQueue) {
+    let budget_bytes = budget_bytes.clamp(1, u32::MAX as usize);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let budget = Arc::new(Semaphore::new(budget_bytes));
+    let (close_tx, close_rx) = watch::channel(false);
+    (
+        LineSender {
+            queue: tx,
+            budget: Arc::clone(&budget),
+            budget_bytes,
+            close: Arc::new(close_tx),
+        },
+        LineQueue {
+            queue: rx,
+            budget,
+            close: close_rx,
+        },
+    )
+}
+
+/// Gathers consecutive outgoing lines that a reader already has in hand, so a burst of small
+/// messages costs one queue hand-off instead of one per message. Lines keep their order.
+#[derive(Debug, Default)]
+pub struct Coalescer {
+    pending: Vec<u8>,
+}
+
+impl Coalescer {
+    /// Takes `line`; returns what should be sent now. When `more_ready` is false (the reader
+    /// would have to wait for input), everything gathered is released so nothing is delayed.
+    pub fn push(&mut self, line: Bytes, more_ready: bool) -> Option<Bytes> {
+        if self.pending.is_empty() && (!more_ready || line.len() >= BATCH_BYTES) {
+            return Some(line);
+        }
+        self.pending.extend_from_slice(&line);
+        (!more_ready || self.pending.len() >= BATCH_BYTES).then(|| self.take())
+    }
+
+    /// Releases whatever was gathered.
+    pub fn flush(&mut self) -> Option<Bytes> {
+        (!self.pending.is_empty()).then(|| self.take())
+    }
+
+    fn take(&mut self) -> Bytes {
+        Bytes::from(std::mem::replace(
+            &mut self.pending,
+            Vec::with_capacity(BATCH_BYTES),
+        ))
+    }
 }
 
 /// Writes queued lines to `destination` until closed; the destination is dropped at the end.
-pub async fn write_lines<W: AsyncWrite + Unpin>(
-    mut destination: W,
-    mut queue: mpsc::Receiver<Outgoing>,
-) -> WriterEnd {
+pub async fn write_lines<W: AsyncWrite + Unpin>(destination: W, mut queue: LineQueue) -> WriterEnd {
+    let end = drive(destination, &mut queue).await;
+    // Wake producers waiting for budget: nothing more will be written.
+    queue.budget.close();
+    end
+}
+
+async fn drive<W: AsyncWrite + Unpin>(mut destination: W, queue: &mut LineQueue) -> WriterEnd {
     let mut batch: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
-    while let Some(first) = queue.recv().await {
-        let mut closing = false;
-        let mut next = Some(first);
-        while let Some(item) = next.take() {
-            match item {
-                Outgoing::Close => {
-                    closing = true;
-                    break;
+    loop {
+        let first = tokio::select! {
+            biased;
+            item = queue.queue.recv() => item,
+            _ = queue.close.wait_for(|closing| *closing) => None,
+        };
+        let closing = first.is_none();
+        let mut next = first.or_else(|| queue.queue.try_recv().ok());
+        while let Some(Queued { line, .. }) = next.take() {
+            let written = if line.len() >= BATCH_BYTES {
+                match flush(&mut destination, &mut batch).await {
+                    Ok(()) => destination.write_all(&line).await,
+                    Err(e) => Err(e),
                 }
-                Outgoing::Line(line) if line.len() >= BATCH_BYTES => {
-                    if let Err(e) = flush(&mut destination, &mut batch).await {
-                        return WriterEnd::Failed(e);
-                    }
-                    if let Err(e) = destination.write_all(&line).await {
-                        return WriterEnd::Failed(e);
-                    }
+            } else {
+                batch.extend_from_slice(&line);
+                if batch.len() >= BATCH_BYTES {
+                    flush(&mut destination, &mut batch).await
+                } else {
+                    Ok(())
                 }
-                Outgoing::Line(line) => {
-                    batch.extend_from_slice(&line);
-                    if batch.len() >= BATCH_BYTES
-                        && let Err(e) = flush(&mut destination, &mut batch).await
-                    {
-                        return WriterEnd::Failed(e);
-                    }
-                }
+            };
+            if let Err(e) = written {
+                return WriterEnd::Failed(e);
             }
-            next = queue.try_recv().ok();
+            next = queue.queue.try_recv().ok();
         }
         if let Err(e) = flush(&mut destination, &mut batch).await {
             return WriterEnd::Failed(e);
@@ -98,7 +170,7 @@ pub async fn write_lines<W: AsyncWrite + Unpin>(
     if let Err(e) = destination.flush().await {
         return WriterEnd::Failed(e);
     }
-    // Best effort: a pipe has nothing to shut down, and the drop below closes it.
+    // Best effort: a pipe has nothing to shut down, and the drop closes it.
     let _ = destination.shutdown().await;
     WriterEnd::Closed
 }
@@ -125,25 +197,67 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     #[test]
+    fn coalescer_keeps_order_and_never_holds_the_last_line() {
+        let mut c = Coalescer::default();
+        assert_eq!(
+            c.push(Bytes::from_static(b"a\n"), false),
+            Some(Bytes::from_static(b"a\n"))
+        );
+        assert_eq!(c.push(Bytes::from_static(b"b\n"), true), None);
+        assert_eq!(c.push(Bytes::from_static(b"c\n"), true), None);
+        assert_eq!(
+            c.push(Bytes::from_static(b"d\n"), false),
+            Some(Bytes::from_static(b"b\nc\nd\n"))
+        );
+        assert_eq!(c.flush(), None);
+        assert_eq!(c.push(Bytes::from_static(b"e\n"), true), None);
+        assert_eq!(c.flush(), Some(Bytes::from_static(b"e\n")));
+    }
+
+    #[test]
     fn writes_in_order_then_closes() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
         runtime.block_on(async {
-            let (tx, rx) = channel();
+            let (tx, rx) = channel(1 << 20);
             let big = Bytes::from(vec![b'x'; BATCH_BYTES + 1]);
             tx.send(Bytes::from_static(b"a\n")).await;
             tx.send(big.clone()).await;
             tx.send(Bytes::from_static(b"b\n")).await;
-            tx.close().await;
-            tx.send(Bytes::from_static(b"after close\n")).await;
+            tx.close();
             let mut out = Vec::new();
             let end = write_lines(&mut out, rx).await;
+            assert!(!tx.send(Bytes::from_static(b"after close\n")).await);
             assert!(matches!(end, WriterEnd::Closed));
             let mut expected = b"a\n".to_vec();
             expected.extend_from_slice(&big);
             expected.extend_from_slice(b"b\n");
             assert_eq!(out, expected);
+        });
+    }
+
+    #[test]
+    fn producers_wait_for_the_byte_budget() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (tx, rx) = channel(10);
+            assert!(tx.send(Bytes::from_static(b"123456\n")).await);
+            // A second 7-byte line does not fit in 10 bytes until the first is written.
+            let blocked = tokio::time::timeout(
+                std::time::Duration::from_millis(50),
+                tx.send(Bytes::from_static(b"abcdef\n")),
+            )
+            .await;
+            assert!(blocked.is_err());
+            // A line larger than the whole budget still goes through, alone.
+            let writer = tokio::spawn(write_lines(Vec::new(), rx));
+            assert!(tx.send(Bytes::from(vec![b'z'; 100])).await);
+            tx.close();
+            assert!(matches!(writer.await.unwrap(), WriterEnd::Closed));
         });
     }
 }

@@ -192,7 +192,11 @@ fn rand_suffix() -> u128 {
 
 /// Zombies whose parent is this test process (mcpguard sessions not waited for).
 fn zombie_children() -> usize {
-    let me = std::process::id().to_string();
+    zombie_children_of(std::process::id() as i32)
+}
+
+fn zombie_children_of(parent: i32) -> usize {
+    let me = parent.to_string();
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
@@ -205,4 +209,49 @@ fn zombie_children() -> usize {
             fields.first() == Some(&"Z") && fields.get(1) == Some(&me.as_str())
         })
         .count()
+}
+
+#[test]
+fn a_shared_stdout_and_stderr_pipe_stays_blocking_for_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("flags");
+    let (reader, writer) = std::io::pipe().unwrap();
+    let probe = format!(
+        "import fcntl, os; open({:?}, 'w').write(str(fcntl.fcntl(2, fcntl.F_GETFL) & os.O_NONBLOCK))",
+        report.display().to_string()
+    );
+    let mut child = Command::new(mcpguard())
+        .args(["run", "--", "python3", "-c", &probe])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::from(writer.try_clone().unwrap()))
+        .stderr(Stdio::from(writer))
+        .spawn()
+        .unwrap();
+    drop(child.stdin.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(&report).unwrap(),
+        "0",
+        "the server's stderr was made non-blocking"
+    );
+    drop(reader);
+}
+
+#[test]
+fn orphans_of_the_server_are_reaped_during_the_session() {
+    let script = format!(
+        "for i in 1 2 3 4 5; do (sleep 0.05 &); done; exec {}",
+        fake(&["normal"])
+            .iter()
+            .map(|a| format!("'{a}'"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut guard = Guarded::start(&[], &["sh".into(), "-c".into(), script]);
+    guard.send_json(&request(json!(1), "ping", json!({})));
+    assert_eq!(guard.recv_json()["id"], json!(1));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let zombies = zombie_children_of(guard.pid());
+    assert_eq!(zombies, 0, "zombies under mcpguard");
+    assert_eq!(guard.finish().0, Some(0));
 }

@@ -265,3 +265,107 @@ fn server_requests_with_colliding_ids_round_trip() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_batch_is_inspected_element_by_element() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("received");
+    let mut guard = Guarded::start(&[], &fake(&["record", record.to_str().unwrap()]));
+    guard.send(b"[{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"},{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"x\",\"method\":\"y\"},7]\n");
+    let reply = guard.recv_json();
+    assert_eq!(
+        (reply["id"].clone(), error_code(&reply)),
+        (json!(6), "mcpguard.malformed")
+    );
+    guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"ping\"}\n");
+    assert_eq!(guard.recv_json()["id"], json!(8));
+    let (code, stderr) = guard.finish();
+    assert_eq!(code, Some(0));
+    assert!(
+        stderr.contains("dropped a client message with no readable id"),
+        "{stderr}"
+    );
+    assert_eq!(
+        String::from_utf8(std::fs::read(&record).unwrap()).unwrap(),
+        "[{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}]\n{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"ping\"}\n"
+    );
+}
+
+#[test]
+fn an_unreadable_client_answer_is_reported_to_the_server_that_asked() {
+    let mut guard = Guarded::start(&[], &fake(&["server-request"]));
+    guard.send_json(&initialize(json!(0)));
+    assert_eq!(guard.recv_json()["id"], json!(0));
+    guard.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
+    assert_eq!(guard.recv_json()["method"], json!("roots/list"));
+    guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":{\"roots\":[{\"name\":\"\xff\"}]}}\n");
+    guard.send_json(&request(json!(1), "ping", json!({})));
+    // The client gets only its own answer, not an error under the server's id.
+    assert_eq!(
+        guard.recv_json(),
+        json!({"jsonrpc":"2.0","id":1,"result":{}})
+    );
+    let (code, stderr) = guard.finish();
+    assert_eq!(code, Some(0));
+    assert!(
+        stderr.contains(
+            "fake: got roots response {\"jsonrpc\":\"2.0\",\"id\":0,\"error\":{\"code\":-31003,"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_oversize_request_with_its_id_written_last_is_still_answered() {
+    let mut guard = Guarded::start(&["--max-message", "4KiB"], &fake(&["normal"]));
+    let text = "p".repeat(20_000);
+    guard.send(format!("{{\"jsonrpc\":\"2.0\",\"method\":\"tools/call\",\"params\":{{\"name\":\"echo\",\"arguments\":{{\"text\":\"{text}\"}}}},\"id\":\"last\"}}\n").as_bytes());
+    let reply = guard.recv_json();
+    assert_eq!(
+        (reply["id"].clone(), error_code(&reply)),
+        (json!("last"), "mcpguard.message_too_large")
+    );
+    assert_eq!(guard.finish().0, Some(0));
+}
+
+#[test]
+fn a_server_that_stops_reading_cannot_grow_mcpguard_without_bound() {
+    // The server never reads its stdin; the client keeps writing 1 MiB requests. mcpguard
+    // must hold at most its byte budget and push back on the client instead of buffering all.
+    let mut guard = Guarded::start(
+        &["--max-message", "2MiB"],
+        &["sleep".to_string(), "30".to_string()],
+    );
+    let pid = guard.pid();
+    let line = format!(
+        "{{\"jsonrpc\":\"2.0\",\"method\":\"notifications/x\",\"params\":{{\"p\":\"{}\"}}}}\n",
+        "q".repeat(1 << 20)
+    );
+    let mut stdin = guard.take_stdin();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        for _ in 0..64 {
+            if stdin.write_all(line.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let rss_kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        !writer.is_finished(),
+        "64 MiB were accepted although nobody reads them"
+    );
+    assert!(rss_kib < 32 * 1024, "mcpguard holds {rss_kib} KiB");
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let _ = writer.join();
+}

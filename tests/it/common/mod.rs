@@ -146,6 +146,11 @@ impl Guarded {
         }
     }
 
+    /// Hands the pipe to mcpguard's stdin over to the test (to write from another thread).
+    pub fn take_stdin(&mut self) -> ChildStdin {
+        self.stdin.take().expect("stdin still open")
+    }
+
     pub fn close_stdin(&mut self) {
         self.stdin.take();
     }
