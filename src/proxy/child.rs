@@ -70,10 +70,12 @@ pub fn spawn_server(argv: &[String]) -> Result<Child, SpawnError> {
     command.spawn().map_err(|source| classify(program, source))
 }
 
-/// Pipe capacity asked for on the server's pipes and the agent's (when they are pipes).
-/// The default 64 KiB makes a multi-megabyte message cost hundreds of context switches per
-/// hop; 1 MiB is the default ceiling of /proc/sys/fs/pipe-max-size for unprivileged users.
-const PIPE_CAPACITY: libc::c_int = 1 << 20;
+/// Pipe capacity asked for on the server's pipes and on the pipe to the agent. The default
+/// 64 KiB makes a multi-megabyte message cost many context switches per hop. It is kept at
+/// 256 KiB because every pipe page counts against the user's pipe-user-pages-soft (64 MiB by
+/// default); past it, every new pipe the user creates shrinks to one page. Four such pipes
+/// per session leave room for about 64 sessions.
+const PIPE_CAPACITY: libc::c_int = 256 << 10;
 
 /// Enlarges the pipe behind `fd`. Best effort: a socket, a file or a lowered
 /// pipe-max-size simply keeps its capacity, which only costs speed.

@@ -196,6 +196,8 @@ pub fn open_client_stdio() -> io::Result<(BoxedReader, BoxedWriter)> {
     let output = duplicate(1)?;
     park_on_dev_null(0)?;
     park_on_dev_null(1)?;
+    super::child::enlarge_pipe(input.as_fd());
+    super::child::enlarge_pipe(output.as_fd());
     let reader: BoxedReader = match PollFd::new(&input, input_flags)? {
         Some(fd) => Box::new(fd),
         None => Box::new(tokio::fs::File::from_std(std::fs::File::from(input))),
