@@ -6,4 +6,5 @@ pub mod logging;
 pub mod mcp;
 pub mod paths;
 pub mod proxy;
+pub mod sandbox;
 pub mod units;

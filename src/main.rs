@@ -9,6 +9,14 @@ use std::process::ExitCode;
 const EXIT_GUARD_FAILED: u8 = 125;
 
 fn main() -> ExitCode {
+    // The sandbox helper is this same binary; it must start before anything else exists
+    // (no runtime, no threads, no parsing beyond argv[1]).
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == mcpguard::sandbox::init::SUBCOMMAND)
+    {
+        mcpguard::sandbox::init::main();
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

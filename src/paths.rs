@@ -1,9 +1,37 @@
-//! The environment mcpguard itself reads. This is the only module that reads environment
-//! variables, so what mcpguard depends on is listed in one place.
+//! The environment mcpguard itself reads, and where it keeps its files. This is the only
+//! module that reads environment variables, so what mcpguard depends on is listed here:
+//! `PATH`, `HOME`, `MCPGUARD_HOME` (moves all of mcpguard's own files under one directory,
+//! for tests and for people who want them elsewhere) and, for the sandbox, the rest of the
+//! environment as the set of variables a user may pass through by name.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 /// `PATH`, where commands are looked up.
 pub fn search_path() -> Option<OsString> {
     std::env::var_os("PATH")
+}
+
+/// The user's home directory.
+pub fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()))
+}
+
+/// The whole environment, for the variables the sandbox lets through (non-UTF-8 pairs are
+/// skipped: they cannot be named on the command line anyway).
+pub fn environment() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// Where mcpguard keeps caches (per-server package caches for sandboxed servers).
+pub fn cache_dir() -> Option<PathBuf> {
+    if let Some(base) = std::env::var_os("MCPGUARD_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(base).join("cache"));
+    }
+    directories::ProjectDirs::from("", "", "mcpguard").map(|d| d.cache_dir().to_path_buf())
 }

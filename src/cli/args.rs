@@ -39,11 +39,54 @@ pub enum Command {
     Run(RunArgs),
 }
 
+/// Network access of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NetArg {
+    /// No network: an empty network namespace with only loopback.
+    None,
+    /// The host's network, unfiltered (the server can reach everything you can).
+    Host,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Name of this server in diagnostics (default: the command's file name).
+    /// Name of this server in diagnostics and for its cache directory (default: the
+    /// command's file name).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+
+    /// Expose a host file or directory to the server, read-only (repeatable). Nothing of your
+    /// home directory is visible otherwise.
+    #[arg(long, value_name = "PATH")]
+    pub allow_read: Vec<std::path::PathBuf>,
+
+    /// Expose a host file or directory to the server, writable (repeatable). By default no
+    /// host path is writable; the server gets a private /tmp and home that vanish with it.
+    #[arg(long, value_name = "PATH")]
+    pub allow_write: Vec<std::path::PathBuf>,
+
+    /// Network access: `none` (default: loopback only) or `host` (everything; says so loudly).
+    #[arg(long, value_enum, default_value = "none")]
+    pub net: NetArg,
+
+    /// Pass a host environment variable to the server (`NAME`), or set one (`NAME=VALUE`)
+    /// (repeatable). The server gets only PATH, HOME, TMPDIR, LANG, LANGUAGE, LC_ALL, TZ,
+    /// TERM and these; never SSH_AUTH_SOCK, DBUS_SESSION_BUS_ADDRESS, DISPLAY or tokens
+    /// you happened to export.
+    #[arg(long, value_name = "NAME[=VALUE]")]
+    pub env: Vec<String>,
+
+    /// Sandbox layers without which the server must not start (comma-separated:
+    /// namespaces, landlock, seccomp). When a required layer is missing mcpguard exits with
+    /// 125 and says how to enable it; a layer left out here may be missing, and mcpguard
+    /// then runs with what it has and warns.
+    #[arg(
+        long,
+        value_name = "LAYERS",
+        default_value = "namespaces,landlock,seccomp",
+        value_delimiter = ','
+    )]
+    pub require: Vec<String>,
 
     /// Largest JSON-RPC message accepted in either direction (e.g. 16MiB, 512KiB).
     ///

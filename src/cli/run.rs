@@ -1,10 +1,13 @@
-//! `mcpguard run`: turns the command line into a session and runs it (or describes it).
+//! `mcpguard run`: turns the command line into a sandbox plan and a session, and runs it
+//! (or describes it with --dry-run).
 
-use super::args::RunArgs;
-use crate::paths;
-use crate::proxy::child::{EXIT_NOT_FOUND, resolve_program};
-use crate::proxy::session::{self, SessionError};
+use super::args::{NetArg, RunArgs};
+use crate::proxy::child::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
+use crate::proxy::session::{self, Launch, SessionError};
 use crate::proxy::shared::SessionConfig;
+use crate::sandbox::plan::{self, EnvGrant, Layer, Network, Plan, SandboxRequest};
+use crate::sandbox::{self, PlanError};
+use anyhow::Context;
 use std::io::Write;
 
 /// Runs the session; returns mcpguard's exit code.
@@ -15,8 +18,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         call_timeout: args.call_timeout.0,
         shutdown_grace: args.shutdown_grace,
     };
+    let request = sandbox_request(&args, &config.server_name)?;
+    let plan = match sandbox::host_facts(&request) {
+        Ok(facts) => plan::build(&request, &facts),
+        Err(e @ PlanError::NotFound(_)) => {
+            tracing::error!("{e}");
+            return Ok(EXIT_NOT_FOUND);
+        }
+        Err(e @ PlanError::NotExecutable(_)) => {
+            tracing::error!("{e}");
+            return Ok(EXIT_NOT_EXECUTABLE);
+        }
+        Err(e) => return Err(e.into()),
+    };
     if args.dry_run {
-        return dry_run(&args.command, &config);
+        return dry_run(&plan, &config);
+    }
+    if plan.network == Network::Host {
+        tracing::warn!(
+            server = %config.server_name,
+            "--net host: the server shares your network and can reach every host and every local service you can"
+        );
     }
     // One thread: the relay is I/O bound, a single reactor keeps latency low, and the
     // server's parent-death signal is tied to the thread that spawned it, which must live as
@@ -24,7 +46,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let outcome = runtime.block_on(session::run(&args.command, config));
+    let outcome = runtime.block_on(session::run(Launch::Sandboxed(Box::new(plan)), config));
     // A read on a terminal may still sit in a blocking thread; it must not hold up the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match outcome {
@@ -44,24 +66,46 @@ fn server_name(args: &RunArgs) -> String {
     })
 }
 
-fn dry_run(command: &[String], config: &SessionConfig) -> anyhow::Result<u8> {
-    let program = command.first().map(String::as_str).unwrap_or_default();
-    let resolved = resolve_program(program, paths::search_path().as_deref());
+fn sandbox_request(args: &RunArgs, server_name: &str) -> anyhow::Result<SandboxRequest> {
+    let require = args
+        .require
+        .iter()
+        .filter(|l| !l.trim().is_empty() && l.trim() != "none")
+        .map(|l| Layer::parse(l.trim()).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<_>>()
+        .context("--require")?;
+    let env = args
+        .env
+        .iter()
+        .map(|grant| match grant.split_once('=') {
+            Some((name, value)) => EnvGrant::Set(name.to_owned(), value.to_owned()),
+            None => EnvGrant::Inherit(grant.clone()),
+        })
+        .collect();
+    Ok(SandboxRequest {
+        server_name: server_name.to_owned(),
+        argv: args.command.clone(),
+        network: match args.net {
+            NetArg::None => Network::None,
+            NetArg::Host => Network::Host,
+        },
+        read: sandbox::check_grants(&args.allow_read, "--allow-read")?,
+        write: sandbox::check_grants(&args.allow_write, "--allow-write")?,
+        env,
+        require,
+    })
+}
+
+fn dry_run(plan: &Plan, config: &SessionConfig) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "mcpguard run (dry run: nothing was started)")?;
     writeln!(out, "  server name:     {}", config.server_name)?;
-    match &resolved {
-        Some(path) => writeln!(out, "  program:         {}", path.display())?,
-        None => writeln!(
-            out,
-            "  program:         {program} (NOT FOUND: not a file, and not on PATH)"
-        )?,
-    }
     writeln!(
         out,
-        "  arguments:       {}",
-        serde_json::to_string(&command[1..])?
+        "  command:         {}",
+        serde_json::to_string(&plan.argv)?
     )?;
+    writeln!(out, "  working dir:     {}", plan.cwd.display())?;
     writeln!(out, "  max message:     {} bytes", config.max_message)?;
     match config.call_timeout {
         Some(limit) => writeln!(
@@ -76,17 +120,62 @@ fn dry_run(command: &[String], config: &SessionConfig) -> anyhow::Result<u8> {
         "  shutdown grace:  {}",
         humantime::format_duration(config.shutdown_grace)
     )?;
+    let required: Vec<&str> = plan.require.iter().map(|l| l.name()).collect();
     writeln!(
         out,
-        "  stdio:           JSON-RPC relayed and checked; stderr passed through"
+        "  sandbox:         namespaces (user, mount, pid, ipc, uts, cgroup{}), landlock, seccomp, no capabilities, no_new_privs",
+        if plan.network == Network::None {
+            ", net"
+        } else {
+            ""
+        }
     )?;
     writeln!(
         out,
-        "  sandbox:         none yet (the server runs with your rights)"
+        "  required layers: {}",
+        if required.is_empty() {
+            "none".to_owned()
+        } else {
+            required.join(", ")
+        }
     )?;
-    Ok(if resolved.is_some() {
-        0
-    } else {
-        EXIT_NOT_FOUND
-    })
+    writeln!(
+        out,
+        "  network:         {}",
+        match plan.network {
+            Network::None => "none (loopback only)",
+            Network::Host => "HOST (unfiltered)",
+        }
+    )?;
+    let names: Vec<&str> = plan.env.iter().map(|(k, _)| k.as_str()).collect();
+    writeln!(out, "  environment:     {}", names.join(" "))?;
+    writeln!(out, "  view:")?;
+    for mount in &plan.mounts {
+        let line = match mount {
+            plan::Mount::Bind {
+                path,
+                writable: true,
+            } => format!("{}  read-write", path.display()),
+            plan::Mount::Bind {
+                path,
+                writable: false,
+            } => format!("{}  read-only", path.display()),
+            plan::Mount::BindAt { source, target } => format!(
+                "{}  read-write (persistent: {})",
+                target.display(),
+                source.display()
+            ),
+            plan::Mount::Tmpfs { path, .. } => {
+                format!("{}  private, empty, discarded at exit", path.display())
+            }
+            plan::Mount::Symlink { path, target } => {
+                format!("{} -> {}", path.display(), target.display())
+            }
+            plan::Mount::Mask { path } => format!("{}  hidden", path.display()),
+            plan::Mount::Proc => "/proc  fresh, shows only the sandbox".to_owned(),
+            plan::Mount::Dev => format!("/dev  minimal: {}, shm", plan::DEVICES.join(" ")),
+        };
+        writeln!(out, "    {line}")?;
+    }
+    Ok(0)
 }

@@ -36,7 +36,67 @@ impl SpawnError {
     }
 }
 
-/// Spawns `argv` as the server.
+/// Spawns the sandbox helper (this same binary, re-executed through /proc/self/exe so a
+/// replaced or deleted binary on disk does not matter) with the plan on fd 3 and the report
+/// pipe on fd 4; it becomes the server.
+pub fn spawn_sandboxed(channels: &crate::sandbox::Channels) -> Result<Child, SpawnError> {
+    let [(plan_fd, plan_target), (report_fd, report_target)] = crate::sandbox::helper_fds(channels);
+    let mut command = Command::new("/proc/self/exe");
+    command
+        .arg(crate::sandbox::init::SUBCOMMAND)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(false);
+    let supervisor = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // async-signal-safe syscalls (fcntl, dup2, setpgid, prctl, getppid, kill).
+    unsafe {
+        command.pre_exec(move || {
+            // Move both above the targets first, so neither dup2 clobbers the other.
+            let plan_high = libc::fcntl(plan_fd, libc::F_DUPFD, 10);
+            let report_high = libc::fcntl(report_fd, libc::F_DUPFD, 10);
+            if plan_high < 0
+                || report_high < 0
+                || libc::dup2(plan_high, plan_target) < 0
+                || libc::dup2(report_high, report_target) < 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            libc::close(plan_high);
+            libc::close(report_high);
+            prepare_child(supervisor)
+        });
+    }
+    command
+        .spawn()
+        .map_err(|source| classify("/proc/self/exe", source))
+}
+
+/// What every server child does between fork and exec: its own process group, and death
+/// with the supervisor.
+///
+/// # Safety
+/// Only for use in `pre_exec`: async-signal-safe calls only.
+unsafe fn prepare_child(supervisor: libc::pid_t) -> io::Result<()> {
+    // SAFETY: plain syscalls with integer arguments.
+    unsafe {
+        if libc::setpgid(0, 0) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // The supervisor may have died between fork and prctl; then nobody would send the
+        // death signal, so act on it now.
+        if libc::getppid() != supervisor {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+    Ok(())
+}
+
+/// Spawns `argv` as the server, without a sandbox.
 pub fn spawn_server(argv: &[String]) -> Result<Child, SpawnError> {
     let (program, args) = argv.split_first().ok_or_else(|| SpawnError::NotFound {
         command: String::new(),
@@ -50,22 +110,9 @@ pub fn spawn_server(argv: &[String]) -> Result<Child, SpawnError> {
         .kill_on_drop(false);
     let supervisor = std::process::id() as libc::pid_t;
     // SAFETY: the closure runs in the forked child before exec and only makes
-    // async-signal-safe syscalls (setpgid, prctl, getppid, kill).
+    // async-signal-safe syscalls.
     unsafe {
-        command.pre_exec(move || {
-            if libc::setpgid(0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // The supervisor may have died between fork and prctl; then nobody would send
-            // the death signal, so act on it now.
-            if libc::getppid() != supervisor {
-                libc::kill(libc::getpid(), libc::SIGKILL);
-            }
-            Ok(())
-        });
+        command.pre_exec(move || prepare_child(supervisor));
     }
     command.spawn().map_err(|source| classify(program, source))
 }

@@ -11,11 +11,12 @@
 //!   client stdout ◄─ writer ◄─ server_to_client ◄─ LineReader ◄─ server stdout
 //!   (mcpguard's own replies and timers queue into the same writers, so order holds)
 
-use super::child::{SpawnError, exit_code_of, spawn_server};
+use super::child::{SpawnError, exit_code_of, spawn_sandboxed, spawn_server};
 use super::shared::{SessionConfig, Shared};
 use super::{child, client_to_server, process_tree, server_to_client, stdio, writer};
 use crate::jsonrpc::framing::LineReader;
 use crate::jsonrpc::reply::{self, ErrorCode};
+use crate::sandbox::{self, init::LayerReport, plan::Plan};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use std::sync::Arc;
@@ -42,7 +43,16 @@ enum Step {
 /// How long the client writer gets to deliver the last answers once the server is gone.
 const FINAL_FLUSH: Duration = Duration::from_secs(5);
 
-pub async fn run(argv: &[String], config: SessionConfig) -> Result<u8, SessionError> {
+/// What to start.
+#[derive(Debug)]
+pub enum Launch {
+    /// The command as is, with the user's rights.
+    Unconfined(Vec<String>),
+    /// The command inside the sandbox this plan describes.
+    Sandboxed(Box<Plan>),
+}
+
+pub async fn run(launch: Launch, config: SessionConfig) -> Result<u8, SessionError> {
     if let Err(e) = process_tree::become_subreaper() {
         // Without it a daemonized grandchild escapes to init; say so rather than pretend.
         tracing::warn!(
@@ -53,7 +63,17 @@ pub async fn run(argv: &[String], config: SessionConfig) -> Result<u8, SessionEr
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
 
-    let mut child = spawn_server(argv)?;
+    let mut child = match &launch {
+        Launch::Unconfined(argv) => spawn_server(argv)?,
+        Launch::Sandboxed(plan) => {
+            let channels = sandbox::channels(plan)?;
+            let child = spawn_sandboxed(&channels)?;
+            let server = config.server_name.clone();
+            let sandbox::Channels { report_read, .. } = channels;
+            tokio::spawn(report_layers(report_read, server));
+            child
+        }
+    };
     let child_pid = child.id().map(|pid| pid as i32);
     let (Some(server_stdin), Some(server_stdout)) = (child.stdin.take(), child.stdout.take())
     else {
@@ -166,6 +186,37 @@ pub async fn run(argv: &[String], config: SessionConfig) -> Result<u8, SessionEr
         tracing::warn!("the client did not read mcpguard's last messages within {FINAL_FLUSH:?}");
     }
     Ok(code)
+}
+
+/// Reads what the sandbox really enforces and says so: the layers on one line (with -v),
+/// and every missing layer as a warning.
+async fn report_layers(fd: std::os::fd::OwnedFd, server: String) {
+    use tokio::io::AsyncReadExt;
+    let Ok(mut pipe) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
+        return;
+    };
+    let mut text = Vec::new();
+    if pipe.read_to_end(&mut text).await.is_err() || text.is_empty() {
+        // The helper failed before reporting; it said why on stderr.
+        return;
+    }
+    match serde_json::from_slice::<LayerReport>(&text) {
+        Ok(report) => {
+            tracing::info!(
+                %server,
+                "sandbox: namespaces {}, landlock {} (ABI {}), seccomp {}, network {:?}",
+                if report.namespaces { "on" } else { "off" },
+                report.landlock.enforced,
+                report.landlock.abi,
+                if report.seccomp { "on" } else { "off" },
+                report.network,
+            );
+            for missing in &report.degraded {
+                tracing::warn!(%server, "sandbox degraded: {missing}");
+            }
+        }
+        Err(e) => tracing::warn!(%server, "unreadable sandbox report: {e}"),
+    }
 }
 
 /// Forwards a signal mcpguard received to the server's process group; a second one, or the

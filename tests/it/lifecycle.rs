@@ -80,7 +80,14 @@ fn dry_run_describes_and_starts_nothing() {
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("server name:     fs"), "{stdout}");
     assert!(stdout.contains("call timeout:    off"), "{stdout}");
-    assert!(stdout.contains("program:         /"), "{stdout}");
+    assert!(
+        stdout.contains("network:         none (loopback only)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("required layers: namespaces, landlock, seccomp"),
+        "{stdout}"
+    );
     assert!(!marker.exists());
 }
 
@@ -108,22 +115,42 @@ fn signals_to_mcpguard_reach_the_server() {
 fn a_server_that_ignores_eof_and_sigterm_is_killed_with_its_daemonized_grandchild() {
     let dir = tempfile::tempdir().unwrap();
     let pidfile = dir.path().join("pids");
-    let mut guard = Guarded::start(
-        &["-v", "--shutdown-grace", "300ms"],
-        &fake(&["stubborn", pidfile.to_str().unwrap()]),
+    let marker = format!(
+        "MCPGUARD_TEST_MARKER=stubborn-{}-{}",
+        std::process::id(),
+        rand_suffix()
     );
-    let pids: Vec<i32> = wait_for_file(&pidfile)
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect();
+    let (key, value) = marker.split_once('=').unwrap();
+    let mut guard = Guarded::start_with(
+        &[
+            "-v",
+            "--shutdown-grace",
+            "300ms",
+            "--allow-write",
+            dir.path().to_str().unwrap(),
+            "--env",
+            key,
+        ],
+        &fake(&["stubborn", pidfile.to_str().unwrap()]),
+        |c| {
+            c.env(key, value);
+        },
+    );
+    // The pids are those inside the sandbox's pid namespace; the host sees the processes by
+    // the marker in their environment.
+    assert_eq!(wait_for_file(&pidfile).lines().count(), 2);
+    // mcpguard, the sandbox helper and PID 1, the server and its daemonized grandchild.
+    assert_eq!(processes_with_marker(&marker).len(), 5);
     guard.send_json(&request(json!(1), "ping", json!({})));
     assert_eq!(guard.recv_json()["id"], json!(1));
     guard.close_stdin();
     let status = guard.wait();
     assert_eq!(status.code(), Some(137), "{}", guard.stderr());
-    for pid in pids {
-        assert!(wait_dead(pid), "process {pid} outlived the session");
-    }
+    assert_eq!(
+        processes_with_marker(&marker),
+        Vec::<i32>::new(),
+        "processes outlived the session"
+    );
     let stderr = guard.stderr();
     assert!(stderr.contains("sending SIGTERM"), "{stderr}");
     assert!(
@@ -151,9 +178,20 @@ fn two_hundred_sessions_leave_no_process_behind() {
         } else {
             fake(&["normal"])
         };
-        let mut guard = Guarded::start_with(&["--shutdown-grace", "200ms"], &server, |c| {
-            c.env(key, value);
-        });
+        let mut guard = Guarded::start_with(
+            &[
+                "--shutdown-grace",
+                "200ms",
+                "--allow-write",
+                dir.path().to_str().unwrap(),
+                "--env",
+                key,
+            ],
+            &server,
+            |c| {
+                c.env(key, value);
+            },
+        );
         guard.send_json(&request(json!(round), "ping", json!({})));
         assert_eq!(guard.recv_json()["id"], json!(round));
         guard.close_stdin();
@@ -221,7 +259,15 @@ fn a_shared_stdout_and_stderr_pipe_stays_blocking_for_the_server() {
         report.display().to_string()
     );
     let mut child = Command::new(mcpguard())
-        .args(["run", "--", "python3", "-c", &probe])
+        .args([
+            "run",
+            "--allow-write",
+            dir.path().to_str().unwrap(),
+            "--",
+            "python3",
+            "-c",
+            &probe,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::from(writer.try_clone().unwrap()))
         .stderr(Stdio::from(writer))

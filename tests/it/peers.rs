@@ -29,15 +29,27 @@ fn client_document(scenario: &str, mode: &str, server: &[String]) -> String {
     document
 }
 
-fn guarded(server: &[String]) -> Vec<String> {
-    let mut argv = vec![mcpguard().display().to_string(), "run".into(), "--".into()];
+/// `mcpguard run` in front of `server`, with the grants a user would give it: the installed
+/// packages and fixtures read-only, the Python path passed through, `writable` writable.
+fn guarded(server: &[String], writable: Option<&str>) -> Vec<String> {
+    let mut argv = vec![mcpguard().display().to_string(), "run".into()];
+    for read in [peers(), repo().join("tests")] {
+        argv.push("--allow-read".into());
+        argv.push(read.display().to_string());
+    }
+    argv.extend(["--env".into(), "PYTHONPATH".into()]);
+    if let Some(path) = writable {
+        argv.extend(["--allow-write".into(), path.into()]);
+    }
+    argv.push("--".into());
     argv.extend(server.iter().cloned());
     argv
 }
 
 fn compare(scenario: &str, mode: &str, server: Vec<String>) {
+    let writable = (scenario == "filesystem").then_some("@DIR@");
     let direct = client_document(scenario, mode, &server);
-    let through = client_document(scenario, mode, &guarded(&server));
+    let through = client_document(scenario, mode, &guarded(&server, writable));
     assert!(direct.len() > 1000, "suspiciously small document: {direct}");
     assert_eq!(
         direct, through,

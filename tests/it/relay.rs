@@ -15,7 +15,10 @@ fn error_code(reply: &Value) -> &str {
 fn client_to_server_bytes_arrive_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("received");
-    let mut guard = Guarded::start(&[], &fake(&["record", record.to_str().unwrap()]));
+    let mut guard = Guarded::start(
+        &["--allow-write", dir.path().to_str().unwrap()],
+        &fake(&["record", record.to_str().unwrap()]),
+    );
     let lines: Vec<&[u8]> = vec![
         b"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-11-25\"}}\n",
         b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\r\n",
@@ -52,7 +55,10 @@ fn server_to_client_bytes_arrive_unchanged() {
         b"{\"jsonrpc\":\"2.0\",\"id\":\"s-1\",\"method\":\"sampling/createMessage\",\"params\":{\"messages\":[],\"maxTokens\":10}}\n",
     ];
     std::fs::write(&script, lines.concat()).unwrap();
-    let mut guard = Guarded::start(&[], &fake(&["script", script.to_str().unwrap()]));
+    let mut guard = Guarded::start(
+        &["--allow-read", dir.path().to_str().unwrap()],
+        &fake(&["script", script.to_str().unwrap()]),
+    );
     guard.send_json(&request(json!(1), "ping", json!({})));
     let received: Vec<Vec<u8>> = (0..lines.len()).map(|_| guard.recv()).collect();
     assert_eq!(
@@ -162,7 +168,12 @@ fn a_silent_server_gets_a_timeout_error_and_a_cancellation() {
     let dir = tempfile::tempdir().unwrap();
     let cancel_log = dir.path().join("cancelled");
     let mut guard = Guarded::start(
-        &["--call-timeout", "300ms"],
+        &[
+            "--call-timeout",
+            "300ms",
+            "--allow-write",
+            dir.path().to_str().unwrap(),
+        ],
         &fake(&["silent", "--cancel-log", cancel_log.to_str().unwrap()]),
     );
     guard.send_json(&echo_call(json!(9), "hello?"));
@@ -190,7 +201,12 @@ fn bad_client_input_is_answered_and_nothing_else_is_lost() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("received");
     let mut guard = Guarded::start(
-        &["--max-message", "1KiB"],
+        &[
+            "--max-message",
+            "1KiB",
+            "--allow-write",
+            dir.path().to_str().unwrap(),
+        ],
         &fake(&["record", record.to_str().unwrap()]),
     );
     guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",}\n");
@@ -226,9 +242,12 @@ fn bad_client_input_is_answered_and_nothing_else_is_lost() {
     guard.send(b"garbage without an id\n");
     let good = b"{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}\n";
     guard.send(good);
+    let reply = guard.recv_json();
     assert_eq!(
-        guard.recv_json(),
-        json!({"jsonrpc":"2.0","id":5,"result":{}})
+        reply,
+        json!({"jsonrpc":"2.0","id":5,"result":{}}),
+        "{}",
+        guard.stderr()
     );
     let (code, stderr) = guard.finish();
     assert_eq!(code, Some(0));
@@ -270,7 +289,10 @@ fn server_requests_with_colliding_ids_round_trip() {
 fn a_batch_is_inspected_element_by_element() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("received");
-    let mut guard = Guarded::start(&[], &fake(&["record", record.to_str().unwrap()]));
+    let mut guard = Guarded::start(
+        &["--allow-write", dir.path().to_str().unwrap()],
+        &fake(&["record", record.to_str().unwrap()]),
+    );
     guard.send(b"[{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"},{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"x\",\"method\":\"y\"},7]\n");
     let reply = guard.recv_json();
     assert_eq!(

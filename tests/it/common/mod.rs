@@ -62,7 +62,14 @@ impl Guarded {
         customize: impl FnOnce(&mut Command),
     ) -> Self {
         let mut command = Command::new(mcpguard());
-        command.arg("run").args(options).arg("--").args(server);
+        let fixtures = repo().join("tests");
+        command
+            .arg("run")
+            .arg("--allow-read")
+            .arg(&fixtures)
+            .args(options)
+            .arg("--")
+            .args(server);
         command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

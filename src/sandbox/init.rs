@@ -1,0 +1,397 @@
+//! The sandbox helper: `mcpguard __sandbox-init`, re-executed by the supervisor.
+//!
+//! Owns: carrying out a `Plan` in a fresh single-threaded process (namespace work is not
+//! safe in the multi-threaded supervisor): enter the namespaces, fork PID 1 of the new pid
+//! namespace (which builds the view, brings loopback up, sets the hostname, then reaps and
+//! forwards signals), fork PID 2 (which gives up every privilege, applies Landlock and then
+//! seccomp, and execs the server). Without user namespaces it either refuses (exit 125 with
+//! the reason and the fix) or, when the plan allows it, runs the server with Landlock and
+//! seccomp only and says so.
+//!
+//! Process tree and lifetime: supervisor → helper → PID 1 → PID 2 (server). Each link has a
+//! parent-death SIGKILL, and PID 1's death empties the namespace, so killing the supervisor
+//! takes the whole sandbox with it. Signals go the same way down: helper → PID 1 → the
+//! server's process group. Exit status comes back up unchanged (signal N as 128+N).
+
+use super::landlock::{self, LandlockOutcome};
+use super::plan::{HOSTNAME, Layer, Network, Plan};
+use super::{mounts, namespaces, network, privileges, seccomp};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, fork};
+use serde::Serialize;
+use std::ffi::CString;
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// The hidden subcommand (argv[1]) that reaches this module.
+pub const SUBCOMMAND: &str = "__sandbox-init";
+/// The descriptor the plan arrives on.
+pub const PLAN_FD: RawFd = 3;
+/// The descriptor the layer report leaves on.
+pub const REPORT_FD: RawFd = 4;
+/// Exit status when the sandbox could not be set up as required (contract).
+const EXIT_SETUP: i32 = 125;
+
+/// Signals passed on to the server.
+const FORWARDED: [Signal; 6] = [
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
+/// What the sandbox really enforces, reported to the supervisor before the server starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct LayerReport {
+    pub namespaces: bool,
+    pub landlock: LandlockOutcome,
+    pub seccomp: bool,
+    pub network: Network,
+    /// What is missing compared with the full sandbox, in words.
+    pub degraded: Vec<String>,
+}
+
+/// Entry point; never returns.
+pub fn main() -> ! {
+    let plan = match read_plan() {
+        Ok(plan) => plan,
+        Err(e) => fatal(&format!("could not read the sandbox plan: {e}")),
+    };
+    let parent = nix::unistd::getppid();
+    // The supervisor set a parent-death signal before exec; if it already died, stop here.
+    if parent.as_raw() == 1 {
+        std::process::exit(EXIT_SETUP);
+    }
+    match namespaces::enter(plan.network, plan.uid, plan.gid) {
+        Ok(()) => run_namespaced(&plan),
+        Err(e) if plan.require.contains(&Layer::Namespaces) => fatal(&format!(
+            "{e}. The profile requires the namespaces layer; to run with Landlock and seccomp only, \
+             pass --require landlock,seccomp"
+        )),
+        Err(e) => run_degraded(&plan, &e.to_string()),
+    }
+}
+
+fn read_plan() -> Result<Plan, String> {
+    // SAFETY: the supervisor passes the plan pipe as fd 3; nothing else owns it.
+    let mut file = unsafe { std::fs::File::from_raw_fd(PLAN_FD) };
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(|e| e.to_string())?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+fn fatal(message: &str) -> ! {
+    eprintln!("mcpguard: error: sandbox: {message}");
+    std::process::exit(EXIT_SETUP);
+}
+
+fn block_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for signal in FORWARDED {
+        set.add(signal);
+    }
+    set.add(Signal::SIGCHLD);
+    if let Err(e) = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None) {
+        fatal(&format!("could not block signals: {e}"));
+    }
+    set
+}
+
+fn unblock_all() {
+    // A failure here leaves signals blocked in the server; refuse rather than run it so.
+    if let Err(e) = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None) {
+        fatal(&format!("could not unblock signals: {e}"));
+    }
+}
+
+fn die_with_parent() {
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+}
+
+/// Points fds 0 and 1 at /dev/null in a process that must not hold the server's pipes open
+/// (the supervisor sees EOF only when every copy is closed).
+fn release_stdio() {
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: dup2 onto the standard descriptors.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), 0);
+            libc::dup2(null.as_raw_fd(), 1);
+        }
+    }
+}
+
+/// The exit code that carries `status` up one level (signal N as 128+N).
+fn code_of(status: WaitStatus) -> Option<i32> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(code),
+        WaitStatus::Signaled(_, signal, _) => Some(128 + signal as i32),
+        _ => None,
+    }
+}
+
+fn run_namespaced(plan: &Plan) -> ! {
+    let signals = block_signals();
+    // SAFETY: this process is single-threaded (the helper never starts a thread).
+    match unsafe { fork() } {
+        Err(e) => fatal(&format!("fork: {e}")),
+        Ok(ForkResult::Child) => pid_one(plan, &signals),
+        Ok(ForkResult::Parent { child }) => {
+            release_stdio();
+            relay_until_exit(child, &signals, |sig| {
+                let _ = kill(child, sig);
+            })
+        }
+    }
+}
+
+/// Waits for `child`, passing signals on with `forward`, then exits with its status.
+fn relay_until_exit(child: Pid, signals: &SigSet, forward: impl Fn(Signal)) -> ! {
+    loop {
+        match signals.wait() {
+            Ok(Signal::SIGCHLD) => loop {
+                match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::StillAlive) | Err(_) => break,
+                    Ok(status) => {
+                        if status.pid() == Some(child)
+                            && let Some(code) = code_of(status)
+                        {
+                            std::process::exit(code);
+                        }
+                    }
+                }
+            },
+            Ok(signal) => forward(signal),
+            Err(_) => {}
+        }
+    }
+}
+
+fn pid_one(plan: &Plan, signals: &SigSet) -> ! {
+    die_with_parent();
+    // Its own process group, so a signal to the helper's group reaches the server once,
+    // through the helper, not a second time through here.
+    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+    if let Err(e) = mounts::build_root(&plan.mounts) {
+        fatal(&format!("could not build the view: {e}"));
+    }
+    if let Err(e) = nix::unistd::sethostname(HOSTNAME) {
+        fatal(&format!("could not set the hostname: {e}"));
+    }
+    if plan.network == Network::None
+        && let Err(e) = network::loopback_up()
+    {
+        fatal(&format!("could not bring loopback up: {e}"));
+    }
+    // SAFETY: prctl with integer arguments; makes /proc/1/mem and ptrace of PID 1 unavailable
+    // to the server even though it runs as the same user.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    // SAFETY: still single-threaded.
+    match unsafe { fork() } {
+        Err(e) => fatal(&format!("fork: {e}")),
+        Ok(ForkResult::Child) => {
+            unblock_all();
+            become_server(plan, &plan.landlock, None, &plan.cwd)
+        }
+        Ok(ForkResult::Parent { child }) => {
+            release_stdio();
+            relay_until_exit(child, signals, |sig| {
+                // The server leads its own session and process group.
+                let _ = kill(Pid::from_raw(-child.as_raw()), sig);
+            })
+        }
+    }
+}
+
+fn run_degraded(plan: &Plan, why: &str) -> ! {
+    let why = format!(
+        "{why}. Running with Landlock and seccomp only: no private view of the filesystem (reads \
+         limited by Landlock instead), no pid or IPC isolation{}",
+        if plan.network == Network::None {
+            "; IP sockets blocked by seccomp"
+        } else {
+            ""
+        }
+    );
+    let why = why.as_str();
+    let home = &plan.degraded_home;
+    if let Err(e) = std::fs::create_dir_all(home.join("tmp")) {
+        fatal(&format!("could not create {}: {e}", home.display()));
+    }
+    let cwd = if plan.cwd.exists()
+        && plan
+            .landlock_degraded
+            .read
+            .iter()
+            .chain(&plan.landlock_degraded.write)
+            .any(|p| plan.cwd.starts_with(p))
+    {
+        plan.cwd.clone()
+    } else {
+        home.clone()
+    };
+    become_server(plan, &plan.landlock_degraded, Some(why), &cwd)
+}
+
+/// Gives up privileges, applies Landlock and seccomp, reports, and execs the server.
+/// `without_namespaces` holds the reason when the namespaces layer is missing.
+fn become_server(
+    plan: &Plan,
+    rules: &super::plan::LandlockRules,
+    without_namespaces: Option<&str>,
+    cwd: &Path,
+) -> ! {
+    let step = |what: &str, result: std::io::Result<()>| {
+        if let Err(e) = result {
+            fatal(&format!("{what}: {e}"));
+        }
+    };
+    let allow_network = plan.network == Network::Host;
+    step("setsid", privileges::new_session());
+    step("rlimits", privileges::limit_resources());
+    if let Err(e) = nix::unistd::chdir(cwd) {
+        fatal(&format!("could not enter {}: {e}", cwd.display()));
+    }
+    step("drop capabilities", privileges::drop_capabilities());
+    step("no_new_privs", privileges::no_new_privs());
+    if let Err(e) = privileges::verify_unprivileged() {
+        fatal(&e);
+    }
+    let mut degraded: Vec<String> = without_namespaces
+        .map(|why| format!("namespaces: {why}"))
+        .into_iter()
+        .collect();
+    let outcome = match landlock::restrict(rules, !allow_network) {
+        Ok(outcome) => outcome,
+        Err(e) => LandlockOutcome {
+            abi: landlock::kernel_abi(),
+            enforced: format!("off: {e}"),
+        },
+    };
+    if !outcome.is_full() {
+        let what = format!(
+            "landlock: {} (kernel ABI {})",
+            outcome.enforced, outcome.abi
+        );
+        if outcome.enforced.starts_with("off") && plan.require.contains(&Layer::Landlock) {
+            fatal(&format!(
+                "{what}. The profile requires the landlock layer (Linux 5.13+ with landlock in the \
+                 `lsm=` boot parameter); to run without it, pass --require without landlock"
+            ));
+        }
+        degraded.push(what);
+    }
+    // Without a network namespace, seccomp keeps IP sockets out of reach.
+    let denials = seccomp::denials(allow_network || without_namespaces.is_none());
+    let programs = match seccomp::programs(&denials) {
+        Ok(programs) => programs,
+        Err(e) => fatal(&format!("could not build the seccomp filter: {e}")),
+    };
+    step("close inherited descriptors", close_all_but_report());
+    let installed = seccomp::install(&programs);
+    if let Err(e) = &installed {
+        if plan.require.contains(&Layer::Seccomp) {
+            fatal(&format!("could not install the seccomp filter: {e}"));
+        }
+        degraded.push(format!("seccomp: {e}"));
+    }
+    send_report(&LayerReport {
+        namespaces: without_namespaces.is_none(),
+        landlock: outcome,
+        seccomp: installed.is_ok(),
+        network: plan.network,
+        degraded,
+    });
+    exec(plan)
+}
+
+/// Closes every inherited descriptor except the standard ones and the report pipe (closed
+/// on exec).
+fn close_all_but_report() -> std::io::Result<()> {
+    // SAFETY: close_range and fcntl take plain integers.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 3u32, (REPORT_FD - 1) as u32, 0u32);
+        libc::syscall(
+            libc::SYS_close_range,
+            (REPORT_FD + 1) as u32,
+            u32::MAX,
+            0u32,
+        );
+        libc::fcntl(REPORT_FD, libc::F_SETFD, libc::FD_CLOEXEC);
+    }
+    Ok(())
+}
+
+fn send_report(report: &LayerReport) {
+    // SAFETY: fd 4 is the report pipe the supervisor passed (or closed, when it did not ask).
+    let mut file = unsafe { std::fs::File::from_raw_fd(REPORT_FD) };
+    if let Ok(mut line) = serde_json::to_vec(report) {
+        line.push(b'\n');
+        // The supervisor may not listen (dry tests); the server runs either way.
+        let _ = file.write_all(&line);
+    }
+}
+
+/// Replaces this process with the server, looking the program up on the plan's PATH.
+fn exec(plan: &Plan) -> ! {
+    let Some(program) = plan.argv.first() else {
+        fatal("no command to run")
+    };
+    let to_c = |s: &str| CString::new(s).unwrap_or_else(|_| fatal(&format!("NUL byte in {s:?}")));
+    let argv: Vec<CString> = plan.argv.iter().map(|a| to_c(a)).collect();
+    let envp: Vec<CString> = plan
+        .env
+        .iter()
+        .map(|(k, v)| to_c(&format!("{k}={v}")))
+        .collect();
+    let path = plan
+        .env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    let candidates: Vec<PathBuf> = if program.contains('/') {
+        vec![PathBuf::from(program)]
+    } else {
+        std::env::split_paths(path)
+            .map(|dir| dir.join(program))
+            .collect()
+    };
+    let mut denied = None;
+    for candidate in candidates {
+        let Ok(c_path) = CString::new(candidate.as_os_str().as_bytes()) else {
+            continue;
+        };
+        let Err(e) = nix::unistd::execve(&c_path, &argv, &envp);
+        match e {
+            nix::Error::ENOENT | nix::Error::ENOTDIR => {}
+            other => denied = Some((candidate, other)),
+        }
+    }
+    match denied {
+        Some((candidate, e)) => {
+            eprintln!(
+                "mcpguard: error: command not executable inside the sandbox: {}: {e}",
+                candidate.display()
+            );
+            std::process::exit(126);
+        }
+        None => {
+            eprintln!(
+                "mcpguard: error: command not found inside the sandbox: {program} (it must be under a \
+                 system directory or a path granted with --allow-read)"
+            );
+            std::process::exit(127);
+        }
+    }
+}

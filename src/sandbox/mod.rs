@@ -1,0 +1,220 @@
+//! The Linux sandbox around the server. No tokio in here: the namespace work happens in a
+//! re-executed helper process (`init.rs`), and the rest is pure planning or plain syscalls.
+//!
+//! `launch` gathers the host facts, builds the plan, and starts the helper with the plan on
+//! fd 3 and a report pipe on fd 4; the helper's stdin/stdout become the server's.
+
+pub mod init;
+pub mod landlock;
+pub mod mounts;
+pub mod namespaces;
+pub mod network;
+pub mod plan;
+pub mod privileges;
+pub mod seccomp;
+
+use crate::paths;
+use crate::proxy::child::resolve_program;
+use plan::{HostFacts, MASKED_ETC, Plan, SYSTEM_DIRS, SandboxRequest};
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// Why a sandbox could not even be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("command not found: {0} (not a path to an existing file, and not on PATH)")]
+    NotFound(String),
+    #[error("command not executable: {0} (it exists but has no execute permission)")]
+    NotExecutable(String),
+    #[error("{flag} {path}: {source} (the path must exist on this machine)")]
+    Grant {
+        flag: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("cannot tell the home directory: HOME is not set")]
+    NoHome,
+    #[error("could not create the cache directory {path}: {source}")]
+    Cache { path: PathBuf, source: io::Error },
+}
+
+/// Gathers what the plan needs to know about this machine.
+pub fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanError> {
+    let program = request.argv.first().cloned().unwrap_or_default();
+    let resolved = resolve_program(&program, paths::search_path().as_deref()).ok_or_else(|| {
+        if program.contains('/') && Path::new(&program).is_file() {
+            PlanError::NotExecutable(program.clone())
+        } else {
+            PlanError::NotFound(program.clone())
+        }
+    })?;
+    let resolved = std::path::absolute(&resolved).unwrap_or(resolved);
+    let canonical = std::fs::canonicalize(&resolved).unwrap_or_else(|_| resolved.clone());
+    let home = paths::home().ok_or(PlanError::NoHome)?;
+    let mut root_symlinks = Vec::new();
+    let mut system_dirs = Vec::new();
+    for dir in SYSTEM_DIRS {
+        let path = Path::new(dir);
+        match std::fs::read_link(path) {
+            Ok(target) => root_symlinks.push((path.to_path_buf(), target)),
+            Err(_) if path.is_dir() => system_dirs.push(path.to_path_buf()),
+            Err(_) => {}
+        }
+    }
+    let caches = match paths::cache_dir() {
+        Some(base) => {
+            let server = base.join("servers").join(sanitize(&request.server_name));
+            let pairs = [
+                ("npm", ".npm"),
+                ("cache", ".cache"),
+                ("uv", ".local/share/uv"),
+            ];
+            let mut caches = Vec::new();
+            for (source, target) in pairs {
+                let source = server.join(source);
+                std::fs::create_dir_all(&source).map_err(|e| PlanError::Cache {
+                    path: source.clone(),
+                    source: e,
+                })?;
+                caches.push((source, home.join(target)));
+            }
+            caches
+        }
+        None => Vec::new(),
+    };
+    Ok(HostFacts {
+        // SAFETY: getuid/getgid cannot fail.
+        uid: unsafe { libc::getuid() },
+        gid: unsafe { libc::getgid() },
+        cwd: std::env::current_dir().unwrap_or_else(|_| home.clone()),
+        home: home.clone(),
+        env: paths::environment(),
+        root_symlinks,
+        system_dirs,
+        toolchain: plan::toolchain_roots(&resolved, &canonical, &home),
+        caches,
+        masked: MASKED_ETC
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| p.symlink_metadata().is_ok())
+            .collect(),
+    })
+}
+
+/// A server name made safe as one path component.
+fn sanitize(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if cleaned.is_empty() || cleaned.starts_with('.') {
+        format!("_{cleaned}")
+    } else {
+        cleaned
+    }
+}
+
+/// Checks the paths the user granted and makes them absolute.
+pub fn check_grants(paths: &[PathBuf], flag: &'static str) -> Result<Vec<PathBuf>, PlanError> {
+    paths
+        .iter()
+        .map(|path| {
+            let absolute = std::path::absolute(path).map_err(|e| PlanError::Grant {
+                flag,
+                path: path.clone(),
+                source: e,
+            })?;
+            std::fs::metadata(&absolute).map_err(|e| PlanError::Grant {
+                flag,
+                path: path.clone(),
+                source: e,
+            })?;
+            Ok(normalize(&absolute))
+        })
+        .collect()
+}
+
+/// `..` and `.` removed lexically, so a grant names the directory it appears to.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The pipes that carry the plan in and the layer report out.
+pub struct Channels {
+    /// The helper's fd 3.
+    pub plan_read: OwnedFd,
+    /// The helper's fd 4.
+    pub report_write: OwnedFd,
+    /// Where the supervisor reads the report.
+    pub report_read: OwnedFd,
+}
+
+/// Writes `plan` into a pipe for the helper and opens the report pipe.
+pub fn channels(plan: &Plan) -> io::Result<Channels> {
+    let (plan_read, plan_write) = pipe()?;
+    let (report_read, report_write) = pipe()?;
+    let text = serde_json::to_vec(plan).map_err(io::Error::other)?;
+    // A plan is a few KiB; a pipe holds 64 KiB, so this write never waits for the reader.
+    if text.len() >= 60 * 1024 {
+        return Err(io::Error::other(
+            "the sandbox plan is too large for its pipe",
+        ));
+    }
+    std::fs::File::from(plan_write).write_all(&text)?;
+    Ok(Channels {
+        plan_read,
+        report_write,
+        report_read,
+    })
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from)
+}
+
+/// The argv that starts the helper, and the dup2 it needs in the child: plan → 3, report → 4.
+pub fn helper_fds(channels: &Channels) -> [(i32, i32); 2] {
+    [
+        (channels.plan_read.as_raw_fd(), init::PLAN_FD),
+        (channels.report_write.as_raw_fd(), init::REPORT_FD),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn names_become_safe_path_components() {
+        assert_eq!(sanitize("fs"), "fs");
+        assert_eq!(sanitize("../../etc"), "_.._.._etc");
+        assert_eq!(sanitize("a b/c"), "a_b_c");
+        assert_eq!(sanitize(""), "_");
+    }
+
+    #[test]
+    fn grants_are_normalised() {
+        assert_eq!(
+            normalize(Path::new("/a/b/../c/./d")),
+            PathBuf::from("/a/c/d")
+        );
+    }
+}

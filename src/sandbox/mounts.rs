@@ -1,0 +1,318 @@
+//! Building the server's view of the filesystem and moving into it.
+//!
+//! Owns: the private mount propagation, the staging tmpfs that becomes `/`, each bind (made
+//! read-only, nosuid, nodev recursively with `mount_setattr`, so a read-only view cannot be
+//! remounted writable from inside), the masks over host secrets, the fresh `/proc`, the
+//! minimal `/dev`, and `pivot_root` with the old root detached. Runs in PID 1 of the new pid
+//! namespace (a fresh /proc must be mounted from inside it).
+
+use super::plan::{DEVICES, Mount};
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// A failed step, named for the user.
+#[derive(Debug, thiserror::Error)]
+#[error("{step} {path}: {source}")]
+pub struct MountError {
+    step: &'static str,
+    path: PathBuf,
+    source: io::Error,
+}
+
+fn fail<'a>(step: &'static str, path: &'a Path) -> impl FnOnce(nix::Error) -> MountError + 'a {
+    move |e| MountError {
+        step,
+        path: path.to_path_buf(),
+        source: io::Error::from(e),
+    }
+}
+
+fn fail_io<'a>(step: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> MountError + 'a {
+    move |source| MountError {
+        step,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Places tried for the staging root: each must exist and must not contain anything that
+/// is bound into the view (mounting over it hides its contents in this namespace).
+const STAGING_CANDIDATES: [&str; 6] = ["/mnt", "/media", "/srv", "/run", "/var/tmp", "/tmp"];
+
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const MOUNT_ATTR_NOSUID: u64 = 0x2;
+const MOUNT_ATTR_NODEV: u64 = 0x4;
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// Sets attributes on the mount at `path` and every mount below it.
+fn set_attributes(path: &Path, attr_set: u64) -> io::Result<()> {
+    let c_path = CString::new(path.as_os_str().as_bytes())?;
+    let attr = MountAttr {
+        attr_set,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: mount_setattr reads `size_of::<MountAttr>()` bytes from a live struct and the
+    // path from a NUL-terminated string; it writes nothing of ours.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            c_path.as_ptr(),
+            libc::AT_RECURSIVE as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn inside(root: &Path, path: &Path) -> PathBuf {
+    root.join(path.strip_prefix("/").unwrap_or(path))
+}
+
+/// Creates what a mount will sit on: a directory, or an empty file for a file source.
+fn make_mountpoint(target: &Path, source_is_dir: bool) -> io::Result<()> {
+    if target.symlink_metadata().is_ok() {
+        return Ok(());
+    }
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    if source_is_dir {
+        std::fs::create_dir(target)
+    } else {
+        std::fs::write(target, b"")
+    }
+}
+
+fn bind(source: &Path, target: &Path, writable: bool) -> Result<(), MountError> {
+    let is_dir = source.is_dir();
+    make_mountpoint(target, is_dir).map_err(fail_io("create mount point", target))?;
+    mount(
+        Some(source),
+        target,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(fail("bind", source))?;
+    let attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | if writable { 0 } else { MOUNT_ATTR_RDONLY };
+    set_attributes(target, attrs).map_err(fail_io("restrict", source))
+}
+
+fn tmpfs(target: &Path, mode: u32, read_only: bool) -> Result<(), MountError> {
+    make_mountpoint(target, true).map_err(fail_io("create mount point", target))?;
+    let options = format!("mode={mode:o}");
+    mount(
+        Some("tmpfs"),
+        target,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some(options.as_str()),
+    )
+    .map_err(fail("mount tmpfs on", target))?;
+    if read_only {
+        set_attributes(target, MOUNT_ATTR_RDONLY).map_err(fail_io("restrict", target))?;
+    }
+    Ok(())
+}
+
+/// Chooses where to assemble the new root.
+fn staging_dir(mounts: &[Mount]) -> Option<PathBuf> {
+    let sources: Vec<&Path> = mounts
+        .iter()
+        .filter_map(|m| match m {
+            Mount::Bind { path, .. } => Some(path.as_path()),
+            Mount::BindAt { source, .. } => Some(source.as_path()),
+            _ => None,
+        })
+        .collect();
+    STAGING_CANDIDATES
+        .iter()
+        .map(Path::new)
+        .find(|candidate| {
+            candidate.is_dir()
+                && !sources
+                    .iter()
+                    .any(|s| s.starts_with(candidate) || candidate.starts_with(s))
+        })
+        .map(Path::to_path_buf)
+}
+
+/// Builds the view described by `mounts` and makes it the root.
+pub fn build_root(mounts: &[Mount]) -> Result<(), MountError> {
+    let root_fs = Path::new("/");
+    mount(
+        None::<&str>,
+        root_fs,
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(fail("make private", root_fs))?;
+    let staging = staging_dir(mounts).ok_or_else(|| MountError {
+        step: "find a staging directory",
+        path: PathBuf::from("/"),
+        source: io::Error::other("every candidate holds a path that is bound into the view"),
+    })?;
+    mount(
+        Some("tmpfs"),
+        &staging,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=755"),
+    )
+    .map_err(fail("mount the new root on", &staging))?;
+
+    for step in mounts {
+        match step {
+            Mount::Bind { path, writable } => bind(path, &inside(&staging, path), *writable)?,
+            Mount::BindAt { source, target } => bind(source, &inside(&staging, target), true)?,
+            Mount::Tmpfs { path, mode } => tmpfs(&inside(&staging, path), *mode, false)?,
+            Mount::Symlink { path, target } => {
+                let link = inside(&staging, path);
+                std::os::unix::fs::symlink(target, &link).map_err(fail_io("symlink", &link))?;
+            }
+            Mount::Mask { path } => {
+                let target = inside(&staging, path);
+                if path.is_dir() {
+                    tmpfs(&target, 0o000, true)?;
+                } else {
+                    bind(Path::new("/dev/null"), &target, false)?;
+                }
+            }
+            Mount::Proc => proc(&inside(&staging, Path::new("/proc")))?,
+            Mount::Dev => dev(&inside(&staging, Path::new("/dev")))?,
+        }
+    }
+
+    pivot(&staging)?;
+    // The skeleton of directories at `/` is not the server's to change.
+    set_attributes_single(
+        Path::new("/"),
+        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+    )
+    .map_err(fail_io("make read-only", Path::new("/")))
+}
+
+/// Like `set_attributes`, for the one mount at `path` only.
+fn set_attributes_single(path: &Path, attr_set: u64) -> io::Result<()> {
+    let c_path = CString::new(path.as_os_str().as_bytes())?;
+    let attr = MountAttr {
+        attr_set,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: as in `set_attributes`, without AT_RECURSIVE.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            c_path.as_ptr(),
+            0 as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A fresh procfs for this pid namespace, with the kernel's knobs read-only.
+fn proc(target: &Path) -> Result<(), MountError> {
+    make_mountpoint(target, true).map_err(fail_io("create mount point", target))?;
+    mount(
+        Some("proc"),
+        target,
+        Some("proc"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+    .map_err(fail("mount a fresh /proc on", target))?;
+    for knob in ["sys", "sysrq-trigger", "irq", "bus"] {
+        let path = target.join(knob);
+        if path.exists() {
+            mount(
+                Some(&path),
+                &path,
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )
+            .map_err(fail("bind", &path))?;
+            set_attributes(
+                &path,
+                MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+            )
+            .map_err(fail_io("make read-only", &path))?;
+        }
+    }
+    Ok(())
+}
+
+/// A minimal /dev: a few harmless device nodes, the standard fd links, a private /dev/shm.
+fn dev(target: &Path) -> Result<(), MountError> {
+    make_mountpoint(target, true).map_err(fail_io("create mount point", target))?;
+    mount(
+        Some("tmpfs"),
+        target,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some("mode=755"),
+    )
+    .map_err(fail("mount tmpfs on", target))?;
+    for device in DEVICES {
+        let host = Path::new("/dev").join(device);
+        if !host.exists() {
+            continue;
+        }
+        let node = target.join(device);
+        make_mountpoint(&node, false).map_err(fail_io("create mount point", &node))?;
+        mount(
+            Some(&host),
+            &node,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(fail("bind", &host))?;
+    }
+    for (name, to) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
+        let link = target.join(name);
+        std::os::unix::fs::symlink(to, &link).map_err(fail_io("symlink", &link))?;
+    }
+    tmpfs(&target.join("shm"), 0o1777, false)?;
+    // Nothing more can be added to /dev from inside.
+    set_attributes_single(target, MOUNT_ATTR_RDONLY).map_err(fail_io("make read-only", target))
+}
+
+/// Makes `new_root` the root and detaches the old one, so no path leads back to the host.
+fn pivot(new_root: &Path) -> Result<(), MountError> {
+    nix::unistd::chdir(new_root).map_err(fail("enter", new_root))?;
+    nix::unistd::pivot_root(".", ".").map_err(fail("pivot_root into", new_root))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(fail("detach the old root", Path::new("/")))?;
+    nix::unistd::chdir("/").map_err(fail("enter", Path::new("/")))
+}

@@ -1,0 +1,593 @@
+//! The sandbox plan: everything the helper will do, decided in advance as plain data.
+//!
+//! Owns: turning what the user asked for (`SandboxRequest`) and facts about this machine
+//! (`HostFacts`: uid, home, where the command's toolchain lives) into a `Plan`: the mounts of
+//! the minimal view, the Landlock rules, the environment, the argv, the layers required. It
+//! is pure (no syscalls, no environment reads), so every decision is unit-tested whole. The
+//! helper (`init.rs`) only carries a plan out.
+//!
+//! The view mirrors host paths: a directory exposed from the host appears at the same path
+//! inside, so Landlock rules, the working directory and error messages name the same paths
+//! in both worlds, and the same rules serve the degraded (no-namespace) mode.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The isolation layers a user can require (contract names: profile `require`, `--require`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    Namespaces,
+    Landlock,
+    Seccomp,
+}
+
+impl Layer {
+    pub const ALL: [Layer; 3] = [Layer::Namespaces, Layer::Landlock, Layer::Seccomp];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Namespaces => "namespaces",
+            Layer::Landlock => "landlock",
+            Layer::Seccomp => "seccomp",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Layer, String> {
+        Layer::ALL.into_iter().find(|l| l.name() == text).ok_or_else(|| {
+            format!("unknown sandbox layer `{text}`; the layers are namespaces, landlock and seccomp")
+        })
+    }
+}
+
+/// Network access of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// An empty network namespace with only loopback (the default).
+    None,
+    /// The host's network, unfiltered.
+    Host,
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxRequest {
+    pub server_name: String,
+    pub argv: Vec<String>,
+    pub network: Network,
+    /// Host paths exposed read-only (must exist).
+    pub read: Vec<PathBuf>,
+    /// Host paths exposed read-write (must exist).
+    pub write: Vec<PathBuf>,
+    /// Host variables passed through by name, or set to a value.
+    pub env: Vec<EnvGrant>,
+    /// Layers without which the server must not start.
+    pub require: BTreeSet<Layer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvGrant {
+    /// Pass the host's value of this variable, if it has one.
+    Inherit(String),
+    /// Set this variable to this value.
+    Set(String, String),
+}
+
+/// Facts about this machine and user that the plan depends on, gathered by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostFacts {
+    pub uid: u32,
+    pub gid: u32,
+    pub home: PathBuf,
+    pub cwd: PathBuf,
+    /// The host environment, for the variables that are let through.
+    pub env: Vec<(String, String)>,
+    /// Top-level directories of `/` that are symlinks (usr-merge: /bin -> usr/bin), with
+    /// their link text.
+    pub root_symlinks: Vec<(PathBuf, PathBuf)>,
+    /// Which of the standard system directories exist.
+    pub system_dirs: Vec<PathBuf>,
+    /// Real directories the command's program needs (see `toolchain_roots`).
+    pub toolchain: Vec<PathBuf>,
+    /// Per-server persistent cache directories (host side), paired with where they appear.
+    pub caches: Vec<(PathBuf, PathBuf)>,
+    /// Host files and directories hidden from the view even though their parent is shown.
+    pub masked: Vec<PathBuf>,
+}
+
+/// One step of building the view, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mount {
+    /// A host path bound at the same path inside.
+    Bind { path: PathBuf, writable: bool },
+    /// A persistent host directory bound at another path inside (caches).
+    BindAt { source: PathBuf, target: PathBuf },
+    /// An empty private tmpfs.
+    Tmpfs { path: PathBuf, mode: u32 },
+    /// A symlink, as on the host.
+    Symlink { path: PathBuf, target: PathBuf },
+    /// Something hidden: an empty read-only file or directory over it.
+    Mask { path: PathBuf },
+    /// A fresh /proc showing only the sandbox.
+    Proc,
+    /// A minimal /dev.
+    Dev,
+}
+
+/// Landlock rules, on the paths as seen by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LandlockRules {
+    pub read: Vec<PathBuf>,
+    pub write: Vec<PathBuf>,
+}
+
+/// Everything the sandbox helper does, as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub server_name: String,
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    pub uid: u32,
+    pub gid: u32,
+    pub network: Network,
+    pub require: BTreeSet<Layer>,
+    /// The view, when namespaces are available.
+    pub mounts: Vec<Mount>,
+    /// Landlock with namespaces: the view is already minimal, so everything in it may be
+    /// read; writes only where granted.
+    pub landlock: LandlockRules,
+    /// Landlock without namespaces (degraded): reads only where the view would have shown.
+    pub landlock_degraded: LandlockRules,
+    /// HOME, TMPDIR and the working directory when there is no private view.
+    pub degraded_home: PathBuf,
+}
+
+/// The hostname inside the sandbox.
+pub const HOSTNAME: &str = "mcpguard";
+
+/// Host variables always let through (when set), beyond those the user grants.
+const BASIC_ENV: [&str; 6] = ["PATH", "LANG", "LANGUAGE", "TZ", "TERM", "LC_ALL"];
+
+/// Standard system directories shown read-only when they exist.
+pub const SYSTEM_DIRS: [&str; 9] = [
+    "/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc", "/opt",
+];
+
+/// Files and directories under /etc that hold host secrets; hidden even though /etc is shown.
+pub const MASKED_ETC: [&str; 10] = [
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/shadow-",
+    "/etc/gshadow-",
+    "/etc/sudoers",
+    "/etc/sudoers.d",
+    "/etc/ssh",
+    "/etc/ssl/private",
+    "/etc/security/opasswd",
+    "/etc/krb5.keytab",
+];
+
+/// Device nodes bound into the minimal /dev.
+pub const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+
+/// Builds the plan.
+pub fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
+    let mut mounts = Vec::new();
+    for (path, target) in &facts.root_symlinks {
+        mounts.push(Mount::Symlink {
+            path: path.clone(),
+            target: target.clone(),
+        });
+    }
+    for dir in &facts.system_dirs {
+        mounts.push(Mount::Bind {
+            path: dir.clone(),
+            writable: false,
+        });
+    }
+    for path in &facts.masked {
+        mounts.push(Mount::Mask { path: path.clone() });
+    }
+    mounts.push(Mount::Tmpfs {
+        path: PathBuf::from("/tmp"),
+        mode: 0o1777,
+    });
+    mounts.push(Mount::Tmpfs {
+        path: PathBuf::from("/var/tmp"),
+        mode: 0o1777,
+    });
+    mounts.push(Mount::Tmpfs {
+        path: PathBuf::from("/run"),
+        mode: 0o755,
+    });
+    mounts.push(Mount::Tmpfs {
+        path: facts.home.clone(),
+        mode: 0o700,
+    });
+    // Binds that may nest go parents first, so the more specific grant wins.
+    let mut binds: Vec<Mount> = Vec::new();
+    for dir in &facts.toolchain {
+        if !covered_by(dir, &facts.system_dirs) {
+            binds.push(Mount::Bind {
+                path: dir.clone(),
+                writable: false,
+            });
+        }
+    }
+    for (source, target) in &facts.caches {
+        binds.push(Mount::BindAt {
+            source: source.clone(),
+            target: target.clone(),
+        });
+    }
+    for path in &request.read {
+        binds.push(Mount::Bind {
+            path: path.clone(),
+            writable: false,
+        });
+    }
+    for path in &request.write {
+        binds.push(Mount::Bind {
+            path: path.clone(),
+            writable: true,
+        });
+    }
+    binds.sort_by_key(|mount| match mount {
+        Mount::Bind { path, .. } | Mount::BindAt { target: path, .. } => path.components().count(),
+        _ => 0,
+    });
+    mounts.extend(binds);
+    mounts.push(Mount::Proc);
+    mounts.push(Mount::Dev);
+
+    let mut writable: Vec<PathBuf> = ["/tmp", "/var/tmp", "/dev/shm"]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+    writable.push(facts.home.clone());
+    writable.extend(request.write.iter().cloned());
+    writable.extend(DEVICES.iter().map(|d| Path::new("/dev").join(d)));
+    let landlock = LandlockRules {
+        read: vec![PathBuf::from("/")],
+        write: writable,
+    };
+
+    let degraded_home = facts.caches.first().map_or_else(
+        || {
+            facts
+                .home
+                .join(".cache/mcpguard/degraded")
+                .join(&request.server_name)
+        },
+        |(source, _)| source.parent().unwrap_or(source).join("home"),
+    );
+    let mut degraded_read: Vec<PathBuf> = facts.system_dirs.clone();
+    degraded_read.extend(facts.toolchain.iter().cloned());
+    degraded_read.extend(request.read.iter().cloned());
+    degraded_read.push(PathBuf::from("/proc"));
+    degraded_read.push(PathBuf::from("/dev"));
+    let mut degraded_write: Vec<PathBuf> = vec![degraded_home.clone()];
+    degraded_write.extend(request.write.iter().cloned());
+    degraded_write.extend(DEVICES.iter().map(|d| Path::new("/dev").join(d)));
+    let landlock_degraded = LandlockRules {
+        read: degraded_read,
+        write: degraded_write,
+    };
+
+    let granted = request
+        .read
+        .iter()
+        .chain(&request.write)
+        .any(|g| facts.cwd.starts_with(g));
+    let cwd = if granted {
+        facts.cwd.clone()
+    } else {
+        facts.home.clone()
+    };
+
+    Plan {
+        server_name: request.server_name.clone(),
+        argv: request.argv.clone(),
+        env: environment(request, facts),
+        cwd,
+        uid: facts.uid,
+        gid: facts.gid,
+        network: request.network,
+        require: request.require.clone(),
+        mounts,
+        landlock,
+        landlock_degraded,
+        degraded_home,
+    }
+}
+
+/// Whether `path` lies under one of `dirs` (already shown).
+fn covered_by(path: &Path, dirs: &[PathBuf]) -> bool {
+    dirs.iter().any(|dir| path.starts_with(dir))
+}
+
+/// The server's environment: the basics, HOME and TMPDIR, and what the user granted.
+/// Nothing else of the host's environment (agent sockets, session bus, display, tokens the
+/// user happened to export) reaches the server.
+fn environment(request: &SandboxRequest, facts: &HostFacts) -> Vec<(String, String)> {
+    let host = |name: &str| {
+        facts
+            .env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let mut env: Vec<(String, String)> = Vec::new();
+    let mut set = |name: &str, value: String| {
+        env.retain(|(k, _)| k != name);
+        env.push((name.to_owned(), value));
+    };
+    for name in BASIC_ENV {
+        if let Some(value) = host(name) {
+            set(name, value);
+        }
+    }
+    if host("PATH").is_none() {
+        set("PATH", "/usr/local/bin:/usr/bin:/bin".to_owned());
+    }
+    set("HOME", facts.home.display().to_string());
+    set("TMPDIR", "/tmp".to_owned());
+    for grant in &request.env {
+        match grant {
+            EnvGrant::Inherit(name) => {
+                if let Some(value) = host(name) {
+                    set(name, value);
+                }
+            }
+            EnvGrant::Set(name, value) => set(name, value.clone()),
+        }
+    }
+    env.sort();
+    env
+}
+
+/// The directories a program needs, from its resolved path: the real location of the
+/// executable (symlinks followed) and, when it sits in a `bin` directory, the prefix above
+/// it (where its libraries live: `~/.nvm/versions/node/v22`, `~/.pyenv`). A prefix that is
+/// the home directory itself or `/` is never taken whole.
+pub fn toolchain_roots(resolved: &Path, canonical: &Path, home: &Path) -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    for exe in [resolved, canonical] {
+        let Some(dir) = exe.parent() else { continue };
+        let prefix = match dir.file_name().and_then(|n| n.to_str()) {
+            Some("bin" | "shims" | "sbin") => dir.parent().unwrap_or(dir),
+            _ => dir,
+        };
+        let root = if prefix == home || prefix == Path::new("/") {
+            dir
+        } else {
+            prefix
+        };
+        if !roots.iter().any(|r: &PathBuf| root.starts_with(r)) {
+            roots.retain(|r: &PathBuf| !r.starts_with(root));
+            roots.push(root.to_path_buf());
+        }
+    }
+    roots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn p(s: &str) -> PathBuf {
+        PathBuf::from(s)
+    }
+
+    fn facts() -> HostFacts {
+        HostFacts {
+            uid: 1000,
+            gid: 1000,
+            home: p("/home/me"),
+            cwd: p("/home/me/src/project"),
+            env: vec![
+                ("PATH".into(), "/usr/bin:/bin".into()),
+                ("LANG".into(), "C.UTF-8".into()),
+                ("SSH_AUTH_SOCK".into(), "/run/user/1000/ssh".into()),
+                (
+                    "DBUS_SESSION_BUS_ADDRESS".into(),
+                    "unix:path=/run/user/1000/bus".into(),
+                ),
+                ("DISPLAY".into(), ":0".into()),
+                ("AWS_SECRET_ACCESS_KEY".into(), "hunter2".into()),
+                ("GITHUB_TOKEN".into(), "ghp_x".into()),
+            ],
+            root_symlinks: vec![(p("/bin"), p("usr/bin"))],
+            system_dirs: vec![p("/usr"), p("/etc")],
+            toolchain: vec![p("/usr/bin"), p("/home/me/.nvm/versions/node/v22")],
+            caches: vec![(
+                p("/home/me/.cache/mcpguard/servers/fs/npm"),
+                p("/home/me/.npm"),
+            )],
+            masked: vec![p("/etc/shadow")],
+        }
+    }
+
+    fn request() -> SandboxRequest {
+        SandboxRequest {
+            server_name: "fs".into(),
+            argv: vec!["node".into(), "server.js".into()],
+            network: Network::None,
+            read: vec![p("/home/me/docs")],
+            write: vec![p("/home/me/src/project")],
+            env: vec![
+                EnvGrant::Inherit("GITHUB_TOKEN".into()),
+                EnvGrant::Set("MODE".into(), "ci".into()),
+            ],
+            require: Layer::ALL.into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn plan_builds_the_minimal_view() {
+        let plan = build(&request(), &facts());
+        assert_eq!(
+            plan,
+            Plan {
+                server_name: "fs".into(),
+                argv: vec!["node".into(), "server.js".into()],
+                env: vec![
+                    ("GITHUB_TOKEN".into(), "ghp_x".into()),
+                    ("HOME".into(), "/home/me".into()),
+                    ("LANG".into(), "C.UTF-8".into()),
+                    ("MODE".into(), "ci".into()),
+                    ("PATH".into(), "/usr/bin:/bin".into()),
+                    ("TMPDIR".into(), "/tmp".into()),
+                ],
+                cwd: p("/home/me/src/project"),
+                uid: 1000,
+                gid: 1000,
+                network: Network::None,
+                require: Layer::ALL.into_iter().collect(),
+                mounts: vec![
+                    Mount::Symlink {
+                        path: p("/bin"),
+                        target: p("usr/bin")
+                    },
+                    Mount::Bind {
+                        path: p("/usr"),
+                        writable: false
+                    },
+                    Mount::Bind {
+                        path: p("/etc"),
+                        writable: false
+                    },
+                    Mount::Mask {
+                        path: p("/etc/shadow")
+                    },
+                    Mount::Tmpfs {
+                        path: p("/tmp"),
+                        mode: 0o1777
+                    },
+                    Mount::Tmpfs {
+                        path: p("/var/tmp"),
+                        mode: 0o1777
+                    },
+                    Mount::Tmpfs {
+                        path: p("/run"),
+                        mode: 0o755
+                    },
+                    Mount::Tmpfs {
+                        path: p("/home/me"),
+                        mode: 0o700
+                    },
+                    Mount::BindAt {
+                        source: p("/home/me/.cache/mcpguard/servers/fs/npm"),
+                        target: p("/home/me/.npm")
+                    },
+                    Mount::Bind {
+                        path: p("/home/me/docs"),
+                        writable: false
+                    },
+                    Mount::Bind {
+                        path: p("/home/me/src/project"),
+                        writable: true
+                    },
+                    Mount::Bind {
+                        path: p("/home/me/.nvm/versions/node/v22"),
+                        writable: false
+                    },
+                    Mount::Proc,
+                    Mount::Dev,
+                ],
+                landlock: LandlockRules {
+                    read: vec![p("/")],
+                    write: vec![
+                        p("/tmp"),
+                        p("/var/tmp"),
+                        p("/dev/shm"),
+                        p("/home/me"),
+                        p("/home/me/src/project"),
+                        p("/dev/null"),
+                        p("/dev/zero"),
+                        p("/dev/full"),
+                        p("/dev/random"),
+                        p("/dev/urandom"),
+                        p("/dev/tty"),
+                    ],
+                },
+                landlock_degraded: LandlockRules {
+                    read: vec![
+                        p("/usr"),
+                        p("/etc"),
+                        p("/usr/bin"),
+                        p("/home/me/.nvm/versions/node/v22"),
+                        p("/home/me/docs"),
+                        p("/proc"),
+                        p("/dev"),
+                    ],
+                    write: vec![
+                        p("/home/me/.cache/mcpguard/servers/fs/home"),
+                        p("/home/me/src/project"),
+                        p("/dev/null"),
+                        p("/dev/zero"),
+                        p("/dev/full"),
+                        p("/dev/random"),
+                        p("/dev/urandom"),
+                        p("/dev/tty"),
+                    ],
+                },
+                degraded_home: p("/home/me/.cache/mcpguard/servers/fs/home"),
+            }
+        );
+    }
+
+    #[test]
+    fn cwd_outside_the_view_falls_back_to_home() {
+        let mut facts = facts();
+        facts.cwd = p("/srv/elsewhere");
+        assert_eq!(build(&request(), &facts).cwd, p("/home/me"));
+    }
+
+    #[test]
+    fn toolchain_roots_take_the_prefix_above_bin() {
+        let home = p("/home/me");
+        assert_eq!(
+            toolchain_roots(
+                &p("/home/me/.nvm/versions/node/v22/bin/node"),
+                &p("/home/me/.nvm/versions/node/v22/bin/node"),
+                &home
+            ),
+            vec![p("/home/me/.nvm/versions/node/v22")]
+        );
+        assert_eq!(
+            toolchain_roots(
+                &p("/home/me/.pyenv/shims/python3"),
+                &p("/home/me/.pyenv/shims/python3"),
+                &home
+            ),
+            vec![p("/home/me/.pyenv")]
+        );
+        assert_eq!(
+            toolchain_roots(&p("/home/me/bin/tool"), &p("/home/me/bin/tool"), &home),
+            vec![p("/home/me/bin")]
+        );
+        assert_eq!(
+            toolchain_roots(
+                &p("/usr/local/bin/npx"),
+                &p("/usr/local/lib/node_modules/npm/bin/npx-cli.js"),
+                &home
+            ),
+            vec![p("/usr/local")]
+        );
+    }
+
+    #[test]
+    fn layers_parse_by_name() {
+        assert_eq!(Layer::parse("landlock"), Ok(Layer::Landlock));
+        assert!(
+            Layer::parse("apparmor")
+                .unwrap_err()
+                .contains("namespaces, landlock and seccomp")
+        );
+    }
+}
