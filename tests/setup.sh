@@ -56,6 +56,13 @@ PIP_CONSTRAINTS=(
   "uvicorn==0.54.0"
 )
 
+# The unprivileged account the sandbox tests run as (tests/it/sandbox.rs). Created only
+# when running as root; as another user the escape tests that need it fail and say so.
+if [[ "$(id -u)" == 0 ]] && ! id mcpguard-test >/dev/null 2>&1; then
+  useradd --system --create-home --home-dir /var/lib/mcpguard-test --shell /usr/sbin/nologin mcpguard-test
+  echo "setup.sh: created user mcpguard-test"
+fi
+
 MARKER="$PEERS/.installed"
 WANT="$(printf '%s\n' "marker-format=1" "python=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" "${NPM_PINS[@]}" "${PIP_PINS[@]}" "${PIP_CONSTRAINTS[@]}")"
 

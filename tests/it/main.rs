@@ -8,3 +8,4 @@ mod common;
 mod lifecycle;
 mod peers;
 mod relay;
+mod sandbox;

@@ -1,0 +1,521 @@
+//! Escape attempts against the real sandbox, as root and as an unprivileged user.
+//!
+//! tests/fixtures/escape_probe.py runs inside `mcpguard run` (the server command) and, as a
+//! baseline, outside with the same user, home and environment. Every probe that must fail
+//! inside names the layer that stops it; the baseline shows the same probe succeeding (or at
+//! least reaching the kernel) outside, so a failure inside is the sandbox's doing.
+
+use crate::common::*;
+use pretty_assertions::assert_eq;
+use serde_json::Value;
+use std::io::Read;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The unprivileged account created by tests/setup.sh.
+const TEST_USER: &str = "mcpguard-test";
+
+#[derive(Clone, Copy)]
+enum Who {
+    Root,
+    User { uid: u32, gid: u32 },
+}
+
+fn test_user() -> Who {
+    let output = Command::new("id").args(["-u", TEST_USER]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "user {TEST_USER} is missing; tests/setup.sh creates it (run as root)"
+    );
+    let uid: u32 = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    let output = Command::new("id").args(["-g", TEST_USER]).output().unwrap();
+    let gid: u32 = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    Who::User { uid, gid }
+}
+
+/// A prepared host: a home with planted secrets, a granted directory, listeners on the
+/// host's loopback and an abstract socket, a copy of mcpguard and the probe that `who` can run.
+struct Scene {
+    _dir: tempfile::TempDir,
+    who: Who,
+    home: PathBuf,
+    granted: PathBuf,
+    state: PathBuf,
+    bin: PathBuf,
+    probe: PathBuf,
+    tcp_port: u16,
+    abstract_name: String,
+    _tcp: std::net::TcpListener,
+    _abstract: std::os::unix::net::UnixListener,
+}
+
+impl Scene {
+    fn new(who: Who) -> Scene {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let home = dir.path().join("home");
+        let granted = dir.path().join("granted");
+        let state = dir.path().join("state");
+        let tools = dir.path().join("tools");
+        for d in [
+            &home,
+            &granted,
+            &state,
+            &tools,
+            &home.join(".ssh"),
+            &home.join(".aws"),
+        ] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(
+            home.join(".ssh/id_rsa"),
+            "-----BEGIN OPENSSH PRIVATE KEY----- planted",
+        )
+        .unwrap();
+        std::fs::write(
+            home.join(".aws/credentials"),
+            "[default]\naws_secret_access_key=planted\n",
+        )
+        .unwrap();
+        std::fs::write(home.join(".bashrc"), "# host bashrc\n").unwrap();
+        let bin = tools.join("mcpguard");
+        std::fs::copy(mcpguard(), &bin).unwrap();
+        let probe = tools.join("escape_probe.py");
+        std::fs::copy(repo().join("tests/fixtures/escape_probe.py"), &probe).unwrap();
+        if let Who::User { uid, gid } = who {
+            for d in [
+                &home,
+                &home.join(".ssh"),
+                &home.join(".aws"),
+                &granted,
+                &state,
+            ] {
+                std::os::unix::fs::chown(d, Some(uid), Some(gid)).unwrap();
+            }
+            for f in [
+                home.join(".ssh/id_rsa"),
+                home.join(".aws/credentials"),
+                home.join(".bashrc"),
+            ] {
+                std::os::unix::fs::chown(&f, Some(uid), Some(gid)).unwrap();
+            }
+        }
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp_port = tcp.local_addr().unwrap().port();
+        let abstract_name = format!("mcpguard-test-{}-{}", std::process::id(), tcp_port);
+        let address =
+            std::os::unix::net::SocketAddr::from_abstract_name(abstract_name.as_bytes()).unwrap();
+        let abstract_listener = std::os::unix::net::UnixListener::bind_addr(&address).unwrap();
+        Scene {
+            _dir: dir,
+            who,
+            home,
+            granted,
+            state,
+            bin,
+            probe,
+            tcp_port,
+            abstract_name,
+            _tcp: tcp,
+            _abstract: abstract_listener,
+        }
+    }
+
+    /// A command run as `who`, with a clean environment holding the host secrets a careless
+    /// sandbox would leak.
+    fn command(&self, program: &Path) -> Command {
+        let mut command = match self.who {
+            Who::Root => Command::new(program),
+            Who::User { uid, gid } => {
+                let mut c = Command::new("setpriv");
+                c.args([
+                    "--reuid",
+                    &uid.to_string(),
+                    "--regid",
+                    &gid.to_string(),
+                    "--clear-groups",
+                    "--",
+                ]);
+                c.arg(program);
+                c
+            }
+        };
+        command
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", &self.home)
+            .env("MCPGUARD_HOME", &self.state)
+            .env("SECRET_TOKEN", "planted-token")
+            .env("SSH_AUTH_SOCK", "/tmp/ssh-planted/agent.1")
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/run/user/0/bus")
+            .env("DISPLAY", ":0");
+        command
+    }
+
+    fn probe_args(&self) -> Vec<String> {
+        let secret = self.home.join(".ssh/id_rsa").display().to_string();
+        let mut args = vec![self.probe.display().to_string()];
+        let mut push = |a: &str, b: String| {
+            args.push(a.to_owned());
+            args.push(b);
+        };
+        push("--read", secret.clone());
+        push(
+            "--read",
+            self.home.join(".aws/credentials").display().to_string(),
+        );
+        push(
+            "--write",
+            self.granted.join("written-inside").display().to_string(),
+        );
+        push("--write", self.home.join(".bashrc").display().to_string());
+        push("--write", "/usr/bin/mcpguard-probe".into());
+        push("--write", "/etc/mcpguard-probe".into());
+        push("--tcp", format!("127.0.0.1:{}", self.tcp_port));
+        push("--udp", "8.8.8.8:53".into());
+        push("--abstract", self.abstract_name.clone());
+        push("--kill", std::process::id().to_string());
+        args.push("--symlink-read".into());
+        args.push(self.granted.display().to_string());
+        args.push(secret.clone());
+        args.push("--hardlink".into());
+        args.push(secret);
+        args.push(self.granted.display().to_string());
+        args
+    }
+
+    /// The probe's findings inside `mcpguard run` with `options`.
+    fn inside(&self, options: &[&str]) -> (Value, String) {
+        let result = self.granted.join("result.json");
+        let _ = std::fs::remove_file(&result);
+        let script = format!(
+            "/usr/bin/python3 {} > {}",
+            self.probe_args()
+                .iter()
+                .map(|a| format!("'{a}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            result.display()
+        );
+        let tools = self.probe.parent().unwrap().display().to_string();
+        let granted = self.granted.display().to_string();
+        let mut command = self.command(&self.bin);
+        command
+            .args([
+                "run",
+                "--allow-read",
+                &tools,
+                "--allow-write",
+                &granted,
+                "--env",
+                "PROBE_DESTRUCTIVE=1",
+            ])
+            .args(options)
+            .args(["--", "/bin/sh", "-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        let stdin = child.stdin.take();
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        drop(stdin);
+        assert_eq!(status.code(), Some(0), "mcpguard failed:\n{stderr}");
+        let text = std::fs::read_to_string(&result)
+            .unwrap_or_else(|e| panic!("no probe result ({e}):\n{stderr}"));
+        (serde_json::from_str(&text).unwrap(), stderr)
+    }
+
+    /// The same probe outside any sandbox, as the same user with the same home.
+    fn outside(&self) -> Value {
+        let mut command = self.command(Path::new("/usr/bin/python3"));
+        command.args(self.probe_args());
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // Undo the baseline's own writes, so what is found later was written inside.
+        let _ = std::fs::remove_file(self.granted.join("written-inside"));
+        std::fs::write(self.home.join(".bashrc"), "# host bashrc\n").unwrap();
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+}
+
+fn text(value: &Value, key: &str) -> String {
+    match &value[key] {
+        Value::String(s) => s.clone(),
+        other => panic!("probe {key} missing or not a string: {other}"),
+    }
+}
+
+/// `key` must give one of `expected` inside; `layer` is the layer that proves it.
+fn expect(inside: &Value, key: &str, expected: &[&str], layer: &str) {
+    let got = text(inside, key);
+    assert!(
+        expected.contains(&got.as_str()),
+        "{layer}: probe {key} gave {got} inside, expected one of {expected:?}"
+    );
+}
+
+fn check_escapes(who: Who) {
+    let scene = Scene::new(who);
+    let outside = scene.outside();
+    let (inside, stderr) = scene.inside(&[]);
+    let secret = scene.home.join(".ssh/id_rsa").display().to_string();
+    let aws = scene.home.join(".aws/credentials").display().to_string();
+
+    // Baseline: outside, the same user reads its own secrets and reaches the host's loopback.
+    for key in [
+        format!("read:{secret}"),
+        format!("read:{aws}"),
+        format!("tcp:127.0.0.1:{}", scene.tcp_port),
+    ] {
+        assert_eq!(text(&outside, &key), "ok", "baseline {key}");
+    }
+    assert_eq!(
+        text(&outside, &format!("abstract:{}", scene.abstract_name)),
+        "ok"
+    );
+    let outside_env: Vec<String> = serde_json::from_value(outside["env"].clone()).unwrap();
+    assert!(outside_env.contains(&"SECRET_TOKEN".to_string()));
+
+    // Mount namespace: the real home is replaced by an empty private one.
+    expect(
+        &inside,
+        &format!("read:{secret}"),
+        &["ENOENT"],
+        "mount namespace (home hidden)",
+    );
+    expect(
+        &inside,
+        &format!("read:{aws}"),
+        &["ENOENT"],
+        "mount namespace (home hidden)",
+    );
+    expect(
+        &inside,
+        &format!("symlink_read:{secret}"),
+        &["ENOENT"],
+        "mount namespace (symlink to a hidden file)",
+    );
+    expect(
+        &inside,
+        &format!("hardlink:{secret}"),
+        &["ENOENT"],
+        "mount namespace (hardlink of a hidden file)",
+    );
+    let home_listing: Vec<String> = serde_json::from_value(inside["home_listing"].clone()).unwrap();
+    assert!(
+        !home_listing.iter().any(|e| e == ".ssh" || e == ".aws"),
+        "{home_listing:?}"
+    );
+    expect(
+        &inside,
+        "write:/usr/bin/mcpguard-probe",
+        &["EROFS", "EACCES"],
+        "read-only system binds",
+    );
+    expect(
+        &inside,
+        "write:/etc/mcpguard-probe",
+        &["EROFS", "EACCES"],
+        "read-only system binds",
+    );
+    expect(
+        &inside,
+        &format!("write:{}", scene.home.join(".bashrc").display()),
+        &["ok"],
+        "private tmpfs home",
+    );
+    assert_eq!(
+        std::fs::read_to_string(scene.home.join(".bashrc")).unwrap(),
+        "# host bashrc\n",
+        "the host's .bashrc changed"
+    );
+    expect(
+        &inside,
+        &format!("write:{}", scene.granted.join("written-inside").display()),
+        &["ok"],
+        "granted path",
+    );
+    assert!(
+        scene.granted.join("written-inside").exists(),
+        "a write to a granted path did not reach the host"
+    );
+
+    // Environment: only what the user granted.
+    let env: Vec<String> = serde_json::from_value(inside["env"].clone()).unwrap();
+    for leaked in [
+        "SECRET_TOKEN",
+        "SSH_AUTH_SOCK",
+        "DBUS_SESSION_BUS_ADDRESS",
+        "DISPLAY",
+        "MCPGUARD_HOME",
+    ] {
+        assert!(
+            !env.contains(&leaked.to_string()),
+            "environment: {leaked} reached the server: {env:?}"
+        );
+    }
+
+    // Pid namespace and /proc.
+    let pids: Vec<i64> = serde_json::from_value(inside["proc_pids"].clone()).unwrap();
+    assert!(
+        pids.contains(&1) && pids.iter().all(|p| *p < 100),
+        "pid namespace: /proc shows {pids:?}"
+    );
+    assert!(
+        text(&inside, "proc1_cmdline").contains("__sandbox-init"),
+        "pid 1 is not mcpguard's init"
+    );
+    expect(
+        &inside,
+        "proc1_environ",
+        &["EACCES", "EPERM"],
+        "non-dumpable PID 1",
+    );
+    expect(
+        &inside,
+        "proc1_mem",
+        &["EACCES", "EPERM"],
+        "non-dumpable PID 1",
+    );
+    expect(
+        &inside,
+        &format!("kill:{}", std::process::id()),
+        &["ESRCH"],
+        "pid namespace (host processes invisible)",
+    );
+
+    // Network namespace and Landlock: nothing on the host's loopback, nothing outside.
+    expect(
+        &inside,
+        &format!("tcp:127.0.0.1:{}", scene.tcp_port),
+        &["ECONNREFUSED", "EACCES"],
+        "network namespace",
+    );
+    expect(
+        &inside,
+        "udp:8.8.8.8:53",
+        &["ENETUNREACH"],
+        "network namespace (no route)",
+    );
+    expect(
+        &inside,
+        &format!("abstract:{}", scene.abstract_name),
+        &["ECONNREFUSED", "EPERM"],
+        "network namespace (abstract sockets)",
+    );
+
+    // seccomp: socket families, process inspection, mounts, namespaces, keyrings, kernel surface.
+    for family in [
+        "socket:AF_VSOCK",
+        "socket:AF_PACKET",
+        "socket:AF_ALG",
+        "socket:AF_BLUETOOTH",
+    ] {
+        expect(
+            &inside,
+            family,
+            &["EAFNOSUPPORT"],
+            "seccomp (socket families)",
+        );
+    }
+    for key in [
+        "ptrace_attach_1",
+        "process_vm_readv_1",
+        "pidfd_getfd_1",
+        "mount_tmpfs",
+        "umount_root",
+        "pivot_root",
+        "chroot",
+        "unshare_user",
+        "unshare_net",
+        "setns",
+        "clone_newuser",
+        "keyctl_join",
+        "add_key",
+        "request_key",
+        "io_uring_setup",
+        "tiocsti",
+        "tiocsti_highbits",
+        "tioclinux",
+        "bpf",
+        "perf_event_open",
+        "userfaultfd",
+        "kexec_load",
+        "init_module",
+        "syslog",
+        "open_by_handle_at",
+        "personality_linux32",
+        "sethostname",
+        "mknod",
+    ] {
+        expect(&inside, key, &["EPERM"], "seccomp (deny-list)");
+    }
+    for key in [
+        "clone3",
+        "open_tree",
+        "move_mount",
+        "fsopen",
+        "mount_setattr",
+        "x32_getpid",
+    ] {
+        expect(
+            &inside,
+            key,
+            &["ENOSYS"],
+            "seccomp (ENOSYS filter, x32 guard)",
+        );
+    }
+
+    // Privileges.
+    let status = &inside["status"];
+    for cap in ["CapEff", "CapPrm", "CapBnd", "CapAmb", "CapInh"] {
+        assert_eq!(status[cap], "0000000000000000", "capabilities: {cap}");
+    }
+    assert_eq!(status["NoNewPrivs"], "1", "no_new_privs");
+    assert_eq!(status["Seccomp"], "2", "seccomp filter mode");
+    assert_eq!(inside["hostname"], "mcpguard", "uts namespace");
+    assert_eq!(
+        inside["dev"],
+        serde_json::json!([
+            "fd", "full", "null", "random", "shm", "stderr", "stdin", "stdout", "tty", "urandom",
+            "zero"
+        ]),
+        "minimal /dev"
+    );
+    assert_eq!(
+        inside["fds"],
+        serde_json::json!([0, 1, 2]),
+        "no inherited descriptors"
+    );
+    assert_eq!(inside["uid"], outside["uid"], "the caller's uid is kept");
+    assert!(!stderr.contains("degraded"), "{stderr}");
+}
+
+#[test]
+fn escapes_fail_as_root() {
+    check_escapes(Who::Root);
+}
+
+#[test]
+fn escapes_fail_as_an_unprivileged_user() {
+    check_escapes(test_user());
+}
