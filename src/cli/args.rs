@@ -37,6 +37,16 @@ pub enum Command {
     /// Exit status: the server's own exit code; 128+N when it died of signal N; 125 when
     /// mcpguard itself failed; 126 when CMD is not executable; 127 when CMD is not found.
     Run(RunArgs),
+
+    /// Show which sandbox layers this machine can enforce (user namespaces and each
+    /// namespace type, the Landlock ABI and what it covers, seccomp, cgroups), tested for
+    /// real by starting a tiny sandbox, with a fix for each gap. Exits 1 when the default
+    /// sandbox cannot run here.
+    Doctor {
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Network access of the server.

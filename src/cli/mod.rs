@@ -1,6 +1,7 @@
 //! The command-line edge: parsing lives in `args`, each subcommand in its own file, no policy.
 
 pub mod args;
+pub mod doctor;
 pub mod run;
 
 use args::{Cli, Command};
@@ -9,5 +10,6 @@ use args::{Cli, Command};
 pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Doctor { json } => doctor::run(json),
     }
 }

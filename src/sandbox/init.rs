@@ -70,8 +70,8 @@ pub fn main() -> ! {
     match namespaces::enter(plan.network, plan.uid, plan.gid) {
         Ok(()) => run_namespaced(&plan),
         Err(e) if plan.require.contains(&Layer::Namespaces) => fatal(&format!(
-            "{e}. The profile requires the namespaces layer; to run with Landlock and seccomp only, \
-             pass --require landlock,seccomp"
+            "{e}. The namespaces layer is required (--require); to run with Landlock and seccomp \
+             only, pass --require landlock,seccomp"
         )),
         Err(e) => run_degraded(&plan, &e.to_string()),
     }
@@ -240,7 +240,24 @@ fn run_degraded(plan: &Plan, why: &str) -> ! {
     } else {
         home.clone()
     };
-    become_server(plan, &plan.landlock_degraded, Some(why), &cwd)
+    // The helper leads the process group the supervisor made, and a group leader cannot
+    // start a session; the server is forked so it can, and the helper relays as usual.
+    let signals = block_signals();
+    // SAFETY: this process is single-threaded.
+    match unsafe { fork() } {
+        Err(e) => fatal(&format!("fork: {e}")),
+        Ok(ForkResult::Child) => {
+            die_with_parent();
+            unblock_all();
+            become_server(plan, &plan.landlock_degraded, Some(why), &cwd)
+        }
+        Ok(ForkResult::Parent { child }) => {
+            release_stdio();
+            relay_until_exit(child, &signals, |sig| {
+                let _ = kill(Pid::from_raw(-child.as_raw()), sig);
+            })
+        }
+    }
 }
 
 /// Gives up privileges, applies Landlock and seccomp, reports, and execs the server.
@@ -285,8 +302,8 @@ fn become_server(
         );
         if outcome.enforced.starts_with("off") && plan.require.contains(&Layer::Landlock) {
             fatal(&format!(
-                "{what}. The profile requires the landlock layer (Linux 5.13+ with landlock in the \
-                 `lsm=` boot parameter); to run without it, pass --require without landlock"
+                "{what}. The landlock layer is required (--require); it needs Linux 5.13+ with \
+                 landlock in the `lsm=` boot parameter; to run without it, leave it out of --require"
             ));
         }
         degraded.push(what);

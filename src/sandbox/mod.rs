@@ -11,6 +11,7 @@ pub mod namespaces;
 pub mod network;
 pub mod plan;
 pub mod privileges;
+pub mod probe;
 pub mod seccomp;
 
 use crate::paths;

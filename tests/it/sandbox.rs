@@ -194,6 +194,17 @@ impl Scene {
 
     /// The probe's findings inside `mcpguard run` with `options`.
     fn inside(&self, options: &[&str]) -> (Value, String) {
+        let (code, result, stderr) = self.run_probe(options, false);
+        assert_eq!(code, Some(0), "mcpguard failed:\n{stderr}");
+        (
+            result.unwrap_or_else(|| panic!("no probe result:\n{stderr}")),
+            stderr,
+        )
+    }
+
+    /// Runs the probe through mcpguard; with `no_userns`, mcpguard itself runs in a user
+    /// namespace whose `user.max_user_namespaces` is 0, so it cannot create its own.
+    fn run_probe(&self, options: &[&str], no_userns: bool) -> (Option<i32>, Option<Value>, String) {
         let result = self.granted.join("result.json");
         let _ = std::fs::remove_file(&result);
         let script = format!(
@@ -207,7 +218,15 @@ impl Scene {
         );
         let tools = self.probe.parent().unwrap().display().to_string();
         let granted = self.granted.display().to_string();
-        let mut command = self.command(&self.bin);
+        let mut command = if no_userns {
+            let mut c = self.command(Path::new("/usr/bin/unshare"));
+            c.args(["--user", "--map-root-user", "--", "/bin/sh", "-c"])
+                .arg("echo 0 > /proc/sys/user/max_user_namespaces && exec \"$0\" \"$@\"")
+                .arg(&self.bin);
+            c
+        } else {
+            self.command(&self.bin)
+        };
         command
             .args([
                 "run",
@@ -234,10 +253,10 @@ impl Scene {
             .unwrap();
         let status = child.wait().unwrap();
         drop(stdin);
-        assert_eq!(status.code(), Some(0), "mcpguard failed:\n{stderr}");
-        let text = std::fs::read_to_string(&result)
-            .unwrap_or_else(|e| panic!("no probe result ({e}):\n{stderr}"));
-        (serde_json::from_str(&text).unwrap(), stderr)
+        let value = std::fs::read_to_string(&result)
+            .ok()
+            .map(|text| serde_json::from_str(&text).unwrap());
+        (status.code(), value, stderr)
     }
 
     /// The same probe outside any sandbox, as the same user with the same home.
@@ -518,4 +537,163 @@ fn escapes_fail_as_root() {
 #[test]
 fn escapes_fail_as_an_unprivileged_user() {
     check_escapes(test_user());
+}
+
+#[test]
+fn without_user_namespaces_mcpguard_refuses_by_default() {
+    let scene = Scene::new(Who::Root);
+    let (code, result, stderr) = scene.run_probe(&[], true);
+    assert_eq!(code, Some(125), "{stderr}");
+    assert!(
+        result.is_none(),
+        "the server ran although a required layer was missing"
+    );
+    assert!(
+        stderr.contains("user namespaces are not available"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sysctl user.max_user_namespaces"),
+        "the fix is not named: {stderr}"
+    );
+    assert!(stderr.contains("--require landlock,seccomp"), "{stderr}");
+}
+
+#[test]
+fn without_user_namespaces_an_allowed_fallback_still_confines_and_says_so() {
+    let scene = Scene::new(Who::Root);
+    let (code, result, stderr) = scene.run_probe(&["--require", "landlock,seccomp"], true);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("sandbox degraded: namespaces: user namespaces are not available"),
+        "{stderr}"
+    );
+    let inside = result.unwrap();
+    let secret = scene.home.join(".ssh/id_rsa").display().to_string();
+    expect(
+        &inside,
+        &format!("read:{secret}"),
+        &["EACCES"],
+        "landlock (degraded: no mount namespace)",
+    );
+    expect(
+        &inside,
+        &format!("symlink_read:{secret}"),
+        &["EACCES"],
+        "landlock (degraded)",
+    );
+    expect(
+        &inside,
+        "write:/usr/bin/mcpguard-probe",
+        &["EACCES", "EROFS"],
+        "landlock (degraded)",
+    );
+    expect(
+        &inside,
+        &format!("write:{}", scene.granted.join("written-inside").display()),
+        &["ok"],
+        "granted path",
+    );
+    expect(
+        &inside,
+        &format!("tcp:127.0.0.1:{}", scene.tcp_port),
+        &["EAFNOSUPPORT"],
+        "seccomp (degraded: no IP sockets)",
+    );
+    expect(
+        &inside,
+        "udp:8.8.8.8:53",
+        &["EAFNOSUPPORT"],
+        "seccomp (degraded: no IP sockets)",
+    );
+    expect(
+        &inside,
+        &format!("abstract:{}", scene.abstract_name),
+        &["EPERM"],
+        "landlock scope (abstract sockets)",
+    );
+    for key in [
+        "ptrace_attach_1",
+        "mount_tmpfs",
+        "unshare_user",
+        "keyctl_join",
+        "io_uring_setup",
+        "bpf",
+    ] {
+        expect(&inside, key, &["EPERM"], "seccomp (degraded)");
+    }
+    expect(&inside, "clone3", &["ENOSYS"], "seccomp (degraded)");
+    let env: Vec<String> = serde_json::from_value(inside["env"].clone()).unwrap();
+    assert!(!env.contains(&"SECRET_TOKEN".to_string()), "{env:?}");
+    assert_eq!(inside["status"]["NoNewPrivs"], "1");
+    assert_eq!(inside["status"]["Seccomp"], "2");
+    assert_eq!(inside["status"]["CapEff"], "0000000000000000");
+}
+
+#[test]
+fn net_host_reaches_the_host_network_and_says_so() {
+    let scene = Scene::new(Who::Root);
+    let (inside, stderr) = scene.inside(&["--net", "host"]);
+    expect(
+        &inside,
+        &format!("tcp:127.0.0.1:{}", scene.tcp_port),
+        &["ok"],
+        "--net host",
+    );
+    assert!(
+        stderr.contains("--net host: the server shares your network"),
+        "{stderr}"
+    );
+    // Everything else stays confined.
+    expect(
+        &inside,
+        &format!("read:{}", scene.home.join(".ssh/id_rsa").display()),
+        &["ENOENT"],
+        "mount namespace",
+    );
+    expect(
+        &inside,
+        &format!("abstract:{}", scene.abstract_name),
+        &["EPERM"],
+        "landlock scope (host network)",
+    );
+}
+
+#[test]
+fn killing_mcpguard_takes_the_whole_sandbox_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pids");
+    let marker = format!(
+        "MCPGUARD_TEST_MARKER=sigkill-{}-{}",
+        std::process::id(),
+        tcp_free_port()
+    );
+    let (key, value) = marker.split_once('=').unwrap();
+    let guard = Guarded::start_with(
+        &["--allow-write", dir.path().to_str().unwrap(), "--env", key],
+        &fake(&["stubborn", pidfile.to_str().unwrap()]),
+        |c| {
+            c.env(key, value);
+        },
+    );
+    wait_for_file(&pidfile);
+    assert_eq!(processes_with_marker(&marker).len(), 5);
+    unsafe { libc::kill(guard.pid(), libc::SIGKILL) };
+    let start = std::time::Instant::now();
+    while !processes_with_marker(&marker).is_empty() && start.elapsed() < PATIENCE {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        processes_with_marker(&marker),
+        Vec::<i32>::new(),
+        "sandbox processes outlived mcpguard"
+    );
+}
+
+fn tcp_free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -1,0 +1,190 @@
+//! `mcpguard doctor`: which sandbox layers this machine can enforce, tested for real, with a
+//! fix for each gap.
+
+use crate::sandbox::plan::{self, Network, SandboxRequest};
+use crate::sandbox::{self, namespaces, probe};
+use serde::Serialize;
+use std::io::Write;
+
+#[derive(Debug, Serialize)]
+struct Findings {
+    namespaces: Vec<probe::NamespaceCheck>,
+    landlock_abi: i32,
+    landlock_covers: &'static str,
+    seccomp: bool,
+    cgroup_v2: bool,
+    cgroup_delegated: bool,
+    trial: Trial,
+    /// One line per gap: what is missing and how to fix it.
+    fixes: Vec<String>,
+    /// Whether `mcpguard run` with the default requirements will start here.
+    default_sandbox_ok: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Trial {
+    ok: bool,
+    report: Option<sandbox::init::LayerReport>,
+    error: Option<String>,
+}
+
+/// Runs the checks; exit code 0 when the default sandbox works here, 1 when it does not.
+pub fn run(json: bool) -> anyhow::Result<u8> {
+    let namespaces = probe::namespaces();
+    let landlock_abi = probe::landlock_abi();
+    let seccomp = probe::seccomp_available();
+    let (cgroup_v2, cgroup_delegated) = probe::cgroups();
+    let trial = trial();
+
+    let mut fixes = Vec::new();
+    if namespaces.iter().any(|n| n.error.is_some()) {
+        fixes.push(format!("namespaces: {}", namespaces::userns_hint()));
+    }
+    if landlock_abi == 0 {
+        fixes.push(
+            "landlock: not available; it needs Linux 5.13+ with `landlock` in the kernel's `lsm=` list \
+             (e.g. lsm=landlock,lockdown,yama,integrity,apparmor), or run with --require namespaces,seccomp"
+                .into(),
+        );
+    } else if landlock_abi < 6 {
+        fixes.push(format!(
+            "landlock: ABI {landlock_abi} lacks {}; a newer kernel (6.12+) covers them (the network namespace \
+             already isolates the network)",
+            if landlock_abi < 4 { "TCP rules and scopes" } else { "abstract-socket and signal scopes" }
+        ));
+    }
+    if !seccomp {
+        fixes.push("seccomp: not available; the kernel needs CONFIG_SECCOMP_FILTER".into());
+    }
+    if !cgroup_delegated {
+        fixes.push(
+            "cgroups: no delegated cgroup v2 subtree for this user, so limits are rlimits only \
+             (systemd: run under `systemd-run --user --scope`)"
+                .into(),
+        );
+    }
+    let default_sandbox_ok = trial
+        .report
+        .as_ref()
+        .is_some_and(|r| r.namespaces && r.seccomp && r.landlock.is_full());
+    let findings = Findings {
+        namespaces,
+        landlock_abi,
+        landlock_covers: probe::landlock_coverage(landlock_abi),
+        seccomp,
+        cgroup_v2,
+        cgroup_delegated,
+        trial,
+        fixes,
+        default_sandbox_ok,
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &findings)?;
+        writeln!(out)?;
+    } else {
+        print_table(&mut out, &findings)?;
+    }
+    Ok(if findings.default_sandbox_ok { 0 } else { 1 })
+}
+
+fn trial() -> Trial {
+    let request = SandboxRequest {
+        server_name: "doctor".into(),
+        argv: vec!["true".into()],
+        network: Network::None,
+        read: Vec::new(),
+        write: Vec::new(),
+        env: Vec::new(),
+        // Nothing required: the trial reports what it gets instead of refusing.
+        require: Default::default(),
+    };
+    let facts = match sandbox::host_facts(&request) {
+        Ok(facts) => facts,
+        Err(e) => {
+            return Trial {
+                ok: false,
+                report: None,
+                error: Some(e.to_string()),
+            };
+        }
+    };
+    match probe::trial(&plan::build(&request, &facts)) {
+        Ok((report, code)) => Trial {
+            ok: code == Some(0) && report.is_some(),
+            error: (code != Some(0)).then(|| format!("the trial sandbox exited with {code:?}")),
+            report,
+        },
+        Err(e) => Trial {
+            ok: false,
+            report: None,
+            error: Some(e),
+        },
+    }
+}
+
+fn yes_no(error: &Option<String>) -> String {
+    match error {
+        None => "yes".into(),
+        Some(e) => format!("NO ({e})"),
+    }
+}
+
+fn print_table(out: &mut impl Write, f: &Findings) -> std::io::Result<()> {
+    writeln!(out, "mcpguard doctor: what this machine can enforce")?;
+    for check in &f.namespaces {
+        let label = if check.name == "user" {
+            "user namespaces".to_owned()
+        } else {
+            format!("  {} namespace", check.name)
+        };
+        writeln!(out, "  {label:<22} {}", yes_no(&check.error))?;
+    }
+    let landlock = if f.landlock_abi > 0 {
+        format!("ABI {}: {}", f.landlock_abi, f.landlock_covers)
+    } else {
+        "NO".into()
+    };
+    writeln!(out, "  {:<22} {landlock}", "landlock")?;
+    writeln!(
+        out,
+        "  {:<22} {}",
+        "seccomp",
+        if f.seccomp { "yes" } else { "NO" }
+    )?;
+    let cgroups = match (f.cgroup_v2, f.cgroup_delegated) {
+        (true, true) => "v2, delegated",
+        (true, false) => "v2, not delegated (limits are rlimits only)",
+        (false, _) => "v1 or absent (limits are rlimits only)",
+    };
+    writeln!(out, "  {:<22} {cgroups}", "cgroups")?;
+    let trial = match (&f.trial.report, &f.trial.error) {
+        (Some(r), None) => format!(
+            "ok: namespaces {}, landlock {} (ABI {}), seccomp {}{}",
+            if r.namespaces { "on" } else { "OFF" },
+            r.landlock.enforced,
+            r.landlock.abi,
+            if r.seccomp { "on" } else { "OFF" },
+            if r.degraded.is_empty() {
+                String::new()
+            } else {
+                format!("; degraded: {}", r.degraded.join("; "))
+            }
+        ),
+        (_, Some(e)) => format!("FAILED: {e}"),
+        (None, None) => "FAILED: no report".into(),
+    };
+    writeln!(out, "  {:<22} {trial}", "trial sandbox")?;
+    if f.fixes.is_empty() {
+        writeln!(
+            out,
+            "\nEvery layer of the default sandbox is enforced here."
+        )?;
+    } else {
+        writeln!(out, "\nGaps and fixes:")?;
+        for fix in &f.fixes {
+            writeln!(out, "  - {fix}")?;
+        }
+    }
+    Ok(())
+}

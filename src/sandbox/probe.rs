@@ -1,0 +1,173 @@
+//! What this machine can enforce, found by trying (for `mcpguard doctor`).
+//!
+//! Owns: trying each namespace type in a throwaway child, reading the Landlock ABI and what
+//! it covers, checking seccomp and cgroup v2 delegation, and starting a real tiny sandbox
+//! (the same helper `run` uses) to read back the layers it reports. Must run before any
+//! thread exists in the process (it forks).
+
+use super::init::{LayerReport, PLAN_FD, REPORT_FD, SUBCOMMAND};
+use super::landlock;
+use super::plan::Plan;
+use nix::sched::{CloneFlags, unshare};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::{ForkResult, fork};
+use serde::Serialize;
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+/// One namespace type and whether an unprivileged user namespace can hold it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamespaceCheck {
+    pub name: &'static str,
+    /// `None` when it works, else the error.
+    pub error: Option<String>,
+}
+
+/// Exit code of the probe child when the namespace was created but the maps were refused
+/// (errno values stay below it).
+const MAPS_REFUSED: i32 = 200;
+
+/// Tries `unshare(CLONE_NEWUSER | extra)` (and the id maps) in a forked child.
+fn try_namespace(extra: CloneFlags) -> Option<String> {
+    // SAFETY: doctor runs single-threaded; the child only makes syscalls and exits.
+    match unsafe { fork() } {
+        Err(e) => Some(format!("fork: {e}")),
+        Ok(ForkResult::Child) => {
+            // SAFETY: getuid/getgid cannot fail.
+            let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+            let code = match unshare(CloneFlags::CLONE_NEWUSER | extra) {
+                Err(e) => e as i32,
+                Ok(()) => {
+                    let maps = std::fs::write("/proc/self/setgroups", "deny")
+                        .and_then(|()| {
+                            std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1"))
+                        })
+                        .and_then(|()| {
+                            std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1"))
+                        });
+                    if maps.is_ok() { 0 } else { MAPS_REFUSED }
+                }
+            };
+            // SAFETY: leaving the forked child without running the parent's destructors.
+            unsafe { libc::_exit(code) }
+        }
+        Ok(ForkResult::Parent { child }) => match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, 0)) => None,
+            Ok(WaitStatus::Exited(_, MAPS_REFUSED)) => Some(
+                "created, but its identity maps were refused (an AppArmor-style restriction)"
+                    .into(),
+            ),
+            Ok(WaitStatus::Exited(_, code)) => Some(nix::Error::from_raw(code).desc().to_owned()),
+            other => Some(format!("probe ended unexpectedly: {other:?}")),
+        },
+    }
+}
+
+pub fn namespaces() -> Vec<NamespaceCheck> {
+    [
+        ("user", CloneFlags::empty()),
+        ("mount", CloneFlags::CLONE_NEWNS),
+        ("pid", CloneFlags::CLONE_NEWPID),
+        ("net", CloneFlags::CLONE_NEWNET),
+        ("ipc", CloneFlags::CLONE_NEWIPC),
+        ("uts", CloneFlags::CLONE_NEWUTS),
+        ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+    ]
+    .into_iter()
+    .map(|(name, flag)| NamespaceCheck {
+        name,
+        error: try_namespace(flag),
+    })
+    .collect()
+}
+
+/// What a Landlock ABI version covers, in words.
+pub fn landlock_coverage(abi: i32) -> &'static str {
+    match abi {
+        i32::MIN..=0 => "not available",
+        1 => "filesystem only, and renames across directories are always refused (breaks npm)",
+        2 => "filesystem (with cross-directory renames)",
+        3 => "filesystem incl. truncate",
+        4 => "filesystem, TCP bind/connect",
+        5 => "filesystem incl. device ioctls, TCP bind/connect",
+        _ => "filesystem incl. device ioctls, TCP bind/connect, abstract-socket and signal scopes",
+    }
+}
+
+pub fn landlock_abi() -> i32 {
+    landlock::kernel_abi()
+}
+
+/// Whether seccomp filters can be installed (checked without installing one).
+pub fn seccomp_available() -> bool {
+    // SAFETY: PR_GET_SECCOMP takes no pointer.
+    let mode = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) };
+    mode >= 0 && std::fs::read_to_string("/proc/self/status").is_ok_and(|s| s.contains("Seccomp:"))
+}
+
+/// cgroup v2 and whether this user may manage a subtree (resource limits beyond rlimits).
+pub fn cgroups() -> (bool, bool) {
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let own = std::fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
+        })
+        .map(|p| std::path::Path::new("/sys/fs/cgroup").join(p.trim_start_matches('/')));
+    let delegated =
+        own.is_some_and(|dir| nix::unistd::access(&dir, nix::unistd::AccessFlags::W_OK).is_ok());
+    (v2, delegated)
+}
+
+/// Starts the real sandbox helper on `plan` and returns what it reports and its exit code.
+pub fn trial(plan: &Plan) -> Result<(Option<LayerReport>, Option<i32>), String> {
+    let channels = super::channels(plan).map_err(|e| e.to_string())?;
+    let plan_fd = channels.plan_read.as_raw_fd();
+    let report_fd = channels.report_write.as_raw_fd();
+    let mut command = Command::new("/proc/self/exe");
+    command
+        .arg(SUBCOMMAND)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let plan_high = libc::fcntl(plan_fd, libc::F_DUPFD, 10);
+            let report_high = libc::fcntl(report_fd, libc::F_DUPFD, 10);
+            if plan_high < 0
+                || report_high < 0
+                || libc::dup2(plan_high, PLAN_FD) < 0
+                || libc::dup2(report_high, REPORT_FD) < 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().map_err(|e| e.to_string())?;
+    let super::Channels {
+        report_read,
+        report_write,
+        plan_read,
+    } = channels;
+    drop(report_write);
+    drop(plan_read);
+    let mut text = String::new();
+    std::fs::File::from(report_read)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let report = serde_json::from_str(text.trim()).ok();
+    if report.is_none() && !stderr.trim().is_empty() {
+        return Err(stderr.trim().to_owned());
+    }
+    Ok((report, status.code()))
+}
