@@ -157,7 +157,12 @@ fn spawn(path: Path, server_args: &[&str]) -> Child {
         }
         Path::Guarded => {
             let mut c = Command::new(env!("CARGO_BIN_EXE_mcpguard"));
-            c.args(["run", "--max-message", "32MiB", "--"]).arg(&me);
+            // The sandbox shows the server only what it is granted: here, this benchmark binary.
+            let dir = me.parent().expect("bench binary directory");
+            c.args(["run", "--max-message", "32MiB", "--allow-read"])
+                .arg(dir)
+                .arg("--")
+                .arg(&me);
             c
         }
     };

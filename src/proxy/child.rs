@@ -37,40 +37,47 @@ impl SpawnError {
 }
 
 /// Spawns the sandbox helper (this same binary, re-executed through /proc/self/exe so a
-/// replaced or deleted binary on disk does not matter) with the plan on fd 3 and the report
-/// pipe on fd 4; it becomes the server.
+/// replaced or deleted binary on disk does not matter); it becomes the server.
+///
+/// No `pre_exec` here: without one the standard library starts the helper with
+/// `posix_spawn` (vfork), which is markedly cheaper than fork on every server start. What a
+/// `pre_exec` would do is done otherwise: the process group by the spawn attributes, the
+/// plan and report pipes by clearing their close-on-exec flag for the duration of the spawn
+/// and naming them on the helper's command line, and the parent-death signal by the helper
+/// itself, first thing, checked against the supervisor's pid.
 pub fn spawn_sandboxed(channels: &crate::sandbox::Channels) -> Result<Child, SpawnError> {
-    let [(plan_fd, plan_target), (report_fd, report_target)] = crate::sandbox::helper_fds(channels);
+    use std::os::fd::AsRawFd;
+    let plan_fd = channels.plan_read.as_raw_fd();
+    let report_fd = channels.report_write.as_raw_fd();
+    let inheritable = |fd: i32, inherit: bool| {
+        // SAFETY: F_SETFD on descriptors we own.
+        unsafe {
+            libc::fcntl(
+                fd,
+                libc::F_SETFD,
+                if inherit { 0 } else { libc::FD_CLOEXEC },
+            )
+        }
+    };
     let mut command = Command::new("/proc/self/exe");
     command
         .arg(crate::sandbox::init::SUBCOMMAND)
+        .arg(plan_fd.to_string())
+        .arg(report_fd.to_string())
+        .arg(std::process::id().to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
+        .process_group(0)
         .kill_on_drop(false);
-    let supervisor = std::process::id() as libc::pid_t;
-    // SAFETY: the closure runs in the forked child before exec and only makes
-    // async-signal-safe syscalls (fcntl, dup2, setpgid, prctl, getppid, kill).
-    unsafe {
-        command.pre_exec(move || {
-            // Move both above the targets first, so neither dup2 clobbers the other.
-            let plan_high = libc::fcntl(plan_fd, libc::F_DUPFD, 10);
-            let report_high = libc::fcntl(report_fd, libc::F_DUPFD, 10);
-            if plan_high < 0
-                || report_high < 0
-                || libc::dup2(plan_high, plan_target) < 0
-                || libc::dup2(report_high, report_target) < 0
-            {
-                return Err(io::Error::last_os_error());
-            }
-            libc::close(plan_high);
-            libc::close(report_high);
-            prepare_child(supervisor)
-        });
-    }
-    command
-        .spawn()
-        .map_err(|source| classify("/proc/self/exe", source))
+    // The supervisor spawns from one thread only, so no other child can inherit these two
+    // during the short window they are inheritable.
+    inheritable(plan_fd, true);
+    inheritable(report_fd, true);
+    let spawned = command.spawn();
+    inheritable(plan_fd, false);
+    inheritable(report_fd, false);
+    spawned.map_err(|source| classify("/proc/self/exe", source))
 }
 
 /// What every server child does between fork and exec: its own process group, and death

@@ -52,8 +52,42 @@ fn parent_from_stat(stat: &str) -> Option<i32> {
     after_name.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// All descendants of `root`, parents before children.
+/// The children of `pid` from /proc/PID/task/*/children, or `None` when the kernel does
+/// not provide those files (CONFIG_PROC_CHILDREN).
+fn children_of(pid: i32) -> Option<Vec<i32>> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut children = Vec::new();
+    for task in tasks.flatten() {
+        let text = match std::fs::read_to_string(task.path().join("children")) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            // The task ended meanwhile.
+            Err(_) => continue,
+        };
+        children.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok()),
+        );
+    }
+    Some(children)
+}
+
+/// All descendants of `root`, parents before children: walked through the children lists
+/// when the kernel has them (cost proportional to the tree), else by scanning all of /proc.
 pub fn descendants(root: i32) -> Vec<i32> {
+    if let Some(direct) = children_of(root) {
+        let mut found = Vec::new();
+        let mut queue = direct;
+        while let Some(pid) = queue.pop() {
+            found.push(pid);
+            queue.extend(children_of(pid).unwrap_or_default());
+        }
+        return found;
+    }
+    descendants_by_scan(root)
+}
+
+fn descendants_by_scan(root: i32) -> Vec<i32> {
     let parents = parent_map();
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     for (&pid, &ppid) in &parents {
@@ -99,8 +133,15 @@ pub fn kill_descendants(owned_child: Option<i32>) -> usize {
 /// Reaps our own exited children, leaving `spared` to its owner.
 pub fn reap_children_except(spared: Option<i32>) {
     let me = std::process::id() as i32;
-    for (pid, parent) in parent_map() {
-        if parent != me || Some(pid) == spared {
+    let children = children_of(me).unwrap_or_else(|| {
+        parent_map()
+            .into_iter()
+            .filter(|(_, parent)| *parent == me)
+            .map(|(pid, _)| pid)
+            .collect()
+    });
+    for pid in children {
+        if Some(pid) == spared {
             continue;
         }
         // Only processes already dead are collected here; a live one stays for the next round.

@@ -68,6 +68,7 @@ pub async fn run(launch: Launch, config: SessionConfig) -> Result<u8, SessionErr
         Launch::Sandboxed(plan) => {
             let channels = sandbox::channels(plan)?;
             let child = spawn_sandboxed(&channels)?;
+
             let server = config.server_name.clone();
             let sandbox::Channels { report_read, .. } = channels;
             tokio::spawn(report_layers(report_read, server));

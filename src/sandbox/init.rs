@@ -56,17 +56,36 @@ pub struct LayerReport {
     pub degraded: Vec<String>,
 }
 
-/// Entry point; never returns.
+/// Entry point; never returns. argv: `mcpguard __sandbox-init PLAN_FD REPORT_FD SUPERVISOR_PID`.
 pub fn main() -> ! {
+    let args: Vec<i32> = std::env::args()
+        .skip(2)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let [plan_fd, report_fd, supervisor] = args[..] else {
+        fatal("usage: mcpguard __sandbox-init PLAN_FD REPORT_FD SUPERVISOR_PID (internal)")
+    };
+    // Die with the supervisor; if it is already gone, stop here.
+    die_with_parent();
+    if nix::unistd::getppid().as_raw() != supervisor {
+        std::process::exit(EXIT_SETUP);
+    }
+    // The rest of the helper finds the pipes at fixed numbers.
+    // SAFETY: dup2 of descriptors this process inherited for exactly this purpose.
+    unsafe {
+        if plan_fd != PLAN_FD {
+            libc::dup2(plan_fd, PLAN_FD);
+            libc::close(plan_fd);
+        }
+        if report_fd != REPORT_FD {
+            libc::dup2(report_fd, REPORT_FD);
+            libc::close(report_fd);
+        }
+    }
     let plan = match read_plan() {
         Ok(plan) => plan,
         Err(e) => fatal(&format!("could not read the sandbox plan: {e}")),
     };
-    let parent = nix::unistd::getppid();
-    // The supervisor set a parent-death signal before exec; if it already died, stop here.
-    if parent.as_raw() == 1 {
-        std::process::exit(EXIT_SETUP);
-    }
     match namespaces::enter(plan.network, plan.uid, plan.gid) {
         Ok(()) => run_namespaced(&plan),
         Err(e) if plan.require.contains(&Layer::Namespaces) => fatal(&format!(

@@ -18,7 +18,7 @@ use crate::paths;
 use crate::proxy::child::resolve_program;
 use plan::{HostFacts, MASKED_ETC, Plan, SYSTEM_DIRS, SandboxRequest};
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 /// Why a sandbox could not even be planned.
@@ -188,14 +188,6 @@ pub fn channels(plan: &Plan) -> io::Result<Channels> {
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from)
-}
-
-/// The argv that starts the helper, and the dup2 it needs in the child: plan → 3, report → 4.
-pub fn helper_fds(channels: &Channels) -> [(i32, i32); 2] {
-    [
-        (channels.plan_read.as_raw_fd(), init::PLAN_FD),
-        (channels.report_write.as_raw_fd(), init::REPORT_FD),
-    ]
 }
 
 #[cfg(test)]

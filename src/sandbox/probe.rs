@@ -5,7 +5,7 @@
 //! (the same helper `run` uses) to read back the layers it reports. Must run before any
 //! thread exists in the process (it forks).
 
-use super::init::{LayerReport, PLAN_FD, REPORT_FD, SUBCOMMAND};
+use super::init::{LayerReport, SUBCOMMAND};
 use super::landlock;
 use super::plan::Plan;
 use nix::sched::{CloneFlags, unshare};
@@ -14,7 +14,6 @@ use nix::unistd::{ForkResult, fork};
 use serde::Serialize;
 use std::io::Read;
 use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 /// One namespace type and whether an unprivileged user namespace can hold it.
@@ -127,27 +126,20 @@ pub fn trial(plan: &Plan) -> Result<(Option<LayerReport>, Option<i32>), String> 
     let channels = super::channels(plan).map_err(|e| e.to_string())?;
     let plan_fd = channels.plan_read.as_raw_fd();
     let report_fd = channels.report_write.as_raw_fd();
+    // SAFETY: F_SETFD on descriptors we own; doctor is single-threaded.
+    unsafe {
+        libc::fcntl(plan_fd, libc::F_SETFD, 0);
+        libc::fcntl(report_fd, libc::F_SETFD, 0);
+    }
     let mut command = Command::new("/proc/self/exe");
     command
         .arg(SUBCOMMAND)
+        .arg(plan_fd.to_string())
+        .arg(report_fd.to_string())
+        .arg(std::process::id().to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        command.pre_exec(move || {
-            let plan_high = libc::fcntl(plan_fd, libc::F_DUPFD, 10);
-            let report_high = libc::fcntl(report_fd, libc::F_DUPFD, 10);
-            if plan_high < 0
-                || report_high < 0
-                || libc::dup2(plan_high, PLAN_FD) < 0
-                || libc::dup2(report_high, REPORT_FD) < 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
     let mut child = command.spawn().map_err(|e| e.to_string())?;
     let super::Channels {
         report_read,

@@ -1,0 +1,193 @@
+//! Start-up benchmark: what the sandbox costs before the server runs its first instruction,
+//! against a bare process and against bubblewrap building the equivalent view, measured in
+//! the same run, interleaved. Then the time to the first `tools/list` answer from
+//! server-everything, bare and sandboxed.
+//!
+//! Set up with `benches/setup.sh` (installs bubblewrap and the peers), run with
+//! `cargo bench --bench startup`. Nothing is asserted; the figures are printed.
+
+// A benchmark fails loudly on purpose: a broken run must not print figures.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROUNDS: usize = 60;
+const FIRST_ANSWER_ROUNDS: usize = 8;
+
+fn mcpguard() -> &'static str {
+    env!("CARGO_BIN_EXE_mcpguard")
+}
+
+/// bubblewrap with the view mcpguard builds: read-only system directories, usr-merge links,
+/// private /tmp, /var/tmp, /run and home, fresh /proc, minimal /dev, every namespace.
+fn bwrap_command(program: &[&str]) -> Command {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let mut c = Command::new("bwrap");
+    c.args([
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--hostname",
+        "mcpguard",
+    ]);
+    for dir in ["/usr", "/etc", "/opt"] {
+        if Path::new(dir).is_dir() {
+            c.args(["--ro-bind", dir, dir]);
+        }
+    }
+    for link in ["/bin", "/sbin", "/lib", "/lib64"] {
+        if let Ok(target) = std::fs::read_link(link) {
+            c.arg("--symlink").arg(target).arg(link);
+        }
+    }
+    for tmp in ["/tmp", "/var/tmp", "/run", home.as_str()] {
+        c.args(["--tmpfs", tmp]);
+    }
+    c.args([
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--cap-drop",
+        "ALL",
+        "--",
+    ])
+    .args(program);
+    c
+}
+
+fn time(command: &mut Command) -> Duration {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let start = Instant::now();
+    let status = command.status().expect("spawn");
+    let elapsed = start.elapsed();
+    assert!(status.success(), "{command:?} failed: {status}");
+    elapsed
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+fn p90(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[(values.len() * 9) / 10]
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Time from spawn to the `tools/list` answer of server-everything.
+fn first_answer(command: &mut Command) -> Duration {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let start = Instant::now();
+    let mut child = command.spawn().expect("spawn");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let messages = [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+    ];
+    for m in messages {
+        writeln!(stdin, "{m}").unwrap();
+    }
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "server closed stdout"
+        );
+        if line.contains(r#""id":2"#) && line.contains("tools") {
+            break;
+        }
+    }
+    let elapsed = start.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    elapsed
+}
+
+fn peers() -> PathBuf {
+    std::env::var_os("MCPGUARD_TEST_PEERS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers"))
+}
+
+fn main() {
+    if Command::new("bwrap").arg("--version").output().is_err() {
+        eprintln!("bubblewrap is not installed; run benches/setup.sh first");
+        std::process::exit(1);
+    }
+    let truth = "/bin/true";
+    let (mut bare, mut guarded, mut bwrap) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        bare.push(millis(time(&mut Command::new(truth))));
+        guarded.push(millis(time(
+            Command::new(mcpguard()).args(["run", "--", truth]),
+        )));
+        bwrap.push(millis(time(&mut bwrap_command(&[truth]))));
+    }
+    println!("start-up of {truth} ({ROUNDS} interleaved rounds; median / p90)");
+    let (bm, gm, wm) = (median(&mut bare), median(&mut guarded), median(&mut bwrap));
+    println!(
+        "  bare:                    {bm:7.2} ms / {:7.2} ms",
+        p90(&mut bare)
+    );
+    println!(
+        "  bubblewrap (same view):  {wm:7.2} ms / {:7.2} ms",
+        p90(&mut bwrap)
+    );
+    println!(
+        "  mcpguard run (full):     {gm:7.2} ms / {:7.2} ms",
+        p90(&mut guarded)
+    );
+    println!(
+        "  mcpguard vs bubblewrap:  {:+7.2} ms ({:.2}x)",
+        gm - wm,
+        gm / wm
+    );
+
+    let everything = peers().join("node/node_modules/.bin/mcp-server-everything");
+    if !everything.exists() {
+        println!(
+            "\n(server-everything is not installed; run benches/setup.sh for time to first answer)"
+        );
+        return;
+    }
+    let everything = everything.display().to_string();
+    let peers_dir = peers().display().to_string();
+    let (mut direct, mut sandboxed) = (Vec::new(), Vec::new());
+    for _ in 0..FIRST_ANSWER_ROUNDS {
+        direct.push(millis(first_answer(Command::new("node").arg(&everything))));
+        sandboxed.push(millis(first_answer(Command::new(mcpguard()).args([
+            "run",
+            "--allow-read",
+            &peers_dir,
+            "--",
+            "node",
+            &everything,
+        ]))));
+    }
+    let (dm, sm) = (median(&mut direct), median(&mut sandboxed));
+    println!(
+        "\ntime to the first tools/list answer from server-everything ({FIRST_ANSWER_ROUNDS} rounds; median)"
+    );
+    println!("  bare node:               {dm:7.1} ms");
+    println!(
+        "  through mcpguard:        {sm:7.1} ms ({:+.1} ms)",
+        sm - dm
+    );
+}
