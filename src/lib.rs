@@ -1,5 +1,6 @@
 //! mcpguard: a security guard for local MCP servers. See DESIGN notes in each module header.
 
+pub mod audit;
 pub mod cli;
 pub mod jsonrpc;
 pub mod logging;

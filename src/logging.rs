@@ -5,6 +5,7 @@ use std::fmt;
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::FmtContext;
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
+use tracing_subscriber::fmt::writer::MakeWriterExt;
 use tracing_subscriber::registry::LookupSpan;
 
 struct Prefixed;
@@ -33,8 +34,9 @@ where
     }
 }
 
-/// Sets up stderr diagnostics: warnings by default, more with `-v`, errors only with `-q`.
-pub fn init(verbose: u8, quiet: bool) {
+/// Sets up diagnostics: warnings by default, more with `-v`, errors only with `-q`; to
+/// stderr, and also to a daily rolling file in `log_dir` when given.
+pub fn init(verbose: u8, quiet: bool, log_dir: Option<&std::path::Path>) {
     let level = match (quiet, verbose) {
         (true, _) => Level::ERROR,
         (false, 0) => Level::WARN,
@@ -42,12 +44,24 @@ pub fn init(verbose: u8, quiet: bool) {
         (false, 2) => Level::DEBUG,
         (false, _) => Level::TRACE,
     };
-    let result = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_max_level(level)
-        .with_writer(std::io::stderr)
         .with_ansi(false)
-        .event_format(Prefixed)
-        .try_init();
+        .event_format(Prefixed);
+    let result = match log_dir {
+        Some(dir) => {
+            // The appender complains on stderr when its directory is missing; create it first.
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                eprintln!(
+                    "mcpguard: warning: cannot create the log directory {}: {e}",
+                    dir.display()
+                );
+            }
+            let file = tracing_appender::rolling::daily(dir, "mcpguard.log");
+            builder.with_writer(std::io::stderr.and(file)).try_init()
+        }
+        None => builder.with_writer(std::io::stderr).try_init(),
+    };
     if let Err(e) = result {
         eprintln!("mcpguard: warning: diagnostics are off: {e}");
     }

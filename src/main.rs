@@ -26,7 +26,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    mcpguard::logging::init(cli.verbose, cli.quiet);
+    mcpguard::logging::init(cli.verbose, cli.quiet, cli.log_dir.as_deref());
     match cli::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

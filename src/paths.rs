@@ -35,3 +35,16 @@ pub fn cache_dir() -> Option<PathBuf> {
     }
     directories::ProjectDirs::from("", "", "mcpguard").map(|d| d.cache_dir().to_path_buf())
 }
+
+/// Where mcpguard keeps state (the audit trail).
+pub fn state_dir() -> Option<PathBuf> {
+    if let Some(base) = std::env::var_os("MCPGUARD_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(base).join("state"));
+    }
+    let dirs = directories::ProjectDirs::from("", "", "mcpguard")?;
+    Some(
+        dirs.state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .to_path_buf(),
+    )
+}

@@ -21,6 +21,10 @@ pub struct Cli {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
+    /// Also write diagnostics to a daily rolling file in this directory.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub log_dir: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -46,6 +50,58 @@ pub enum Command {
         /// Print the findings as JSON.
         #[arg(long)]
         json: bool,
+    },
+
+    /// Show the audit trail: a table (time, server, event, tool, verdict, latency, size), or
+    /// JSON Lines with --json for SIEM ingestion.
+    Logs(LogsArgs),
+
+    /// Check or summarise the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Keep printing new records as they are written.
+    #[arg(long)]
+    pub follow: bool,
+    /// Only this server.
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+    /// Only this tool.
+    #[arg(long, value_name = "TOOL")]
+    pub tool: Option<String>,
+    /// Only records with this verdict (allow, prompt, deny) or `error` (results with isError).
+    #[arg(long, value_name = "DECISION")]
+    pub decision: Option<String>,
+    /// Only records younger than this (e.g. 1h, 30m, 7d).
+    #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_duration)]
+    pub since: Option<Duration>,
+    /// One JSON record per line, exactly as stored.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk every server's hash chain; exit 1 naming the first record that does not match
+    /// (changed, removed, inserted or reordered). Torn lines left by a crash are reported.
+    Verify {
+        /// Only this server's chain.
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
+    },
+    /// Per server and tool: calls, denials, errors, p50/p95 latency, bytes and tokens; the
+    /// inventory of servers, tools, profiles and clients; anomalies (new tools, bursts,
+    /// off-hours use, denial streaks, pin changes).
+    Report {
+        /// Only records younger than this (default: everything).
+        #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_duration)]
+        since: Option<Duration>,
+        /// Also write a self-contained HTML page here.
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
     },
 }
 
@@ -116,6 +172,16 @@ pub struct RunArgs {
     /// before it and everything it started are killed.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = crate::units::parse_duration)]
     pub shutdown_grace: Duration,
+
+    /// How much of request and response payloads the audit trail keeps: `full` (redacted,
+    /// capped at 64 KiB with the hash of the whole), `hash` (size and hash) or `none`.
+    #[arg(long, value_enum, default_value = "full")]
+    pub audit_payloads: crate::audit::PayloadMode,
+
+    /// Keep no audit trail for this session (not recommended: nothing will show what the
+    /// server was asked and answered).
+    #[arg(long)]
+    pub no_audit: bool,
 
     /// Print what would run, and exit without starting anything.
     #[arg(long)]

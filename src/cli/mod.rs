@@ -1,7 +1,9 @@
 //! The command-line edge: parsing lives in `args`, each subcommand in its own file, no policy.
 
 pub mod args;
+pub mod audit;
 pub mod doctor;
+pub mod logs;
 pub mod run;
 
 use args::{Cli, Command};
@@ -11,5 +13,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Doctor { json } => doctor::run(json),
+        Command::Logs(args) => logs::run(args),
+        Command::Audit(command) => audit::run(command),
     }
 }

@@ -2,6 +2,9 @@
 //! (or describes it with --dry-run).
 
 use super::args::{NetArg, RunArgs};
+use crate::audit::record::ProfileRef;
+use crate::audit::{AuditLog, PayloadMode, chain};
+use crate::paths;
 use crate::proxy::child::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
 use crate::proxy::session::{self, Launch, SessionError};
 use crate::proxy::shared::SessionConfig;
@@ -46,7 +49,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let outcome = runtime.block_on(session::run(Launch::Sandboxed(Box::new(plan)), config));
+    let audit = if args.no_audit {
+        tracing::warn!(server = %config.server_name, "--no-audit: this session leaves no audit trail");
+        None
+    } else {
+        Some(open_audit(
+            &plan,
+            &request,
+            &config.server_name,
+            args.audit_payloads,
+        )?)
+    };
+    let outcome = runtime.block_on(session::run(
+        Launch::Sandboxed(Box::new(plan)),
+        config,
+        audit,
+    ));
     // A read on a terminal may still sit in a blocking thread; it must not hold up the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match outcome {
@@ -57,6 +75,43 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The session's audit trail. The profile is named `cli` until profiles exist; its digest
+/// identifies the effective sandbox (the plan) the session ran under. Every environment value
+/// the user had mcpguard hand the server is kept out of the records.
+fn open_audit(
+    plan: &Plan,
+    request: &SandboxRequest,
+    server: &str,
+    mode: PayloadMode,
+) -> anyhow::Result<AuditLog> {
+    let state =
+        paths::state_dir().context("cannot tell where to keep the audit trail: HOME is not set")?;
+    let digest = chain::sha256_hex(&serde_json::to_vec(plan)?);
+    let granted: Vec<&str> = request
+        .env
+        .iter()
+        .map(|g| match g {
+            EnvGrant::Inherit(name) | EnvGrant::Set(name, _) => name.as_str(),
+        })
+        .collect();
+    let injected = plan
+        .env
+        .iter()
+        .filter(|(k, _)| granted.contains(&k.as_str()))
+        .map(|(_, v)| v.clone());
+    AuditLog::open(
+        &state,
+        server,
+        ProfileRef {
+            name: "cli".into(),
+            digest,
+        },
+        mode,
+        injected,
+    )
+    .with_context(|| format!("opening the audit trail under {}", state.display()))
 }
 
 fn server_name(args: &RunArgs) -> String {

@@ -8,6 +8,7 @@
 //! inspected element by element; a bad element is answered on its own and the rest go on.
 //! At client EOF it asks the server writer to close the server's stdin.
 
+use super::recording;
 use super::shared::Shared;
 use super::stdio::BoxedReader;
 use super::timeout;
@@ -165,6 +166,9 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) {
             }
             if method == methods::TOOLS_CALL {
                 let call = tool_call::read_tool_call(params);
+                if let Some(audit) = state.audit.as_mut() {
+                    recording::request(audit, &id, &method, call.name.as_deref(), params);
+                }
                 let deadline = shared
                     .config
                     .call_timeout
@@ -188,6 +192,9 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) {
                     );
                 }
             } else {
+                if let Some(audit) = state.audit.as_mut() {
+                    recording::request(audit, &id, &method, None, params);
+                }
                 state.pending.client_request(id, &method, None, None, None);
             }
         }
@@ -228,6 +235,9 @@ async fn refuse(
     outlets: &Outlets<'_>,
 ) {
     let server = &shared.config.server_name;
+    if let Some(audit) = shared.lock().audit.as_mut() {
+        audit.refused(found.id.as_ref().map(recording::id_value), code.name(), why);
+    }
     let Some(id) = found.id else {
         tracing::warn!(%server, "dropped a client message with no readable id ({}): {why}", code.name());
         return;

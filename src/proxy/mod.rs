@@ -4,6 +4,7 @@ pub mod child;
 pub mod client_to_server;
 pub mod pending;
 pub mod process_tree;
+pub mod recording;
 pub mod server_to_client;
 pub mod session;
 pub mod shared;

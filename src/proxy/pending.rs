@@ -23,6 +23,8 @@ pub struct ClientRequest {
     pub deadline: Option<Instant>,
     /// Distinguishes this request from a later one that reuses the same id.
     pub generation: u64,
+    /// When it was relayed, for the latency in the audit trail.
+    pub started: Instant,
 }
 
 /// What became of a server response.
@@ -68,6 +70,7 @@ impl Pending {
             progress_token,
             deadline,
             generation,
+            started: Instant::now(),
         };
         if let Some(previous) = self.from_client.insert(id, request) {
             self.drop_progress(&previous);

@@ -8,6 +8,7 @@
 
 use super::client_to_server::cancelled_request_id;
 use super::pending::ResponseFate;
+use super::recording;
 use super::shared::Shared;
 use super::writer::{Coalescer, LineSender};
 use crate::jsonrpc::framing::{Frame, LineReader};
@@ -118,7 +119,7 @@ fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Outcome {
     }
     match message::parse(text) {
         Ok(Parsed::Single(kind)) => Outcome {
-            to_client: note(shared, kind).then_some(line),
+            to_client: note(shared, kind, line.len()).then_some(line),
             to_server: None,
         },
         Ok(Parsed::Batch(elements)) => {
@@ -129,7 +130,7 @@ fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Outcome {
             for element in elements {
                 match element.kind {
                     Ok(kind) => {
-                        if note(shared, kind) {
+                        if note(shared, kind, element.raw.get().len()) {
                             kept.push(element.raw);
                         }
                     }
@@ -173,11 +174,21 @@ fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Outcome {
 }
 
 /// Records what one server message means; `false` when it must not reach the client.
-fn note(shared: &Arc<Shared>, kind: Kind<'_>) -> bool {
+fn note(shared: &Arc<Shared>, kind: Kind<'_>, bytes: usize) -> bool {
     let mut state = shared.lock();
     match kind {
-        Kind::Response { id: Some(id), .. } => match state.pending.server_response(&id) {
-            ResponseFate::Answers(_) | ResponseFate::Unknown => true,
+        Kind::Response {
+            id: Some(id),
+            is_error,
+            result,
+        } => match state.pending.server_response(&id) {
+            ResponseFate::Answers(request) => {
+                if let Some(audit) = state.audit.as_mut() {
+                    recording::response(audit, &id, &request, is_error, result, bytes);
+                }
+                true
+            }
+            ResponseFate::Unknown => true,
             ResponseFate::AlreadyAnswered => {
                 tracing::warn!(
                     server = %shared.config.server_name,
@@ -237,10 +248,14 @@ fn divert(
             to_server: Some(reply::error_line(Some(&id), code, &message)),
         };
     }
-    let answered = matches!(
-        shared.lock().pending.server_response(&id),
-        ResponseFate::Answers(_)
-    );
+    let answered = {
+        let mut state = shared.lock();
+        let fate = state.pending.server_response(&id);
+        if let (ResponseFate::Answers(request), Some(audit)) = (&fate, state.audit.as_mut()) {
+            recording::ended_without_answer(audit, "unreadable", &id, request);
+        }
+        matches!(fate, ResponseFate::Answers(_))
+    };
     let message = format!("the server's answer could not be relayed: {why}");
     Outcome {
         to_client: answered.then(|| reply::error_line(Some(&id), code, &message)),

@@ -14,6 +14,7 @@
 use super::child::{SpawnError, exit_code_of, spawn_sandboxed, spawn_server};
 use super::shared::{SessionConfig, Shared};
 use super::{child, client_to_server, process_tree, server_to_client, stdio, writer};
+use crate::audit::AuditLog;
 use crate::jsonrpc::framing::LineReader;
 use crate::jsonrpc::reply::{self, ErrorCode};
 use crate::sandbox::{self, init::LayerReport, plan::Plan};
@@ -52,7 +53,11 @@ pub enum Launch {
     Sandboxed(Box<Plan>),
 }
 
-pub async fn run(launch: Launch, config: SessionConfig) -> Result<u8, SessionError> {
+pub async fn run(
+    launch: Launch,
+    config: SessionConfig,
+    audit: Option<AuditLog>,
+) -> Result<u8, SessionError> {
     if let Err(e) = process_tree::become_subreaper() {
         // Without it a daemonized grandchild escapes to init; say so rather than pretend.
         tracing::warn!(
@@ -63,15 +68,15 @@ pub async fn run(launch: Launch, config: SessionConfig) -> Result<u8, SessionErr
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
 
+    let shared = Arc::new(Shared::with_audit(config, audit));
     let mut child = match &launch {
         Launch::Unconfined(argv) => spawn_server(argv)?,
         Launch::Sandboxed(plan) => {
             let channels = sandbox::channels(plan)?;
             let child = spawn_sandboxed(&channels)?;
 
-            let server = config.server_name.clone();
             let sandbox::Channels { report_read, .. } = channels;
-            tokio::spawn(report_layers(report_read, server));
+            tokio::spawn(report_layers(report_read, Arc::clone(&shared)));
             child
         }
     };
@@ -88,7 +93,18 @@ pub async fn run(launch: Launch, config: SessionConfig) -> Result<u8, SessionErr
         child::enlarge_pipe(server_stdout.as_fd());
     }
     let (client_in, client_out) = stdio::open_client_stdio()?;
-    let shared = Arc::new(Shared::new(config));
+    if let Some(audit) = shared.lock().audit.as_mut() {
+        let argv = match &launch {
+            Launch::Unconfined(argv) => argv.clone(),
+            Launch::Sandboxed(plan) => plan.argv.clone(),
+        };
+        audit.session_start(serde_json::json!({
+            "command": argv,
+            "pid": child_pid,
+            "sandboxed": matches!(launch, Launch::Sandboxed(_)),
+            "mcpguard": env!("CARGO_PKG_VERSION"),
+        }));
+    }
     let grace = shared.config.shutdown_grace;
 
     // Each direction may hold about two maximal messages in flight before its producer waits.
@@ -166,7 +182,16 @@ pub async fn run(launch: Launch, config: SessionConfig) -> Result<u8, SessionErr
     let code = exit_code_of(status);
     // Bounded: a client that stopped reading cannot keep mcpguard alive.
     let last_words = async {
-        let unanswered = shared.lock().pending.drain_client_requests();
+        let unanswered = {
+            let mut state = shared.lock();
+            let unanswered = state.pending.drain_client_requests();
+            if let Some(audit) = state.audit.as_mut() {
+                for (id, request) in &unanswered {
+                    super::recording::ended_without_answer(audit, "aborted", id, request);
+                }
+            }
+            unanswered
+        };
         for (id, request) in unanswered {
             let message = format!(
                 "the server exited (status {code}) before answering {}",
@@ -186,18 +211,24 @@ pub async fn run(launch: Launch, config: SessionConfig) -> Result<u8, SessionErr
     if tokio::time::timeout(FINAL_FLUSH, last_words).await.is_err() {
         tracing::warn!("the client did not read mcpguard's last messages within {FINAL_FLUSH:?}");
     }
+    if let Some(audit) = shared.lock().audit.as_mut() {
+        audit.session_end(serde_json::json!({ "exit_code": code }));
+    }
     Ok(code)
 }
 
 /// Reads what the sandbox really enforces and says so: the layers on one line (with -v),
 /// and every missing layer as a warning.
-async fn report_layers(fd: std::os::fd::OwnedFd, server: String) {
-    use tokio::io::AsyncReadExt;
-    let Ok(mut pipe) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
+async fn report_layers(fd: std::os::fd::OwnedFd, shared: Arc<Shared>) {
+    let server = shared.config.server_name.clone();
+    use tokio::io::AsyncBufReadExt;
+    let Ok(pipe) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
         return;
     };
+    // One line; the helper and PID 1 keep their copy of the pipe open until the end.
     let mut text = Vec::new();
-    if pipe.read_to_end(&mut text).await.is_err() || text.is_empty() {
+    let mut reader = tokio::io::BufReader::new(pipe);
+    if reader.read_until(b'\n', &mut text).await.is_err() || text.is_empty() {
         // The helper failed before reporting; it said why on stderr.
         return;
     }
@@ -214,6 +245,9 @@ async fn report_layers(fd: std::os::fd::OwnedFd, server: String) {
             );
             for missing in &report.degraded {
                 tracing::warn!(%server, "sandbox degraded: {missing}");
+            }
+            if let Some(audit) = shared.lock().audit.as_mut() {
+                audit.sandbox(serde_json::to_value(&report).unwrap_or_default());
             }
         }
         Err(e) => tracing::warn!(%server, "unreadable sandbox report: {e}"),

@@ -5,6 +5,7 @@
 //! exists so timers and both directions can reach the same tables).
 
 use super::pending::Pending;
+use crate::audit::AuditLog;
 use crate::mcp::era::Era;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -22,25 +23,30 @@ pub struct SessionConfig {
     pub shutdown_grace: Duration,
 }
 
-#[derive(Debug)]
 pub struct Shared {
     pub config: SessionConfig,
     state: Mutex<State>,
 }
 
-#[derive(Debug)]
 pub struct State {
     pub pending: Pending,
     pub era: Era,
+    /// The session's audit trail (absent with --no-audit).
+    pub audit: Option<AuditLog>,
 }
 
 impl Shared {
     pub fn new(config: SessionConfig) -> Self {
+        Self::with_audit(config, None)
+    }
+
+    pub fn with_audit(config: SessionConfig, audit: Option<AuditLog>) -> Self {
         Self {
             config,
             state: Mutex::new(State {
                 pending: Pending::default(),
                 era: Era::Unknown,
+                audit,
             }),
         }
     }

@@ -32,7 +32,13 @@ pub fn arm(
                         due = later;
                         None
                     }
-                    Some(_) => state.pending.answer_by_guard(&id, generation),
+                    Some(_) => {
+                        let request = state.pending.answer_by_guard(&id, generation);
+                        if let (Some(request), Some(audit)) = (&request, state.audit.as_mut()) {
+                            super::recording::ended_without_answer(audit, "timeout", &id, request);
+                        }
+                        request
+                    }
                 }
             };
             let Some(request) = expired else { continue };

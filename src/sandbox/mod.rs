@@ -104,7 +104,7 @@ pub fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanError> {
 }
 
 /// A server name made safe as one path component.
-fn sanitize(name: &str) -> String {
+pub fn sanitize(name: &str) -> String {
     let cleaned: String = name
         .chars()
         .map(|c| {

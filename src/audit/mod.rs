@@ -1,0 +1,261 @@
+//! The audit trail: one hash-chained record per event of a session (DESIGN.md "Audit log").
+//!
+//! `AuditLog` is what the relay calls; it fills in the session's fixed fields, redacts and
+//! caps payloads, and hands records to the `writer`. `reader`, `report` and `chain` serve
+//! `mcpguard logs` and `mcpguard audit`.
+
+pub mod chain;
+pub mod reader;
+pub mod record;
+pub mod redact;
+pub mod report;
+pub mod writer;
+
+use record::{ClientInfo, Decision, Payload, ProfileRef, Record, ResultInfo};
+use redact::Redactor;
+use serde_json::Value;
+use std::path::Path;
+
+/// How much of request and response payloads is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PayloadMode {
+    /// The payload, redacted, up to 64 KiB (larger ones: a preview), with the hash of the whole.
+    Full,
+    /// Only the size and hash.
+    Hash,
+    /// Nothing of the payload.
+    None,
+}
+
+/// Largest payload kept whole in a record.
+const PAYLOAD_CAP: usize = 64 * 1024;
+/// How much of a larger payload is kept as a preview.
+const PREVIEW: usize = 1024;
+
+pub struct AuditLog {
+    writer: writer::AuditWriter,
+    redactor: Redactor,
+    mode: PayloadMode,
+    session: String,
+    server: String,
+    profile: ProfileRef,
+    client: Option<ClientInfo>,
+}
+
+/// The verdict mcpguard reached on a request.
+pub struct Verdict<'a> {
+    pub verdict: &'a str,
+    pub rule: &'a str,
+    pub reason: &'a str,
+}
+
+impl AuditLog {
+    pub fn open(
+        state: &Path,
+        server: &str,
+        profile: ProfileRef,
+        mode: PayloadMode,
+        injected: impl IntoIterator<Item = String>,
+    ) -> std::io::Result<Self> {
+        let writer = writer::AuditWriter::open(writer::server_dir(
+            state,
+            &crate::sandbox::sanitize(server),
+        ))?;
+        Ok(AuditLog {
+            writer,
+            redactor: Redactor::new(injected),
+            mode,
+            session: session_id(),
+            server: server.to_owned(),
+            profile,
+            client: None,
+        })
+    }
+
+    pub fn session_id(&self) -> &str {
+        &self.session
+    }
+
+    /// Remembers the client as it announced itself, for every later record.
+    pub fn set_client(&mut self, client: ClientInfo) {
+        self.client = Some(client);
+    }
+
+    fn base(&self, event: &str) -> Record {
+        Record {
+            v: record::VERSION,
+            ts: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            seq: 0,
+            session: self.session.clone(),
+            server: self.server.clone(),
+            profile: self.profile.clone(),
+            client: self.client.clone(),
+            event: event.to_owned(),
+            method: None,
+            tool: None,
+            id: None,
+            args: None,
+            decision: None,
+            latency_ms: None,
+            result: None,
+            detail: None,
+            prev: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    fn write(&mut self, record: Record, sync: bool) {
+        if let Err(e) = self.writer.append(record, sync) {
+            tracing::error!(server = %self.server, "the audit record could not be written: {e}");
+        }
+    }
+
+    pub fn payload(&self, value: &Value) -> Option<Payload> {
+        if self.mode == PayloadMode::None {
+            return None;
+        }
+        let redacted = self.redactor.value(value);
+        let text = redacted.to_string();
+        let sha256 = chain::sha256_hex(text.as_bytes());
+        let bytes = text.len() as u64;
+        Some(match self.mode {
+            PayloadMode::Full if text.len() <= PAYLOAD_CAP => Payload {
+                bytes,
+                sha256,
+                truncated: false,
+                value: Some(redacted),
+                preview: None,
+            },
+            PayloadMode::Full => {
+                let cut = (0..=PREVIEW)
+                    .rev()
+                    .find(|i| text.is_char_boundary(*i))
+                    .unwrap_or(0);
+                Payload {
+                    bytes,
+                    sha256,
+                    truncated: true,
+                    value: None,
+                    preview: Some(text[..cut].to_owned()),
+                }
+            }
+            _ => Payload {
+                bytes,
+                sha256,
+                truncated: false,
+                value: None,
+                preview: None,
+            },
+        })
+    }
+
+    /// Free-form facts, redacted like payloads.
+    fn detail(&self, detail: Value) -> Option<Value> {
+        Some(self.redactor.value(&detail))
+    }
+
+    pub fn session_start(&mut self, detail: Value) {
+        let mut record = self.base("session.start");
+        record.detail = self.detail(detail);
+        self.write(record, true);
+    }
+
+    pub fn sandbox(&mut self, detail: Value) {
+        let mut record = self.base("sandbox");
+        record.detail = self.detail(detail);
+        self.write(record, true);
+    }
+
+    /// A string as it may be recorded.
+    pub fn redact_text(&self, text: &str) -> String {
+        self.redactor.string(text)
+    }
+
+    pub fn request_with_payload(
+        &mut self,
+        method: &str,
+        tool: Option<&str>,
+        id: Option<Value>,
+        args: Option<Payload>,
+        verdict: Verdict<'_>,
+    ) {
+        let mut record = self.base("request");
+        record.method = Some(method.to_owned());
+        record.tool = tool.map(str::to_owned);
+        record.id = id;
+        record.args = args;
+        let deny = verdict.verdict == "deny";
+        record.decision = Some(decision(verdict));
+        self.write(record, deny);
+    }
+
+    /// A message mcpguard refused to relay (malformed, oversize, late).
+    pub fn refused(&mut self, id: Option<Value>, rule: &str, reason: &str) {
+        let mut record = self.base("refused");
+        record.id = id;
+        record.decision = Some(decision(Verdict {
+            verdict: "deny",
+            rule,
+            reason,
+        }));
+        self.write(record, true);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn response_with_payload(
+        &mut self,
+        event: &str,
+        method: &str,
+        tool: Option<&str>,
+        id: Option<Value>,
+        latency_ms: f64,
+        is_error: bool,
+        bytes: u64,
+        payload: Option<Payload>,
+    ) {
+        let mut record = self.base(event);
+        record.method = Some(method.to_owned());
+        record.tool = tool.map(str::to_owned);
+        record.id = id;
+        record.latency_ms = Some((latency_ms * 1000.0).round() / 1000.0);
+        record.result = Some(ResultInfo {
+            is_error,
+            bytes,
+            tokens: bytes.div_ceil(4),
+            payload,
+        });
+        let sync = event != "response";
+        self.write(record, sync);
+    }
+
+    pub fn session_end(&mut self, detail: Value) {
+        let mut record = self.base("session.end");
+        record.detail = self.detail(detail);
+        self.write(record, true);
+    }
+}
+
+fn decision(verdict: Verdict<'_>) -> Decision {
+    Decision {
+        verdict: verdict.verdict.to_owned(),
+        rule: verdict.rule.to_owned(),
+        reason: verdict.reason.to_owned(),
+        approver: None,
+    }
+}
+
+/// A random session id (16 hex digits).
+fn session_id() -> String {
+    let mut bytes = [0u8; 8];
+    // SAFETY: getrandom writes at most `bytes.len()` bytes into the buffer.
+    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if got != bytes.len() as isize {
+        // Unique enough to tell sessions apart when the kernel cannot give randomness.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes = ((nanos as u64) ^ (std::process::id() as u64) << 32).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,261 @@
+//! The append-only audit writer, owned by the supervisor.
+//!
+//! Owns: appending records to `<state>/audit/<server>/<YYYY-MM-DD>.jsonl` (UTC day of the
+//! record) on one hash chain per server that continues across days, sessions and
+//! concurrent sessions: each append takes an exclusive lock on the server's directory
+//! lock file, reads the chain head (cached while the file is unchanged), writes the sealed
+//! line with one `write`, and releases the lock. A torn last line from a crash is sealed off
+//! with a newline and left for `audit verify` to report; the chain continues from the last
+//! whole record. Records are flushed by the kernel on every write; `fsync` is done when the
+//! caller asks (denials, approvals, session end).
+
+use super::chain::{self, Head};
+use super::record::Record;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// Where a server's chain lives.
+pub fn server_dir(state: &Path, server: &str) -> PathBuf {
+    state.join("audit").join(server)
+}
+
+/// What the writer last wrote, to skip re-reading the head when nobody else wrote since.
+#[derive(Debug, Clone)]
+struct Cached {
+    file: PathBuf,
+    len: u64,
+    head: Head,
+}
+
+pub struct AuditWriter {
+    dir: PathBuf,
+    lock: File,
+    cached: Option<Cached>,
+}
+
+impl AuditWriter {
+    pub fn open(dir: PathBuf) -> io::Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(".lock"))?;
+        Ok(AuditWriter {
+            dir,
+            lock,
+            cached: None,
+        })
+    }
+
+    /// Appends `record` (its `seq`, `prev` and `hash` are filled in here) and returns the
+    /// sealed line's hash.
+    pub fn append(&mut self, mut record: Record, sync: bool) -> io::Result<String> {
+        let _guard = FileLock::exclusive(&self.lock)?;
+        let head = self.head()?;
+        record.seq = head.seq + 1;
+        record.prev = head.hash;
+        record.hash.clear();
+        let unhashed = serde_json::to_string(&record).map_err(io::Error::other)?;
+        let (mut line, hash) = chain::seal(&unhashed);
+        line.push('\n');
+        let day = record.ts.get(..10).unwrap_or("undated");
+        let path = self.dir.join(format!("{day}.jsonl"));
+        let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
+        file.write_all(line.as_bytes())?;
+        if sync {
+            file.sync_data()?;
+        }
+        let len = file.metadata()?.len();
+        self.cached = Some(Cached {
+            file: path,
+            len,
+            head: Head {
+                seq: record.seq,
+                hash: hash.clone(),
+            },
+        });
+        Ok(hash)
+    }
+
+    /// The chain head, from the cache when the newest file is exactly as this writer left it.
+    fn head(&mut self) -> io::Result<Head> {
+        let newest = newest_file(&self.dir)?;
+        if let (Some(cached), Some(path)) = (&self.cached, &newest)
+            && cached.file == *path
+            && std::fs::metadata(path)?.len() == cached.len
+        {
+            return Ok(cached.head.clone());
+        }
+        let mut files = chain_files(&self.dir)?;
+        while let Some(path) = files.pop() {
+            seal_torn_tail(&path)?;
+            if let Some(head) = last_record(&path)? {
+                return Ok(head);
+            }
+        }
+        Ok(Head::default())
+    }
+}
+
+/// The chain's files, oldest first (names are dates).
+pub fn chain_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    files.sort();
+    Ok(files)
+}
+
+fn newest_file(dir: &Path) -> io::Result<Option<PathBuf>> {
+    Ok(chain_files(dir)?.pop())
+}
+
+/// Ends a file that does not end with a newline (a write cut short) with one, so the torn
+/// fragment stays a line of its own and the next record starts clean.
+fn seal_torn_tail(path: &Path) -> io::Result<()> {
+    let mut file = OpenOptions::new().read(true).append(true).open(path)?;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    file.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+        file.write_all(b"\n")?;
+        file.sync_data()?;
+    }
+    Ok(())
+}
+
+/// The last whole, sealed record of a file, read from its end.
+fn last_record(path: &Path) -> io::Result<Option<Head>> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut window: u64 = 64 * 1024;
+    loop {
+        let start = len.saturating_sub(window);
+        file.seek(SeekFrom::Start(start))?;
+        let mut tail = Vec::with_capacity((len - start) as usize);
+        file.read_to_end(&mut tail)?;
+        let text = String::from_utf8_lossy(&tail);
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        // The first line of a window that does not start the file may be partial.
+        if start > 0 {
+            lines.remove(0);
+        }
+        for line in lines.iter().rev() {
+            if let Some((hashed, hash)) = chain::unseal(line)
+                && chain::sha256_hex(hashed.as_bytes()) == hash
+                && let Ok(value) = serde_json::from_str::<serde_json::Value>(line)
+            {
+                return Ok(Some(Head {
+                    seq: value["seq"].as_u64().unwrap_or(0),
+                    hash: hash.to_owned(),
+                }));
+            }
+        }
+        if start == 0 {
+            return Ok(None);
+        }
+        window *= 4;
+    }
+}
+
+/// An exclusive `flock` on a descriptor the writer keeps open, released on drop.
+struct FileLock(std::os::fd::RawFd);
+
+impl FileLock {
+    fn exclusive(file: &File) -> io::Result<Self> {
+        let fd = file.as_raw_fd();
+        // SAFETY: flock on a descriptor we own and keep open for the lock's lifetime.
+        if unsafe { libc::flock(fd, libc::LOCK_EX) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(FileLock(fd))
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        // SAFETY: as above; unlocking cannot harm anything.
+        unsafe { libc::flock(self.0, libc::LOCK_UN) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::ProfileRef;
+    use pretty_assertions::assert_eq;
+
+    fn record(event: &str) -> Record {
+        Record {
+            v: 1,
+            ts: "2026-11-21T10:00:00.000Z".into(),
+            seq: 0,
+            session: "s".into(),
+            server: "srv".into(),
+            profile: ProfileRef {
+                name: "cli".into(),
+                digest: "d".into(),
+            },
+            client: None,
+            event: event.into(),
+            method: None,
+            tool: None,
+            id: None,
+            args: None,
+            decision: None,
+            latency_ms: None,
+            result: None,
+            detail: None,
+            prev: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    fn verify(dir: &Path) -> (Head, Vec<chain::Finding>) {
+        let text = std::fs::read_to_string(dir.join("2026-11-21.jsonl")).unwrap();
+        chain::check(Head::default(), text.lines(), 1)
+    }
+
+    #[test]
+    fn writers_share_one_chain_and_survive_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = AuditWriter::open(dir.path().to_path_buf()).unwrap();
+        let mut second = AuditWriter::open(dir.path().to_path_buf()).unwrap();
+        first.append(record("a"), false).unwrap();
+        second.append(record("b"), false).unwrap();
+        first.append(record("c"), true).unwrap();
+        assert_eq!(
+            verify(dir.path()),
+            (
+                Head {
+                    seq: 3,
+                    hash: verify(dir.path()).0.hash
+                },
+                vec![]
+            )
+        );
+        // A crash mid-write leaves half a line.
+        let path = dir.path().join("2026-11-21.jsonl");
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"v\":1,\"ts\":\"2026-11-21T10:00:01")
+            .unwrap();
+        let mut third = AuditWriter::open(dir.path().to_path_buf()).unwrap();
+        third.append(record("d"), true).unwrap();
+        let (head, findings) = verify(dir.path());
+        assert_eq!(head.seq, 4);
+        assert_eq!(findings, vec![chain::Finding::Torn { line: 4, bytes: 32 }]);
+    }
+}

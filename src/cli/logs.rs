@@ -1,0 +1,83 @@
+//! `mcpguard logs`: the audit trail as a table or as JSON Lines, optionally followed.
+
+use super::args::LogsArgs;
+use crate::audit::reader::{self, Filter};
+use crate::audit::record::Record;
+use crate::paths;
+use anyhow::Context;
+use std::collections::HashSet;
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+pub fn run(args: LogsArgs) -> anyhow::Result<u8> {
+    let state = paths::state_dir()
+        .context("cannot tell where mcpguard keeps its state: HOME is not set")?;
+    let filter = Filter {
+        server: args.server,
+        tool: args.tool,
+        decision: args.decision,
+        since: args.since,
+    };
+    let mut seen: HashSet<(String, u64)> = HashSet::new();
+    let mut out = std::io::stdout().lock();
+    if !args.json {
+        writeln!(
+            out,
+            "{:<24} {:<16} {:<14} {:<24} {:<7} {:>10} {:>9}",
+            "time", "server", "event", "tool/method", "verdict", "latency", "size"
+        )?;
+    }
+    loop {
+        let now = SystemTime::now();
+        let records =
+            reader::records(&state).with_context(|| format!("reading {}", state.display()))?;
+        for record in records {
+            if !seen.insert((record.server.clone(), record.seq)) || !filter.matches(&record, now) {
+                continue;
+            }
+            if args.json {
+                writeln!(out, "{}", serde_json::to_string(&record)?)?;
+            } else {
+                writeln!(out, "{}", row(&record))?;
+            }
+        }
+        out.flush()?;
+        if !args.follow {
+            return Ok(0);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn row(record: &Record) -> String {
+    let what = record
+        .tool
+        .as_deref()
+        .or(record.method.as_deref())
+        .unwrap_or("-");
+    let verdict = match (&record.decision, &record.result) {
+        (Some(d), _) => d.verdict.clone(),
+        (None, Some(r)) if r.is_error => "error".into(),
+        (None, Some(_)) => "ok".into(),
+        _ => "-".into(),
+    };
+    let latency = record
+        .latency_ms
+        .map_or_else(|| "-".into(), |ms| format!("{ms:.1} ms"));
+    let size = record
+        .result
+        .as_ref()
+        .map(|r| r.bytes)
+        .or_else(|| record.args.as_ref().map(|a| a.bytes))
+        .map_or_else(|| "-".into(), |b| format!("{b} B"));
+    format!(
+        "{:<24} {:<16} {:<14} {:<24} {:<7} {:>10} {:>9}",
+        record.ts.get(..23).unwrap_or(&record.ts),
+        record.server,
+        record.event,
+        what,
+        verdict,
+        latency,
+        size
+    )
+}
