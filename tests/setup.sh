@@ -63,6 +63,13 @@ if [[ "$(id -u)" == 0 ]] && ! id mcpguard-test >/dev/null 2>&1; then
   echo "setup.sh: created user mcpguard-test"
 fi
 
+# Debian's Chromium renders the HTML audit report in tests/it/audit.rs.
+if [[ "$(id -u)" == 0 ]] && [[ ! -x /usr/bin/chromium ]]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  echo "setup.sh: installed chromium"
+fi
+
 MARKER="$PEERS/.installed"
 WANT="$(printf '%s\n' "marker-format=1" "python=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" "${NPM_PINS[@]}" "${PIP_PINS[@]}" "${PIP_CONSTRAINTS[@]}")"
 

@@ -3,6 +3,7 @@
 // Test code fails loudly on purpose: an unwrap that panics is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
 #[allow(dead_code)]
 mod common;
 mod lifecycle;

@@ -11,12 +11,14 @@ use std::process::Command;
 
 fn client_document(scenario: &str, mode: &str, server: &[String]) -> String {
     let peers = peers();
+    let state = tempfile::tempdir().unwrap();
     let output = Command::new("python3")
         .arg(repo().join("tests/peers/client.py"))
         .args(["--scenario", scenario, "--mode", mode, "--"])
         .args(server)
         .env("PYTHONPATH", peers.join("py"))
         .env("PEERS", &peers)
+        .env("MCPGUARD_HOME", state.path())
         .output()
         .expect("run the Python SDK client");
     let document = String::from_utf8_lossy(&output.stdout).into_owned();

@@ -46,6 +46,9 @@ pub fn peers() -> PathBuf {
 /// A running `mcpguard run` with the test as its agent.
 pub struct Guarded {
     pub child: Child,
+    /// mcpguard's own files (MCPGUARD_HOME): the audit trail and caches of this session.
+    pub home: PathBuf,
+    _home_dir: Option<tempfile::TempDir>,
     stdin: Option<ChildStdin>,
     lines: Receiver<Vec<u8>>,
     stderr: Arc<Mutex<Vec<u8>>>,
@@ -61,7 +64,21 @@ impl Guarded {
         server: &[String],
         customize: impl FnOnce(&mut Command),
     ) -> Self {
+        let home_dir = tempfile::tempdir().expect("temp dir");
+        let home = home_dir.path().to_path_buf();
+        Self::start_in(&home, Some(home_dir), options, server, customize)
+    }
+
+    /// Like `start_with`, with mcpguard's files under `home` (shared between sessions).
+    pub fn start_in(
+        home: &Path,
+        home_dir: Option<tempfile::TempDir>,
+        options: &[&str],
+        server: &[String],
+        customize: impl FnOnce(&mut Command),
+    ) -> Self {
         let mut command = Command::new(mcpguard());
+        command.env("MCPGUARD_HOME", home);
         let fixtures = repo().join("tests");
         command
             .arg("run")
@@ -106,6 +123,8 @@ impl Guarded {
         });
         Self {
             child,
+            home: home.to_path_buf(),
+            _home_dir: home_dir,
             stdin,
             lines,
             stderr,
@@ -282,4 +301,18 @@ pub fn wait_for_file(path: &Path) -> String {
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("{} did not appear", path.display());
+}
+
+/// Runs `mcpguard ARGS` with mcpguard's files under `home`; returns (exit code, stdout, stderr).
+pub fn mcpguard_in(home: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::new(mcpguard())
+        .env("MCPGUARD_HOME", home)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
