@@ -143,6 +143,8 @@ fn emit(count: usize) {
 enum Path {
     Direct,
     PlainRelay,
+    /// mcpguard with `--no-audit`: the relay and sandbox alone.
+    GuardedNoAudit,
     Guarded,
 }
 
@@ -155,14 +157,18 @@ fn spawn(path: Path, server_args: &[&str]) -> Child {
             c.arg("--plain-relay").arg(&me);
             c
         }
-        Path::Guarded => {
+        Path::Guarded | Path::GuardedNoAudit => {
             let mut c = Command::new(env!("CARGO_BIN_EXE_mcpguard"));
+            c.env("MCPGUARD_HOME", bench_home());
+
             // The sandbox shows the server only what it is granted: here, this benchmark binary.
             let dir = me.parent().expect("bench binary directory");
             c.args(["run", "--max-message", "32MiB", "--allow-read"])
-                .arg(dir)
-                .arg("--")
-                .arg(&me);
+                .arg(dir);
+            if path == Path::GuardedNoAudit {
+                c.arg("--no-audit");
+            }
+            c.arg("--").arg(&me);
             c
         }
     };
@@ -172,6 +178,13 @@ fn spawn(path: Path, server_args: &[&str]) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     command.spawn().expect("spawn")
+}
+
+/// mcpguard's files for this run (the audit trail grows by two records per round trip).
+fn bench_home() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mcpguard-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("bench home");
+    dir
 }
 
 fn round_trips(path: Path, count: usize) -> Vec<Duration> {
@@ -269,10 +282,21 @@ fn run_benchmarks(quick: bool) {
     println!(
         "mcpguard relay benchmark ({rounds} interleaved rounds per figure; medians across rounds)"
     );
+    let paths = [
+        Path::Direct,
+        Path::PlainRelay,
+        Path::GuardedNoAudit,
+        Path::Guarded,
+    ];
+    let labels = [
+        "direct",
+        "do-nothing relay",
+        "mcpguard, --no-audit",
+        "mcpguard (audit on)",
+    ];
 
-    let paths = [Path::Direct, Path::PlainRelay, Path::Guarded];
-    let mut p50s: [Vec<f64>; 3] = Default::default();
-    let mut p99s: [Vec<f64>; 3] = Default::default();
+    let mut p50s: [Vec<f64>; 4] = Default::default();
+    let mut p99s: [Vec<f64>; 4] = Default::default();
     for _ in 0..rounds {
         for (i, path) in paths.iter().enumerate() {
             let mut samples = round_trips(*path, per_round);
@@ -284,31 +308,27 @@ fn run_benchmarks(quick: bool) {
     let p50: Vec<f64> = p50s.iter_mut().map(|v| median(v)).collect();
     let p99: Vec<f64> = p99s.iter_mut().map(|v| median(v)).collect();
     println!("\nsmall round trip ({per_round} per round)");
-    println!(
-        "  direct:                p50 {:8.1} µs   p99 {:8.1} µs",
-        p50[0], p99[0]
-    );
-    println!(
-        "  do-nothing relay:      p50 {:8.1} µs   p99 {:8.1} µs",
-        p50[1], p99[1]
-    );
-    println!(
-        "  via mcpguard:          p50 {:8.1} µs   p99 {:8.1} µs",
-        p50[2], p99[2]
-    );
-    println!(
-        "  added vs direct:       p50 {:8.1} µs   p99 {:8.1} µs",
-        p50[2] - p50[0],
-        p99[2] - p99[0]
-    );
-    println!(
-        "  added vs do-nothing:   p50 {:8.1} µs   p99 {:8.1} µs",
-        p50[2] - p50[1],
-        p99[2] - p99[1]
-    );
+    for (i, label) in labels.iter().enumerate() {
+        println!(
+            "  {label:<22} p50 {:8.1} µs   p99 {:8.1} µs",
+            p50[i], p99[i]
+        );
+    }
+    let rows = [
+        ("added vs direct", 3, 0),
+        ("added vs do-nothing", 3, 1),
+        ("audit cost per call", 3, 2),
+    ];
+    for (label, a, b) in rows {
+        println!(
+            "  {label:<22} p50 {:8.1} µs   p99 {:8.1} µs",
+            p50[a] - p50[b],
+            p99[a] - p99[b]
+        );
+    }
 
     let count = if quick { 50_000 } else { NOTIFICATIONS };
-    let mut rates: [Vec<f64>; 3] = Default::default();
+    let mut rates: [Vec<f64>; 4] = Default::default();
     for _ in 0..rounds {
         for (i, path) in paths.iter().enumerate() {
             rates[i].push(throughput(*path, count));
@@ -316,33 +336,45 @@ fn run_benchmarks(quick: bool) {
     }
     let rate: Vec<f64> = rates.iter_mut().map(|v| median(v)).collect();
     println!("\n1 KiB notifications server→client ({count} per round)");
-    println!("  direct:                {:8.1} MB/s", rate[0] / 1e6);
-    println!(
-        "  do-nothing relay:      {:8.1} MB/s ({:.1} % of direct)",
-        rate[1] / 1e6,
-        100.0 * rate[1] / rate[0]
-    );
-    println!(
-        "  via mcpguard:          {:8.1} MB/s ({:.1} % of direct)",
-        rate[2] / 1e6,
-        100.0 * rate[2] / rate[0]
-    );
-
-    let (mut direct_big, mut guarded_big, mut peaks) = (vec![], vec![], vec![]);
-    for _ in 0..rounds {
-        direct_big.push(big_message(Path::Direct).0.as_secs_f64() * 1e3);
-        let (elapsed, peak) = big_message(Path::Guarded);
-        guarded_big.push(elapsed.as_secs_f64() * 1e3);
-        peaks.extend(peak);
+    for (i, label) in labels.iter().enumerate() {
+        println!(
+            "  {label:<22} {:8.1} MB/s ({:.1} % of direct)",
+            rate[i] / 1e6,
+            100.0 * rate[i] / rate[0]
+        );
     }
-    let (db, gb) = (median(&mut direct_big), median(&mut guarded_big));
+
+    let mut big: [Vec<f64>; 3] = Default::default();
+    let mut peaks = Vec::new();
+    for _ in 0..rounds {
+        for (i, path) in [Path::Direct, Path::GuardedNoAudit, Path::Guarded]
+            .into_iter()
+            .enumerate()
+        {
+            let (elapsed, peak) = big_message(path);
+            big[i].push(elapsed.as_secs_f64() * 1e3);
+            peaks.extend(peak);
+        }
+    }
+    let big: Vec<f64> = big.iter_mut().map(|v| median(v)).collect();
     let peak = peaks.iter().max().copied().unwrap_or(0);
     println!("\n10 MiB request + 10 MiB answer");
-    println!("  direct:        {db:8.1} ms");
-    println!("  via mcpguard:  {gb:8.1} ms");
-    println!("  ratio:         {:8.2} × the direct time", gb / db);
+    println!("  {:<22} {:8.1} ms", "direct", big[0]);
     println!(
-        "  supervisor peak RSS (VmHWM, max over rounds): {:.1} MiB",
+        "  {:<22} {:8.1} ms ({:.2}x)",
+        "mcpguard, --no-audit",
+        big[1],
+        big[1] / big[0]
+    );
+    println!(
+        "  {:<22} {:8.1} ms ({:.2}x)",
+        "mcpguard (audit on)",
+        big[2],
+        big[2] / big[0]
+    );
+    println!(
+        "  supervisor peak RSS (VmHWM, max over rounds and modes): {:.1} MiB",
         peak as f64 / 1024.0
     );
+    let _ = std::fs::remove_dir_all(bench_home());
 }

@@ -21,10 +21,12 @@ pub fn server_dir(state: &Path, server: &str) -> PathBuf {
     state.join("audit").join(server)
 }
 
-/// What the writer last wrote, to skip re-reading the head when nobody else wrote since.
-#[derive(Debug, Clone)]
+/// What the writer last wrote, to skip re-reading the head when nobody else wrote since:
+/// the day file (kept open), its length after our write, and the head.
+#[derive(Debug)]
 struct Cached {
-    file: PathBuf,
+    day: String,
+    file: File,
     len: u64,
     head: Head,
 }
@@ -50,45 +52,58 @@ impl AuditWriter {
         })
     }
 
-    /// Appends `record` (its `seq`, `prev` and `hash` are filled in here) and returns the
-    /// sealed line's hash.
+    /// Appends `record` (its `ts`, `seq`, `prev` and `hash` are set here, under the lock, so
+    /// records of concurrent writers are in time order on the chain) and returns its hash.
     pub fn append(&mut self, mut record: Record, sync: bool) -> io::Result<String> {
         let _guard = FileLock::exclusive(&self.lock)?;
-        let head = self.head()?;
+        record.ts = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+        let day = record.ts.get(..10).unwrap_or("undated").to_owned();
+        let head = self.head(&day)?;
         record.seq = head.seq + 1;
         record.prev = head.hash;
         record.hash.clear();
         let unhashed = serde_json::to_string(&record).map_err(io::Error::other)?;
         let (mut line, hash) = chain::seal(&unhashed);
         line.push('\n');
-        let day = record.ts.get(..10).unwrap_or("undated");
-        let path = self.dir.join(format!("{day}.jsonl"));
-        let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
-        file.write_all(line.as_bytes())?;
+        let mut cached = match self.cached.take() {
+            Some(cached) if cached.day == day => cached,
+            _ => {
+                let path = self.dir.join(format!("{day}.jsonl"));
+                let file = OpenOptions::new().create(true).append(true).open(&path)?;
+                let len = file.metadata()?.len();
+                Cached {
+                    day: day.clone(),
+                    file,
+                    len,
+                    head: Head::default(),
+                }
+            }
+        };
+        cached.file.write_all(line.as_bytes())?;
         if sync {
-            file.sync_data()?;
+            cached.file.sync_data()?;
         }
-        let len = file.metadata()?.len();
-        self.cached = Some(Cached {
-            file: path,
-            len,
-            head: Head {
-                seq: record.seq,
-                hash: hash.clone(),
-            },
-        });
+        cached.len += line.len() as u64;
+        cached.head = Head {
+            seq: record.seq,
+            hash: hash.clone(),
+        };
+        self.cached = Some(cached);
         Ok(hash)
     }
 
-    /// The chain head, from the cache when the newest file is exactly as this writer left it.
-    fn head(&mut self) -> io::Result<Head> {
-        let newest = newest_file(&self.dir)?;
-        if let (Some(cached), Some(path)) = (&self.cached, &newest)
-            && cached.file == *path
-            && std::fs::metadata(path)?.len() == cached.len
+    /// The chain head. When this writer's open day file is still exactly as it left it (no
+    /// other writer appended) the cached head is current: any other writer would have had to
+    /// write to this same file, because records are dated under the lock.
+    fn head(&mut self, day: &str) -> io::Result<Head> {
+        if let Some(cached) = &self.cached
+            && cached.day == day
+            && cached.file.metadata()?.len() == cached.len
         {
             return Ok(cached.head.clone());
         }
+        // Someone else wrote, or a new day began: find the head on disk.
+        self.cached = None;
         let mut files = chain_files(&self.dir)?;
         while let Some(path) = files.pop() {
             seal_torn_tail(&path)?;
@@ -113,10 +128,6 @@ pub fn chain_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     };
     files.sort();
     Ok(files)
-}
-
-fn newest_file(dir: &Path) -> io::Result<Option<PathBuf>> {
-    Ok(chain_files(dir)?.pop())
 }
 
 /// Ends a file that does not end with a newline (a write cut short) with one, so the torn
@@ -224,8 +235,12 @@ mod tests {
         }
     }
 
+    fn today() -> String {
+        humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()[..10].to_owned()
+    }
+
     fn verify(dir: &Path) -> (Head, Vec<chain::Finding>) {
-        let text = std::fs::read_to_string(dir.join("2026-11-21.jsonl")).unwrap();
+        let text = std::fs::read_to_string(dir.join(format!("{}.jsonl", today()))).unwrap();
         chain::check(Head::default(), text.lines(), 1)
     }
 
@@ -248,7 +263,7 @@ mod tests {
             )
         );
         // A crash mid-write leaves half a line.
-        let path = dir.path().join("2026-11-21.jsonl");
+        let path = dir.path().join(format!("{}.jsonl", today()));
         let mut file = OpenOptions::new().append(true).open(&path).unwrap();
         file.write_all(b"{\"v\":1,\"ts\":\"2026-11-21T10:00:01")
             .unwrap();

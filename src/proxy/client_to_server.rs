@@ -85,10 +85,14 @@ pub async fn relay(
         {
             break ClientEnd::ServerGone;
         }
+        if gathered.is_empty() {
+            shared.flush_audit();
+        }
     };
     if let Some(lines) = gathered.flush() {
         to_server.send(lines).await;
     }
+    shared.flush_audit();
     to_server.close();
     end
 }
@@ -116,7 +120,7 @@ async fn inspect_line(shared: &Arc<Shared>, line: Bytes, outlets: &Outlets<'_>) 
     }
     match message::parse(text) {
         Ok(Parsed::Single(kind)) => {
-            note(shared, kind, outlets);
+            note(shared, kind, &line, outlets);
             Some(line)
         }
         Ok(Parsed::Batch(elements)) => {
@@ -125,7 +129,7 @@ async fn inspect_line(shared: &Arc<Shared>, line: Bytes, outlets: &Outlets<'_>) 
             for element in elements {
                 match element.kind {
                     Ok(kind) => {
-                        note(shared, kind, outlets);
+                        note(shared, kind, &line, outlets);
                         kept.push(element.raw);
                     }
                     Err(malformed) => {
@@ -154,7 +158,7 @@ async fn inspect_line(shared: &Arc<Shared>, line: Bytes, outlets: &Outlets<'_>) 
 }
 
 /// Records what one client message means for the session.
-fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) {
+fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, outlets: &Outlets<'_>) {
     match kind {
         Kind::Request { id, method, params } => {
             let mut state = shared.lock();
@@ -166,8 +170,15 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) {
             }
             if method == methods::TOOLS_CALL {
                 let call = tool_call::read_tool_call(params);
-                if let Some(audit) = state.audit.as_mut() {
-                    recording::request(audit, &id, &method, call.name.as_deref(), params);
+                if state.audit.is_some() {
+                    let job = recording::Job::Request {
+                        id: id.clone(),
+                        method: method.to_string(),
+                        tool: call.name.clone(),
+                        line: line.clone(),
+                        params: params.and_then(|p| recording::range_in(line, p.get())),
+                    };
+                    state.audit_jobs.push(job);
                 }
                 let deadline = shared
                     .config
@@ -192,8 +203,15 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) {
                     );
                 }
             } else {
-                if let Some(audit) = state.audit.as_mut() {
-                    recording::request(audit, &id, &method, None, params);
+                if state.audit.is_some() {
+                    let job = recording::Job::Request {
+                        id: id.clone(),
+                        method: method.to_string(),
+                        tool: None,
+                        line: line.clone(),
+                        params: params.and_then(|p| recording::range_in(line, p.get())),
+                    };
+                    state.audit_jobs.push(job);
                 }
                 state.pending.client_request(id, &method, None, None, None);
             }

@@ -1,21 +1,93 @@
 //! What the relay tells the audit trail, taken from the messages it sees.
 //!
-//! Owns: turning relay facts into audit calls: the client's name from `initialize` (or a
+//! Owns: turning relay facts into audit records: the client's name from `initialize` (or a
 //! modern request's `_meta`), the arguments of a request, a response's size, `isError` and
 //! payload, with large payloads hashed and previewed instead of parsed (a 10 MiB answer
-//! must not be copied into a record or held twice in memory).
+//! must not be copied into a record or held twice in memory). Records of relayed messages
+//! are queued as `Job`s and written once the message has been forwarded, so the trail adds
+//! no latency to the exchange itself.
 
 use super::pending::ClientRequest;
 use crate::audit::record::{ClientInfo, Payload};
 use crate::audit::{AuditLog, Verdict, chain};
 use crate::jsonrpc::message::RequestId;
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
+use std::ops::Range;
 
 /// Payloads larger than this are hashed and previewed, not parsed.
 const PARSE_LIMIT: usize = 64 * 1024;
 const PREVIEW: usize = 1024;
+
+/// An audit record to write once the message it describes has been forwarded. It holds the
+/// line (shared, not copied) and where in it the interesting JSON lies.
+pub enum Job {
+    Request {
+        id: RequestId,
+        method: String,
+        tool: Option<String>,
+        line: Bytes,
+        params: Option<Range<usize>>,
+    },
+    Response {
+        id: RequestId,
+        request: ClientRequest,
+        latency_ms: f64,
+        is_rpc_error: bool,
+        line: Bytes,
+        result: Option<Range<usize>>,
+        bytes: usize,
+    },
+}
+
+/// Where `part` (a slice of `line`) lies within it.
+pub fn range_in(line: &[u8], part: &str) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(line.as_ptr() as usize)?;
+    let end = start + part.len();
+    (end <= line.len()).then_some(start..end)
+}
+
+fn slice<'a>(line: &'a Bytes, range: &Option<Range<usize>>) -> Option<&'a str> {
+    std::str::from_utf8(line.get(range.clone()?)?).ok()
+}
+
+/// Writes the records of `jobs`.
+pub fn run(audit: &mut AuditLog, jobs: Vec<Job>) {
+    for job in jobs {
+        match job {
+            Job::Request {
+                id,
+                method,
+                tool,
+                line,
+                params,
+            } => {
+                request(audit, &id, &method, tool.as_deref(), slice(&line, &params));
+            }
+            Job::Response {
+                id,
+                request,
+                latency_ms,
+                is_rpc_error,
+                line,
+                result,
+                bytes,
+            } => {
+                response(
+                    audit,
+                    &id,
+                    &request,
+                    latency_ms,
+                    is_rpc_error,
+                    slice(&line, &result),
+                    bytes,
+                );
+            }
+        }
+    }
+}
 
 #[derive(Deserialize)]
 struct InitializeParams {
@@ -74,18 +146,18 @@ fn raw_payload(audit: &AuditLog, raw: &str) -> Option<Payload> {
 }
 
 /// Records a client request (no policy yet: every relayed request is allowed by default).
-pub fn request(
+fn request(
     audit: &mut AuditLog,
     id: &RequestId,
     method: &str,
     tool: Option<&str>,
-    params: Option<&RawValue>,
+    params: Option<&str>,
 ) {
     if method == "initialize"
         || method == "server/discover"
-        || params.is_some_and(|p| p.get().contains("clientInfo"))
+        || params.is_some_and(|p| p.contains("clientInfo"))
     {
-        let announced = params.and_then(|p| serde_json::from_str::<InitializeParams>(p.get()).ok());
+        let announced = params.and_then(|p| serde_json::from_str::<InitializeParams>(p).ok());
         if let Some(info) =
             announced.and_then(|p| p.client_info.or(p.meta.and_then(|m| m.client_info)))
         {
@@ -96,12 +168,13 @@ pub fn request(
         }
     }
     let args = match (method, params) {
-        ("tools/call", Some(p)) => serde_json::from_str::<CallArguments<'_>>(p.get())
+        ("tools/call", Some(p)) => serde_json::from_str::<CallArguments<'_>>(p)
             .ok()
-            .and_then(|c| c.arguments),
+            .and_then(|c| c.arguments)
+            .map(RawValue::get),
         (_, p) => p,
     };
-    let payload = args.and_then(|raw| raw_payload(audit, raw.get()));
+    let payload = args.and_then(|raw| raw_payload(audit, raw));
     audit.request_with_payload(
         method,
         tool,
@@ -116,34 +189,35 @@ pub fn request(
 }
 
 /// Records the server's answer to `request`.
-pub fn response(
+fn response(
     audit: &mut AuditLog,
     id: &RequestId,
     request: &ClientRequest,
+    latency_ms: f64,
     is_rpc_error: bool,
-    result: Option<&RawValue>,
+    result: Option<&str>,
     bytes: usize,
 ) {
     let is_error = is_rpc_error
         || result.is_some_and(|r| {
-            r.get().contains("\"isError\"")
-                && serde_json::from_str::<ErrorFlag>(r.get()).is_ok_and(|f| f.is_error)
+            r.contains("\"isError\"")
+                && serde_json::from_str::<ErrorFlag>(r).is_ok_and(|f| f.is_error)
         });
-    let payload = result.and_then(|r| raw_payload(audit, r.get()));
+    let payload = result.and_then(|r| raw_payload(audit, r));
     audit.response_with_payload(
         "response",
         &request.method,
         request.tool.as_deref(),
         Some(id_value(id)),
-        request.started.elapsed().as_secs_f64() * 1000.0,
+        latency_ms,
         is_error,
         bytes as u64,
         payload,
     );
 }
 
-/// Records a request mcpguard answered itself (`timeout`) or that died with the server
-/// (`aborted`).
+/// Records a request mcpguard answered itself (`timeout`), that died with the server
+/// (`aborted`), or whose answer could not be relayed (`unreadable`).
 pub fn ended_without_answer(
     audit: &mut AuditLog,
     event: &str,
@@ -160,4 +234,20 @@ pub fn ended_without_answer(
         0,
         None,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn ranges_point_into_the_line() {
+        let line = Bytes::from_static(b"{\"params\":{\"a\":1}}\n");
+        let text = std::str::from_utf8(&line).unwrap();
+        let part = &text[10..17];
+        assert_eq!(range_in(&line, part), Some(10..17));
+        assert_eq!(slice(&line, &Some(10..17)), Some("{\"a\":1}"));
+        assert_eq!(range_in(&line, "elsewhere"), None);
+    }
 }

@@ -54,8 +54,10 @@ pub async fn relay<R: AsyncRead + Unpin>(
     loop {
         let frame = match reader.next_frame().await {
             Ok(Some(frame)) => frame,
-            Ok(None) => return finish(&mut gathered, &to_client, ServerEnd::Eof).await,
-            Err(e) => return finish(&mut gathered, &to_client, ServerEnd::ReadError(e)).await,
+            Ok(None) => return finish(&shared, &mut gathered, &to_client, ServerEnd::Eof).await,
+            Err(e) => {
+                return finish(&shared, &mut gathered, &to_client, ServerEnd::ReadError(e)).await;
+            }
         };
         let outcome = match frame {
             Frame::Line(line) => inspect_line(&shared, line),
@@ -86,17 +88,29 @@ pub async fn relay<R: AsyncRead + Unpin>(
         {
             return ServerEnd::ClientGone;
         }
+        if gathered.is_empty() {
+            shared.flush_audit();
+        }
     }
 }
 
 /// Delivers what was gathered before the reader ended.
-async fn finish(gathered: &mut Coalescer, to_client: &LineSender, end: ServerEnd) -> ServerEnd {
-    if let Some(lines) = gathered.flush()
-        && !to_client.send(lines).await
-    {
-        return ServerEnd::ClientGone;
+async fn finish(
+    shared: &Shared,
+    gathered: &mut Coalescer,
+    to_client: &LineSender,
+    end: ServerEnd,
+) -> ServerEnd {
+    let delivered = match gathered.flush() {
+        Some(lines) => to_client.send(lines).await,
+        None => true,
+    };
+    shared.flush_audit();
+    if delivered {
+        end
+    } else {
+        ServerEnd::ClientGone
     }
-    end
 }
 
 /// Checks one server line.
@@ -119,7 +133,7 @@ fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Outcome {
     }
     match message::parse(text) {
         Ok(Parsed::Single(kind)) => Outcome {
-            to_client: note(shared, kind, line.len()).then_some(line),
+            to_client: note(shared, kind, &line, line.len()).then_some(line),
             to_server: None,
         },
         Ok(Parsed::Batch(elements)) => {
@@ -130,7 +144,7 @@ fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Outcome {
             for element in elements {
                 match element.kind {
                     Ok(kind) => {
-                        if note(shared, kind, element.raw.get().len()) {
+                        if note(shared, kind, &line, element.raw.get().len()) {
                             kept.push(element.raw);
                         }
                     }
@@ -174,7 +188,7 @@ fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Outcome {
 }
 
 /// Records what one server message means; `false` when it must not reach the client.
-fn note(shared: &Arc<Shared>, kind: Kind<'_>, bytes: usize) -> bool {
+fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, bytes: usize) -> bool {
     let mut state = shared.lock();
     match kind {
         Kind::Response {
@@ -183,8 +197,17 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, bytes: usize) -> bool {
             result,
         } => match state.pending.server_response(&id) {
             ResponseFate::Answers(request) => {
-                if let Some(audit) = state.audit.as_mut() {
-                    recording::response(audit, &id, &request, is_error, result, bytes);
+                if state.audit.is_some() {
+                    let job = recording::Job::Response {
+                        latency_ms: request.started.elapsed().as_secs_f64() * 1000.0,
+                        id,
+                        request,
+                        is_rpc_error: is_error,
+                        line: line.clone(),
+                        result: result.and_then(|r| recording::range_in(line, r.get())),
+                        bytes,
+                    };
+                    state.audit_jobs.push(job);
                 }
                 true
             }

@@ -211,6 +211,7 @@ pub async fn run(
     if tokio::time::timeout(FINAL_FLUSH, last_words).await.is_err() {
         tracing::warn!("the client did not read mcpguard's last messages within {FINAL_FLUSH:?}");
     }
+    shared.flush_audit();
     if let Some(audit) = shared.lock().audit.as_mut() {
         audit.session_end(serde_json::json!({ "exit_code": code }));
     }

@@ -33,6 +33,8 @@ pub struct State {
     pub era: Era,
     /// The session's audit trail (absent with --no-audit).
     pub audit: Option<AuditLog>,
+    /// Records waiting until their message has been forwarded.
+    pub audit_jobs: Vec<super::recording::Job>,
 }
 
 impl Shared {
@@ -47,7 +49,20 @@ impl Shared {
                 pending: Pending::default(),
                 era: Era::Unknown,
                 audit,
+                audit_jobs: Vec::new(),
             }),
+        }
+    }
+
+    /// Writes the audit records of messages already forwarded.
+    pub fn flush_audit(&self) {
+        let mut state = self.lock();
+        if state.audit_jobs.is_empty() {
+            return;
+        }
+        let jobs = std::mem::take(&mut state.audit_jobs);
+        if let Some(audit) = state.audit.as_mut() {
+            super::recording::run(audit, jobs);
         }
     }
 

@@ -110,6 +110,11 @@ impl Coalescer {
         (!more_ready || self.pending.len() >= BATCH_BYTES).then(|| self.take())
     }
 
+    /// Whether nothing is waiting to be released.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
     /// Releases whatever was gathered.
     pub fn flush(&mut self) -> Option<Bytes> {
         (!self.pending.is_empty()).then(|| self.take())
