@@ -6,6 +6,8 @@ pub mod jsonrpc;
 pub mod logging;
 pub mod mcp;
 pub mod paths;
+pub mod policy;
+pub mod profile;
 pub mod proxy;
 pub mod sandbox;
 pub mod units;

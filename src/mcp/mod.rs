@@ -1,5 +1,6 @@
 //! MCP-level knowledge on top of JSON-RPC: method names, protocol era, tool-call views.
 
+pub mod catalog;
 pub mod era;
 pub mod methods;
 pub mod tool_call;

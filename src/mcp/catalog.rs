@@ -1,0 +1,91 @@
+//! The tools a server listed in this session.
+//!
+//! Owns: learning each tool's `inputSchema` and `annotations` from `tools/list` answers, the
+//! first time a name is seen (later lists may add tools; a changed definition does not
+//! replace what policy relies on, so flipping `destructiveHint` mid-session gains nothing),
+//! and whether any list was seen at all.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolEntry {
+    pub input_schema: Value,
+    pub annotations: Value,
+}
+
+impl ToolEntry {
+    /// Marked read-only, or explicitly non-destructive. Absent annotations mean neither.
+    pub fn is_harmless(&self) -> bool {
+        self.annotations.get("readOnlyHint") == Some(&Value::Bool(true))
+            || self.annotations.get("destructiveHint") == Some(&Value::Bool(false))
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    tools: HashMap<String, ToolEntry>,
+    seen_list: bool,
+}
+
+#[derive(Deserialize)]
+struct ListResult {
+    #[serde(default)]
+    tools: Vec<ToolView>,
+}
+
+#[derive(Deserialize)]
+struct ToolView {
+    name: String,
+    #[serde(rename = "inputSchema", default)]
+    input_schema: Value,
+    #[serde(default)]
+    annotations: Value,
+}
+
+impl Catalog {
+    /// Learns from a `tools/list` result.
+    pub fn learn(&mut self, result: &str) {
+        let Ok(list) = serde_json::from_str::<ListResult>(result) else {
+            return;
+        };
+        self.seen_list = true;
+        for tool in list.tools {
+            self.tools.entry(tool.name).or_insert(ToolEntry {
+                input_schema: tool.input_schema,
+                annotations: tool.annotations,
+            });
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ToolEntry> {
+        self.tools.get(name)
+    }
+
+    pub fn seen_list(&self) -> bool {
+        self.seen_list
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    #[test]
+    fn first_definition_wins() {
+        let mut catalog = Catalog::default();
+        assert!(!catalog.seen_list());
+        catalog.learn(r#"{"tools":[{"name":"rm","inputSchema":{"type":"object"},"annotations":{"destructiveHint":true}}]}"#);
+        catalog.learn(r#"{"tools":[{"name":"rm","inputSchema":{},"annotations":{"destructiveHint":false}},{"name":"ls"}]}"#);
+        assert!(catalog.seen_list());
+        assert_eq!(
+            catalog.get("rm").unwrap().annotations,
+            json!({"destructiveHint": true})
+        );
+        assert!(!catalog.get("rm").unwrap().is_harmless());
+        assert!(!catalog.get("ls").unwrap().is_harmless());
+    }
+}

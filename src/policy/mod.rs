@@ -1,0 +1,310 @@
+//! The policy pipeline on every `tools/call`: the strictest decision wins, and every rule
+//! that matched is kept for the audit record.
+//!
+//! Stages, in order: the call's shape (a name, object arguments, a tool this session has
+//! seen listed), the tool's own `inputSchema`, the profile's tool decisions (name patterns
+//! and, for tools that may change things, the `destructive` decision), the argument rules,
+//! then the rate limit. A `prompt` resolves through `on-prompt` (deny by default) until an
+//! approval channel exists. A denial is a decision, never an error.
+
+pub mod args;
+pub mod names;
+pub mod rate;
+pub mod schema;
+
+use crate::mcp::catalog::ToolEntry;
+use crate::profile::model::{Profile, Verdict};
+use serde_json::Value;
+
+/// Why a call was decided as it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub verdict: Verdict,
+    /// A stable name for what decided (`denied.schema`, `tools.deny:delete_*`, ...).
+    pub rule: String,
+    pub reason: String,
+}
+
+/// The outcome of the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    pub verdict: Verdict,
+    /// The finding that decided (the strictest; the first among equals).
+    pub decisive: Finding,
+    /// Everything that matched.
+    pub findings: Vec<Finding>,
+}
+
+/// A compiled profile, ready to judge calls.
+pub struct Policy {
+    names: names::NameRules,
+    args: args::ArgRules,
+    on_prompt: Verdict,
+    pub hide_denied: bool,
+    pub rate: Option<rate::RateSpec>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PolicyError(pub String);
+
+impl Policy {
+    pub fn new(profile: &Profile) -> Result<Policy, PolicyError> {
+        Ok(Policy {
+            names: names::NameRules::new(&profile.tools).map_err(PolicyError)?,
+            args: args::ArgRules::new(&profile.tools.rules).map_err(PolicyError)?,
+            on_prompt: profile.tools.on_prompt.unwrap_or(Verdict::Deny),
+            hide_denied: profile.tools.hide_denied.unwrap_or(false),
+            rate: match &profile.limits.calls {
+                Some(text) => {
+                    Some(rate::RateSpec::parse(text, profile.limits.burst).map_err(PolicyError)?)
+                }
+                None => None,
+            },
+        })
+    }
+
+    /// The decision for a listed tool by its name and annotations alone (for hiding it).
+    pub fn tool_verdict(&self, name: &str, entry: Option<&ToolEntry>) -> Verdict {
+        let verdict = self.names.decide(name, entry).verdict;
+        self.resolve_prompt(verdict)
+    }
+
+    fn resolve_prompt(&self, verdict: Verdict) -> Verdict {
+        if verdict == Verdict::Prompt {
+            fallback(self.on_prompt)
+        } else {
+            verdict
+        }
+    }
+
+    /// Judges one `tools/call`. `name` is None when the call had no readable single name;
+    /// `entry` is the tool as listed in this session (None: never listed).
+    pub fn evaluate(
+        &self,
+        name: Option<&str>,
+        arguments: Option<&Value>,
+        entry: Option<&ToolEntry>,
+        catalog_seen: bool,
+        schemas: &mut schema::SchemaCache,
+    ) -> Evaluation {
+        let mut findings = Vec::new();
+        let deny = |rule: &str, reason: String| Finding {
+            verdict: Verdict::Deny,
+            rule: rule.into(),
+            reason,
+        };
+        match name {
+            None => findings.push(deny(
+                "denied.malformed",
+                "the call has no tool name, or names it twice".into(),
+            )),
+            Some(name) => {
+                if !matches!(arguments, None | Some(Value::Object(_))) {
+                    findings.push(deny(
+                        "denied.malformed",
+                        "the arguments are not an object".into(),
+                    ));
+                }
+                if !catalog_seen {
+                    findings.push(deny(
+                        "denied.unlisted",
+                        "the tool list has not been seen in this session; call tools/list first"
+                            .into(),
+                    ));
+                } else if entry.is_none() {
+                    findings.push(deny(
+                        "denied.unlisted",
+                        format!("the server did not list a tool named `{name}`"),
+                    ));
+                }
+                if let Some(entry) = entry
+                    && let Some(problem) = schemas.check(name, &entry.input_schema, arguments)
+                {
+                    findings.push(deny("denied.schema", problem));
+                }
+                findings.push(self.names.decide(name, entry));
+                let empty = Value::Object(Default::default());
+                findings.extend(self.args.check(name, arguments.unwrap_or(&empty)));
+            }
+        }
+        finish(findings, self.on_prompt)
+    }
+}
+
+/// What `prompt` becomes without an approval channel: `on-prompt`, and never `prompt`
+/// itself (that would wait for an answer that cannot come).
+fn fallback(on_prompt: Verdict) -> Verdict {
+    if on_prompt == Verdict::Allow {
+        Verdict::Allow
+    } else {
+        Verdict::Deny
+    }
+}
+
+/// Picks the strictest finding, resolving `prompt` through the fallback.
+fn finish(mut findings: Vec<Finding>, on_prompt: Verdict) -> Evaluation {
+    let strictest = findings
+        .iter()
+        .map(|f| f.verdict)
+        .max()
+        .unwrap_or(Verdict::Allow);
+    let decisive = findings
+        .iter()
+        .find(|f| f.verdict == strictest)
+        .cloned()
+        .unwrap_or(Finding {
+            verdict: Verdict::Allow,
+            rule: "default".into(),
+            reason: "no rule matched".into(),
+        });
+    let mut verdict = strictest;
+    let mut decisive = decisive;
+    if verdict == Verdict::Prompt {
+        verdict = fallback(on_prompt);
+        decisive.reason = format!(
+            "{} needs approval, and no approval channel is configured (tools.on-prompt = \"{}\")",
+            decisive.reason,
+            on_prompt.name()
+        );
+        decisive.verdict = verdict;
+    }
+    findings.retain(|f| f.verdict != Verdict::Allow || f.rule != "default");
+    Evaluation {
+        verdict,
+        decisive,
+        findings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::load::{Variables, load};
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    fn entry(schema: Value, annotations: Value) -> ToolEntry {
+        ToolEntry {
+            input_schema: schema,
+            annotations,
+        }
+    }
+
+    fn policy(name: &str) -> Policy {
+        let vars = Variables {
+            workspace: "/ws".into(),
+            home: "/home/me".into(),
+            cwd: "/ws".into(),
+        };
+        Policy::new(&load(name, &vars).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn filesystem_profile_judges_calls() {
+        let policy = policy("filesystem");
+        let mut cache = schema::SchemaCache::default();
+        let schema = json!({"type":"object","properties":{"path":{"type":"string"},"content":{"type":"string"}},"required":["path"]});
+        let tool = entry(schema, json!({"readOnlyHint": true}));
+        let read = policy.evaluate(
+            Some("read_text_file"),
+            Some(&json!({"path": "/ws/a.md"})),
+            Some(&tool),
+            true,
+            &mut cache,
+        );
+        assert_eq!(read.verdict, Verdict::Allow);
+        let outside = policy.evaluate(
+            Some("read_text_file"),
+            Some(&json!({"path": "/ws/../etc/passwd"})),
+            Some(&tool),
+            true,
+            &mut cache,
+        );
+        assert_eq!(
+            (outside.verdict, outside.decisive.rule.as_str()),
+            (Verdict::Deny, "tools.rules[0]:*:/path")
+        );
+        let write = policy.evaluate(
+            Some("write_file"),
+            Some(&json!({"path": "/ws/a.md", "content": "x"})),
+            Some(&tool),
+            true,
+            &mut cache,
+        );
+        assert_eq!(write.verdict, Verdict::Deny);
+        assert!(
+            write.decisive.reason.contains("needs approval"),
+            "{:?}",
+            write.decisive
+        );
+        let invalid = policy.evaluate(
+            Some("read_text_file"),
+            Some(&json!({"path": 7})),
+            Some(&tool),
+            true,
+            &mut cache,
+        );
+        assert_eq!(invalid.decisive.rule, "denied.schema");
+        let unlisted = policy.evaluate(
+            Some("read_text_file"),
+            Some(&json!({"path": "/ws/a"})),
+            None,
+            true,
+            &mut cache,
+        );
+        assert_eq!(unlisted.decisive.rule, "denied.unlisted");
+        let early = policy.evaluate(
+            Some("read_text_file"),
+            Some(&json!({"path": "/ws/a"})),
+            None,
+            false,
+            &mut cache,
+        );
+        assert!(early.decisive.reason.contains("tools/list first"));
+        let not_object = policy.evaluate(
+            Some("read_text_file"),
+            Some(&json!(["/ws/a"])),
+            Some(&tool),
+            true,
+            &mut cache,
+        );
+        assert_eq!(not_object.decisive.rule, "denied.malformed");
+        let nameless = policy.evaluate(None, None, None, true, &mut cache);
+        assert_eq!(nameless.decisive.rule, "denied.malformed");
+    }
+
+    #[test]
+    fn default_profile_needs_approval_for_unannotated_tools() {
+        let policy = policy("default");
+        let mut cache = schema::SchemaCache::default();
+        let open = json!({"type":"object"});
+        let read_only = policy.evaluate(
+            Some("look"),
+            Some(&json!({})),
+            Some(&entry(open.clone(), json!({"readOnlyHint": true}))),
+            true,
+            &mut cache,
+        );
+        assert_eq!(read_only.verdict, Verdict::Allow);
+        let unannotated = policy.evaluate(
+            Some("change"),
+            Some(&json!({})),
+            Some(&entry(open.clone(), Value::Null)),
+            true,
+            &mut cache,
+        );
+        assert_eq!(
+            (unannotated.verdict, unannotated.decisive.rule.as_str()),
+            (Verdict::Deny, "tools.destructive")
+        );
+        let harmless = policy.evaluate(
+            Some("add"),
+            Some(&json!({})),
+            Some(&entry(open, json!({"destructiveHint": false}))),
+            true,
+            &mut cache,
+        );
+        assert_eq!(harmless.verdict, Verdict::Allow);
+    }
+}

@@ -1,0 +1,299 @@
+//! Finding, parsing, merging and expanding profiles.
+//!
+//! Owns: resolving a profile by built-in name or file path, parsing it (errors name the
+//! file, line and column), following `extends` (cycles and depth are errors), merging (a
+//! profile adds to the lists of the one it extends and overrides its single values), and
+//! expanding `${workspace}`, `${home}` and `${cwd}` (never by a shell; any other `${…}` is an
+//! error).
+
+use super::builtin;
+use super::model::{ArgRule, Profile};
+use std::path::{Path, PathBuf};
+
+/// The values variables expand to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variables {
+    pub workspace: PathBuf,
+    pub home: PathBuf,
+    pub cwd: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "no profile named `{0}`: not a built-in (see `mcpguard profile list`) and no such file"
+    )]
+    NotFound(String),
+    #[error("{source_name}: {message}")]
+    Parse {
+        source_name: String,
+        message: String,
+    },
+    #[error("{0}: `extends` makes a cycle ({1})")]
+    Cycle(String, String),
+    #[error("{0}: `extends` is nested more than 8 deep")]
+    TooDeep(String),
+    #[error(
+        "{source_name}: {what} uses unknown variable `${{{name}}}`; the variables are ${{workspace}}, ${{home}} and ${{cwd}}"
+    )]
+    Variable {
+        source_name: String,
+        what: String,
+        name: String,
+    },
+    #[error("reading {0}: {1}")]
+    Io(String, std::io::Error),
+}
+
+/// A profile's text and where it came from.
+struct Source {
+    name: String,
+    text: String,
+    /// Directory relative `extends` paths resolve against.
+    dir: Option<PathBuf>,
+}
+
+fn find(spec: &str, relative_to: Option<&Path>) -> Result<Source, LoadError> {
+    if let Some(text) = builtin::get(spec) {
+        return Ok(Source {
+            name: format!("built-in profile `{spec}`"),
+            text: text.to_owned(),
+            dir: None,
+        });
+    }
+    let path = match relative_to {
+        Some(dir) if Path::new(spec).is_relative() => dir.join(spec),
+        _ => PathBuf::from(spec),
+    };
+    if !path.is_file() {
+        return Err(LoadError::NotFound(spec.to_owned()));
+    }
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| LoadError::Io(path.display().to_string(), e))?;
+    Ok(Source {
+        name: path.display().to_string(),
+        dir: path.parent().map(Path::to_path_buf),
+        text,
+    })
+}
+
+/// Parses one profile's text.
+pub fn parse(source_name: &str, text: &str) -> Result<Profile, LoadError> {
+    toml::from_str(text).map_err(|e| LoadError::Parse {
+        source_name: source_name.to_owned(),
+        message: e.to_string().trim_end().to_owned(),
+    })
+}
+
+/// Loads `spec` with everything it extends, merged, not yet expanded.
+pub fn load_unexpanded(spec: &str) -> Result<(Profile, String), LoadError> {
+    let mut chain: Vec<(Profile, String)> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    let mut next = Some((spec.to_owned(), None::<PathBuf>));
+    while let Some((name, dir)) = next.take() {
+        let source = find(&name, dir.as_deref())?;
+        if seen.contains(&source.name) {
+            seen.push(source.name.clone());
+            return Err(LoadError::Cycle(spec.to_owned(), seen.join(" -> ")));
+        }
+        if seen.len() >= 8 {
+            return Err(LoadError::TooDeep(spec.to_owned()));
+        }
+        seen.push(source.name.clone());
+        let profile = parse(&source.name, &source.text)?;
+        next = profile
+            .profile
+            .extends
+            .clone()
+            .map(|parent| (parent, source.dir.clone()));
+        chain.push((profile, source.name));
+    }
+    let name = chain.first().map(|(_, n)| n.clone()).unwrap_or_default();
+    let mut merged = Profile::default();
+    for (profile, _) in chain.into_iter().rev() {
+        merge(&mut merged, profile);
+    }
+    Ok((merged, name))
+}
+
+/// Loads and expands `spec`: the profile a session runs under.
+pub fn load(spec: &str, vars: &Variables) -> Result<Profile, LoadError> {
+    let (profile, name) = load_unexpanded(spec)?;
+    expand(profile, &name, vars)
+}
+
+fn merge(base: &mut Profile, child: Profile) {
+    let meta = child.profile;
+    if !meta.name.is_empty() {
+        base.profile.name = meta.name;
+    }
+    if meta.version != 0 {
+        base.profile.version = meta.version;
+    }
+    if !meta.description.is_empty() {
+        base.profile.description = meta.description;
+    }
+    if !meta.owner.is_empty() {
+        base.profile.owner = meta.owner;
+    }
+    base.profile.review_by = meta.review_by.or(base.profile.review_by.take());
+    base.profile.extends = None;
+    let sandbox = child.sandbox;
+    base.sandbox.network = sandbox.network.or(base.sandbox.network.take());
+    base.sandbox.read.extend(sandbox.read);
+    base.sandbox.write.extend(sandbox.write);
+    base.sandbox.env.extend(sandbox.env);
+    base.sandbox.require = sandbox.require.or(base.sandbox.require.take());
+    let tools = child.tools;
+    base.tools.default = tools.default.or(base.tools.default);
+    base.tools.destructive = tools.destructive.or(base.tools.destructive);
+    base.tools.allow.extend(tools.allow);
+    base.tools.prompt.extend(tools.prompt);
+    base.tools.deny.extend(tools.deny);
+    base.tools.hide_denied = tools.hide_denied.or(base.tools.hide_denied);
+    base.tools.on_prompt = tools.on_prompt.or(base.tools.on_prompt);
+    base.tools.rules.extend(tools.rules);
+    let limits = child.limits;
+    base.limits.calls = limits.calls.or(base.limits.calls.take());
+    base.limits.burst = limits.burst.or(base.limits.burst);
+    base.limits.call_timeout = limits.call_timeout.or(base.limits.call_timeout.take());
+    base.limits.max_message = limits.max_message.or(base.limits.max_message.take());
+}
+
+/// Replaces `${workspace}`, `${home}` and `${cwd}` in `text`.
+pub fn expand_text(
+    text: &str,
+    vars: &Variables,
+    source_name: &str,
+    what: &str,
+) -> Result<String, LoadError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return Ok(out);
+        };
+        let name = &after[..end];
+        let value = match name {
+            "workspace" => &vars.workspace,
+            "home" => &vars.home,
+            "cwd" => &vars.cwd,
+            other => {
+                return Err(LoadError::Variable {
+                    source_name: source_name.to_owned(),
+                    what: what.to_owned(),
+                    name: other.to_owned(),
+                });
+            }
+        };
+        out.push_str(&value.display().to_string());
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn expand(mut profile: Profile, source: &str, vars: &Variables) -> Result<Profile, LoadError> {
+    let each = |items: &mut Vec<String>, what: &str| -> Result<(), LoadError> {
+        for item in items.iter_mut() {
+            *item = expand_text(item, vars, source, what)?;
+        }
+        Ok(())
+    };
+    each(&mut profile.sandbox.read, "sandbox.read")?;
+    each(&mut profile.sandbox.write, "sandbox.write")?;
+    for rule in &mut profile.tools.rules {
+        expand_rule(rule, vars, source)?;
+    }
+    Ok(profile)
+}
+
+fn expand_rule(rule: &mut ArgRule, vars: &Variables, source: &str) -> Result<(), LoadError> {
+    for field in [&mut rule.glob, &mut rule.not_glob] {
+        if let Some(pattern) = field.as_mut() {
+            *pattern = expand_text(
+                pattern,
+                vars,
+                source,
+                &format!("the rule for {}", rule.tool),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn vars() -> Variables {
+        Variables {
+            workspace: "/w".into(),
+            home: "/h".into(),
+            cwd: "/c".into(),
+        }
+    }
+
+    #[test]
+    fn variables_expand_and_unknown_ones_are_errors() {
+        assert_eq!(
+            expand_text("${workspace}/**", &vars(), "p", "x").unwrap(),
+            "/w/**"
+        );
+        assert_eq!(
+            expand_text("${home}/a:${cwd}", &vars(), "p", "x").unwrap(),
+            "/h/a:/c"
+        );
+        assert!(
+            matches!(expand_text("${HOME}", &vars(), "p", "x"), Err(LoadError::Variable { name, .. }) if name == "HOME")
+        );
+    }
+
+    #[test]
+    fn parse_errors_name_the_line_and_unknown_keys() {
+        let err = parse("p.toml", "[tools]\ndefualt = \"allow\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("p.toml") && err.contains("line 2") && err.contains("defualt"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn extends_merges_lists_and_overrides_values() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("base.toml"),
+            "[profile]\nname = \"base\"\n[tools]\ndefault = \"deny\"\nallow = [\"a\"]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("child.toml"),
+            "[profile]\nname = \"child\"\nextends = \"base.toml\"\n[tools]\nallow = [\"b\"]\n",
+        )
+        .unwrap();
+        let profile = load(dir.path().join("child.toml").to_str().unwrap(), &vars()).unwrap();
+        assert_eq!(profile.profile.name, "child");
+        assert_eq!(
+            profile.tools.default,
+            Some(super::super::model::Verdict::Deny)
+        );
+        assert_eq!(profile.tools.allow, vec!["a".to_owned(), "b".to_owned()]);
+    }
+
+    #[test]
+    fn a_profile_extending_itself_is_a_cycle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loop.toml");
+        std::fs::write(&path, "[profile]\nextends = \"loop.toml\"\n").unwrap();
+        assert!(matches!(
+            load(path.to_str().unwrap(), &vars()),
+            Err(LoadError::Cycle(..))
+        ));
+    }
+}

@@ -1,0 +1,166 @@
+//! The profile format (contract: TOML; keys are added, never renamed).
+//!
+//! Owns: the typed sections a security team writes for one server: governance (`[profile]`),
+//! the sandbox (`[sandbox]`), tool decisions and argument rules (`[tools]`,
+//! `[[tools.rules]]`) and limits (`[limits]`). Unknown keys are errors, so a misspelt rule
+//! never silently does nothing.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Profile {
+    #[serde(default)]
+    pub profile: Meta,
+    #[serde(default)]
+    pub sandbox: SandboxSection,
+    #[serde(default)]
+    pub tools: ToolsSection,
+    #[serde(default)]
+    pub limits: LimitsSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Meta {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub version: u32,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub owner: String,
+    /// YYYY-MM-DD; lint warns when it is past.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_by: Option<String>,
+    /// A built-in profile name or a file path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SandboxSection {
+    /// none | host
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    #[serde(default)]
+    pub read: Vec<String>,
+    #[serde(default)]
+    pub write: Vec<String>,
+    /// Host variables passed through (by name).
+    #[serde(default)]
+    pub env: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require: Option<Vec<String>>,
+}
+
+/// allow < prompt < deny: the strictest decision wins.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Allow,
+    Prompt,
+    #[default]
+    Deny,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Prompt => "prompt",
+            Verdict::Deny => "deny",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ToolsSection {
+    /// Decision for tools no pattern names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Verdict>,
+    /// Decision at least as strict as this for tools that may change things: not annotated
+    /// `readOnlyHint: true` or `destructiveHint: false` (absent annotations mean destructive,
+    /// as the MCP specification says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destructive: Option<Verdict>,
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub prompt: Vec<String>,
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// Remove denied tools from tools/list answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hide_denied: Option<bool>,
+    /// What a `prompt` decision becomes while no approval channel exists: deny (default) or allow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_prompt: Option<Verdict>,
+    #[serde(default)]
+    pub rules: Vec<ArgRule>,
+}
+
+/// A rule on one argument of a tool. It fires when every condition it states holds; then
+/// its decision applies.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ArgRule {
+    /// Tool name pattern (glob).
+    pub tool: String,
+    /// JSON pointer into the arguments, e.g. `/path`.
+    pub arg: String,
+    /// Fires when the (normalised) path matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub glob: Option<String>,
+    /// Fires when the (normalised) path does not match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_glob: Option<String>,
+    /// Fires when the value matches this regular expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    /// Fires when the value (as text) is longer than this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
+    /// Fires when the value is not one of these.
+    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<serde_json::Value>>,
+    #[serde(default = "deny")]
+    pub decision: Verdict,
+    #[serde(default)]
+    pub reason: String,
+    /// Examples lint checks: arguments and the decision this rule must give them.
+    #[serde(default)]
+    pub examples: Vec<Example>,
+}
+
+fn deny() -> Verdict {
+    Verdict::Deny
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Example {
+    pub args: serde_json::Value,
+    /// The rule's own outcome: its decision when it fires, `allow` when it does not.
+    pub decision: Verdict,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LimitsSection {
+    /// `N/sec`, `N/min` or `N/hour`: the sustained rate of tools/call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls: Option<String>,
+    /// How many calls may come at once above the rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_message: Option<String>,
+}
