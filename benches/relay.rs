@@ -246,7 +246,7 @@ fn big_message(path: Path) -> (Duration, Option<u64>) {
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     let text = "z".repeat(BIG);
     let request = format!(
-        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{{\"name\":\"echo\",\"arguments\":{{\"text\":\"{text}\"}}}}}}\n"
+        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"bench/echo\",\"params\":{{\"text\":\"{text}\"}}}}\n"
     );
     let mut line = Vec::with_capacity(BIG + 100);
     let start = Instant::now();

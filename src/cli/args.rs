@@ -59,6 +59,38 @@ pub enum Command {
     /// Check or summarise the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+
+    /// List, show and lint profiles.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// The built-in profiles, with what each is for.
+    List,
+    /// A profile's text; with --resolved, after `extends` and variables, as the session
+    /// would use it.
+    Show {
+        /// A built-in name or a TOML file.
+        name: String,
+        #[arg(long)]
+        resolved: bool,
+        /// The directory `${workspace}` stands for (default: the current directory).
+        #[arg(long, value_name = "DIR")]
+        workspace: Option<std::path::PathBuf>,
+    },
+    /// Check profiles: syntax and unknown keys (with the line), `extends` cycles, unknown
+    /// variables, globs and regexes that do not compile, paths that do not exist, rule
+    /// examples that do not come out as declared, review dates in the past. Exits 1 on errors.
+    Lint {
+        /// Files or built-in names.
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// The directory `${workspace}` stands for (default: the current directory).
+        #[arg(long, value_name = "DIR")]
+        workspace: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -116,10 +148,21 @@ pub enum NetArg {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Name of this server in diagnostics and for its cache directory (default: the
-    /// command's file name).
+    /// Name of this server in diagnostics, the audit trail and its cache directory (default:
+    /// the command's file name).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+
+    /// The profile the server runs under: a built-in name (`mcpguard profile list`) or a
+    /// TOML file. It sets the sandbox, which tools are allowed, need approval or are denied,
+    /// rules on their arguments, and limits. Flags given here add to its grants and override
+    /// its single values.
+    #[arg(long, value_name = "NAME|FILE", default_value = "default")]
+    pub profile: String,
+
+    /// The directory `${workspace}` stands for in the profile (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<std::path::PathBuf>,
 
     /// Expose a host file or directory to the server, read-only (repeatable). Nothing of your
     /// home directory is visible otherwise.
@@ -131,9 +174,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub allow_write: Vec<std::path::PathBuf>,
 
-    /// Network access: `none` (default: loopback only) or `host` (everything; says so loudly).
-    #[arg(long, value_enum, default_value = "none")]
-    pub net: NetArg,
+    /// Network access: `none` (loopback only; the default unless the profile says otherwise)
+    /// or `host` (everything; says so loudly).
+    #[arg(long, value_enum)]
+    pub net: Option<NetArg>,
 
     /// Pass a host environment variable to the server (`NAME`), or set one (`NAME=VALUE`)
     /// (repeatable). The server gets only PATH, HOME, TMPDIR, LANG, LANGUAGE, LC_ALL, TZ,
@@ -143,30 +187,27 @@ pub struct RunArgs {
     pub env: Vec<String>,
 
     /// Sandbox layers without which the server must not start (comma-separated:
-    /// namespaces, landlock, seccomp). When a required layer is missing mcpguard exits with
-    /// 125 and says how to enable it; a layer left out here may be missing, and mcpguard
-    /// then runs with what it has and warns.
-    #[arg(
-        long,
-        value_name = "LAYERS",
-        default_value = "namespaces,landlock,seccomp",
-        value_delimiter = ','
-    )]
-    pub require: Vec<String>,
+    /// namespaces, landlock, seccomp; default: the profile's `sandbox.require`, which is all
+    /// three in the built-in profiles). When a required layer is missing mcpguard exits with
+    /// 125 and says how to enable it; a layer left out may be missing, and mcpguard then
+    /// runs with what it has and warns.
+    #[arg(long, value_name = "LAYERS", value_delimiter = ',')]
+    pub require: Option<Vec<String>>,
 
     /// Largest JSON-RPC message accepted in either direction (e.g. 16MiB, 512KiB).
     ///
     /// A longer client request is answered with a `mcpguard.message_too_large` error; a
     /// longer server message is reported on stderr, and the request it answered gets that
-    /// error instead.
-    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = crate::units::parse_size)]
-    pub max_message: usize,
+    /// error instead. Default: the profile's `limits.max-message`, else 16MiB.
+    #[arg(long, value_name = "SIZE", value_parser = crate::units::parse_size)]
+    pub max_message: Option<usize>,
 
     /// How long a tools/call may go unanswered before mcpguard answers it with a
     /// `mcpguard.timeout` error and sends `notifications/cancelled` to the server. Progress
-    /// notifications for the call restart the clock. `off` disables the limit.
-    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = crate::units::parse_timeout)]
-    pub call_timeout: crate::units::Limit,
+    /// notifications for the call restart the clock. `off` disables the limit. Default: the
+    /// profile's `limits.call-timeout`, else 120s.
+    #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_timeout)]
+    pub call_timeout: Option<crate::units::Limit>,
 
     /// How long the server gets to exit after its stdin is closed, and again after SIGTERM,
     /// before it and everything it started are killed.

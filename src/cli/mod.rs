@@ -4,6 +4,7 @@ pub mod args;
 pub mod audit;
 pub mod doctor;
 pub mod logs;
+pub mod profile;
 pub mod run;
 
 use args::{Cli, Command};
@@ -15,5 +16,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Doctor { json } => doctor::run(json),
         Command::Logs(args) => logs::run(args),
         Command::Audit(command) => audit::run(command),
+        Command::Profile(command) => profile::run(command),
     }
 }

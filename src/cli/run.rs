@@ -5,23 +5,47 @@ use super::args::{NetArg, RunArgs};
 use crate::audit::record::ProfileRef;
 use crate::audit::{AuditLog, PayloadMode, chain};
 use crate::paths;
+use crate::policy::Policy;
+use crate::profile::{self, model::Profile};
 use crate::proxy::child::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
 use crate::proxy::session::{self, Launch, SessionError};
 use crate::proxy::shared::SessionConfig;
 use crate::sandbox::plan::{self, EnvGrant, Layer, Network, Plan, SandboxRequest};
 use crate::sandbox::{self, PlanError};
+use crate::units;
 use anyhow::Context;
 use std::io::Write;
+use std::path::PathBuf;
 
 /// Runs the session; returns mcpguard's exit code.
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
+    let vars = super::profile::variables(args.workspace.clone());
+    let profile = profile::load::load(&args.profile, &vars).context("--profile")?;
+    let policy = Policy::new(&profile).with_context(|| format!("profile {}", args.profile))?;
+    let limits = &profile.limits;
+    let max_message = match (args.max_message, &limits.max_message) {
+        (Some(size), _) => size,
+        (None, Some(text)) => {
+            units::parse_size(text).map_err(|e| anyhow::anyhow!("limits.max-message: {e}"))?
+        }
+        (None, None) => 16 << 20,
+    };
+    let call_timeout = match (args.call_timeout, &limits.call_timeout) {
+        (Some(limit), _) => limit.0,
+        (None, Some(text)) => {
+            units::parse_timeout(text)
+                .map_err(|e| anyhow::anyhow!("limits.call-timeout: {e}"))?
+                .0
+        }
+        (None, None) => Some(std::time::Duration::from_secs(120)),
+    };
     let config = SessionConfig {
         server_name: server_name(&args),
-        max_message: args.max_message,
-        call_timeout: args.call_timeout.0,
+        max_message,
+        call_timeout,
         shutdown_grace: args.shutdown_grace,
     };
-    let request = sandbox_request(&args, &config.server_name)?;
+    let request = sandbox_request(&args, &profile, &config.server_name)?;
     let plan = match sandbox::host_facts(&request) {
         Ok(facts) => plan::build(&request, &facts),
         Err(e @ PlanError::NotFound(_)) => {
@@ -35,7 +59,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         Err(e) => return Err(e.into()),
     };
     if args.dry_run {
-        return dry_run(&plan, &config);
+        return dry_run(&plan, &config, &profile);
     }
     if plan.network == Network::Host {
         tracing::warn!(
@@ -43,27 +67,29 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             "--net host: the server shares your network and can reach every host and every local service you can"
         );
     }
-    // One thread: the relay is I/O bound, a single reactor keeps latency low, and the
-    // server's parent-death signal is tied to the thread that spawned it, which must live as
-    // long as the session (this one does).
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let audit = if args.no_audit {
         tracing::warn!(server = %config.server_name, "--no-audit: this session leaves no audit trail");
         None
     } else {
         Some(open_audit(
             &plan,
+            &profile,
             &request,
             &config.server_name,
             args.audit_payloads,
         )?)
     };
+    // One thread: the relay is I/O bound, a single reactor keeps latency low, and the
+    // server's parent-death signal is tied to the thread that spawned it, which must live as
+    // long as the session (this one does).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let outcome = runtime.block_on(session::run(
         Launch::Sandboxed(Box::new(plan)),
         config,
         audit,
+        Some(policy),
     ));
     // A read on a terminal may still sit in a blocking thread; it must not hold up the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
@@ -77,18 +103,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     }
 }
 
-/// The session's audit trail. The profile is named `cli` until profiles exist; its digest
-/// identifies the effective sandbox (the plan) the session ran under. Every environment value
+/// The session's audit trail: records name the profile and the digest of everything the
+/// session runs under (the resolved profile and the sandbox plan). Every environment value
 /// the user had mcpguard hand the server is kept out of the records.
 fn open_audit(
     plan: &Plan,
+    profile: &Profile,
     request: &SandboxRequest,
     server: &str,
     mode: PayloadMode,
 ) -> anyhow::Result<AuditLog> {
     let state =
         paths::state_dir().context("cannot tell where to keep the audit trail: HOME is not set")?;
-    let digest = chain::sha256_hex(&serde_json::to_vec(plan)?);
+    let mut effective = serde_json::to_vec(profile)?;
+    effective.extend(serde_json::to_vec(plan)?);
+    let digest = chain::sha256_hex(&effective);
     let granted: Vec<&str> = request
         .env
         .iter()
@@ -101,17 +130,13 @@ fn open_audit(
         .iter()
         .filter(|(k, _)| granted.contains(&k.as_str()))
         .map(|(_, v)| v.clone());
-    AuditLog::open(
-        &state,
-        server,
-        ProfileRef {
-            name: "cli".into(),
-            digest,
-        },
-        mode,
-        injected,
-    )
-    .with_context(|| format!("opening the audit trail under {}", state.display()))
+    let name = if profile.profile.name.is_empty() {
+        "unnamed".to_owned()
+    } else {
+        profile.profile.name.clone()
+    };
+    AuditLog::open(&state, server, ProfileRef { name, digest }, mode, injected)
+        .with_context(|| format!("opening the audit trail under {}", state.display()))
 }
 
 fn server_name(args: &RunArgs) -> String {
@@ -121,40 +146,78 @@ fn server_name(args: &RunArgs) -> String {
     })
 }
 
-fn sandbox_request(args: &RunArgs, server_name: &str) -> anyhow::Result<SandboxRequest> {
-    let require = args
+fn sandbox_request(
+    args: &RunArgs,
+    profile: &Profile,
+    server_name: &str,
+) -> anyhow::Result<SandboxRequest> {
+    let layers = args
         .require
-        .iter()
-        .filter(|l| !l.trim().is_empty() && l.trim() != "none")
-        .map(|l| Layer::parse(l.trim()).map_err(anyhow::Error::msg))
-        .collect::<anyhow::Result<_>>()
-        .context("--require")?;
-    let env = args
+        .clone()
+        .or_else(|| profile.sandbox.require.clone());
+    let require = match layers {
+        None => Layer::ALL.into_iter().collect(),
+        Some(names) => names
+            .iter()
+            .filter(|l| !l.trim().is_empty() && l.trim() != "none")
+            .map(|l| Layer::parse(l.trim()).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()
+            .context("--require / sandbox.require")?,
+    };
+    let mut env: Vec<EnvGrant> = profile
+        .sandbox
         .env
         .iter()
-        .map(|grant| match grant.split_once('=') {
-            Some((name, value)) => EnvGrant::Set(name.to_owned(), value.to_owned()),
-            None => EnvGrant::Inherit(grant.clone()),
-        })
+        .map(|name| EnvGrant::Inherit(name.clone()))
         .collect();
+    env.extend(args.env.iter().map(|grant| match grant.split_once('=') {
+        Some((name, value)) => EnvGrant::Set(name.to_owned(), value.to_owned()),
+        None => EnvGrant::Inherit(grant.clone()),
+    }));
+    let network = match (args.net, profile.sandbox.network.as_deref()) {
+        (Some(NetArg::Host), _) | (None, Some("host")) => Network::Host,
+        (Some(NetArg::None), _) | (None, Some("none") | None) => Network::None,
+        (None, Some(other)) => anyhow::bail!(
+            "sandbox.network = \"{other}\" in profile {}: use \"none\" or \"host\"",
+            args.profile
+        ),
+    };
+    let mut read: Vec<PathBuf> = profile.sandbox.read.iter().map(PathBuf::from).collect();
+    read.extend(args.allow_read.iter().cloned());
+    let mut write: Vec<PathBuf> = profile.sandbox.write.iter().map(PathBuf::from).collect();
+    write.extend(args.allow_write.iter().cloned());
     Ok(SandboxRequest {
         server_name: server_name.to_owned(),
         argv: args.command.clone(),
-        network: match args.net {
-            NetArg::None => Network::None,
-            NetArg::Host => Network::Host,
-        },
-        read: sandbox::check_grants(&args.allow_read, "--allow-read")?,
-        write: sandbox::check_grants(&args.allow_write, "--allow-write")?,
+        network,
+        read: sandbox::check_grants(&read, "--allow-read / sandbox.read")?,
+        write: sandbox::check_grants(&write, "--allow-write / sandbox.write")?,
         env,
         require,
     })
 }
 
-fn dry_run(plan: &Plan, config: &SessionConfig) -> anyhow::Result<u8> {
+fn dry_run(plan: &Plan, config: &SessionConfig, profile: &Profile) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "mcpguard run (dry run: nothing was started)")?;
     writeln!(out, "  server name:     {}", config.server_name)?;
+    writeln!(
+        out,
+        "  profile:         {} (version {})",
+        profile.profile.name, profile.profile.version
+    )?;
+    let tools = &profile.tools;
+    writeln!(
+        out,
+        "  tools:           default {}, destructive {}, allow {:?}, prompt {:?}, deny {:?}, {} argument rule(s); prompt resolves to {}",
+        tools.default.map_or("allow", |v| v.name()),
+        tools.destructive.map_or("-", |v| v.name()),
+        tools.allow,
+        tools.prompt,
+        tools.deny,
+        tools.rules.len(),
+        tools.on_prompt.map_or("deny", |v| v.name())
+    )?;
     writeln!(
         out,
         "  command:         {}",

@@ -23,6 +23,8 @@ pub enum ErrorCode {
     ServerExited,
     /// The server answered, but its answer could not be relayed (oversize, not JSON).
     ResponseUnreadable,
+    /// Too many tool calls for the profile's rate limit.
+    RateLimited,
 }
 
 impl ErrorCode {
@@ -34,6 +36,7 @@ impl ErrorCode {
             ErrorCode::Timeout => -31004,
             ErrorCode::ServerExited => -31005,
             ErrorCode::ResponseUnreadable => -31006,
+            ErrorCode::RateLimited => -31007,
         }
     }
 
@@ -45,6 +48,7 @@ impl ErrorCode {
             ErrorCode::Timeout => "mcpguard.timeout",
             ErrorCode::ServerExited => "mcpguard.server_exited",
             ErrorCode::ResponseUnreadable => "mcpguard.response_unreadable",
+            ErrorCode::RateLimited => "mcpguard.rate_limited",
         }
     }
 }
@@ -58,6 +62,25 @@ pub fn error_line(id: Option<&RequestId>, code: ErrorCode, message: &str) -> Byt
         "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"error\":{{\"code\":{},\"message\":{message},\"data\":{{\"code\":\"{}\"}}}}}}\n",
         code.number(),
         code.name()
+    );
+    Bytes::from(line)
+}
+
+/// A blocked `tools/call`, answered as a tool result the model can read (contract):
+/// `isError: true`, the reason as text, and the decision in `_meta`. Modern-era clients get
+/// `resultType: "complete"` as every modern result carries.
+pub fn denial_line(id: &RequestId, code: &str, rule: &str, reason: &str, modern: bool) -> Bytes {
+    let text = serde_json::Value::String(format!("mcpguard: blocked: {reason}"));
+    let code = serde_json::Value::String(code.to_owned());
+    let rule = serde_json::Value::String(rule.to_owned());
+    let result_type = if modern {
+        ",\"resultType\":\"complete\""
+    } else {
+        ""
+    };
+    let line = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{{\"content\":[{{\"type\":\"text\",\"text\":{text}}}],\"isError\":true{result_type},\"_meta\":{{\"dev.mcpguard/decision\":{{\"code\":{code},\"rule\":{rule}}}}}}}}}\n",
+        id.to_json()
     );
     Bytes::from(line)
 }
@@ -106,6 +129,33 @@ mod tests {
     }
 
     #[test]
+    fn denial_is_a_tool_result_the_model_can_read() {
+        let line = denial_line(
+            &RequestId::String("7".into()),
+            "denied.rule",
+            "tools.deny:rm",
+            "no",
+            false,
+        );
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&line).unwrap(),
+            json!({"jsonrpc":"2.0","id":"7","result":{"content":[{"type":"text","text":"mcpguard: blocked: no"}],"isError":true,
+                "_meta":{"dev.mcpguard/decision":{"code":"denied.rule","rule":"tools.deny:rm"}}}})
+        );
+        let modern = denial_line(
+            &RequestId::Number("1".into()),
+            "denied.rule",
+            "r",
+            "no",
+            true,
+        );
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&modern).unwrap()["result"]["resultType"],
+            json!("complete")
+        );
+    }
+
+    #[test]
     fn cancelled_line_carries_the_id_as_sent() {
         let line = cancelled_line(&RequestId::Number("12".into()), "timeout");
         assert_eq!(
@@ -123,6 +173,7 @@ mod tests {
             ErrorCode::Timeout,
             ErrorCode::ServerExited,
             ErrorCode::ResponseUnreadable,
+            ErrorCode::RateLimited,
         ] {
             assert!((-31999..=-31000).contains(&code.number()), "{code:?}");
             assert!(code.name().starts_with("mcpguard."));

@@ -40,6 +40,8 @@ pub struct Policy {
     names: names::NameRules,
     args: args::ArgRules,
     on_prompt: Verdict,
+    unlisted: Verdict,
+    check_schema: bool,
     pub hide_denied: bool,
     pub rate: Option<rate::RateSpec>,
 }
@@ -54,6 +56,8 @@ impl Policy {
             names: names::NameRules::new(&profile.tools).map_err(PolicyError)?,
             args: args::ArgRules::new(&profile.tools.rules).map_err(PolicyError)?,
             on_prompt: profile.tools.on_prompt.unwrap_or(Verdict::Deny),
+            unlisted: profile.tools.unlisted.unwrap_or(Verdict::Deny),
+            check_schema: profile.tools.check_schema.unwrap_or(true),
             hide_denied: profile.tools.hide_denied.unwrap_or(false),
             rate: match &profile.limits.calls {
                 Some(text) => {
@@ -106,19 +110,22 @@ impl Policy {
                         "the arguments are not an object".into(),
                     ));
                 }
+                let unlisted = |reason: String| Finding {
+                    verdict: self.unlisted,
+                    rule: "denied.unlisted".into(),
+                    reason,
+                };
                 if !catalog_seen {
-                    findings.push(deny(
-                        "denied.unlisted",
+                    findings.push(unlisted(
                         "the tool list has not been seen in this session; call tools/list first"
                             .into(),
                     ));
                 } else if entry.is_none() {
-                    findings.push(deny(
-                        "denied.unlisted",
-                        format!("the server did not list a tool named `{name}`"),
-                    ));
+                    findings.push(unlisted(format!(
+                        "the server did not list a tool named `{name}`"
+                    )));
                 }
-                if let Some(entry) = entry
+                if let Some(entry) = entry.filter(|_| self.check_schema)
                     && let Some(problem) = schemas.check(name, &entry.input_schema, arguments)
                 {
                     findings.push(deny("denied.schema", problem));

@@ -147,6 +147,8 @@ fn merge(base: &mut Profile, child: Profile) {
     let tools = child.tools;
     base.tools.default = tools.default.or(base.tools.default);
     base.tools.destructive = tools.destructive.or(base.tools.destructive);
+    base.tools.unlisted = tools.unlisted.or(base.tools.unlisted);
+    base.tools.check_schema = tools.check_schema.or(base.tools.check_schema);
     base.tools.allow.extend(tools.allow);
     base.tools.prompt.extend(tools.prompt);
     base.tools.deny.extend(tools.deny);

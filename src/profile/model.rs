@@ -95,6 +95,13 @@ pub struct ToolsSection {
     pub prompt: Vec<String>,
     #[serde(default)]
     pub deny: Vec<String>,
+    /// Decision for calls to tools the server has not listed in this session, or made
+    /// before any tools/list (default: deny).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlisted: Option<Verdict>,
+    /// Check each call's arguments against the tool's own inputSchema (default: true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_schema: Option<bool>,
     /// Remove denied tools from tools/list answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hide_denied: Option<bool>,

@@ -8,17 +8,18 @@
 //! inspected element by element; a bad element is answered on its own and the rest go on.
 //! At client EOF it asks the server writer to close the server's stdin.
 
-use super::recording;
 use super::shared::Shared;
 use super::stdio::BoxedReader;
 use super::timeout;
 use super::writer::{Coalescer, LineSender};
+use super::{gate, recording};
 use crate::jsonrpc::framing::{Frame, LineReader};
 use crate::jsonrpc::id_recovery::{self, Recovered, Role};
 use crate::jsonrpc::message::{self, Kind, Malformed, Parsed, RequestId};
 use crate::jsonrpc::reply::{self, ErrorCode};
 use crate::mcp::era::era_of_request;
 use crate::mcp::{methods, tool_call};
+use crate::profile::model::Verdict;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -119,19 +120,24 @@ async fn inspect_line(shared: &Arc<Shared>, line: Bytes, outlets: &Outlets<'_>) 
         return None;
     }
     match message::parse(text) {
-        Ok(Parsed::Single(kind)) => {
-            note(shared, kind, &line, outlets);
-            Some(line)
-        }
+        Ok(Parsed::Single(kind)) => match note(shared, kind, &line, outlets) {
+            Some(reply) => {
+                outlets.to_client.send(reply).await;
+                None
+            }
+            None => Some(line),
+        },
         Ok(Parsed::Batch(elements)) => {
             let total = elements.len();
             let mut kept: Vec<&RawValue> = Vec::with_capacity(total);
             for element in elements {
                 match element.kind {
-                    Ok(kind) => {
-                        note(shared, kind, &line, outlets);
-                        kept.push(element.raw);
-                    }
+                    Ok(kind) => match note(shared, kind, &line, outlets) {
+                        Some(reply) => {
+                            outlets.to_client.send(reply).await;
+                        }
+                        None => kept.push(element.raw),
+                    },
                     Err(malformed) => {
                         let found = id_recovery::recover(element.raw.get().as_bytes(), None);
                         let why = format!("batch element: {malformed}");
@@ -158,7 +164,13 @@ async fn inspect_line(shared: &Arc<Shared>, line: Bytes, outlets: &Outlets<'_>) 
 }
 
 /// Records what one client message means for the session.
-fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, outlets: &Outlets<'_>) {
+/// Returns the reply the client gets instead, when the request is not to be forwarded.
+fn note(
+    shared: &Arc<Shared>,
+    kind: Kind<'_>,
+    line: &Bytes,
+    outlets: &Outlets<'_>,
+) -> Option<Bytes> {
     match kind {
         Kind::Request { id, method, params } => {
             let mut state = shared.lock();
@@ -170,6 +182,7 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, outlets: &Outlets<'_
             }
             if method == methods::TOOLS_CALL {
                 let call = tool_call::read_tool_call(params);
+                let outcome = gate::judge(shared, &mut state, &id, call.name.as_deref(), params);
                 if state.audit.is_some() {
                     let job = recording::Job::Request {
                         id: id.clone(),
@@ -177,8 +190,16 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, outlets: &Outlets<'_
                         tool: call.name.clone(),
                         line: line.clone(),
                         params: params.and_then(|p| recording::range_in(line, p.get())),
+                        decision: (
+                            outcome.verdict,
+                            outcome.rule.clone(),
+                            outcome.reason.clone(),
+                        ),
                     };
                     state.audit_jobs.push(job);
+                }
+                if outcome.blocked.is_some() {
+                    return outcome.blocked;
                 }
                 let deadline = shared
                     .config
@@ -210,11 +231,17 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, outlets: &Outlets<'_
                         tool: None,
                         line: line.clone(),
                         params: params.and_then(|p| recording::range_in(line, p.get())),
+                        decision: (
+                            Verdict::Allow,
+                            "default".into(),
+                            "only tools/call is judged".into(),
+                        ),
                     };
                     state.audit_jobs.push(job);
                 }
                 state.pending.client_request(id, &method, None, None, None);
             }
+            None
         }
         Kind::Notification { method, params } => {
             if method == methods::NOTIFICATION_CANCELLED
@@ -222,11 +249,13 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, outlets: &Outlets<'_
             {
                 shared.lock().pending.client_cancelled(&id);
             }
+            None
         }
         Kind::Response { id: Some(id), .. } => {
             shared.lock().pending.client_response(&id);
+            None
         }
-        Kind::Response { id: None, .. } => {}
+        Kind::Response { id: None, .. } => None,
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod child;
 pub mod client_to_server;
+pub mod gate;
 pub mod pending;
 pub mod process_tree;
 pub mod recording;

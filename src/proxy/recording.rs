@@ -9,8 +9,9 @@
 
 use super::pending::ClientRequest;
 use crate::audit::record::{ClientInfo, Payload};
-use crate::audit::{AuditLog, Verdict, chain};
+use crate::audit::{AuditLog, Verdict as AuditVerdict, chain};
 use crate::jsonrpc::message::RequestId;
+use crate::profile::model::Verdict;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
@@ -30,6 +31,8 @@ pub enum Job {
         tool: Option<String>,
         line: Bytes,
         params: Option<Range<usize>>,
+        /// The gate's verdict, deciding rule and reason.
+        decision: (Verdict, String, String),
     },
     Response {
         id: RequestId,
@@ -63,8 +66,16 @@ pub fn run(audit: &mut AuditLog, jobs: Vec<Job>) {
                 tool,
                 line,
                 params,
+                decision,
             } => {
-                request(audit, &id, &method, tool.as_deref(), slice(&line, &params));
+                request(
+                    audit,
+                    &id,
+                    &method,
+                    tool.as_deref(),
+                    slice(&line, &params),
+                    &decision,
+                );
             }
             Job::Response {
                 id,
@@ -145,13 +156,14 @@ fn raw_payload(audit: &AuditLog, raw: &str) -> Option<Payload> {
     Some(payload)
 }
 
-/// Records a client request (no policy yet: every relayed request is allowed by default).
+/// Records a client request with the gate's decision.
 fn request(
     audit: &mut AuditLog,
     id: &RequestId,
     method: &str,
     tool: Option<&str>,
     params: Option<&str>,
+    decision: &(Verdict, String, String),
 ) {
     if method == "initialize"
         || method == "server/discover"
@@ -180,10 +192,10 @@ fn request(
         tool,
         Some(id_value(id)),
         payload,
-        Verdict {
-            verdict: "allow",
-            rule: "default",
-            reason: "no policy stage denied it (policies are not configured yet)",
+        AuditVerdict {
+            verdict: decision.0.name(),
+            rule: &decision.1,
+            reason: &decision.2,
         },
     );
 }

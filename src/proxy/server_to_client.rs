@@ -13,9 +13,13 @@ use super::shared::Shared;
 use super::writer::{Coalescer, LineSender};
 use crate::jsonrpc::framing::{Frame, LineReader};
 use crate::jsonrpc::id_recovery::{self, Recovered, Role};
+use crate::jsonrpc::message::RequestId;
 use crate::jsonrpc::message::{self, Kind, Parsed};
 use crate::jsonrpc::reply::{self, ErrorCode};
+use crate::mcp::catalog::Catalog;
 use crate::mcp::{methods, tool_call};
+use crate::policy::Policy;
+use crate::profile::model::Verdict;
 use bytes::Bytes;
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -132,10 +136,14 @@ fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Outcome {
         return Outcome::default();
     }
     match message::parse(text) {
-        Ok(Parsed::Single(kind)) => Outcome {
-            to_client: note(shared, kind, &line, line.len()).then_some(line),
-            to_server: None,
-        },
+        Ok(Parsed::Single(kind)) => {
+            let mut replacement = None;
+            let deliver = note(shared, kind, &line, line.len(), &mut replacement);
+            Outcome {
+                to_client: deliver.then(|| replacement.unwrap_or(line)),
+                to_server: None,
+            }
+        }
         Ok(Parsed::Batch(elements)) => {
             let total = elements.len();
             let mut kept: Vec<&RawValue> = Vec::with_capacity(total);
@@ -144,7 +152,7 @@ fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Outcome {
             for element in elements {
                 match element.kind {
                     Ok(kind) => {
-                        if note(shared, kind, &line, element.raw.get().len()) {
+                        if note(shared, kind, &line, element.raw.get().len(), &mut None) {
                             kept.push(element.raw);
                         }
                     }
@@ -188,7 +196,16 @@ fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Outcome {
 }
 
 /// Records what one server message means; `false` when it must not reach the client.
-fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, bytes: usize) -> bool {
+/// Records what one server message means; `false` when it must not reach the client. A
+/// tools/list answer teaches the catalog, and with `hide-denied` the answer the client gets
+/// is `replacement`, without the tools the profile denies.
+fn note(
+    shared: &Arc<Shared>,
+    kind: Kind<'_>,
+    line: &Bytes,
+    bytes: usize,
+    replacement: &mut Option<Bytes>,
+) -> bool {
     let mut state = shared.lock();
     match kind {
         Kind::Response {
@@ -197,6 +214,14 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, bytes: usize) -> boo
             result,
         } => match state.pending.server_response(&id) {
             ResponseFate::Answers(request) => {
+                if request.method == methods::TOOLS_LIST
+                    && let Some(result) = result
+                {
+                    state.catalog.learn(result.get());
+                    if let Some(policy) = shared.policy.as_ref().filter(|p| p.hide_denied) {
+                        *replacement = hide_denied(policy, &state.catalog, &id, result.get());
+                    }
+                }
                 if state.audit.is_some() {
                     let job = recording::Job::Response {
                         latency_ms: request.started.elapsed().as_secs_f64() * 1000.0,
@@ -241,6 +266,27 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, bytes: usize) -> boo
             true
         }
     }
+}
+
+/// A tools/list answer without the tools the profile denies (pagination cursors and every
+/// other field untouched); None when nothing is hidden.
+fn hide_denied(policy: &Policy, catalog: &Catalog, id: &RequestId, result: &str) -> Option<Bytes> {
+    let mut value: serde_json::Value = serde_json::from_str(result).ok()?;
+    let tools = value.get_mut("tools")?.as_array_mut()?;
+    let before = tools.len();
+    tools.retain(|tool| {
+        let name = tool.get("name").and_then(|n| n.as_str()).unwrap_or("");
+        policy.tool_verdict(name, catalog.get(name)) != Verdict::Deny
+    });
+    if tools.len() == before {
+        return None;
+    }
+    let line = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{}}}\n",
+        id.to_json(),
+        value
+    );
+    Some(Bytes::from(line))
 }
 
 /// Sends a line that is not a relayable message to stderr instead of the client. When it

@@ -57,6 +57,7 @@ pub async fn run(
     launch: Launch,
     config: SessionConfig,
     audit: Option<AuditLog>,
+    policy: Option<crate::policy::Policy>,
 ) -> Result<u8, SessionError> {
     if let Err(e) = process_tree::become_subreaper() {
         // Without it a daemonized grandchild escapes to init; say so rather than pretend.
@@ -68,7 +69,7 @@ pub async fn run(
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
 
-    let shared = Arc::new(Shared::with_audit(config, audit));
+    let shared = Arc::new(Shared::with_policy(config, audit, policy));
     let mut child = match &launch {
         Launch::Unconfined(argv) => spawn_server(argv)?,
         Launch::Sandboxed(plan) => {

@@ -6,7 +6,11 @@
 
 use super::pending::Pending;
 use crate::audit::AuditLog;
+use crate::mcp::catalog::Catalog;
 use crate::mcp::era::Era;
+use crate::policy::Policy;
+use crate::policy::rate::Bucket;
+use crate::policy::schema::SchemaCache;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -25,6 +29,8 @@ pub struct SessionConfig {
 
 pub struct Shared {
     pub config: SessionConfig,
+    /// The profile's rules for tool calls (absent: everything is relayed).
+    pub policy: Option<Policy>,
     state: Mutex<State>,
 }
 
@@ -35,6 +41,11 @@ pub struct State {
     pub audit: Option<AuditLog>,
     /// Records waiting until their message has been forwarded.
     pub audit_jobs: Vec<super::recording::Job>,
+    /// The tools the server listed in this session.
+    pub catalog: Catalog,
+    pub schemas: SchemaCache,
+    /// The rate limit on tools/call, when the profile sets one.
+    pub bucket: Option<Bucket>,
 }
 
 impl Shared {
@@ -43,13 +54,29 @@ impl Shared {
     }
 
     pub fn with_audit(config: SessionConfig, audit: Option<AuditLog>) -> Self {
+        Self::with_policy(config, audit, None)
+    }
+
+    pub fn with_policy(
+        config: SessionConfig,
+        audit: Option<AuditLog>,
+        policy: Option<Policy>,
+    ) -> Self {
+        let bucket = policy
+            .as_ref()
+            .and_then(|p| p.rate)
+            .map(|spec| Bucket::new(spec, std::time::Instant::now()));
         Self {
             config,
+            policy,
             state: Mutex::new(State {
                 pending: Pending::default(),
                 era: Era::Unknown,
                 audit,
                 audit_jobs: Vec::new(),
+                catalog: Catalog::default(),
+                schemas: SchemaCache::default(),
+                bucket,
             }),
         }
     }

@@ -101,7 +101,7 @@ fn a_real_session_is_recorded_in_order_with_its_fields() {
         assert_eq!(record["v"], json!(1));
         assert_eq!(record["seq"], json!(i as u64 + 1));
         assert_eq!(record["server"], json!("everything"));
-        assert_eq!(record["profile"]["name"], json!("cli"));
+        assert_eq!(record["profile"]["name"], json!("everything"));
         assert_eq!(record["hash"].as_str().unwrap().len(), 64);
     }
     let sandbox = all

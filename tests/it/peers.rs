@@ -34,7 +34,12 @@ fn client_document(scenario: &str, mode: &str, server: &[String]) -> String {
 /// `mcpguard run` in front of `server`, with the grants a user would give it: the installed
 /// packages and fixtures read-only, the Python path passed through, `writable` writable.
 fn guarded(server: &[String], writable: Option<&str>) -> Vec<String> {
-    let mut argv = vec![mcpguard().display().to_string(), "run".into()];
+    let mut argv = vec![
+        mcpguard().display().to_string(),
+        "run".into(),
+        "--profile".into(),
+        "everything".into(),
+    ];
     for read in [peers(), repo().join("tests")] {
         argv.push("--allow-read".into());
         argv.push(read.display().to_string());

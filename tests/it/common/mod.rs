@@ -79,11 +79,18 @@ impl Guarded {
     ) -> Self {
         let mut command = Command::new(mcpguard());
         command.env("MCPGUARD_HOME", home);
+        // Tests of the relay itself run under the permissive test profile; policy tests name theirs.
+        let profile: &[&str] = if options.contains(&"--profile") {
+            &[]
+        } else {
+            &["--profile", "everything"]
+        };
         let fixtures = repo().join("tests");
         command
             .arg("run")
             .arg("--allow-read")
             .arg(&fixtures)
+            .args(profile)
             .args(options)
             .arg("--")
             .args(server);

@@ -1,0 +1,118 @@
+//! The policy gate on the client → server direction.
+//!
+//! Owns: running the policy on a `tools/call` (with the tools this session has seen listed,
+//! the compiled schemas and the rate bucket) and turning its outcome into either "forward"
+//! or the reply the client gets instead: a blocked call as an `isError` tool result (the
+//! model reads why), a rate-limited one as a `mcpguard.rate_limited` error.
+
+use super::shared::{Shared, State};
+use crate::jsonrpc::message::RequestId;
+use crate::jsonrpc::reply::{self, ErrorCode};
+use crate::mcp::era::Era;
+use crate::profile::model::Verdict;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// What the gate decided, for the relay and the audit record.
+pub struct Outcome {
+    /// The reply to send the client instead of forwarding; None: forward.
+    pub blocked: Option<Bytes>,
+    pub verdict: Verdict,
+    pub rule: String,
+    pub reason: String,
+}
+
+#[derive(Deserialize)]
+struct Arguments {
+    #[serde(default)]
+    arguments: Option<Value>,
+}
+
+/// Judges a `tools/call` with `name` (None when unreadable or repeated).
+pub fn judge(
+    shared: &Shared,
+    state: &mut State,
+    id: &RequestId,
+    name: Option<&str>,
+    params: Option<&RawValue>,
+) -> Outcome {
+    let Some(policy) = &shared.policy else {
+        return Outcome {
+            blocked: None,
+            verdict: Verdict::Allow,
+            rule: "default".into(),
+            reason: "no policy configured".into(),
+        };
+    };
+    let arguments = params
+        .and_then(|p| serde_json::from_str::<Arguments>(p.get()).ok())
+        .and_then(|a| a.arguments);
+    // A name repeated in params, or params that are not an object, give no name at all.
+    let name = name.filter(|_| {
+        params.is_some_and(|p| serde_json::from_str::<Value>(p.get()).is_ok_and(|v| v.is_object()))
+    });
+    let State {
+        catalog,
+        schemas,
+        bucket,
+        era,
+        ..
+    } = state;
+    let entry = name.and_then(|n| catalog.get(n));
+    let evaluation = policy.evaluate(
+        name,
+        arguments.as_ref(),
+        entry,
+        catalog.seen_list(),
+        schemas,
+    );
+    let decisive = evaluation.decisive;
+    if evaluation.verdict == Verdict::Deny {
+        let code = if decisive.rule.starts_with("denied.") {
+            decisive.rule.clone()
+        } else if decisive.reason.contains("needs approval") {
+            "denied.prompt".to_owned()
+        } else {
+            "denied.rule".to_owned()
+        };
+        tracing::info!(server = %shared.config.server_name, "blocked tools/call {} (id {id}): {}", name.unwrap_or("?"), decisive.reason);
+        return Outcome {
+            blocked: Some(reply::denial_line(
+                id,
+                &code,
+                &decisive.rule,
+                &decisive.reason,
+                *era == Era::Modern,
+            )),
+            verdict: Verdict::Deny,
+            rule: decisive.rule,
+            reason: decisive.reason,
+        };
+    }
+    if let Some(bucket) = bucket.as_mut()
+        && let Err(wait) = bucket.take(std::time::Instant::now())
+    {
+        let reason = format!(
+            "too many tool calls: the profile allows {} (limits.calls, burst {}); retry in {:.1}s",
+            policy
+                .rate
+                .map_or(String::new(), |r| format!("{:.3}/s", r.per_second)),
+            policy.rate.map_or(0.0, |r| r.burst),
+            wait.as_secs_f64()
+        );
+        return Outcome {
+            blocked: Some(reply::error_line(Some(id), ErrorCode::RateLimited, &reason)),
+            verdict: Verdict::Deny,
+            rule: "limits.calls".into(),
+            reason,
+        };
+    }
+    Outcome {
+        blocked: None,
+        verdict: evaluation.verdict,
+        rule: decisive.rule,
+        reason: decisive.reason,
+    }
+}
