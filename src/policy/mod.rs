@@ -130,9 +130,20 @@ impl Policy {
                 {
                     findings.push(deny("denied.schema", problem));
                 }
-                findings.push(self.names.decide(name, entry));
                 let empty = Value::Object(Default::default());
-                findings.extend(self.args.check(name, arguments.unwrap_or(&empty)));
+                let by_name = self.names.decide(name, entry);
+                // Among equally strict findings the first decides: the profile's explicit
+                // lists and rules say more than the shape checks, which say more than
+                // `tools.default`.
+                let mut explicit = Vec::new();
+                if by_name.rule != "tools.default" {
+                    explicit.push(by_name.clone());
+                }
+                explicit.extend(self.args.check(name, arguments.unwrap_or(&empty)));
+                findings.splice(0..0, explicit);
+                if by_name.rule == "tools.default" {
+                    findings.push(by_name);
+                }
             }
         }
         finish(findings, self.on_prompt)

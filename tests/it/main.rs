@@ -8,5 +8,6 @@ mod audit;
 mod common;
 mod lifecycle;
 mod peers;
+mod policy;
 mod relay;
 mod sandbox;

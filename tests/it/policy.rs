@@ -1,0 +1,399 @@
+//! The policy against real servers and against bypass attempts, through `mcpguard run`.
+//! Every blocked call must come back to the client as the contract's tool result (or the
+//! rate-limit error), and must never reach the server.
+
+use crate::common::*;
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+
+fn node_server(bin: &str) -> Vec<String> {
+    vec![
+        "node".into(),
+        peers()
+            .join("node/node_modules/.bin")
+            .join(bin)
+            .display()
+            .to_string(),
+    ]
+}
+
+/// A session that has initialized and listed the tools.
+fn start(options: &[&str], server: Vec<String>) -> (Guarded, Vec<String>) {
+    let peers = peers().display().to_string();
+    let mut all = vec!["--allow-read", peers.as_str()];
+    all.extend_from_slice(options);
+    let mut guard = Guarded::start(&all, &server);
+    guard.send_json(&initialize(json!(0)));
+    assert_eq!(guard.recv_json()["id"], json!(0));
+    guard.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
+    guard.send_json(&request(json!("list"), "tools/list", json!({})));
+    let listed = answer(&guard, json!("list"));
+    let names = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    (guard, names)
+}
+
+/// The answer to request `id`, skipping notifications and server requests.
+fn answer(guard: &Guarded, id: Value) -> Value {
+    loop {
+        let message = guard.recv_json();
+        if message["id"] == id && message.get("method").is_none() {
+            return message;
+        }
+    }
+}
+
+fn call(guard: &mut Guarded, id: Value, tool: &str, arguments: Value) -> Value {
+    guard.send_json(&request(
+        id.clone(),
+        "tools/call",
+        json!({"name": tool, "arguments": arguments}),
+    ));
+    answer(guard, id)
+}
+
+/// (code, rule) of a blocked call, or None when the server answered.
+fn blocked(reply: &Value) -> Option<(String, String)> {
+    let decision = reply["result"]["_meta"]["dev.mcpguard/decision"].as_object()?;
+    assert_eq!(reply["result"]["isError"], json!(true));
+    assert!(
+        reply["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("mcpguard: blocked: ")
+    );
+    Some((
+        decision["code"].as_str()?.to_owned(),
+        decision["rule"].as_str()?.to_owned(),
+    ))
+}
+
+#[test]
+fn filesystem_profile_allows_reads_in_the_workspace_and_blocks_the_rest() {
+    let workspace = tempfile::tempdir().unwrap();
+    let ws = std::fs::canonicalize(workspace.path())
+        .unwrap()
+        .display()
+        .to_string();
+    std::fs::write(format!("{ws}/notes.md"), "hello from the workspace").unwrap();
+    let mut server = node_server("mcp-server-filesystem");
+    server.push(ws.clone());
+    let (mut guard, tools) = start(
+        &[
+            "--profile",
+            "filesystem",
+            "--workspace",
+            &ws,
+            "--allow-write",
+            &ws,
+        ],
+        server,
+    );
+    // write_file needs approval, which resolves to deny: hidden from the list.
+    assert!(
+        tools.contains(&"read_text_file".to_owned()) && !tools.contains(&"write_file".to_owned()),
+        "{tools:?}"
+    );
+
+    let read = call(
+        &mut guard,
+        json!(1),
+        "read_text_file",
+        json!({"path": format!("{ws}/notes.md")}),
+    );
+    assert_eq!(blocked(&read), None, "{read}");
+    assert_eq!(
+        read["result"]["content"][0]["text"],
+        json!("hello from the workspace")
+    );
+
+    let write = call(
+        &mut guard,
+        json!(2),
+        "write_file",
+        json!({"path": format!("{ws}/new.md"), "content": "x"}),
+    );
+    assert_eq!(
+        blocked(&write),
+        Some(("denied.prompt".into(), "tools.prompt:write_file".into()))
+    );
+    assert!(
+        !std::path::Path::new(&format!("{ws}/new.md")).exists(),
+        "the blocked write reached the server"
+    );
+
+    let escape = call(
+        &mut guard,
+        json!(3),
+        "read_text_file",
+        json!({"path": format!("{ws}/../../etc/passwd")}),
+    );
+    assert_eq!(
+        blocked(&escape),
+        Some(("denied.rule".into(), "tools.rules[0]:*:/path".into()))
+    );
+    let absolute = call(
+        &mut guard,
+        json!(4),
+        "read_text_file",
+        json!({"path": "/etc/passwd"}),
+    );
+    assert_eq!(blocked(&absolute).map(|b| b.0), Some("denied.rule".into()));
+
+    let invalid = call(&mut guard, json!(5), "read_text_file", json!({"path": 42}));
+    assert_eq!(blocked(&invalid).map(|b| b.0), Some("denied.schema".into()));
+    assert!(
+        invalid["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("inputSchema")
+    );
+    let (code, stderr) = guard.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn memory_profile_denies_deletions_and_default_profile_prompts_destructive_tools() {
+    let state = tempfile::tempdir().unwrap();
+    let memory_file = format!("{}/memory.jsonl", state.path().display());
+    let grant = state.path().display().to_string();
+    let env = format!("MEMORY_FILE_PATH={memory_file}");
+    let (mut guard, tools) = start(
+        &[
+            "--profile",
+            "memory",
+            "--allow-write",
+            &grant,
+            "--env",
+            &env,
+        ],
+        node_server("mcp-server-memory"),
+    );
+    assert!(
+        !tools.iter().any(|t| t.starts_with("delete_")),
+        "deletions are hidden: {tools:?}"
+    );
+    let delete = call(
+        &mut guard,
+        json!(1),
+        "delete_entities",
+        json!({"entityNames": ["x"]}),
+    );
+    assert_eq!(
+        blocked(&delete),
+        Some(("denied.rule".into(), "tools.deny:delete_*".into()))
+    );
+    let read = call(&mut guard, json!(2), "read_graph", json!({}));
+    assert_eq!(blocked(&read), None, "{read}");
+    guard.finish();
+
+    // The default profile: annotations decide. read_graph is read-only, create_entities is
+    // non-destructive, delete_entities is destructive and needs approval (refused).
+    let (mut guard, _) = start(
+        &[
+            "--allow-write",
+            &grant,
+            "--env",
+            &env,
+            "--profile",
+            "default",
+        ],
+        node_server("mcp-server-memory"),
+    );
+    assert_eq!(
+        blocked(&call(&mut guard, json!(1), "read_graph", json!({}))),
+        None
+    );
+    let create = call(
+        &mut guard,
+        json!(2),
+        "create_entities",
+        json!({"entities": [{"name": "a", "entityType": "t", "observations": []}]}),
+    );
+    assert_eq!(blocked(&create), None, "{create}");
+    let delete = call(
+        &mut guard,
+        json!(3),
+        "delete_entities",
+        json!({"entityNames": ["a"]}),
+    );
+    assert_eq!(
+        blocked(&delete),
+        Some(("denied.prompt".into(), "tools.destructive".into()))
+    );
+    guard.finish();
+}
+
+/// A profile for the fake server: `echo` allowed, `rm*` denied, nothing unlisted.
+fn strict_profile(dir: &std::path::Path, extra: &str) -> String {
+    let path = dir.join("strict.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[profile]\nname = \"strict\"\nextends = \"default\"\n[tools]\ndefault = \"deny\"\ndestructive = \"allow\"\nallow = [\"echo\"]\ndeny = [\"rm*\"]\n{extra}"
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn bypass_attempts_are_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = strict_profile(dir.path(), "");
+    let record = dir.path().join("received");
+    let grant = dir.path().display().to_string();
+    // A call before tools/list.
+    let mut early = Guarded::start(
+        &["--profile", &profile, "--allow-write", &grant],
+        &fake(&["normal"]),
+    );
+    early.send_json(&echo_call(json!(1), "too early"));
+    assert_eq!(
+        blocked(&answer(&early, json!(1))).map(|b| b.0),
+        Some("denied.unlisted".into())
+    );
+    early.finish();
+
+    let (mut guard, _) = start(
+        &["--profile", &profile, "--allow-write", &grant],
+        fake(&["record", record.to_str().unwrap()]),
+    );
+    // A tool never listed, and a denied name.
+    assert_eq!(
+        blocked(&call(&mut guard, json!(2), "secret_tool", json!({}))).map(|b| b.0),
+        Some("denied.unlisted".into())
+    );
+    assert_eq!(
+        blocked(&call(&mut guard, json!(3), "rm_everything", json!({}))).map(|b| b.1),
+        Some("tools.deny:rm*".into())
+    );
+    // The same name, \\u-escaped.
+    guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"\\u0072m_all\",\"arguments\":{}}}\n");
+    assert_eq!(
+        blocked(&answer(&guard, json!(4))).map(|b| b.1),
+        Some("tools.deny:rm*".into())
+    );
+    // Two names: the guard must not judge one while the server runs the other.
+    guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"name\":\"rm_all\",\"arguments\":{}}}\n");
+    assert_eq!(
+        blocked(&answer(&guard, json!(5))).map(|b| b.0),
+        Some("denied.malformed".into())
+    );
+    // Arguments that are not an object.
+    guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":[\"x\"]}}\n");
+    assert_eq!(
+        blocked(&answer(&guard, json!(6))).map(|b| b.0),
+        Some("denied.malformed".into())
+    );
+    // A batch carrying a denied call next to an allowed one.
+    guard.send(b"[{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"rm_all\",\"arguments\":{}}},{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"ping\"}]\n");
+    // (The fake server, like the real SDK servers, ignores batches; the record shows what it got.)
+    assert_eq!(
+        blocked(&answer(&guard, json!(7))).map(|b| b.1),
+        Some("tools.deny:rm*".into())
+    );
+    // Id 1 and "1" are different requests: the denial goes to "1", the answer to 1.
+    guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":\"1\",\"method\":\"tools/call\",\"params\":{\"name\":\"rm_all\",\"arguments\":{}}}\n");
+    guard.send_json(&echo_call(json!(1), "number one"));
+    let mut by_id = std::collections::HashMap::new();
+    for _ in 0..2 {
+        let reply = guard.recv_json();
+        by_id.insert(reply["id"].to_string(), reply);
+    }
+    assert_eq!(
+        blocked(&by_id["\"1\""]).map(|b| b.1),
+        Some("tools.deny:rm*".into())
+    );
+    assert_eq!(
+        by_id["1"]["result"]["content"][0]["text"],
+        json!("number one")
+    );
+    guard.finish();
+    // Nothing denied reached the server: it saw only initialize, the list, the ping and echo.
+    let received = std::fs::read_to_string(&record).unwrap();
+    assert!(
+        !received.contains("rm_")
+            && !received.contains("secret_tool")
+            && !received.contains("\\u0072"),
+        "{received}"
+    );
+    assert!(
+        received.contains("[{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"ping\"}]"),
+        "the rest of the batch was forwarded: {received}"
+    );
+}
+
+#[test]
+fn a_rate_limit_holds_under_concurrent_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = strict_profile(dir.path(), "[limits]\ncalls = \"5/min\"\nburst = 5\n");
+    let (mut guard, _) = start(&["--profile", &profile], fake(&["normal"]));
+    // 20 calls at once, without waiting for answers.
+    let mut burst = Vec::new();
+    for i in 0..20 {
+        let mut line = serde_json::to_vec(&echo_call(json!(i), "load")).unwrap();
+        line.push(b'\n');
+        burst.extend(line);
+    }
+    guard.send(&burst);
+    let (mut answered, mut limited) = (0, 0);
+    for _ in 0..20 {
+        let reply = guard.recv_json();
+        match reply["error"]["data"]["code"].as_str() {
+            Some("mcpguard.rate_limited") => {
+                assert_eq!(reply["error"]["code"], json!(-31007));
+                limited += 1;
+            }
+            _ => answered += 1,
+        }
+    }
+    assert_eq!((answered, limited), (5, 15));
+    guard.finish();
+}
+
+#[test]
+fn profile_lint_is_clean_for_the_shipped_profiles_and_names_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["profile".to_owned(), "lint".to_owned()];
+    for entry in std::fs::read_dir(repo().join("profiles")).unwrap() {
+        args.push(entry.unwrap().path().display().to_string());
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, stdout, stderr) = mcpguard_in(dir.path(), &refs);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(!stdout.contains("error"), "{stdout}");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[tools]\ndefault = \"allow\"\nallow = [\"a[\"]\n").unwrap();
+    let (code, stdout, _) = mcpguard_in(dir.path(), &["profile", "lint", bad.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("tools.allow: `a[` is not a valid glob"),
+        "{stdout}"
+    );
+    std::fs::write(&bad, "[tools]\ndefault = \"allow\"\nallwo = []\n").unwrap();
+    let (code, stdout, _) = mcpguard_in(dir.path(), &["profile", "lint", bad.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("line 3") && stdout.contains("allwo"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = mcpguard_in(dir.path(), &["profile", "list"]);
+    assert_eq!(code, Some(0));
+    for name in [
+        "default",
+        "everything",
+        "filesystem",
+        "memory",
+        "git",
+        "fetch",
+        "time",
+        "sqlite",
+    ] {
+        assert!(stdout.contains(name), "{stdout}");
+    }
+}
