@@ -228,6 +228,13 @@ impl AuditLog {
         self.write(record, sync);
     }
 
+    /// Tool definitions that differ from the pins.
+    pub fn pin_change(&mut self, detail: Value) {
+        let mut record = self.base("pin.change");
+        record.detail = self.detail(detail);
+        self.write(record, true);
+    }
+
     pub fn session_end(&mut self, detail: Value) {
         let mut record = self.base("session.end");
         record.detail = self.detail(detail);

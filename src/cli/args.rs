@@ -63,6 +63,31 @@ pub enum Command {
     /// List, show and lint profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
+
+    /// Pinned tool definitions: what each server's tools looked like when first seen, and
+    /// the changes waiting for approval (a changed description, schema or annotation, a new
+    /// tool, a removed one).
+    #[command(subcommand)]
+    Pins(PinsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PinsCommand {
+    /// Every pinned server: its command, profile, number of tools and pending changes.
+    List {
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
+    },
+    /// The pending changes, tool by tool, with the pinned and the new definition.
+    Diff {
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
+    },
+    /// Accept the pending changes (the new definitions become the pins).
+    Approve {
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

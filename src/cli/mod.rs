@@ -4,6 +4,7 @@ pub mod args;
 pub mod audit;
 pub mod doctor;
 pub mod logs;
+pub mod pins;
 pub mod profile;
 pub mod run;
 
@@ -17,5 +18,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Logs(args) => logs::run(args),
         Command::Audit(command) => audit::run(command),
         Command::Profile(command) => profile::run(command),
+        Command::Pins(command) => pins::run(command),
     }
 }

@@ -4,11 +4,13 @@
 use super::args::{NetArg, RunArgs};
 use crate::audit::record::ProfileRef;
 use crate::audit::{AuditLog, PayloadMode, chain};
+use crate::mcp::pins::{self, PinFile};
 use crate::paths;
 use crate::policy::Policy;
 use crate::profile::{self, model::Profile};
 use crate::proxy::child::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
 use crate::proxy::session::{self, Launch, SessionError};
+use crate::proxy::shared::PinState;
 use crate::proxy::shared::SessionConfig;
 use crate::sandbox::plan::{self, EnvGrant, Layer, Network, Plan, SandboxRequest};
 use crate::sandbox::{self, PlanError};
@@ -85,11 +87,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let pins = pin_state(&profile, &plan, &config.server_name)?;
     let outcome = runtime.block_on(session::run(
         Launch::Sandboxed(Box::new(plan)),
         config,
         audit,
         Some(policy),
+        pins,
     ));
     // A read on a terminal may still sit in a blocking thread; it must not hold up the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
@@ -137,6 +141,34 @@ fn open_audit(
     };
     AuditLog::open(&state, server, ProfileRef { name, digest }, mode, injected)
         .with_context(|| format!("opening the audit trail under {}", state.display()))
+}
+
+/// The pins of this server identity (name, command, profile), unless pinning is off.
+fn pin_state(profile: &Profile, plan: &Plan, server: &str) -> anyhow::Result<Option<PinState>> {
+    let mode = profile.tools.pins.as_deref().unwrap_or("enforce");
+    let enforce = match mode {
+        "off" => return Ok(None),
+        "warn" => false,
+        "enforce" => true,
+        other => anyhow::bail!(
+            "tools.pins = \"{other}\" in profile {}: use \"enforce\", \"warn\" or \"off\"",
+            profile.profile.name
+        ),
+    };
+    let state =
+        paths::state_dir().context("cannot tell where to keep the pins: HOME is not set")?;
+    let path = pins::pin_path(&state, server, &plan.argv, &profile.profile.name);
+    let file = pins::load(&path)?.unwrap_or_else(|| PinFile {
+        server: server.to_owned(),
+        command: plan.argv.clone(),
+        profile: profile.profile.name.clone(),
+        ..PinFile::default()
+    });
+    Ok(Some(PinState {
+        path,
+        file,
+        enforce,
+    }))
 }
 
 fn server_name(args: &RunArgs) -> String {

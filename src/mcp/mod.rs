@@ -3,4 +3,5 @@
 pub mod catalog;
 pub mod era;
 pub mod methods;
+pub mod pins;
 pub mod tool_call;

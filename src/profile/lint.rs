@@ -78,6 +78,13 @@ fn check_meta(profile: &Profile, today: &str, out: &mut Vec<Diagnostic>) {
         ))),
         Some(_) => {}
     }
+    if let Some(mode) = &profile.tools.pins
+        && !["enforce", "warn", "off"].contains(&mode.as_str())
+    {
+        out.push(error(format!(
+            "tools.pins = \"{mode}\": use \"enforce\", \"warn\" or \"off\""
+        )));
+    }
     if profile.tools.on_prompt == Some(Verdict::Prompt) {
         out.push(error(
             "tools.on-prompt must be \"deny\" or \"allow\"; it is what a prompt becomes".into(),

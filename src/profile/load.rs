@@ -149,6 +149,7 @@ fn merge(base: &mut Profile, child: Profile) {
     base.tools.destructive = tools.destructive.or(base.tools.destructive);
     base.tools.unlisted = tools.unlisted.or(base.tools.unlisted);
     base.tools.check_schema = tools.check_schema.or(base.tools.check_schema);
+    base.tools.pins = tools.pins.or(base.tools.pins.take());
     base.tools.allow.extend(tools.allow);
     base.tools.prompt.extend(tools.prompt);
     base.tools.deny.extend(tools.deny);

@@ -102,6 +102,11 @@ pub struct ToolsSection {
     /// Check each call's arguments against the tool's own inputSchema (default: true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_schema: Option<bool>,
+    /// Tool pinning: `enforce` (default: a tool whose definition changed since it was pinned,
+    /// or that appeared later, is blocked and hidden until `mcpguard pins approve`), `warn`
+    /// (the change is reported and recorded; policy keeps using the pinned definition) or `off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pins: Option<String>,
     /// Remove denied tools from tools/list answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hide_denied: Option<bool>,

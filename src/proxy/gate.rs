@@ -58,13 +58,42 @@ pub fn judge(
         schemas,
         bucket,
         era,
+        pins,
         ..
     } = state;
-    let entry = name.and_then(|n| catalog.get(n));
+    // Policy uses the pinned definition (annotations are untrusted hints; only the pinned
+    // ones count), and the session's first sight of the tool when nothing is pinned yet.
+    let entry = name.and_then(|n| {
+        pins.as_ref()
+            .and_then(|p| p.file.entry(n))
+            .or_else(|| catalog.get(n).cloned())
+    });
+    if let (Some(name), Some(pins)) = (name, pins.as_ref())
+        && pins.enforce
+        && pins.file.is_pending(name)
+    {
+        let reason = format!(
+            "the definition of `{name}` changed since it was pinned, or it appeared later; review it with \
+             `mcpguard pins diff --server {server}` and accept it with `mcpguard pins approve --server {server}`",
+            server = shared.config.server_name
+        );
+        return Outcome {
+            blocked: Some(reply::denial_line(
+                id,
+                "denied.pin",
+                "tools.pins",
+                &reason,
+                *era == Era::Modern,
+            )),
+            verdict: Verdict::Deny,
+            rule: "tools.pins".into(),
+            reason,
+        };
+    }
     let evaluation = policy.evaluate(
         name,
         arguments.as_ref(),
-        entry,
+        entry.as_ref(),
         catalog.seen_list(),
         schemas,
     );

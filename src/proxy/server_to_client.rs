@@ -9,14 +9,13 @@
 use super::client_to_server::cancelled_request_id;
 use super::pending::ResponseFate;
 use super::recording;
-use super::shared::Shared;
+use super::shared::{Shared, State};
 use super::writer::{Coalescer, LineSender};
 use crate::jsonrpc::framing::{Frame, LineReader};
 use crate::jsonrpc::id_recovery::{self, Recovered, Role};
 use crate::jsonrpc::message::RequestId;
 use crate::jsonrpc::message::{self, Kind, Parsed};
 use crate::jsonrpc::reply::{self, ErrorCode};
-use crate::mcp::catalog::Catalog;
 use crate::mcp::{methods, tool_call};
 use crate::policy::Policy;
 use crate::profile::model::Verdict;
@@ -218,8 +217,11 @@ fn note(
                     && let Some(result) = result
                 {
                     state.catalog.learn(result.get());
-                    if let Some(policy) = shared.policy.as_ref().filter(|p| p.hide_denied) {
-                        *replacement = hide_denied(policy, &state.catalog, &id, result.get());
+                    observe_pins(shared, &mut state, result.get());
+                    let hide_pending = state.pins.as_ref().is_some_and(|p| p.enforce);
+                    let hide_policy = shared.policy.as_ref().filter(|p| p.hide_denied);
+                    if hide_pending || hide_policy.is_some() {
+                        *replacement = hide_tools(hide_policy, &state, &id, result.get());
                     }
                 }
                 if state.audit.is_some() {
@@ -268,15 +270,72 @@ fn note(
     }
 }
 
-/// A tools/list answer without the tools the profile denies (pagination cursors and every
-/// other field untouched); None when nothing is hidden.
-fn hide_denied(policy: &Policy, catalog: &Catalog, id: &RequestId, result: &str) -> Option<Bytes> {
+/// Compares a tools/list answer with the pins: reports and records every change, and
+/// saves the pins (first sight pins everything).
+fn observe_pins(shared: &Shared, state: &mut State, result: &str) {
+    let Some(pins) = state.pins.as_mut() else {
+        return;
+    };
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(result) else {
+        return;
+    };
+    let Some(tools) = value.get("tools").and_then(|t| t.as_array()) else {
+        return;
+    };
+    let complete = value.get("nextCursor").is_none_or(|c| c.is_null());
+    let before = pins.file.tools.len();
+    let changes = pins.file.observe(tools, complete);
+    if changes.is_empty() && pins.file.tools.len() == before {
+        return;
+    }
+    let server = &shared.config.server_name;
+    for change in &changes {
+        tracing::warn!(
+            %server,
+            "tool {} {} since it was pinned ({}){}",
+            change.tool,
+            change.kind,
+            change.what.join("; "),
+            if pins.enforce { "; blocked until `mcpguard pins approve`" } else { "" }
+        );
+    }
+    if let Err(e) = crate::mcp::pins::save(&pins.path, &pins.file) {
+        tracing::error!(%server, "could not save the pins to {}: {e}", pins.path.display());
+    }
+    if !changes.is_empty()
+        && let Some(audit) = state.audit.as_mut()
+    {
+        audit.pin_change(serde_json::json!({ "changes": changes, "enforced": state.pins.as_ref().is_some_and(|p| p.enforce) }));
+    }
+}
+
+/// A tools/list answer without the tools that cannot be called: those the profile denies
+/// (with `hide-denied`) and those waiting for pin approval (when pins are enforced).
+/// Pagination cursors and every other field stay untouched; None when nothing is hidden.
+fn hide_tools(
+    policy: Option<&Policy>,
+    state: &State,
+    id: &RequestId,
+    result: &str,
+) -> Option<Bytes> {
     let mut value: serde_json::Value = serde_json::from_str(result).ok()?;
     let tools = value.get_mut("tools")?.as_array_mut()?;
     let before = tools.len();
+    let pending = |name: &str| {
+        state
+            .pins
+            .as_ref()
+            .is_some_and(|p| p.enforce && p.file.is_pending(name))
+    };
     tools.retain(|tool| {
         let name = tool.get("name").and_then(|n| n.as_str()).unwrap_or("");
-        policy.tool_verdict(name, catalog.get(name)) != Verdict::Deny
+        let entry = state
+            .pins
+            .as_ref()
+            .and_then(|p| p.file.entry(name))
+            .or_else(|| state.catalog.get(name).cloned());
+        !pending(name)
+            && policy.is_none_or(|p| p.tool_verdict(name, entry.as_ref()) != Verdict::Deny)
     });
     if tools.len() == before {
         return None;

@@ -58,6 +58,7 @@ pub async fn run(
     config: SessionConfig,
     audit: Option<AuditLog>,
     policy: Option<crate::policy::Policy>,
+    pins: Option<super::shared::PinState>,
 ) -> Result<u8, SessionError> {
     if let Err(e) = process_tree::become_subreaper() {
         // Without it a daemonized grandchild escapes to init; say so rather than pretend.
@@ -69,7 +70,7 @@ pub async fn run(
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
 
-    let shared = Arc::new(Shared::with_policy(config, audit, policy));
+    let shared = Arc::new(Shared::with_guards(config, audit, policy, pins));
     let mut child = match &launch {
         Launch::Unconfined(argv) => spawn_server(argv)?,
         Launch::Sandboxed(plan) => {

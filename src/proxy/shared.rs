@@ -8,6 +8,7 @@ use super::pending::Pending;
 use crate::audit::AuditLog;
 use crate::mcp::catalog::Catalog;
 use crate::mcp::era::Era;
+use crate::mcp::pins::PinFile;
 use crate::policy::Policy;
 use crate::policy::rate::Bucket;
 use crate::policy::schema::SchemaCache;
@@ -46,6 +47,16 @@ pub struct State {
     pub schemas: SchemaCache,
     /// The rate limit on tools/call, when the profile sets one.
     pub bucket: Option<Bucket>,
+    /// The server's pinned tools (absent with `tools.pins = "off"`).
+    pub pins: Option<PinState>,
+}
+
+/// The pin file of this server identity and how changes are treated.
+pub struct PinState {
+    pub path: std::path::PathBuf,
+    pub file: PinFile,
+    /// Block and hide changed tools (else only report them).
+    pub enforce: bool,
 }
 
 impl Shared {
@@ -62,6 +73,17 @@ impl Shared {
         audit: Option<AuditLog>,
         policy: Option<Policy>,
     ) -> Self {
+        Self::with_guards(config, audit, policy, None)
+    }
+
+    /// A session's shared state with everything that guards it: the audit trail, the
+    /// policy and the pins.
+    pub fn with_guards(
+        config: SessionConfig,
+        audit: Option<AuditLog>,
+        policy: Option<Policy>,
+        pins: Option<PinState>,
+    ) -> Self {
         let bucket = policy
             .as_ref()
             .and_then(|p| p.rate)
@@ -77,6 +99,7 @@ impl Shared {
                 catalog: Catalog::default(),
                 schemas: SchemaCache::default(),
                 bucket,
+                pins,
             }),
         }
     }

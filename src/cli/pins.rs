@@ -1,0 +1,91 @@
+//! `mcpguard pins list | diff | approve`.
+
+use super::args::PinsCommand;
+use crate::mcp::pins::{self, PinFile};
+use crate::paths;
+use anyhow::Context;
+use std::io::Write;
+use std::path::PathBuf;
+
+fn pin_files(server: Option<&str>) -> anyhow::Result<Vec<(PathBuf, PinFile)>> {
+    let state = paths::state_dir()
+        .context("cannot tell where mcpguard keeps its state: HOME is not set")?;
+    let mut found = Vec::new();
+    let entries = match std::fs::read_dir(state.join("pins")) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+        Err(e) => return Err(e.into()),
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        if let Some(file) = pins::load(&path)?
+            && server.is_none_or(|s| s == file.server)
+        {
+            found.push((path, file));
+        }
+    }
+    found.sort_by(|a, b| a.1.server.cmp(&b.1.server).then(a.0.cmp(&b.0)));
+    Ok(found)
+}
+
+pub fn run(command: PinsCommand) -> anyhow::Result<u8> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        PinsCommand::List { server } => {
+            let files = pin_files(server.as_deref())?;
+            if files.is_empty() {
+                writeln!(out, "no pinned servers")?;
+            }
+            for (_, file) in files {
+                writeln!(
+                    out,
+                    "{}: {} tools pinned, {} pending change(s); profile {}; command {}",
+                    file.server,
+                    file.tools.len(),
+                    file.pending.len(),
+                    file.profile,
+                    serde_json::to_string(&file.command)?
+                )?;
+            }
+            Ok(0)
+        }
+        PinsCommand::Diff { server } => {
+            let mut any = false;
+            for (_, file) in pin_files(server.as_deref())? {
+                for (name, new) in &file.pending {
+                    any = true;
+                    let old = file.tools.get(name).map(|p| &p.definition);
+                    writeln!(out, "{}: {name}", file.server)?;
+                    for change in file.changes.iter().filter(|c| &c.tool == name) {
+                        writeln!(out, "  {}: {}", change.kind, change.what.join("; "))?;
+                    }
+                    match old {
+                        Some(old) => writeln!(out, "  - pinned: {}", pins::canonical(old))?,
+                        None => writeln!(out, "  - pinned: (none)")?,
+                    }
+                    match new {
+                        Some(new) => writeln!(out, "  + listed: {}", pins::canonical(new))?,
+                        None => writeln!(out, "  + listed: (no longer listed)")?,
+                    }
+                }
+            }
+            if !any {
+                writeln!(out, "no pending changes")?;
+            }
+            Ok(0)
+        }
+        PinsCommand::Approve { server } => {
+            for (path, mut file) in pin_files(server.as_deref())? {
+                let count = file.approve();
+                if count > 0 {
+                    pins::save(&path, &file)?;
+                    writeln!(out, "{}: approved {count} change(s)", file.server)?;
+                }
+            }
+            Ok(0)
+        }
+    }
+}

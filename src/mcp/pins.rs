@@ -1,0 +1,307 @@
+//! Tool pinning: what a server's tools looked like when first seen, and every change since.
+//!
+//! Owns: the canonical form of a tool definition (every field: name, title, description,
+//! inputSchema, outputSchema, annotations, `_meta` minus volatile keys; keys sorted, no
+//! whitespace, so reordering is not a change) and its hash; the pin file of one server
+//! identity (name + command + profile) under `<state>/pins/`; comparing a tools/list answer
+//! with the pins (a new tool, a removed one, a changed description, nested schema or
+//! annotation) into changes that wait for `mcpguard pins approve`; and the pinned
+//! definitions policy relies on (annotations are untrusted hints: only pinned ones count).
+
+use super::catalog::ToolEntry;
+use crate::audit::chain::sha256_hex;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// `_meta` keys that change from run to run without the tool changing.
+const VOLATILE_META: [&str; 2] = ["io.modelcontextprotocol/related-task", "progressToken"];
+
+/// A definition in canonical form.
+pub fn canonical(definition: &Value) -> String {
+    let mut value = definition.clone();
+    if let Some(meta) = value.get_mut("_meta").and_then(Value::as_object_mut) {
+        for key in VOLATILE_META {
+            meta.remove(key);
+        }
+    }
+    // serde_json's map is ordered by key, so this is sorted and compact.
+    value.to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pinned {
+    pub hash: String,
+    pub definition: Value,
+}
+
+/// One difference from the pins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub tool: String,
+    /// added | removed | changed
+    pub kind: String,
+    /// What differs, in words (`description`, `inputSchema`, `annotations.destructiveHint: true -> false`).
+    pub what: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PinFile {
+    pub server: String,
+    pub command: Vec<String>,
+    pub profile: String,
+    pub tools: BTreeMap<String, Pinned>,
+    /// Definitions seen but not approved: `null` for a tool that disappeared.
+    #[serde(default)]
+    pub pending: BTreeMap<String, Option<Value>>,
+    #[serde(default)]
+    pub changes: Vec<Change>,
+}
+
+fn describe(old: &Value, new: &Value) -> Vec<String> {
+    let mut what = Vec::new();
+    let keys: std::collections::BTreeSet<&String> = old
+        .as_object()
+        .into_iter()
+        .chain(new.as_object())
+        .flat_map(|m| m.keys())
+        .collect();
+    for key in keys {
+        let (a, b) = (old.get(key), new.get(key));
+        if a == b {
+            continue;
+        }
+        if key == "annotations" {
+            let sub: std::collections::BTreeSet<&String> = a
+                .and_then(Value::as_object)
+                .into_iter()
+                .chain(b.and_then(Value::as_object))
+                .flat_map(|m| m.keys())
+                .collect();
+            for hint in sub {
+                let (x, y) = (a.and_then(|v| v.get(hint)), b.and_then(|v| v.get(hint)));
+                if x != y {
+                    let show = |v: Option<&Value>| v.map_or("absent".to_owned(), Value::to_string);
+                    what.push(format!("annotations.{hint}: {} -> {}", show(x), show(y)));
+                }
+            }
+        } else {
+            what.push(key.clone());
+        }
+    }
+    what
+}
+
+impl PinFile {
+    /// Compares a tools/list answer with the pins. On first sight everything is pinned;
+    /// after that differences become pending changes. `complete` says the list is whole
+    /// (no pagination cursor), so tools missing from it were removed.
+    pub fn observe(&mut self, tools: &[Value], complete: bool) -> Vec<Change> {
+        let first_sight = self.tools.is_empty() && self.pending.is_empty();
+        let mut changes = Vec::new();
+        let mut seen = Vec::new();
+        for tool in tools {
+            let Some(name) = tool.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            seen.push(name.to_owned());
+            let hash = sha256_hex(canonical(tool).as_bytes());
+            match self.tools.get(name) {
+                None if first_sight => {
+                    self.tools.insert(
+                        name.to_owned(),
+                        Pinned {
+                            hash,
+                            definition: tool.clone(),
+                        },
+                    );
+                }
+                None => {
+                    if self.pending.get(name).and_then(Option::as_ref) != Some(tool) {
+                        changes.push(Change {
+                            tool: name.into(),
+                            kind: "added".into(),
+                            what: vec!["a new tool".into()],
+                        });
+                    }
+                    self.pending.insert(name.to_owned(), Some(tool.clone()));
+                }
+                Some(pinned) if pinned.hash == hash => {
+                    self.pending.remove(name);
+                }
+                Some(pinned) => {
+                    if self.pending.get(name).and_then(Option::as_ref) != Some(tool) {
+                        changes.push(Change {
+                            tool: name.into(),
+                            kind: "changed".into(),
+                            what: describe(&pinned.definition, tool),
+                        });
+                    }
+                    self.pending.insert(name.to_owned(), Some(tool.clone()));
+                }
+            }
+        }
+        if complete {
+            // A tool that appeared and went again before anyone approved it is forgotten.
+            self.pending
+                .retain(|name, _| seen.contains(name) || self.tools.contains_key(name));
+            for name in self.tools.keys() {
+                if !seen.contains(name) && !matches!(self.pending.get(name), Some(None)) {
+                    changes.push(Change {
+                        tool: name.clone(),
+                        kind: "removed".into(),
+                        what: vec!["no longer listed".into()],
+                    });
+                    self.pending.insert(name.clone(), None);
+                }
+            }
+        }
+        self.changes.extend(changes.iter().cloned());
+        changes
+    }
+
+    /// Whether calls to `name` wait for approval (its listed definition is not the pinned one).
+    pub fn is_pending(&self, name: &str) -> bool {
+        matches!(self.pending.get(name), Some(Some(_)))
+    }
+
+    /// The pinned definition of `name`, as policy sees it.
+    pub fn entry(&self, name: &str) -> Option<ToolEntry> {
+        let pinned = self.tools.get(name)?;
+        Some(ToolEntry {
+            input_schema: pinned
+                .definition
+                .get("inputSchema")
+                .cloned()
+                .unwrap_or(Value::Null),
+            annotations: pinned
+                .definition
+                .get("annotations")
+                .cloned()
+                .unwrap_or(Value::Null),
+        })
+    }
+
+    /// Accepts every pending change.
+    pub fn approve(&mut self) -> usize {
+        let count = self.pending.len();
+        for (name, definition) in std::mem::take(&mut self.pending) {
+            match definition {
+                Some(tool) => {
+                    let hash = sha256_hex(canonical(&tool).as_bytes());
+                    self.tools.insert(
+                        name,
+                        Pinned {
+                            hash,
+                            definition: tool,
+                        },
+                    );
+                }
+                None => {
+                    self.tools.remove(&name);
+                }
+            }
+        }
+        self.changes.clear();
+        count
+    }
+}
+
+/// Where the pins of a server identity live.
+pub fn pin_path(state: &Path, server: &str, command: &[String], profile: &str) -> PathBuf {
+    let identity = format!("{server}\0{}\0{profile}", command.join("\0"));
+    let safe = crate::sandbox::sanitize(server);
+    state.join("pins").join(format!(
+        "{safe}-{}.json",
+        &sha256_hex(identity.as_bytes())[..16]
+    ))
+}
+
+pub fn load(path: &Path) -> std::io::Result<Option<PinFile>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes atomically (a crash leaves the old pins or the new ones, never half a file).
+pub fn save(path: &Path, pins: &PinFile) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(pins).map_err(std::io::Error::other)?,
+    )?;
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    fn tool(description: &str, destructive: bool) -> Value {
+        json!({"name": "rm", "description": description, "inputSchema": {"type": "object", "properties": {"p": {"type": "string"}}},
+               "annotations": {"destructiveHint": destructive}})
+    }
+
+    #[test]
+    fn reordering_is_not_a_change() {
+        let a = json!({"name": "x", "inputSchema": {"type": "object", "properties": {"a": {}, "b": {}}}});
+        let b: Value = serde_json::from_str(
+            r#"{"inputSchema":{"properties":{"b":{},"a":{}},"type":"object"},"name":"x"}"#,
+        )
+        .unwrap();
+        assert_eq!(canonical(&a), canonical(&b));
+    }
+
+    #[test]
+    fn first_sight_pins_then_changes_wait_for_approval() {
+        let mut pins = PinFile::default();
+        assert_eq!(pins.observe(&[tool("remove a file", true)], true), vec![]);
+        assert!(!pins.is_pending("rm"));
+        let flipped = tool("remove a file", false);
+        assert_eq!(
+            pins.observe(std::slice::from_ref(&flipped), true),
+            vec![Change {
+                tool: "rm".into(),
+                kind: "changed".into(),
+                what: vec!["annotations.destructiveHint: true -> false".into()]
+            }]
+        );
+        assert!(pins.is_pending("rm"));
+        // Policy keeps seeing the pinned annotations.
+        assert_eq!(
+            pins.entry("rm").unwrap().annotations,
+            json!({"destructiveHint": true})
+        );
+        // Seeing the same change again is not a new change.
+        assert_eq!(pins.observe(&[flipped], true), vec![]);
+        let mut nested = tool("remove a file", true);
+        nested["inputSchema"]["properties"]["p"]["type"] = json!("number");
+        let added = json!({"name": "exfiltrate", "inputSchema": {}});
+        let changes = pins.observe(&[nested, added], true);
+        assert_eq!(
+            changes
+                .iter()
+                .map(|c| (c.tool.as_str(), c.kind.as_str(), c.what.join(",")))
+                .collect::<Vec<_>>(),
+            vec![
+                ("rm", "changed", "inputSchema".to_owned()),
+                ("exfiltrate", "added", "a new tool".to_owned())
+            ]
+        );
+        // Both go away: rm's removal waits for approval; exfiltrate, never approved, is forgotten.
+        let removed = pins.observe(&[], true);
+        assert_eq!(removed.len(), 1);
+        assert_eq!(pins.approve(), 1);
+        assert!(pins.tools.is_empty() && pins.pending.is_empty());
+    }
+}
