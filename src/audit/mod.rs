@@ -228,6 +228,15 @@ impl AuditLog {
         self.write(record, sync);
     }
 
+    /// What response inspection found in a tool's answer.
+    pub fn inspection(&mut self, tool: &str, id: Value, detail: Value) {
+        let mut record = self.base("response.inspected");
+        record.tool = Some(tool.to_owned());
+        record.id = Some(id);
+        record.detail = self.detail(detail);
+        self.write(record, true);
+    }
+
     /// Tool definitions that differ from the pins.
     pub fn pin_change(&mut self, detail: Value) {
         let mut record = self.base("pin.change");

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolEntry {
     pub input_schema: Value,
+    pub output_schema: Value,
     pub annotations: Value,
 }
 
@@ -40,6 +41,8 @@ struct ToolView {
     name: String,
     #[serde(rename = "inputSchema", default)]
     input_schema: Value,
+    #[serde(rename = "outputSchema", default)]
+    output_schema: Value,
     #[serde(default)]
     annotations: Value,
 }
@@ -54,6 +57,7 @@ impl Catalog {
         for tool in list.tools {
             self.tools.entry(tool.name).or_insert(ToolEntry {
                 input_schema: tool.input_schema,
+                output_schema: tool.output_schema,
                 annotations: tool.annotations,
             });
         }

@@ -169,17 +169,11 @@ impl PinFile {
     /// The pinned definition of `name`, as policy sees it.
     pub fn entry(&self, name: &str) -> Option<ToolEntry> {
         let pinned = self.tools.get(name)?;
+        let field = |key: &str| pinned.definition.get(key).cloned().unwrap_or(Value::Null);
         Some(ToolEntry {
-            input_schema: pinned
-                .definition
-                .get("inputSchema")
-                .cloned()
-                .unwrap_or(Value::Null),
-            annotations: pinned
-                .definition
-                .get("annotations")
-                .cloned()
-                .unwrap_or(Value::Null),
+            input_schema: field("inputSchema"),
+            output_schema: field("outputSchema"),
+            annotations: field("annotations"),
         })
     }
 

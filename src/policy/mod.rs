@@ -10,6 +10,7 @@
 pub mod args;
 pub mod names;
 pub mod rate;
+pub mod response;
 pub mod schema;
 
 use crate::mcp::catalog::ToolEntry;
@@ -44,6 +45,7 @@ pub struct Policy {
     check_schema: bool,
     pub hide_denied: bool,
     pub rate: Option<rate::RateSpec>,
+    pub responses: response::ResponseRules,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +61,23 @@ impl Policy {
             unlisted: profile.tools.unlisted.unwrap_or(Verdict::Deny),
             check_schema: profile.tools.check_schema.unwrap_or(true),
             hide_denied: profile.tools.hide_denied.unwrap_or(false),
+            responses: response::ResponseRules {
+                strip_control: profile.responses.strip_control.unwrap_or(true),
+                max_text: match &profile.responses.max_text {
+                    Some(text) if text == "off" => None,
+                    Some(text) => Some(
+                        crate::units::parse_size(text)
+                            .map_err(|e| PolicyError(format!("responses.max-text: {e}")))?,
+                    ),
+                    None => None,
+                },
+                injection: profile
+                    .responses
+                    .injection
+                    .clone()
+                    .unwrap_or_else(|| "flag".into()),
+                check_output_schema: profile.responses.check_output_schema.unwrap_or(true),
+            },
             rate: match &profile.limits.calls {
                 Some(text) => {
                     Some(rate::RateSpec::parse(text, profile.limits.burst).map_err(PolicyError)?)
@@ -203,10 +222,7 @@ mod tests {
     use serde_json::json;
 
     fn entry(schema: Value, annotations: Value) -> ToolEntry {
-        ToolEntry {
-            input_schema: schema,
-            annotations,
-        }
+        ToolEntry { input_schema: schema, output_schema: Value::Null, annotations }
     }
 
     fn policy(name: &str) -> Policy {

@@ -156,6 +156,13 @@ fn merge(base: &mut Profile, child: Profile) {
     base.tools.hide_denied = tools.hide_denied.or(base.tools.hide_denied);
     base.tools.on_prompt = tools.on_prompt.or(base.tools.on_prompt);
     base.tools.rules.extend(tools.rules);
+    let responses = child.responses;
+    base.responses.max_text = responses.max_text.or(base.responses.max_text.take());
+    base.responses.strip_control = responses.strip_control.or(base.responses.strip_control);
+    base.responses.injection = responses.injection.or(base.responses.injection.take());
+    base.responses.check_output_schema = responses
+        .check_output_schema
+        .or(base.responses.check_output_schema);
     let limits = child.limits;
     base.limits.calls = limits.calls.or(base.limits.calls.take());
     base.limits.burst = limits.burst.or(base.limits.burst);

@@ -18,6 +18,28 @@ pub struct Profile {
     pub tools: ToolsSection,
     #[serde(default)]
     pub limits: LimitsSection,
+    #[serde(default)]
+    pub responses: ResponsesSection,
+}
+
+/// What tool results may carry back to the model.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ResponsesSection {
+    /// Largest total of text content per result (e.g. "1MiB", or "off"); the rest is cut
+    /// with a visible marker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_text: Option<String>,
+    /// Remove ANSI escape sequences and control characters from text (default: true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strip_control: Option<bool>,
+    /// Prompt-injection heuristic: "flag" (default: report and record), "block" (withhold the
+    /// result) or "off".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injection: Option<String>,
+    /// Check structuredContent against the tool's pinned outputSchema (default: true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_output_schema: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

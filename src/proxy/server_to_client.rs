@@ -7,6 +7,7 @@
 //! answer to a call mcpguard already answered, and forwarding everything else byte for byte.
 
 use super::client_to_server::cancelled_request_id;
+use super::pending::ClientRequest;
 use super::pending::ResponseFate;
 use super::recording;
 use super::shared::{Shared, State};
@@ -17,7 +18,7 @@ use crate::jsonrpc::message::RequestId;
 use crate::jsonrpc::message::{self, Kind, Parsed};
 use crate::jsonrpc::reply::{self, ErrorCode};
 use crate::mcp::{methods, tool_call};
-use crate::policy::Policy;
+use crate::policy::{Policy, response};
 use crate::profile::model::Verdict;
 use bytes::Bytes;
 use serde_json::value::RawValue;
@@ -224,6 +225,13 @@ fn note(
                         *replacement = hide_tools(hide_policy, &state, &id, result.get());
                     }
                 }
+                if request.method == methods::TOOLS_CALL
+                    && let (Some(result), Some(policy)) = (result, shared.policy.as_ref())
+                    && response::worth_inspecting(result.get(), &policy.responses)
+                {
+                    *replacement =
+                        inspect_result(shared, policy, &mut state, &request, &id, result.get());
+                }
                 if state.audit.is_some() {
                     let job = recording::Job::Response {
                         latency_ms: request.started.elapsed().as_secs_f64() * 1000.0,
@@ -268,6 +276,57 @@ fn note(
             true
         }
     }
+}
+
+/// Inspects a tool result (control characters, size, injection, outputSchema); returns the
+/// line to send instead when it changed. Findings go to stderr and the audit trail.
+fn inspect_result(
+    shared: &Shared,
+    policy: &Policy,
+    state: &mut State,
+    request: &ClientRequest,
+    id: &RequestId,
+    raw: &str,
+) -> Option<Bytes> {
+    let value: serde_json::Value = serde_json::from_str(raw).ok()?;
+    let tool = request.tool.as_deref().unwrap_or("?");
+    let entry = state
+        .pins
+        .as_ref()
+        .and_then(|p| p.file.entry(tool))
+        .or_else(|| state.catalog.get(tool).cloned());
+    let output_schema = entry
+        .map(|e| e.output_schema)
+        .unwrap_or(serde_json::Value::Null);
+    let inspection = response::inspect(
+        &value,
+        tool,
+        &output_schema,
+        &policy.responses,
+        &mut state.schemas,
+    );
+    if inspection.findings.is_empty() {
+        return None;
+    }
+    let server = &shared.config.server_name;
+    tracing::warn!(
+        %server,
+        "the answer of {tool} (id {id}) {}: {}",
+        if inspection.blocked { "was withheld" } else { "was inspected" },
+        inspection.findings.join("; ")
+    );
+    if let Some(audit) = state.audit.as_mut() {
+        audit.inspection(
+            tool,
+            recording::id_value(id),
+            serde_json::json!({ "findings": inspection.findings, "blocked": inspection.blocked, "changed": inspection.replaced.is_some() }),
+        );
+    }
+    let replaced = inspection.replaced?;
+    Some(Bytes::from(format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{replaced}}}\n",
+        id.to_json()
+    )))
 }
 
 /// Compares a tools/list answer with the pins: reports and records every change, and
