@@ -8,8 +8,10 @@
 //! approval channel exists. A denial is a decision, never an error.
 
 pub mod args;
+pub mod breaker;
 pub mod names;
 pub mod rate;
+pub mod repeat;
 pub mod response;
 pub mod schema;
 
@@ -46,6 +48,22 @@ pub struct Policy {
     pub hide_denied: bool,
     pub rate: Option<rate::RateSpec>,
     pub responses: response::ResponseRules,
+    /// Loop detection: (count, window).
+    pub repeats: Option<(usize, std::time::Duration)>,
+    /// Circuit breaker: (consecutive failures, cool-down).
+    pub breaker: Option<(u32, std::time::Duration)>,
+}
+
+fn duration(
+    text: &Option<String>,
+    key: &str,
+    default: u64,
+) -> Result<std::time::Duration, PolicyError> {
+    match text {
+        Some(text) => crate::units::parse_duration(text)
+            .map_err(|e| PolicyError(format!("limits.{key}: {e}"))),
+        None => Ok(std::time::Duration::from_secs(default)),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +95,20 @@ impl Policy {
                     .clone()
                     .unwrap_or_else(|| "flag".into()),
                 check_output_schema: profile.responses.check_output_schema.unwrap_or(true),
+            },
+            repeats: match profile.limits.loop_count {
+                Some(count) => Some((
+                    count,
+                    duration(&profile.limits.loop_window, "loop-window", 60)?,
+                )),
+                None => None,
+            },
+            breaker: match profile.limits.breaker_failures {
+                Some(failures) => Some((
+                    failures,
+                    duration(&profile.limits.breaker_cooldown, "breaker-cooldown", 30)?,
+                )),
+                None => None,
             },
             rate: match &profile.limits.calls {
                 Some(text) => {
@@ -222,7 +254,11 @@ mod tests {
     use serde_json::json;
 
     fn entry(schema: Value, annotations: Value) -> ToolEntry {
-        ToolEntry { input_schema: schema, output_schema: Value::Null, annotations }
+        ToolEntry {
+            input_schema: schema,
+            output_schema: Value::Null,
+            annotations,
+        }
     }
 
     fn policy(name: &str) -> Policy {

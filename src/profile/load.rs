@@ -167,6 +167,12 @@ fn merge(base: &mut Profile, child: Profile) {
     base.limits.calls = limits.calls.or(base.limits.calls.take());
     base.limits.burst = limits.burst.or(base.limits.burst);
     base.limits.call_timeout = limits.call_timeout.or(base.limits.call_timeout.take());
+    base.limits.loop_count = limits.loop_count.or(base.limits.loop_count);
+    base.limits.loop_window = limits.loop_window.or(base.limits.loop_window.take());
+    base.limits.breaker_failures = limits.breaker_failures.or(base.limits.breaker_failures);
+    base.limits.breaker_cooldown = limits
+        .breaker_cooldown
+        .or(base.limits.breaker_cooldown.take());
     base.limits.max_message = limits.max_message.or(base.limits.max_message.take());
 }
 

@@ -193,8 +193,109 @@ pub struct LimitsSection {
     /// How many calls may come at once above the rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub burst: Option<u32>,
+    /// Loop detection: the same tool with the same arguments this many times within
+    /// `loop-window` is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_count: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_window: Option<String>,
+    /// Circuit breaker: after this many failed calls in a row (error results, JSON-RPC
+    /// errors, timeouts), calls fail fast for `breaker-cooldown`, then one probes again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breaker_failures: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breaker_cooldown: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_timeout: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_message: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key a profile can hold, filled in, so the documentation check sees them all.
+    const EVERY_KEY: &str = r#"
+[profile]
+name = "n"
+version = 1
+description = "d"
+owner = "o"
+review-by = "2027-01-01"
+extends = "default"
+[sandbox]
+network = "none"
+read = ["/r"]
+write = ["/w"]
+env = ["LANG"]
+require = ["seccomp"]
+[tools]
+default = "allow"
+destructive = "prompt"
+allow = ["a"]
+prompt = ["p"]
+deny = ["d"]
+unlisted = "deny"
+check-schema = true
+pins = "enforce"
+hide-denied = true
+on-prompt = "deny"
+[[tools.rules]]
+tool = "t"
+arg = "/a"
+glob = "g"
+not-glob = "n"
+regex = "r"
+max-length = 1
+enum = ["e"]
+decision = "deny"
+reason = "why"
+examples = [{ args = {}, decision = "allow" }]
+[limits]
+calls = "1/min"
+burst = 1
+loop-count = 3
+loop-window = "1m"
+breaker-failures = 5
+breaker-cooldown = "30s"
+call-timeout = "1s"
+max-message = "1KiB"
+[responses]
+max-text = "1KiB"
+strip-control = true
+injection = "flag"
+check-output-schema = true
+"#;
+
+    fn keys(value: &toml::Value, out: &mut Vec<String>) {
+        match value {
+            toml::Value::Table(table) => {
+                for (key, inner) in table {
+                    out.push(key.clone());
+                    keys(inner, out);
+                }
+            }
+            toml::Value::Array(items) => items.iter().for_each(|i| keys(i, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_key_is_documented_in_the_manual() {
+        let profile: Profile = toml::from_str(EVERY_KEY).unwrap();
+        let value = toml::Value::try_from(&profile).unwrap();
+        let mut found = Vec::new();
+        keys(&value, &mut found);
+        let manual = include_str!("../../man/mcpguard-profile.5").replace("\\-", "-");
+        let missing: Vec<&String> = found
+            .iter()
+            .filter(|k| k.as_str() != "args" && !manual.contains(k.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "undocumented profile keys: {missing:?}");
+        assert!(
+            found.len() > 40,
+            "the sample does not cover the format: {found:?}"
+        );
+    }
 }

@@ -30,6 +30,15 @@ struct Arguments {
     arguments: Option<Value>,
 }
 
+fn blocked_with(id: &RequestId, code: &str, rule: &str, reason: String, modern: bool) -> Outcome {
+    Outcome {
+        blocked: Some(reply::denial_line(id, code, rule, &reason, modern)),
+        verdict: Verdict::Deny,
+        rule: rule.into(),
+        reason,
+    }
+}
+
 /// Judges a `tools/call` with `name` (None when unreadable or repeated).
 pub fn judge(
     shared: &Shared,
@@ -56,7 +65,6 @@ pub fn judge(
     let State {
         catalog,
         schemas,
-        bucket,
         era,
         pins,
         ..
@@ -120,7 +128,43 @@ pub fn judge(
             reason: decisive.reason,
         };
     }
-    if let Some(bucket) = bucket.as_mut()
+    let now = std::time::Instant::now();
+    let tool = name.unwrap_or("?");
+    if let Some(breaker) = state.breaker.as_mut()
+        && let Err(wait) = breaker.admit(now)
+    {
+        let reason = format!(
+            "the server failed {} tool calls in a row; calls fail fast for {:.0}s more (limits.breaker-failures, limits.breaker-cooldown)",
+            breaker.failures(),
+            wait.as_secs_f64().ceil()
+        );
+        return blocked_with(
+            id,
+            "denied.breaker",
+            "limits.breaker-failures",
+            reason,
+            state.era == Era::Modern,
+        );
+    }
+    if let Some(repeats) = state.repeats.as_mut() {
+        let key = format!(
+            "{tool}\u{0}{}",
+            arguments.as_ref().map(Value::to_string).unwrap_or_default()
+        );
+        if let Err(before) = repeats.check(&key, now) {
+            let reason = format!(
+                "`{tool}` was called with the same arguments {before} times in a short window already; this looks like a loop (limits.loop-count)"
+            );
+            return blocked_with(
+                id,
+                "denied.loop",
+                "limits.loop-count",
+                reason,
+                state.era == Era::Modern,
+            );
+        }
+    }
+    if let Some(bucket) = state.bucket.as_mut()
         && let Err(wait) = bucket.take(std::time::Instant::now())
     {
         let reason = format!(

@@ -214,6 +214,12 @@ fn note(
             result,
         } => match state.pending.server_response(&id) {
             ResponseFate::Answers(request) => {
+                if request.method == methods::TOOLS_CALL
+                    && let Some(breaker) = state.breaker.as_mut()
+                {
+                    let failed = is_error || result.is_some_and(|r| tool_result_is_error(r.get()));
+                    breaker.record(failed, std::time::Instant::now());
+                }
                 if request.method == methods::TOOLS_LIST
                     && let Some(result) = result
                 {
@@ -327,6 +333,16 @@ fn inspect_result(
         "{{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{replaced}}}\n",
         id.to_json()
     )))
+}
+
+/// Whether a tools/call result says `isError: true`.
+fn tool_result_is_error(raw: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Flag {
+        #[serde(rename = "isError", default)]
+        is_error: bool,
+    }
+    raw.contains("\"isError\"") && serde_json::from_str::<Flag>(raw).is_ok_and(|f| f.is_error)
 }
 
 /// Compares a tools/list answer with the pins: reports and records every change, and

@@ -10,7 +10,9 @@ use crate::mcp::catalog::Catalog;
 use crate::mcp::era::Era;
 use crate::mcp::pins::PinFile;
 use crate::policy::Policy;
+use crate::policy::breaker::Breaker;
 use crate::policy::rate::Bucket;
+use crate::policy::repeat::Repeats;
 use crate::policy::schema::SchemaCache;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -49,6 +51,8 @@ pub struct State {
     pub bucket: Option<Bucket>,
     /// The server's pinned tools (absent with `tools.pins = "off"`).
     pub pins: Option<PinState>,
+    pub repeats: Option<Repeats>,
+    pub breaker: Option<Breaker>,
 }
 
 /// The pin file of this server identity and how changes are treated.
@@ -88,6 +92,14 @@ impl Shared {
             .as_ref()
             .and_then(|p| p.rate)
             .map(|spec| Bucket::new(spec, std::time::Instant::now()));
+        let repeats = policy
+            .as_ref()
+            .and_then(|p| p.repeats)
+            .map(|(count, window)| Repeats::new(count, window));
+        let breaker = policy
+            .as_ref()
+            .and_then(|p| p.breaker)
+            .map(|(failures, cooldown)| Breaker::new(failures, cooldown));
         Self {
             config,
             policy,
@@ -100,6 +112,8 @@ impl Shared {
                 schemas: SchemaCache::default(),
                 bucket,
                 pins,
+                repeats,
+                breaker,
             }),
         }
     }

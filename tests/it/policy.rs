@@ -348,7 +348,7 @@ fn a_rate_limit_holds_under_concurrent_load() {
     // 20 calls at once, without waiting for answers.
     let mut burst = Vec::new();
     for i in 0..20 {
-        let mut line = serde_json::to_vec(&echo_call(json!(i), "load")).unwrap();
+        let mut line = serde_json::to_vec(&echo_call(json!(i), &format!("load {i}"))).unwrap();
         line.push(b'\n');
         burst.extend(line);
     }
@@ -664,4 +664,68 @@ fn tool_answers_are_cleaned_flagged_capped_or_withheld() {
             && logged.contains("tool-call or role markup"),
         "{logged}"
     );
+}
+
+#[test]
+fn loops_and_failing_servers_are_cut_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("limits.toml");
+    std::fs::write(
+        &profile,
+        "[profile]\nname = \"limits\"\nextends = \"default\"\n[tools]\ndestructive = \"allow\"\nunlisted = \"allow\"\ncheck-schema = false\n\
+         [limits]\nloop-count = 3\nloop-window = \"1m\"\nbreaker-failures = 3\nbreaker-cooldown = \"1h\"\n",
+    )
+    .unwrap();
+    let profile = profile.display().to_string();
+    let (mut guard, _) = start(&["--profile", &profile], fake(&["normal"]));
+    assert_eq!(
+        blocked(&call(
+            &mut guard,
+            json!(1),
+            "echo",
+            json!({"text": "again"})
+        )),
+        None
+    );
+    assert_eq!(
+        blocked(&call(
+            &mut guard,
+            json!(2),
+            "echo",
+            json!({"text": "again"})
+        )),
+        None
+    );
+    let third = call(&mut guard, json!(3), "echo", json!({"text": "again"}));
+    assert_eq!(
+        blocked(&third),
+        Some(("denied.loop".into(), "limits.loop-count".into()))
+    );
+    assert_eq!(
+        blocked(&call(
+            &mut guard,
+            json!(4),
+            "echo",
+            json!({"text": "other"})
+        )),
+        None
+    );
+    // Three failures in a row (the fake server answers unknown tools with a JSON-RPC error).
+    for id in 5..8 {
+        assert!(
+            call(&mut guard, json!(id), "missing", json!({ "attempt": id }))["error"].is_object()
+        );
+    }
+    let fast = call(&mut guard, json!(8), "echo", json!({"text": "now"}));
+    assert_eq!(
+        blocked(&fast),
+        Some(("denied.breaker".into(), "limits.breaker-failures".into()))
+    );
+    assert!(
+        fast["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("failed 3 tool calls in a row")
+    );
+    guard.finish();
 }
