@@ -181,23 +181,26 @@ impl AuditLog {
     ) {
         let mut record = self.base("request");
         record.method = Some(method.to_owned());
-        record.tool = tool.map(str::to_owned);
-        record.id = id;
+        record.tool = tool.map(|t| self.redactor.string(t));
+        record.id = id.map(|i| self.redactor.value(&i));
         record.args = args;
         let deny = verdict.verdict == "deny";
-        record.decision = Some(decision(verdict));
+        record.decision = Some(decision(&self.redactor, verdict));
         self.write(record, deny);
     }
 
     /// A message mcpguard refused to relay (malformed, oversize, late).
     pub fn refused(&mut self, id: Option<Value>, rule: &str, reason: &str) {
         let mut record = self.base("refused");
-        record.id = id;
-        record.decision = Some(decision(Verdict {
-            verdict: "deny",
-            rule,
-            reason,
-        }));
+        record.id = id.map(|i| self.redactor.value(&i));
+        record.decision = Some(decision(
+            &self.redactor,
+            Verdict {
+                verdict: "deny",
+                rule,
+                reason,
+            },
+        ));
         self.write(record, true);
     }
 
@@ -215,8 +218,8 @@ impl AuditLog {
     ) {
         let mut record = self.base(event);
         record.method = Some(method.to_owned());
-        record.tool = tool.map(str::to_owned);
-        record.id = id;
+        record.tool = tool.map(|t| self.redactor.string(t));
+        record.id = id.map(|i| self.redactor.value(&i));
         record.latency_ms = Some((latency_ms * 1000.0).round() / 1000.0);
         record.result = Some(ResultInfo {
             is_error,
@@ -251,11 +254,11 @@ impl AuditLog {
     }
 }
 
-fn decision(verdict: Verdict<'_>) -> Decision {
+fn decision(redactor: &Redactor, verdict: Verdict<'_>) -> Decision {
     Decision {
         verdict: verdict.verdict.to_owned(),
-        rule: verdict.rule.to_owned(),
-        reason: verdict.reason.to_owned(),
+        rule: redactor.string(verdict.rule),
+        reason: redactor.string(verdict.reason),
         approver: None,
     }
 }

@@ -32,9 +32,9 @@ impl RateSpec {
                 ));
             }
         };
-        if count <= 0.0 {
+        if !count.is_finite() || count < 1.0 {
             return Err(format!(
-                "limits.calls = \"{text}\": the rate must be positive"
+                "limits.calls = \"{text}\": the rate must be a whole number of calls, at least 1"
             ));
         }
         Ok(RateSpec {
@@ -98,6 +98,8 @@ mod tests {
         assert_eq!(bucket.take(start), Err(Duration::from_secs(1)));
         assert!(bucket.take(start + Duration::from_millis(1000)).is_ok());
         assert!(RateSpec::parse("fast", None).is_err());
+        assert!(RateSpec::parse("NaN/min", None).is_err());
+        assert!(RateSpec::parse("1e-300/sec", None).is_err());
         assert!(
             RateSpec::parse("10/fortnight", None)
                 .unwrap_err()

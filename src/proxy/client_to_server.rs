@@ -122,7 +122,9 @@ async fn inspect_line(shared: &Arc<Shared>, line: Bytes, outlets: &Outlets<'_>) 
     match message::parse(text) {
         Ok(Parsed::Single(kind)) => match note(shared, kind, &line, outlets) {
             Some(reply) => {
-                outlets.to_client.send(reply).await;
+                if !reply.is_empty() {
+                    outlets.to_client.send(reply).await;
+                }
                 None
             }
             None => Some(line),
@@ -134,7 +136,9 @@ async fn inspect_line(shared: &Arc<Shared>, line: Bytes, outlets: &Outlets<'_>) 
                 match element.kind {
                     Ok(kind) => match note(shared, kind, &line, outlets) {
                         Some(reply) => {
-                            outlets.to_client.send(reply).await;
+                            if !reply.is_empty() {
+                                outlets.to_client.send(reply).await;
+                            }
                         }
                         None => kept.push(element.raw),
                     },
@@ -164,7 +168,8 @@ async fn inspect_line(shared: &Arc<Shared>, line: Bytes, outlets: &Outlets<'_>) 
 }
 
 /// Records what one client message means for the session.
-/// Returns the reply the client gets instead, when the request is not to be forwarded.
+/// Returns the reply the client gets instead, when the message is not to be forwarded (an
+/// empty reply: dropped without one).
 fn note(
     shared: &Arc<Shared>,
     kind: Kind<'_>,
@@ -242,6 +247,14 @@ fn note(
                 state.pending.client_request(id, &method, None, None, None);
             }
             None
+        }
+        Kind::Notification { method, .. } if method == methods::TOOLS_CALL => {
+            // A tools/call without an id would run unjudged and unanswered: it is dropped.
+            tracing::warn!(server = %shared.config.server_name, "dropped a tools/call without an id (nothing could be answered, so nothing is run)");
+            if let Some(audit) = shared.lock().audit.as_mut() {
+                audit.refused(None, "denied.malformed", "a tools/call without an id");
+            }
+            Some(Bytes::new())
         }
         Kind::Notification { method, params } => {
             if method == methods::NOTIFICATION_CANCELLED

@@ -130,42 +130,11 @@ pub fn judge(
     }
     let now = std::time::Instant::now();
     let tool = name.unwrap_or("?");
-    if let Some(breaker) = state.breaker.as_mut()
-        && let Err(wait) = breaker.admit(now)
-    {
-        let reason = format!(
-            "the server failed {} tool calls in a row; calls fail fast for {:.0}s more (limits.breaker-failures, limits.breaker-cooldown)",
-            breaker.failures(),
-            wait.as_secs_f64().ceil()
-        );
-        return blocked_with(
-            id,
-            "denied.breaker",
-            "limits.breaker-failures",
-            reason,
-            state.era == Era::Modern,
-        );
-    }
-    if let Some(repeats) = state.repeats.as_mut() {
-        let key = format!(
-            "{tool}\u{0}{}",
-            arguments.as_ref().map(Value::to_string).unwrap_or_default()
-        );
-        if let Err(before) = repeats.check(&key, now) {
-            let reason = format!(
-                "`{tool}` was called with the same arguments {before} times in a short window already; this looks like a loop (limits.loop-count)"
-            );
-            return blocked_with(
-                id,
-                "denied.loop",
-                "limits.loop-count",
-                reason,
-                state.era == Era::Modern,
-            );
-        }
-    }
+    let modern = state.era == Era::Modern;
+    // Order: the rate (a refused call is not counted anywhere else), then loops, then the
+    // breaker last, so that a call it admits as its probe really goes to the server.
     if let Some(bucket) = state.bucket.as_mut()
-        && let Err(wait) = bucket.take(std::time::Instant::now())
+        && let Err(wait) = bucket.take(now)
     {
         let reason = format!(
             "too many tool calls: the profile allows {} (limits.calls, burst {}); retry in {:.1}s",
@@ -181,6 +150,34 @@ pub fn judge(
             rule: "limits.calls".into(),
             reason,
         };
+    }
+    if let Some(repeats) = state.repeats.as_mut() {
+        let key = format!(
+            "{tool}\u{0}{}",
+            arguments.as_ref().map(Value::to_string).unwrap_or_default()
+        );
+        if let Err(before) = repeats.check(&key, now) {
+            let reason = format!(
+                "`{tool}` was called with the same arguments {before} times in a short window already; this looks like a loop (limits.loop-count)"
+            );
+            return blocked_with(id, "denied.loop", "limits.loop-count", reason, modern);
+        }
+    }
+    if let Some(breaker) = state.breaker.as_mut()
+        && let Err(wait) = breaker.admit(now)
+    {
+        let reason = format!(
+            "the server failed {} tool calls in a row; calls fail fast for {:.0}s more (limits.breaker-failures, limits.breaker-cooldown)",
+            breaker.failures(),
+            wait.as_secs_f64().ceil()
+        );
+        return blocked_with(
+            id,
+            "denied.breaker",
+            "limits.breaker-failures",
+            reason,
+            modern,
+        );
     }
     Outcome {
         blocked: None,

@@ -2,7 +2,7 @@
 //!
 //! Owns: turning relay facts into audit records: the client's name from `initialize` (or a
 //! modern request's `_meta`), the arguments of a request, a response's size, `isError` and
-//! payload, with large payloads hashed and previewed instead of parsed (a 10 MiB answer
+//! payload, with large payloads hashed (not parsed, not previewed) (a 10 MiB answer
 //! must not be copied into a record or held twice in memory). Records of relayed messages
 //! are queued as `Job`s and written once the message has been forwarded, so the trail adds
 //! no latency to the exchange itself.
@@ -18,9 +18,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use std::ops::Range;
 
-/// Payloads larger than this are hashed and previewed, not parsed.
+/// Payloads larger than this are hashed, not parsed.
 const PARSE_LIMIT: usize = 64 * 1024;
-const PREVIEW: usize = 1024;
 
 /// An audit record to write once the message it describes has been forwarded. It holds the
 /// line (shared, not copied) and where in it the interesting JSON lies.
@@ -148,11 +147,8 @@ fn raw_payload(audit: &AuditLog, raw: &str) -> Option<Payload> {
     payload.sha256 = chain::sha256_hex(raw.as_bytes());
     payload.value = None;
     payload.truncated = true;
-    let cut = (0..=PREVIEW)
-        .rev()
-        .find(|i| raw.is_char_boundary(*i))
-        .unwrap_or(0);
-    payload.preview = Some(audit.redact_text(&raw[..cut]));
+    // No preview: a prefix of unparsed JSON cannot be redacted by key, and a secret cut at
+    // its end would leak in part.
     Some(payload)
 }
 

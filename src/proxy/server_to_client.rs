@@ -21,7 +21,6 @@ use crate::mcp::{methods, tool_call};
 use crate::policy::{Policy, response};
 use crate::profile::model::Verdict;
 use bytes::Bytes;
-use serde_json::value::RawValue;
 use std::sync::Arc;
 use tokio::io::AsyncRead;
 use tokio::time::Instant;
@@ -146,14 +145,29 @@ fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Outcome {
         }
         Ok(Parsed::Batch(elements)) => {
             let total = elements.len();
-            let mut kept: Vec<&RawValue> = Vec::with_capacity(total);
+            // Each element as it goes on: its own text, or what inspection made of it.
+            let mut kept: Vec<String> = Vec::with_capacity(total);
+            let mut rewritten = false;
             let mut outcome = Outcome::default();
             let mut errors_for_client = Vec::new();
             for element in elements {
                 match element.kind {
                     Ok(kind) => {
-                        if note(shared, kind, &line, element.raw.get().len(), &mut None) {
-                            kept.push(element.raw);
+                        let mut replacement = None;
+                        if note(
+                            shared,
+                            kind,
+                            &line,
+                            element.raw.get().len(),
+                            &mut replacement,
+                        ) {
+                            match replacement {
+                                Some(line) => {
+                                    rewritten = true;
+                                    kept.push(String::from_utf8_lossy(&line).trim_end().to_owned());
+                                }
+                                None => kept.push(element.raw.get().to_owned()),
+                            }
                         }
                     }
                     Err(malformed) => {
@@ -173,8 +187,8 @@ fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Outcome {
             }
             let mut for_client: Vec<u8> = match kept.len() {
                 0 => Vec::new(),
-                n if n == total => line.to_vec(),
-                _ => message::batch_line(&kept).to_vec(),
+                n if n == total && !rewritten => line.to_vec(),
+                _ => format!("[{}]\n", kept.join(",")).into_bytes(),
             };
             for error in errors_for_client {
                 for_client.extend_from_slice(&error);
@@ -252,7 +266,16 @@ fn note(
                 }
                 true
             }
-            ResponseFate::Unknown => true,
+            ResponseFate::Unknown => {
+                // Not an answer to anything the client asked (or asked and cancelled): it
+                // would reach the client uninspected, and a client that matches ids loosely
+                // ("5" for 5) would take it as the answer to a call mcpguard is still judging.
+                tracing::warn!(
+                    server = %shared.config.server_name,
+                    "dropped the server's answer to request {id}, which the client has not asked (or has cancelled)"
+                );
+                false
+            }
             ResponseFate::AlreadyAnswered => {
                 tracing::warn!(
                     server = %shared.config.server_name,
@@ -261,7 +284,16 @@ fn note(
                 false
             }
         },
-        Kind::Response { id: None, .. } => true,
+        // An error the server could not tie to a request goes on; a result with no id is
+        // not an answer to anything and would skip inspection.
+        Kind::Response {
+            id: None, is_error, ..
+        } => {
+            if !is_error {
+                tracing::warn!(server = %shared.config.server_name, "dropped a result without an id from the server");
+            }
+            is_error
+        }
         Kind::Request { id, method, .. } => {
             state.pending.server_request(id, &method);
             true
