@@ -164,10 +164,13 @@ fn pin_state(profile: &Profile, plan: &Plan, server: &str) -> anyhow::Result<Opt
         profile: profile.profile.name.clone(),
         ..PinFile::default()
     });
+    let first_listing = file.tools.is_empty() && file.pending.is_empty();
     Ok(Some(PinState {
         path,
         file,
         enforce,
+        first_listing,
+        paginated: false,
     }))
 }
 

@@ -389,9 +389,15 @@ fn observe_pins(shared: &Shared, state: &mut State, result: &str) {
     let Some(tools) = value.get("tools").and_then(|t| t.as_array()) else {
         return;
     };
-    let complete = value.get("nextCursor").is_none_or(|c| c.is_null());
+    let more = value.get("nextCursor").is_some_and(|c| !c.is_null());
+    pins.paginated |= more;
+    // Removals are only inferred from a list that never paginated (one page is all of it).
+    let complete = !pins.paginated;
     let before = pins.file.tools.len();
-    let changes = pins.file.observe(tools, complete);
+    let changes = pins.file.observe_page(tools, complete, pins.first_listing);
+    if !more {
+        pins.first_listing = false;
+    }
     if changes.is_empty() && pins.file.tools.len() == before {
         return;
     }

@@ -61,6 +61,11 @@ pub struct PinState {
     pub file: PinFile,
     /// Block and hide changed tools (else only report them).
     pub enforce: bool,
+    /// The identity had no pins when the session began and its first listing is still
+    /// paging: every page is pinned, not reported as additions.
+    pub first_listing: bool,
+    /// The server paginates its tool list: removals cannot be told from one page.
+    pub paginated: bool,
 }
 
 impl Shared {
