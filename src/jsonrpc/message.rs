@@ -78,6 +78,9 @@ struct RawEnvelope<'a> {
     error: Option<&'a RawValue>,
 }
 
+/// The envelope keys mcpguard reads.
+const ENVELOPE_KEYS: &[&str] = &["jsonrpc", "id", "method", "params", "result", "error"];
+
 /// What one JSON-RPC object is.
 #[derive(Debug, Clone)]
 pub enum Kind<'a> {
@@ -178,6 +181,13 @@ fn parse_object(text: &str) -> Result<Kind<'_>, Malformed> {
             Malformed::NotJson(e.to_string())
         }
     })?;
+    // A request's envelope must mean the same to every parser (see `keys`).
+    if envelope.method.is_some()
+        && let Some(problem) =
+            super::keys::keys_of(text).and_then(|k| super::keys::shadowing(&k, ENVELOPE_KEYS))
+    {
+        return Err(Malformed::NotJsonRpc(problem));
+    }
     if envelope.jsonrpc.as_deref() != Some("2.0") {
         return Err(Malformed::NotJsonRpc("\"jsonrpc\" must be \"2.0\"".into()));
     }
@@ -283,6 +293,10 @@ mod tests {
         let err = |t: &str| parse(t).unwrap_err();
         assert!(matches!(
             err(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call"}"#),
+            Malformed::NotJsonRpc(_)
+        ));
+        assert!(matches!(
+            err(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","Method":"tools/call"}"#),
             Malformed::NotJsonRpc(_)
         ));
         assert!(matches!(

@@ -2,5 +2,6 @@
 
 pub mod framing;
 pub mod id_recovery;
+pub mod keys;
 pub mod message;
 pub mod reply;

@@ -58,7 +58,12 @@ pub fn judge(
     let arguments = params
         .and_then(|p| serde_json::from_str::<Arguments>(p.get()).ok())
         .and_then(|a| a.arguments);
-    // A name repeated in params, or params that are not an object, give no name at all.
+    // A name repeated in params, a key a lenient server would read as `name` or
+    // `arguments`, or params that are not an object, give no name at all.
+    let shadowed = params
+        .and_then(|p| crate::jsonrpc::keys::keys_of(p.get()))
+        .and_then(|keys| crate::jsonrpc::keys::shadowing(&keys, &["name", "arguments", "_meta"]));
+    let name = name.filter(|_| shadowed.is_none());
     let name = name.filter(|_| {
         params.is_some_and(|p| serde_json::from_str::<Value>(p.get()).is_ok_and(|v| v.is_object()))
     });

@@ -296,6 +296,22 @@ fn bypass_attempts_are_denied() {
         blocked(&answer(&guard, json!(5))).map(|b| b.0),
         Some("denied.malformed".into())
     );
+    // Keys a case-insensitive or NUL-tolerant server would read as `name` or `arguments`.
+    guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":51,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"Name\":\"rm_all\",\"arguments\":{}}}\n");
+    assert_eq!(
+        blocked(&answer(&guard, json!(51))).map(|b| b.0),
+        Some("denied.malformed".into())
+    );
+    guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":52,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"text\":\"a\"},\"arguments\":{\"text\":\"b\"}}}\n");
+    assert_eq!(
+        blocked(&answer(&guard, json!(52))).map(|b| b.0),
+        Some("denied.malformed".into())
+    );
+    guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":53,\"method\":\"tools/list\",\"Method\":\"tools/call\",\"params\":{\"name\":\"rm_all\"}}\n");
+    assert_eq!(
+        answer(&guard, json!(53))["error"]["data"]["code"],
+        json!("mcpguard.malformed")
+    );
     // Arguments that are not an object.
     guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":[\"x\"]}}\n");
     assert_eq!(
