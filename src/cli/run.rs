@@ -23,7 +23,7 @@ use std::path::PathBuf;
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let vars = super::profile::variables(args.workspace.clone());
     let profile = profile::load::load(&args.profile, &vars).context("--profile")?;
-    let policy = Policy::new(&profile).with_context(|| format!("profile {}", args.profile))?;
+    let mut policy = Policy::new(&profile).with_context(|| format!("profile {}", args.profile))?;
     let limits = &profile.limits;
     let max_message = match (args.max_message, &limits.max_message) {
         (Some(size), _) => size,
@@ -88,6 +88,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()?;
     let pins = pin_state(&profile, &plan, &config.server_name)?;
+    // The server resolves relative paths from its working directory, and `~` from its home.
+    policy.base = crate::policy::args::Base {
+        cwd: plan.cwd.clone(),
+        home: vars.home.clone(),
+    };
     let outcome = runtime.block_on(session::run(
         Launch::Sandboxed(Box::new(plan)),
         config,

@@ -65,81 +65,36 @@ impl ArgRules {
     }
 
     /// The findings of every rule that fires for this call.
-    pub fn check(&self, tool: &str, arguments: &Value) -> Vec<Finding> {
+    pub fn check(&self, tool: &str, arguments: &Value, base: &Base) -> Vec<Finding> {
         self.0
             .iter()
             .filter(|c| c.tool.is_match(tool))
-            .filter_map(|c| c.fires(arguments))
+            .filter_map(|c| c.fires(arguments, base))
             .collect()
     }
 
     /// What rule `index` alone gives `arguments` (for lint's examples).
-    pub fn outcome_of(&self, index: usize, arguments: &Value) -> Verdict {
+    pub fn outcome_of(&self, index: usize, arguments: &Value, base: &Base) -> Verdict {
         self.0
             .iter()
             .find(|c| c.index == index)
-            .and_then(|c| c.fires(arguments))
+            .and_then(|c| c.fires(arguments, base))
             .map_or(Verdict::Allow, |f| f.verdict)
     }
 }
 
 impl Compiled {
-    fn fires(&self, arguments: &Value) -> Option<Finding> {
+    /// The rule's finding when it fires. An array value fires when any element does.
+    fn fires(&self, arguments: &Value, base: &Base) -> Option<Finding> {
         let value = arguments.pointer(&self.rule.arg)?;
-        let text = match value {
+        let fired = match value {
+            Value::Array(items) => items.iter().find(|item| self.fires_on(item, base)),
+            single => self.fires_on(single, base).then_some(single),
+        }?;
+        let text = match fired {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        let path_like = self.glob.is_some() || self.not_glob.is_some();
-        let subject = if path_like {
-            normalize_path(
-                &text,
-                self.rule.not_glob.as_deref().or(self.rule.glob.as_deref()),
-            )
-        } else {
-            text.clone()
-        };
-        let mut conditions = 0;
-        if let Some(g) = &self.glob {
-            conditions += 1;
-            if !g.is_match(&subject) {
-                return None;
-            }
-        }
-        if let Some(g) = &self.not_glob {
-            conditions += 1;
-            // `dir/**` also covers `dir` itself.
-            let base = self
-                .rule
-                .not_glob
-                .as_deref()
-                .and_then(|p| p.strip_suffix("/**"))
-                .unwrap_or("\u{0}");
-            if g.is_match(&subject) || subject == base {
-                return None;
-            }
-        }
-        if let Some(r) = &self.regex {
-            conditions += 1;
-            if !r.is_match(&text) {
-                return None;
-            }
-        }
-        if let Some(max) = self.rule.max_length {
-            conditions += 1;
-            if text.chars().count() <= max {
-                return None;
-            }
-        }
-        if let Some(allowed) = &self.rule.one_of {
-            conditions += 1;
-            if allowed.contains(value) {
-                return None;
-            }
-        }
-        if conditions == 0 {
-            return None;
-        }
         let reason = if self.rule.reason.is_empty() {
             format!(
                 "argument {} = {text:?} breaks a rule of the profile",
@@ -157,48 +112,159 @@ impl Compiled {
             reason,
         })
     }
+
+    /// Whether every condition the rule states holds for one value.
+    fn fires_on(&self, value: &Value, base: &Base) -> bool {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        // A path is judged both as written (lexically normalised) and as the kernel would
+        // resolve it (symlinks followed): a glob fires if either matches, a not-glob if
+        // either falls outside.
+        let path_like = self.glob.is_some() || self.not_glob.is_some();
+        // Only text can be a path; a value of another type is the schema's business.
+        if path_like && !value.is_string() {
+            return false;
+        }
+        let (lexical, resolved) = if path_like {
+            let absolute = base.absolute(&text);
+            (lexical_normalize(&absolute), resolve_path(&absolute))
+        } else {
+            (text.clone(), text.clone())
+        };
+        let mut conditions = 0;
+        if let Some(g) = &self.glob {
+            conditions += 1;
+            if !g.is_match(&lexical) && !g.is_match(&resolved) {
+                return false;
+            }
+        }
+        if let Some(g) = &self.not_glob {
+            conditions += 1;
+            // `dir/**` also covers `dir` itself.
+            let root = self
+                .rule
+                .not_glob
+                .as_deref()
+                .and_then(|p| p.strip_suffix("/**"))
+                .unwrap_or("\u{0}");
+            let inside = |p: &str| g.is_match(p) || p == root;
+            if inside(&lexical) && inside(&resolved) {
+                return false;
+            }
+        }
+        if let Some(r) = &self.regex {
+            conditions += 1;
+            if !r.is_match(&text) {
+                return false;
+            }
+        }
+        if let Some(max) = self.rule.max_length {
+            conditions += 1;
+            if text.chars().count() <= max {
+                return false;
+            }
+        }
+        if let Some(allowed) = &self.rule.one_of {
+            conditions += 1;
+            if allowed.contains(value) {
+                return false;
+            }
+        }
+        conditions > 0
+    }
 }
 
-/// A path as the server will use it: relative paths from the pattern's root, dots resolved,
-/// symlinks in the existing part followed.
-pub fn normalize_path(text: &str, pattern: Option<&str>) -> String {
-    let root = pattern
-        .map(|p| {
-            p.split(['*', '?', '[', '{'])
-                .next()
-                .unwrap_or("")
-                .trim_end_matches('/')
-        })
-        .unwrap_or("");
-    let raw = Path::new(text);
-    let joined = if raw.is_absolute() || root.is_empty() {
-        raw.to_path_buf()
-    } else {
-        Path::new(root).join(raw)
-    };
-    let mut lexical = PathBuf::new();
-    for component in joined.components() {
+/// Where relative paths and `~` lead for the server: its working directory and home.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Base {
+    pub cwd: PathBuf,
+    pub home: PathBuf,
+}
+
+impl Default for Base {
+    fn default() -> Self {
+        Base {
+            cwd: PathBuf::from("/"),
+            home: PathBuf::from("/"),
+        }
+    }
+}
+
+impl Base {
+    fn absolute(&self, text: &str) -> PathBuf {
+        if text == "~" {
+            return self.home.clone();
+        }
+        if let Some(rest) = text.strip_prefix("~/") {
+            return self.home.join(rest);
+        }
+        let path = Path::new(text);
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.cwd.join(path)
+        }
+    }
+}
+
+/// `.` and `..` removed as written (what a reader of the path sees).
+fn lexical_normalize(path: &Path) -> String {
+    let mut out = PathBuf::new();
+    for component in path.components() {
         match component {
             Component::ParentDir => {
-                lexical.pop();
+                out.pop();
             }
             Component::CurDir => {}
-            other => lexical.push(other),
+            other => out.push(other),
         }
     }
-    // Follow symlinks in the longest prefix that exists.
-    let mut existing = lexical.clone();
-    let mut rest = Vec::new();
-    while !existing.as_os_str().is_empty() && std::fs::symlink_metadata(&existing).is_err() {
-        match existing.file_name() {
-            Some(name) => rest.push(name.to_os_string()),
-            None => break,
+    out.display().to_string()
+}
+
+/// The path the kernel would open: components resolved in order, symlinks followed where
+/// they exist (a `..` after a symlink leaves the symlink's target, as the kernel does), the
+/// part that does not exist yet appended as written.
+pub fn resolve_path(path: &Path) -> String {
+    let mut resolved = PathBuf::from("/");
+    let mut pending: Vec<std::ffi::OsString> = path
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    let mut links = 0;
+    while let Some(part) = pending.pop() {
+        if part == ".." {
+            resolved.pop();
+            continue;
         }
-        existing.pop();
-    }
-    let mut resolved = std::fs::canonicalize(&existing).unwrap_or(existing);
-    for part in rest.iter().rev() {
-        resolved.push(part);
+        let next = resolved.join(&part);
+        match std::fs::symlink_metadata(&next) {
+            Ok(meta) if meta.file_type().is_symlink() && links < 40 => {
+                links += 1;
+                let Ok(target) = std::fs::read_link(&next) else {
+                    resolved = next;
+                    continue;
+                };
+                if target.is_absolute() {
+                    resolved = PathBuf::from("/");
+                }
+                for component in target.components().rev() {
+                    match component {
+                        Component::Normal(n) => pending.push(n.to_os_string()),
+                        Component::ParentDir => pending.push("..".into()),
+                        _ => {}
+                    }
+                }
+            }
+            _ => resolved = next,
+        }
     }
     resolved.display().to_string()
 }
@@ -230,7 +296,11 @@ mod tests {
             ..rule("/path")
         }])
         .unwrap();
-        let fired = |path: &str| !rules.check("t", &json!({ "path": path })).is_empty();
+        let base = Base {
+            cwd: PathBuf::from(&ws),
+            home: PathBuf::from("/home/me"),
+        };
+        let fired = |path: &str| !rules.check("t", &json!({ "path": path }), &base).is_empty();
         assert!(!fired(&format!("{ws}/a/b.txt")));
         assert!(
             !fired("notes/a.txt"),
@@ -242,6 +312,49 @@ mod tests {
         assert!(
             fired(&format!("{ws}/etc-link/passwd")),
             "a symlink out of the workspace"
+        );
+    }
+
+    #[test]
+    fn dots_after_symlinks_home_and_arrays_are_judged_as_the_kernel_sees_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let ws = root.join("ws");
+        std::fs::create_dir_all(ws.join("sub")).unwrap();
+        std::fs::create_dir_all(root.join("elsewhere/deep")).unwrap();
+        std::os::unix::fs::symlink(root.join("elsewhere/deep"), ws.join("l")).unwrap();
+        let ws_text = ws.display().to_string();
+        let rules = ArgRules::new(&[ArgRule {
+            not_glob: Some(format!("{ws_text}/**")),
+            ..rule("/path")
+        }])
+        .unwrap();
+        let base = Base {
+            cwd: ws.join("sub"),
+            home: root.join("home"),
+        };
+        let fired = |args: Value| !rules.check("t", &args, &base).is_empty();
+        // ws/l/../x is elsewhere/x for the kernel, whatever it looks like.
+        assert!(fired(json!({"path": format!("{ws_text}/l/../x")})));
+        assert!(
+            !fired(json!({"path": "notes.md"})),
+            "relative to the server's working directory"
+        );
+        assert!(fired(json!({"path": "../../outside"})));
+        assert!(
+            fired(json!({"path": ["ok.md", "/etc/passwd"]})),
+            "any element of an array"
+        );
+        assert!(!fired(json!({"path": ["a.md", "b.md"]})));
+        let ssh = ArgRules::new(&[ArgRule {
+            glob: Some(format!("{}/.ssh/**", root.join("home").display())),
+            ..rule("/path")
+        }])
+        .unwrap();
+        assert!(
+            !ssh.check("t", &json!({"path": "~/.ssh/id_rsa"}), &base)
+                .is_empty(),
+            "~ is the server's home"
         );
     }
 
@@ -262,7 +375,7 @@ mod tests {
             },
         ])
         .unwrap();
-        let count = |args: Value| rules.check("t", &args).len();
+        let count = |args: Value| rules.check("t", &args, &Base::default()).len();
         assert_eq!(
             count(json!({"url": "FILE:///etc/passwd", "tz": "toolongvalue", "mode": "c"})),
             3

@@ -48,6 +48,8 @@ pub struct Policy {
     pub hide_denied: bool,
     pub rate: Option<rate::RateSpec>,
     pub responses: response::ResponseRules,
+    /// Where the server's relative paths and `~` lead.
+    pub base: args::Base,
     /// Loop detection: (count, window).
     pub repeats: Option<(usize, std::time::Duration)>,
     /// Circuit breaker: (consecutive failures, cool-down).
@@ -79,6 +81,7 @@ impl Policy {
             unlisted: profile.tools.unlisted.unwrap_or(Verdict::Deny),
             check_schema: profile.tools.check_schema.unwrap_or(true),
             hide_denied: profile.tools.hide_denied.unwrap_or(false),
+            base: args::Base::default(),
             responses: response::ResponseRules {
                 strip_control: profile.responses.strip_control.unwrap_or(true),
                 max_text: match &profile.responses.max_text {
@@ -190,7 +193,10 @@ impl Policy {
                 if by_name.rule != "tools.default" {
                     explicit.push(by_name.clone());
                 }
-                explicit.extend(self.args.check(name, arguments.unwrap_or(&empty)));
+                explicit.extend(
+                    self.args
+                        .check(name, arguments.unwrap_or(&empty), &self.base),
+                );
                 findings.splice(0..0, explicit);
                 if by_name.rule == "tools.default" {
                     findings.push(by_name);

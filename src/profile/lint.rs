@@ -175,7 +175,11 @@ fn check_examples(profile: &Profile, vars: &Variables, out: &mut Vec<Diagnostic>
         }
         for example in &rule.examples {
             let args = expand_value(&example.args, vars);
-            let got = rules.outcome_of(index, &args);
+            let base = crate::policy::args::Base {
+                cwd: vars.workspace.clone(),
+                home: vars.home.clone(),
+            };
+            let got = rules.outcome_of(index, &args, &base);
             if got != example.decision {
                 out.push(error(format!(
                     "tools.rules[{index}] ({} {}): the example {args} gives {}, but it says {}",

@@ -228,17 +228,39 @@ fn expand(mut profile: Profile, source: &str, vars: &Variables) -> Result<Profil
 }
 
 fn expand_rule(rule: &mut ArgRule, vars: &Variables, source: &str) -> Result<(), LoadError> {
+    // In globs, a variable's value is literal: `[`, `*`, `?`, `{` in a workspace path must
+    // not widen the pattern.
+    let escaped = Variables {
+        workspace: escape_glob(&vars.workspace),
+        home: escape_glob(&vars.home),
+        cwd: escape_glob(&vars.cwd),
+    };
     for field in [&mut rule.glob, &mut rule.not_glob] {
         if let Some(pattern) = field.as_mut() {
             *pattern = expand_text(
                 pattern,
-                vars,
+                &escaped,
                 source,
                 &format!("the rule for {}", rule.tool),
             )?;
         }
     }
     Ok(())
+}
+
+fn escape_glob(path: &Path) -> PathBuf {
+    let mut out = String::new();
+    for c in path.display().to_string().chars() {
+        match c {
+            '*' | '?' | '[' | ']' | '{' | '}' => {
+                out.push('[');
+                out.push(c);
+                out.push(']');
+            }
+            other => out.push(other),
+        }
+    }
+    PathBuf::from(out)
 }
 
 #[cfg(test)]
@@ -267,6 +289,23 @@ mod tests {
         assert!(
             matches!(expand_text("${HOME}", &vars(), "p", "x"), Err(LoadError::Variable { name, .. }) if name == "HOME")
         );
+    }
+
+    #[test]
+    fn variables_in_globs_are_literal() {
+        let vars = Variables {
+            workspace: "/p[1]".into(),
+            home: "/h".into(),
+            cwd: "/c".into(),
+        };
+        let mut rule = ArgRule {
+            tool: "*".into(),
+            arg: "/path".into(),
+            not_glob: Some("${workspace}/**".into()),
+            ..Default::default()
+        };
+        expand_rule(&mut rule, &vars, "p").unwrap();
+        assert_eq!(rule.not_glob.as_deref(), Some("/p[[]1[]]/**"));
     }
 
     #[test]
