@@ -57,7 +57,20 @@ impl AuditWriter {
     pub fn append(&mut self, mut record: Record, sync: bool) -> io::Result<String> {
         let _guard = FileLock::exclusive(&self.lock)?;
         record.ts = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
-        let day = record.ts.get(..10).unwrap_or("undated").to_owned();
+        let mut day = record.ts.get(..10).unwrap_or("undated").to_owned();
+        // A clock stepped back over midnight must not put this record in a file older than
+        // the one holding the chain head: files are read in name order when verifying.
+        // (Checked when the day is not the one this writer last wrote to; otherwise the
+        // cached head check below notices any other writer.)
+        if self.cached.as_ref().is_none_or(|c| c.day != day)
+            && let Some(newest) = chain_files(&self.dir)?
+                .last()
+                .and_then(|p| p.file_stem())
+                .and_then(|s| s.to_str())
+            && newest > day.as_str()
+        {
+            day = newest.to_owned();
+        }
         let head = self.head(&day)?;
         record.seq = head.seq + 1;
         record.prev = head.hash;
