@@ -25,7 +25,8 @@ fn main() {
         &profile,
         "[profile]\nname = \"realistic\"\nextends = \"default\"\n[tools]\ndefault = \"deny\"\nallow = [\"read_*\", \"list_*\"]\n\
          prompt = [\"write_file\"]\n[[tools.rules]]\ntool = \"*\"\narg = \"/path\"\nnot-glob = \"/workspace/**\"\ndecision = \"deny\"\n\
-         [[tools.rules]]\ntool = \"read_text_file\"\narg = \"/path\"\nregex = \"\\\\.env$\"\ndecision = \"deny\"\n",
+         [[tools.rules]]\ntool = \"read_text_file\"\narg = \"/path\"\nregex = \"\\\\.env$\"\ndecision = \"deny\"\n\
+         [limits]\ncalls = \"1000000/sec\"\nburst = 1000000\nloop-count = 1000000\n",
     )
     .unwrap();
     let realistic = profile.display().to_string();
@@ -88,15 +89,16 @@ fn run(home: &std::path::Path, profile: &str) -> (f64, f64) {
     let mut samples = Vec::with_capacity(CALLS);
     for id in 1..=CALLS + 200 {
         let request = format!(
-            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"read_text_file","arguments":{{"path":"/workspace/src/main.rs","head":20}}}}}}"#
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"read_text_file","arguments":{{"path":"/workspace/src/main.rs","head":{id}}}}}}}"#
         );
         let start = Instant::now();
         writeln!(stdin, "{request}").unwrap();
         line.clear();
         stdout.read_line(&mut line).unwrap();
+        // Every call must really reach the server: not blocked, not rate limited.
         assert!(
-            !line.contains("blocked"),
-            "the benchmark call was blocked: {line}"
+            line.contains("fn main"),
+            "the benchmark call did not reach the server: {line}"
         );
         if id > 200 {
             samples.push(start.elapsed());

@@ -70,6 +70,24 @@ if [[ "$(id -u)" == 0 ]] && [[ ! -x /usr/bin/chromium ]]; then
   echo "setup.sh: installed chromium"
 fi
 
+# Python servers with dependency sets of their own, each in its own directory (the SQLite
+# server breaks with mcp 2.x, so it gets mcp 1.30.0). Idempotent through a marker each.
+install_py_server() {
+  local dir="$PEERS/$1"; shift
+  local want="$*"
+  if [[ -f "$dir/.installed" ]] && [[ "$(cat "$dir/.installed")" == "$want" ]]; then
+    return
+  fi
+  echo "setup.sh: pip install $want into $dir" >&2
+  rm -rf "$dir"
+  PIP_ROOT_USER_ACTION=ignore "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-input \
+    --no-warn-conflicts --target "$dir" "$@" >&2
+  printf '%s\n' "$want" > "$dir/.installed"
+}
+mkdir -p "$PEERS"
+install_py_server py-git "mcp-server-git==2026.10.19"
+install_py_server py-sqlite "mcp==1.30.0" "mcp-server-sqlite==2025.4.25"
+
 MARKER="$PEERS/.installed"
 WANT="$(printf '%s\n' "marker-format=1" "python=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" "${NPM_PINS[@]}" "${PIP_PINS[@]}" "${PIP_CONSTRAINTS[@]}")"
 

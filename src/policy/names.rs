@@ -2,8 +2,8 @@
 //!
 //! Owns: compiling the profile's `allow`, `prompt` and `deny` globs, and deciding a tool by
 //! name (strictest matching list; `default` when none matches) and by what it may do: a tool
-//! not marked `readOnlyHint: true` or `destructiveHint: false` in the annotations first seen
-//! this session gets at least the `destructive` decision (absent annotations mean
+//! no list names, not marked `readOnlyHint: true` or `destructiveHint: false` in its pinned
+//! annotations, gets at least the `destructive` decision (absent annotations mean
 //! destructive, per the MCP specification; annotations that change later are ignored).
 
 use super::Finding;
@@ -62,7 +62,12 @@ impl NameRules {
             ),
         });
         match (self.destructive, entry) {
-            (Some(verdict), Some(entry)) if verdict > by_name.verdict && !entry.is_harmless() => {
+            // Only for tools the profile does not name: a tool it lists was judged by its author.
+            (Some(verdict), Some(entry))
+                if by_name.rule == "tools.default"
+                    && verdict > by_name.verdict
+                    && !entry.is_harmless() =>
+            {
                 Finding {
                     verdict,
                     rule: "tools.destructive".into(),

@@ -106,7 +106,7 @@ pub struct ToolsSection {
     /// Decision for tools no pattern names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Verdict>,
-    /// Decision at least as strict as this for tools that may change things: not annotated
+    /// Decision at least as strict as this for tools no list names that may change things: not annotated
     /// `readOnlyHint: true` or `destructiveHint: false` (absent annotations mean destructive,
     /// as the MCP specification says).
     #[serde(default, skip_serializing_if = "Option::is_none")]

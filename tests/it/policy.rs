@@ -745,3 +745,152 @@ fn loops_and_failing_servers_are_cut_short() {
     );
     guard.finish();
 }
+
+#[test]
+fn git_profile_refuses_resets_and_other_repositories() {
+    let repo = tempfile::tempdir().unwrap();
+    let repo_path = std::fs::canonicalize(repo.path())
+        .unwrap()
+        .display()
+        .to_string();
+    for args in [
+        vec!["init", "-q"],
+        vec!["config", "user.email", "t@example.com"],
+        vec!["config", "user.name", "t"],
+    ] {
+        assert!(
+            std::process::Command::new("git")
+                .args(&args)
+                .current_dir(&repo_path)
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    std::fs::write(format!("{repo_path}/a.txt"), "a\n").unwrap();
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(&repo_path)
+            .status()
+            .unwrap()
+    };
+    assert!(git(&["add", "."]).success() && git(&["commit", "-qm", "init"]).success());
+    let pythonpath = format!("PYTHONPATH={}", peers().join("py-git").display());
+    let server = vec![
+        "python3".into(),
+        "-m".into(),
+        "mcp_server_git".into(),
+        "--repository".into(),
+        repo_path.clone(),
+    ];
+    let (mut guard, tools) = start(
+        &[
+            "--profile",
+            "git",
+            "--workspace",
+            &repo_path,
+            "--allow-write",
+            &repo_path,
+            "--env",
+            &pythonpath,
+        ],
+        server,
+    );
+    assert!(tools.contains(&"git_status".to_owned()), "{tools:?}");
+    let status = call(
+        &mut guard,
+        json!(1),
+        "git_status",
+        json!({"repo_path": repo_path}),
+    );
+    assert_eq!(blocked(&status), None, "{status}");
+    assert!(
+        status["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("branch"),
+        "{status}"
+    );
+    let reset = call(
+        &mut guard,
+        json!(2),
+        "git_reset",
+        json!({"repo_path": repo_path}),
+    );
+    assert_eq!(
+        blocked(&reset),
+        Some(("denied.rule".into(), "tools.deny:git_reset".into()))
+    );
+    let other = call(
+        &mut guard,
+        json!(3),
+        "git_log",
+        json!({"repo_path": "/srv/other"}),
+    );
+    assert_eq!(
+        blocked(&other).map(|b| b.1),
+        Some("tools.rules[0]:git_*:/repo_path".into())
+    );
+    guard.finish();
+}
+
+#[test]
+fn unannotated_sqlite_writes_need_approval_under_the_default_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("test.db").display().to_string();
+    let grant = dir.path().display().to_string();
+    let pythonpath = format!("PYTHONPATH={}", peers().join("py-sqlite").display());
+    let bin = peers()
+        .join("py-sqlite/bin/mcp-server-sqlite")
+        .display()
+        .to_string();
+    let server = vec!["python3".into(), bin, "--db-path".into(), db];
+    let (mut guard, _) = start(
+        &[
+            "--profile",
+            "default",
+            "--allow-write",
+            &grant,
+            "--env",
+            &pythonpath,
+        ],
+        server.clone(),
+    );
+    let write = call(
+        &mut guard,
+        json!(1),
+        "write_query",
+        json!({"query": "CREATE TABLE t (x)"}),
+    );
+    assert_eq!(
+        blocked(&write),
+        Some(("denied.prompt".into(), "tools.destructive".into()))
+    );
+    guard.finish();
+    // The sqlite profile lets reads through and still refuses a write disguised as a read.
+    let (mut guard, _) = start(
+        &[
+            "--profile",
+            "sqlite",
+            "--allow-write",
+            &grant,
+            "--env",
+            &pythonpath,
+        ],
+        server,
+    );
+    let tables = call(&mut guard, json!(1), "list_tables", json!({}));
+    assert_eq!(blocked(&tables), None, "{tables}");
+    let sneaky = call(
+        &mut guard,
+        json!(2),
+        "read_query",
+        json!({"query": "DROP TABLE t"}),
+    );
+    assert_eq!(
+        blocked(&sneaky).map(|b| b.1),
+        Some("tools.rules[0]:read_query:/query".into())
+    );
+    guard.finish();
+}
