@@ -50,6 +50,10 @@ pub struct Policy {
     pub responses: response::ResponseRules,
     /// Where the server's relative paths and `~` lead.
     pub base: args::Base,
+    /// Per-tool rates: (glob text, matcher, rate).
+    pub per_tool: Vec<(String, globset::GlobMatcher, rate::RateSpec)>,
+    /// Most tools/call in flight at once.
+    pub concurrency: Option<usize>,
     /// Loop detection: (count, window).
     pub repeats: Option<(usize, std::time::Duration)>,
     /// Circuit breaker: (consecutive failures, cool-down).
@@ -99,6 +103,31 @@ impl Policy {
                     .unwrap_or_else(|| "flag".into()),
                 check_output_schema: profile.responses.check_output_schema.unwrap_or(true),
             },
+            per_tool: profile
+                .limits
+                .per_tool
+                .iter()
+                .map(|(pattern, rate_text)| {
+                    let glob = globset::Glob::new(pattern).map_err(|e| {
+                        PolicyError(format!(
+                            "limits.per-tool: `{pattern}` is not a valid glob: {e}"
+                        ))
+                    })?;
+                    let spec = rate::RateSpec::parse(rate_text, None)
+                        .map_err(|e| PolicyError(format!("limits.per-tool.\"{pattern}\": {e}")))?;
+                    // A per-tool bucket holds as many calls as its rate names.
+                    let burst = spec.per_second * rate::seconds_of(rate_text);
+                    Ok((
+                        pattern.clone(),
+                        glob.compile_matcher(),
+                        rate::RateSpec {
+                            burst: burst.max(1.0),
+                            ..spec
+                        },
+                    ))
+                })
+                .collect::<Result<_, PolicyError>>()?,
+            concurrency: profile.limits.concurrency,
             repeats: match profile.limits.loop_count {
                 Some(count) => Some((
                     count,

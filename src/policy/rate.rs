@@ -44,6 +44,15 @@ impl RateSpec {
     }
 }
 
+/// The period a rate text names, in seconds (`"10/min"`: 60); 1 when unreadable.
+pub fn seconds_of(text: &str) -> f64 {
+    match text.split_once('/').map(|(_, unit)| unit.trim()) {
+        Some("m" | "min" | "minute") => 60.0,
+        Some("h" | "hour") => 3600.0,
+        _ => 1.0,
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Bucket {
     spec: RateSpec,

@@ -167,6 +167,8 @@ fn merge(base: &mut Profile, child: Profile) {
     base.limits.calls = limits.calls.or(base.limits.calls.take());
     base.limits.burst = limits.burst.or(base.limits.burst);
     base.limits.call_timeout = limits.call_timeout.or(base.limits.call_timeout.take());
+    base.limits.per_tool.extend(limits.per_tool);
+    base.limits.concurrency = limits.concurrency.or(base.limits.concurrency);
     base.limits.loop_count = limits.loop_count.or(base.limits.loop_count);
     base.limits.loop_window = limits.loop_window.or(base.limits.loop_window.take());
     base.limits.breaker_failures = limits.breaker_failures.or(base.limits.breaker_failures);

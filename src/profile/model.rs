@@ -193,6 +193,13 @@ pub struct LimitsSection {
     /// How many calls may come at once above the rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub burst: Option<u32>,
+    /// Rates per tool name glob (`"write_*" = "10/min"`); each glob has its own bucket,
+    /// holding as many calls as its rate names.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub per_tool: std::collections::BTreeMap<String, String>,
+    /// Most tools/call in flight at once; more are refused until one is answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
     /// Loop detection: the same tool with the same arguments this many times within
     /// `loop-window` is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -255,6 +262,8 @@ examples = [{ args = {}, decision = "allow" }]
 [limits]
 calls = "1/min"
 burst = 1
+per-tool = { "w*" = "1/min" }
+concurrency = 2
 loop-count = 3
 loop-window = "1m"
 breaker-failures = 5

@@ -9,6 +9,7 @@ use super::shared::{Shared, State};
 use crate::jsonrpc::message::RequestId;
 use crate::jsonrpc::reply::{self, ErrorCode};
 use crate::mcp::era::Era;
+use crate::policy::rate::Bucket;
 use crate::profile::model::Verdict;
 use bytes::Bytes;
 use serde::Deserialize;
@@ -153,6 +154,41 @@ pub fn judge(
             blocked: Some(reply::error_line(Some(id), ErrorCode::RateLimited, &reason)),
             verdict: Verdict::Deny,
             rule: "limits.calls".into(),
+            reason,
+        };
+    }
+    for (pattern, glob, spec) in &policy.per_tool {
+        if !glob.is_match(tool) {
+            continue;
+        }
+        let bucket = state
+            .tool_buckets
+            .entry(pattern.clone())
+            .or_insert_with(|| Bucket::new(*spec, now));
+        if let Err(wait) = bucket.take(now) {
+            let reason = format!(
+                "too many calls to `{tool}`: limits.per-tool \"{pattern}\" allows {:.0} per period; retry in {:.1}s",
+                spec.burst,
+                wait.as_secs_f64()
+            );
+            return Outcome {
+                blocked: Some(reply::error_line(Some(id), ErrorCode::RateLimited, &reason)),
+                verdict: Verdict::Deny,
+                rule: format!("limits.per-tool:{pattern}"),
+                reason,
+            };
+        }
+    }
+    if let Some(limit) = policy.concurrency
+        && state.pending.calls_in_flight() >= limit
+    {
+        let reason = format!(
+            "{limit} tool calls are already in flight (limits.concurrency); retry when one is answered"
+        );
+        return Outcome {
+            blocked: Some(reply::error_line(Some(id), ErrorCode::RateLimited, &reason)),
+            verdict: Verdict::Deny,
+            rule: "limits.concurrency".into(),
             reason,
         };
     }

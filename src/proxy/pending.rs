@@ -163,6 +163,14 @@ impl Pending {
         self.from_server.remove(id)
     }
 
+    /// tools/call requests the server has not answered yet.
+    pub fn calls_in_flight(&self) -> usize {
+        self.from_client
+            .values()
+            .filter(|r| r.method == "tools/call")
+            .count()
+    }
+
     pub fn client_pending_count(&self) -> usize {
         self.from_client.len()
     }

@@ -52,6 +52,8 @@ pub struct State {
     /// The server's pinned tools (absent with `tools.pins = "off"`).
     pub pins: Option<PinState>,
     pub repeats: Option<Repeats>,
+    /// One bucket per `limits.per-tool` glob, by glob text.
+    pub tool_buckets: std::collections::HashMap<String, Bucket>,
     pub breaker: Option<Breaker>,
 }
 
@@ -119,6 +121,7 @@ impl Shared {
                 pins,
                 repeats,
                 breaker,
+                tool_buckets: Default::default(),
             }),
         }
     }

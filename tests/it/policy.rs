@@ -894,3 +894,61 @@ fn unannotated_sqlite_writes_need_approval_under_the_default_profile() {
     );
     guard.finish();
 }
+
+#[test]
+fn per_tool_rates_and_the_concurrency_cap_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = strict_profile(
+        dir.path(),
+        "[limits]\nper-tool = { \"ec*\" = \"2/min\" }\nconcurrency = 2\n",
+    );
+    let (mut guard, _) = start(&["--profile", &profile], fake(&["normal"]));
+    assert_eq!(
+        blocked(&call(&mut guard, json!(1), "echo", json!({"text": "1"}))),
+        None
+    );
+    assert_eq!(
+        blocked(&call(&mut guard, json!(2), "echo", json!({"text": "2"}))),
+        None
+    );
+    let third = call(&mut guard, json!(3), "echo", json!({"text": "3"}));
+    assert_eq!(
+        third["error"]["data"]["code"],
+        json!("mcpguard.rate_limited"),
+        "{third}"
+    );
+    assert!(
+        third["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limits.per-tool \"ec*\""),
+        "{third}"
+    );
+    guard.finish();
+
+    // A server that never answers: two calls in flight, the third is refused at once.
+    let dir = tempfile::tempdir().unwrap();
+    let profile = strict_profile(dir.path(), "[limits]\nconcurrency = 2\n");
+    let (mut guard, _) = start(
+        &["--profile", &profile, "--call-timeout", "off"],
+        fake(&["silent"]),
+    );
+    for id in [1, 2] {
+        guard.send_json(&echo_call(json!(id), &format!("hang {id}")));
+    }
+    guard.send_json(&echo_call(json!(3), "one too many"));
+    let refused = answer(&guard, json!(3));
+    assert_eq!(
+        refused["error"]["data"]["code"],
+        json!("mcpguard.rate_limited"),
+        "{refused}"
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limits.concurrency"),
+        "{refused}"
+    );
+    drop(guard);
+}
