@@ -282,7 +282,10 @@ check-output-schema = true
             toml::Value::Table(table) => {
                 for (key, inner) in table {
                     out.push(key.clone());
-                    keys(inner, out);
+                    // The keys of these tables are the user's (tool globs, example arguments).
+                    if key != "per-tool" && key != "args" {
+                        keys(inner, out);
+                    }
                 }
             }
             toml::Value::Array(items) => items.iter().for_each(|i| keys(i, out)),
