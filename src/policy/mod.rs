@@ -267,7 +267,7 @@ fn finish(mut findings: Vec<Finding>, on_prompt: Verdict) -> Evaluation {
     if verdict == Verdict::Prompt {
         verdict = fallback(on_prompt);
         decisive.reason = format!(
-            "{} needs approval, and no approval channel is configured (tools.on-prompt = \"{}\")",
+            "{}; it needs approval, and no approval channel is configured (tools.on-prompt = \"{}\")",
             decisive.reason,
             on_prompt.name()
         );
