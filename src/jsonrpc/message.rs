@@ -181,8 +181,10 @@ fn parse_object(text: &str) -> Result<Kind<'_>, Malformed> {
             Malformed::NotJson(e.to_string())
         }
     })?;
-    // A request's envelope must mean the same to every parser (see `keys`).
+    // A request's envelope must mean the same to every parser (see `keys`). Notifications
+    // are not scanned: they are the bulk of the traffic and carry nothing to judge.
     if envelope.method.is_some()
+        && envelope.id.is_some()
         && let Some(problem) =
             super::keys::keys_of(text).and_then(|k| super::keys::shadowing(&k, ENVELOPE_KEYS))
     {
