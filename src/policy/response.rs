@@ -126,6 +126,28 @@ fn hidden_tags(text: &str) -> usize {
         .count()
 }
 
+/// Removes hidden Unicode tag characters from `text` and records them and any injection
+/// phrase or markup it holds.
+fn scan_for_injection(text: String, inspection: &mut Inspection) -> String {
+    let mut text = text;
+    let tags = hidden_tags(&text);
+    if tags > 0 {
+        inspection
+            .findings
+            .push(format!("{tags} hidden Unicode tag characters"));
+        text = text
+            .chars()
+            .filter(|c| !('\u{e0000}'..='\u{e007f}').contains(c))
+            .collect();
+    }
+    if let Some(found) = looks_injected(&text.to_lowercase()) {
+        inspection
+            .findings
+            .push(format!("possible prompt injection: {found}"));
+    }
+    text
+}
+
 /// Cleans and scans every string below `value`, except the text blocks of `content` when
 /// `skip_text_blocks` (those were handled, with the size cap, before).
 fn clean_strings(
@@ -143,21 +165,7 @@ fn clean_strings(
                 text.clone()
             };
             if rules.injection != "off" {
-                let tags = hidden_tags(&new);
-                if tags > 0 {
-                    inspection
-                        .findings
-                        .push(format!("{tags} hidden Unicode tag characters"));
-                    new = new
-                        .chars()
-                        .filter(|c| !('\u{e0000}'..='\u{e007f}').contains(c))
-                        .collect();
-                }
-                if let Some(found) = looks_injected(&new.to_lowercase()) {
-                    inspection
-                        .findings
-                        .push(format!("possible prompt injection: {found}"));
-                }
+                new = scan_for_injection(new, inspection);
             }
             if new != *text {
                 *text = new;
@@ -222,21 +230,7 @@ pub fn inspect(
                 ));
             }
             if rules.injection != "off" {
-                let tags = hidden_tags(&new);
-                if tags > 0 {
-                    inspection
-                        .findings
-                        .push(format!("{tags} hidden Unicode tag characters"));
-                    new = new
-                        .chars()
-                        .filter(|c| !('\u{e0000}'..='\u{e007f}').contains(c))
-                        .collect();
-                }
-                if let Some(found) = looks_injected(&new.to_lowercase()) {
-                    inspection
-                        .findings
-                        .push(format!("possible prompt injection: {found}"));
-                }
+                new = scan_for_injection(new, &mut inspection);
             }
             if let Some(max) = rules.max_text {
                 let room = max.saturating_sub(total);

@@ -56,6 +56,15 @@ struct MountAttr {
 
 /// Sets attributes on the mount at `path` and every mount below it.
 fn set_attributes(path: &Path, attr_set: u64) -> io::Result<()> {
+    mount_setattr(path, attr_set, libc::AT_RECURSIVE as libc::c_uint)
+}
+
+/// Like `set_attributes`, for the one mount at `path` only.
+fn set_attributes_single(path: &Path, attr_set: u64) -> io::Result<()> {
+    mount_setattr(path, attr_set, 0)
+}
+
+fn mount_setattr(path: &Path, attr_set: u64, flags: libc::c_uint) -> io::Result<()> {
     let c_path = CString::new(path.as_os_str().as_bytes())?;
     let attr = MountAttr {
         attr_set,
@@ -70,7 +79,7 @@ fn set_attributes(path: &Path, attr_set: u64) -> io::Result<()> {
             libc::SYS_mount_setattr,
             libc::AT_FDCWD,
             c_path.as_ptr(),
-            libc::AT_RECURSIVE as libc::c_uint,
+            flags,
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
@@ -208,32 +217,6 @@ pub fn build_root(mounts: &[Mount]) -> Result<(), MountError> {
         MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
     )
     .map_err(fail_io("make read-only", Path::new("/")))
-}
-
-/// Like `set_attributes`, for the one mount at `path` only.
-fn set_attributes_single(path: &Path, attr_set: u64) -> io::Result<()> {
-    let c_path = CString::new(path.as_os_str().as_bytes())?;
-    let attr = MountAttr {
-        attr_set,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    // SAFETY: as in `set_attributes`, without AT_RECURSIVE.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            libc::AT_FDCWD,
-            c_path.as_ptr(),
-            0 as libc::c_uint,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// A fresh procfs for this pid namespace, with the kernel's knobs read-only.
