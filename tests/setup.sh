@@ -63,11 +63,19 @@ if [[ "$(id -u)" == 0 ]] && ! id mcpguard-test >/dev/null 2>&1; then
   echo "setup.sh: created user mcpguard-test"
 fi
 
-# Debian's Chromium renders the HTML audit report in tests/it/audit.rs.
-if [[ "$(id -u)" == 0 ]] && [[ ! -x /usr/bin/chromium ]]; then
+# Debian packages: Chromium renders the HTML audit report in tests/it/audit.rs; git is
+# what mcp-server-git (GitPython) runs in tests/it/peers.rs.
+APT_WANT=()
+[[ -x /usr/bin/chromium ]] || APT_WANT+=(chromium)
+command -v git >/dev/null || APT_WANT+=(git)
+if [[ ${#APT_WANT[@]} -gt 0 ]]; then
+  if [[ "$(id -u)" != 0 ]]; then
+    echo "setup.sh: missing ${APT_WANT[*]}; install them (apt-get install ${APT_WANT[*]}) or run as root" >&2
+    exit 1
+  fi
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
-  echo "setup.sh: installed chromium"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${APT_WANT[@]}" >/dev/null
+  echo "setup.sh: installed ${APT_WANT[*]}"
 fi
 
 # Python servers with dependency sets of their own, each in its own directory (the SQLite
@@ -78,6 +86,7 @@ install_py_server() {
   if [[ -f "$dir/.installed" ]] && [[ "$(cat "$dir/.installed")" == "$want" ]]; then
     return
   fi
+  "$PYTHON" -m pip --version >/dev/null || { echo "setup.sh: $PYTHON -m pip not available" >&2; exit 1; }
   echo "setup.sh: pip install $want into $dir" >&2
   rm -rf "$dir"
   PIP_ROOT_USER_ACTION=ignore "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-input \

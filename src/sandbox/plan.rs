@@ -352,7 +352,9 @@ fn environment(request: &SandboxRequest, facts: &HostFacts) -> Vec<(String, Stri
 /// The directories a program needs, from its resolved path: the real location of the
 /// executable (symlinks followed) and, when it sits in a `bin` directory, the prefix above
 /// it (where its libraries live: `~/.nvm/versions/node/v22`, `~/.pyenv`). A prefix that is
-/// the home directory itself or `/` is never taken whole.
+/// the home directory itself or `/` is never taken whole, and neither is a directory right
+/// under home unless it is a version manager's own tree: `~/.local` or `~/.cargo` also hold
+/// keyrings and registry tokens, so a program there gets only its own directory.
 pub fn toolchain_roots(resolved: &Path, canonical: &Path, home: &Path) -> Vec<PathBuf> {
     let mut roots = Vec::new();
     for exe in [resolved, canonical] {
@@ -361,7 +363,8 @@ pub fn toolchain_roots(resolved: &Path, canonical: &Path, home: &Path) -> Vec<Pa
             Some("bin" | "shims" | "sbin") => dir.parent().unwrap_or(dir),
             _ => dir,
         };
-        let root = if prefix == home || prefix == Path::new("/") {
+        let shared_home_dir = prefix.parent() == Some(home) && !is_version_manager_home(prefix);
+        let root = if prefix == home || prefix == Path::new("/") || shared_home_dir {
             dir
         } else {
             prefix
@@ -372,6 +375,17 @@ pub fn toolchain_roots(resolved: &Path, canonical: &Path, home: &Path) -> Vec<Pa
         }
     }
     roots
+}
+
+/// Directories under home that belong wholly to one version manager, whose shims need the
+/// whole tree (`~/.pyenv/shims/python3` runs `~/.pyenv/libexec` and `~/.pyenv/versions`).
+fn is_version_manager_home(dir: &Path) -> bool {
+    const VERSION_MANAGERS: &[&str] = &[
+        ".pyenv", ".rbenv", ".nodenv", ".goenv", ".volta", ".bun", ".deno", ".asdf",
+    ];
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|name| VERSION_MANAGERS.contains(&name))
 }
 
 #[cfg(test)]
@@ -570,6 +584,22 @@ mod tests {
         assert_eq!(
             toolchain_roots(&p("/home/me/bin/tool"), &p("/home/me/bin/tool"), &home),
             vec![p("/home/me/bin")]
+        );
+        assert_eq!(
+            toolchain_roots(
+                &p("/home/me/.local/bin/uvx"),
+                &p("/home/me/.local/bin/uvx"),
+                &home
+            ),
+            vec![p("/home/me/.local/bin")]
+        );
+        assert_eq!(
+            toolchain_roots(
+                &p("/home/me/.cargo/bin/server"),
+                &p("/home/me/.cargo/bin/server"),
+                &home
+            ),
+            vec![p("/home/me/.cargo/bin")]
         );
         assert_eq!(
             toolchain_roots(
