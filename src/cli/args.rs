@@ -69,6 +69,17 @@ pub enum Command {
     /// tool, a removed one).
     #[command(subcommand)]
     Pins(PinsCommand),
+
+    /// Print a shell completion script: `mcpguard completions bash >
+    /// /etc/bash_completion.d/mcpguard` (zsh: a `_mcpguard` file on `$fpath`; fish:
+    /// `~/.config/fish/completions/mcpguard.fish`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the manual page mcpguard(1) in roff: `mcpguard man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod audit;
 pub mod doctor;
+pub mod generate;
 pub mod logs;
 pub mod pins;
 pub mod profile;
@@ -19,5 +20,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(command) => audit::run(command),
         Command::Profile(command) => profile::run(command),
         Command::Pins(command) => pins::run(command),
+        Command::Completions { shell } => generate::completions(shell),
+        Command::Man => generate::man_page(),
     }
 }

@@ -45,7 +45,7 @@ impl Layer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Network {
-    /// An empty network namespace with only loopback (the default).
+    /// An empty network namespace, TCP refused by Landlock even on loopback (the default).
     None,
     /// The host's network, unfiltered.
     Host,

@@ -84,7 +84,7 @@ fn dry_run_describes_and_starts_nothing() {
     assert!(stdout.contains("server name:     fs"), "{stdout}");
     assert!(stdout.contains("call timeout:    off"), "{stdout}");
     assert!(
-        stdout.contains("network:         none (loopback only)"),
+        stdout.contains("network:         none (no TCP, loopback included)"),
         "{stdout}"
     );
     assert!(

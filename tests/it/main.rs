@@ -6,6 +6,7 @@
 mod audit;
 #[allow(dead_code)]
 mod common;
+mod generated;
 mod lifecycle;
 mod peers;
 mod policy;

@@ -1,0 +1,192 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_mcpguard_global_optspecs
+    string join \n v/verbose q/quiet log-dir= h/help V/version
+end
+
+function __fish_mcpguard_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_mcpguard_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_mcpguard_using_subcommand
+    set -l cmd (__fish_mcpguard_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c mcpguard -n "__fish_mcpguard_needs_command" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_needs_command" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_needs_command" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcpguard -n "__fish_mcpguard_needs_command" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_needs_command" -f -a "run" -d 'Run an MCP server behind mcpguard: `mcpguard run [OPTIONS] -- CMD [ARGS...]`'
+complete -c mcpguard -n "__fish_mcpguard_needs_command" -f -a "doctor" -d 'Show which sandbox layers this machine can enforce (user namespaces and each namespace type, the Landlock ABI and what it covers, seccomp, cgroups), tested for real by starting a tiny sandbox, with a fix for each gap. Exits 1 when the default sandbox cannot run here'
+complete -c mcpguard -n "__fish_mcpguard_needs_command" -f -a "logs" -d 'Show the audit trail: a table (time, server, event, tool, verdict, latency, size), or JSON Lines with --json for SIEM ingestion'
+complete -c mcpguard -n "__fish_mcpguard_needs_command" -f -a "audit" -d 'Check or summarise the audit trail'
+complete -c mcpguard -n "__fish_mcpguard_needs_command" -f -a "profile" -d 'List, show and lint profiles'
+complete -c mcpguard -n "__fish_mcpguard_needs_command" -f -a "pins" -d 'Pinned tool definitions: what each server\'s tools looked like when first seen, and the changes waiting for approval (a changed description, schema or annotation, a new tool, a removed one)'
+complete -c mcpguard -n "__fish_mcpguard_needs_command" -f -a "completions" -d 'Print a shell completion script: `mcpguard completions bash > /etc/bash_completion.d/mcpguard` (zsh: a `_mcpguard` file on `$fpath`; fish: `~/.config/fish/completions/mcpguard.fish`)'
+complete -c mcpguard -n "__fish_mcpguard_needs_command" -f -a "man" -d 'Print the manual page mcpguard(1) in roff: `mcpguard man | man -l -`'
+complete -c mcpguard -n "__fish_mcpguard_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l name -d 'Name of this server in diagnostics, the audit trail and its cache directory (default: the command\'s file name)' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l profile -d 'The profile the server runs under: a built-in name (`mcpguard profile list`) or a TOML file. It sets the sandbox, which tools are allowed, need approval or are denied, rules on their arguments, and limits. Flags given here add to its grants and override its single values' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l workspace -d 'The directory `${workspace}` stands for in the profile (default: the current directory)' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l allow-read -d 'Expose a host file or directory to the server, read-only (repeatable). Nothing of your home directory is visible otherwise' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l allow-write -d 'Expose a host file or directory to the server, writable (repeatable). By default no host path is writable; the server gets a private /tmp and home that vanish with it' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l net -d 'Network access: `none` (no TCP at all, loopback included; the default unless the profile says otherwise) or `host` (everything; says so loudly)' -r -f -a "none\t'No network: an empty network namespace, and no TCP bind or connect at all, not even on loopback (Unix sockets still work)'
+host\t'The host\'s network, unfiltered (the server can reach everything you can)'"
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l env -d 'Pass a host environment variable to the server (`NAME`), or set one (`NAME=VALUE`) (repeatable). The server gets only PATH, HOME, TMPDIR, LANG, LANGUAGE, LC_ALL, TZ, TERM and these; never SSH_AUTH_SOCK, DBUS_SESSION_BUS_ADDRESS, DISPLAY or tokens you happened to export' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l require -d 'Sandbox layers without which the server must not start (comma-separated: namespaces, landlock, seccomp; default: the profile\'s `sandbox.require`, which is all three in the built-in profiles). When a required layer is missing mcpguard exits with 125 and says how to enable it; a layer left out may be missing, and mcpguard then runs with what it has and warns' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l max-message -d 'Largest JSON-RPC message accepted in either direction (e.g. 16MiB, 512KiB)' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l call-timeout -d 'How long a tools/call may go unanswered before mcpguard answers it with a `mcpguard.timeout` error and sends `notifications/cancelled` to the server. Progress notifications for the call restart the clock. `off` disables the limit. Default: the profile\'s `limits.call-timeout`, else 120s' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l shutdown-grace -d 'How long the server gets to exit after its stdin is closed, and again after SIGTERM, before it and everything it started are killed' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l audit-payloads -d 'How much of request and response payloads the audit trail keeps: `full` (redacted, capped at 64 KiB with the hash of the whole), `hash` (size and hash) or `none`' -r -f -a "full\t'The payload, redacted, up to 64 KiB (larger ones: a preview), with the hash of the whole'
+hash\t'Only the size and hash'
+none\t'Nothing of the payload'"
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l no-audit -d 'Keep no audit trail for this session (not recommended: nothing will show what the server was asked and answered)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l dry-run -d 'Print what would run, and exit without starting anything'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand doctor" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand doctor" -l json -d 'Print the findings as JSON'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand doctor" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand doctor" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand logs" -l server -d 'Only this server' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand logs" -l tool -d 'Only this tool' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand logs" -l decision -d 'Only records with this verdict (allow, prompt, deny) or `error` (results with isError)' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand logs" -l since -d 'Only records younger than this (e.g. 1h, 30m, 7d)' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand logs" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand logs" -l follow -d 'Keep printing new records as they are written'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand logs" -l json -d 'One JSON record per line, exactly as stored'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand logs" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand logs" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand logs" -s h -l help -d 'Print help'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand logs" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and not __fish_seen_subcommand_from verify report help" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and not __fish_seen_subcommand_from verify report help" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and not __fish_seen_subcommand_from verify report help" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and not __fish_seen_subcommand_from verify report help" -s h -l help -d 'Print help'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and not __fish_seen_subcommand_from verify report help" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and not __fish_seen_subcommand_from verify report help" -f -a "verify" -d 'Walk every server\'s hash chain; exit 1 naming the first record that does not match (changed, removed, inserted or reordered). Torn lines left by a crash are reported'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and not __fish_seen_subcommand_from verify report help" -f -a "report" -d 'Per server and tool: calls, denials, errors, p50/p95 latency, bytes and tokens; the inventory of servers, tools, profiles and clients; anomalies (new tools, bursts, off-hours use, denial streaks, pin changes)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and not __fish_seen_subcommand_from verify report help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from verify" -l server -d 'Only this server\'s chain' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from verify" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from report" -l since -d 'Only records younger than this (default: everything)' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from report" -l html -d 'Also write a self-contained HTML page here' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from report" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from report" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from report" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from report" -s h -l help -d 'Print help'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from report" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Walk every server\'s hash chain; exit 1 naming the first record that does not match (changed, removed, inserted or reordered). Torn lines left by a crash are reported'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "report" -d 'Per server and tool: calls, denials, errors, p50/p95 latency, bytes and tokens; the inventory of servers, tools, profiles and clients; anomalies (new tools, bursts, off-hours use, denial streaks, pin changes)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and not __fish_seen_subcommand_from list show lint help" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and not __fish_seen_subcommand_from list show lint help" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and not __fish_seen_subcommand_from list show lint help" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and not __fish_seen_subcommand_from list show lint help" -s h -l help -d 'Print help'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and not __fish_seen_subcommand_from list show lint help" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and not __fish_seen_subcommand_from list show lint help" -f -a "list" -d 'The built-in profiles, with what each is for'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and not __fish_seen_subcommand_from list show lint help" -f -a "show" -d 'A profile\'s text; with --resolved, after `extends` and variables, as the session would use it'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and not __fish_seen_subcommand_from list show lint help" -f -a "lint" -d 'Check profiles: syntax and unknown keys (with the line), `extends` cycles, unknown variables, globs and regexes that do not compile, paths that do not exist, rule examples that do not come out as declared, review dates in the past. Exits 1 on errors'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and not __fish_seen_subcommand_from list show lint help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from list" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from show" -l workspace -d 'The directory `${workspace}` stands for (default: the current directory)' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from show" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from show" -l resolved
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from lint" -l workspace -d 'The directory `${workspace}` stands for (default: the current directory)' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from lint" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from lint" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from lint" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from lint" -s h -l help -d 'Print help'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from lint" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "list" -d 'The built-in profiles, with what each is for'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "show" -d 'A profile\'s text; with --resolved, after `extends` and variables, as the session would use it'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "lint" -d 'Check profiles: syntax and unknown keys (with the line), `extends` cycles, unknown variables, globs and regexes that do not compile, paths that do not exist, rule examples that do not come out as declared, review dates in the past. Exits 1 on errors'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and not __fish_seen_subcommand_from list diff approve help" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and not __fish_seen_subcommand_from list diff approve help" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and not __fish_seen_subcommand_from list diff approve help" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and not __fish_seen_subcommand_from list diff approve help" -s h -l help -d 'Print help'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and not __fish_seen_subcommand_from list diff approve help" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and not __fish_seen_subcommand_from list diff approve help" -f -a "list" -d 'Every pinned server: its command, profile, number of tools and pending changes'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and not __fish_seen_subcommand_from list diff approve help" -f -a "diff" -d 'The pending changes, tool by tool, with the pinned and the new definition'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and not __fish_seen_subcommand_from list diff approve help" -f -a "approve" -d 'Accept the pending changes (the new definitions become the pins)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and not __fish_seen_subcommand_from list diff approve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from list" -l server -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from list" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from diff" -l server -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from diff" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from diff" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from diff" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from approve" -l server -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from approve" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from approve" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from approve" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from approve" -s h -l help -d 'Print help'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from approve" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from help" -f -a "list" -d 'Every pinned server: its command, profile, number of tools and pending changes'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from help" -f -a "diff" -d 'The pending changes, tool by tool, with the pinned and the new definition'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from help" -f -a "approve" -d 'Accept the pending changes (the new definitions become the pins)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand completions" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand man" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand man" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand man" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand man" -s h -l help -d 'Print help'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand man" -s V -l version -d 'Print version'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and not __fish_seen_subcommand_from run doctor logs audit profile pins completions man help" -f -a "run" -d 'Run an MCP server behind mcpguard: `mcpguard run [OPTIONS] -- CMD [ARGS...]`'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and not __fish_seen_subcommand_from run doctor logs audit profile pins completions man help" -f -a "doctor" -d 'Show which sandbox layers this machine can enforce (user namespaces and each namespace type, the Landlock ABI and what it covers, seccomp, cgroups), tested for real by starting a tiny sandbox, with a fix for each gap. Exits 1 when the default sandbox cannot run here'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and not __fish_seen_subcommand_from run doctor logs audit profile pins completions man help" -f -a "logs" -d 'Show the audit trail: a table (time, server, event, tool, verdict, latency, size), or JSON Lines with --json for SIEM ingestion'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and not __fish_seen_subcommand_from run doctor logs audit profile pins completions man help" -f -a "audit" -d 'Check or summarise the audit trail'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and not __fish_seen_subcommand_from run doctor logs audit profile pins completions man help" -f -a "profile" -d 'List, show and lint profiles'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and not __fish_seen_subcommand_from run doctor logs audit profile pins completions man help" -f -a "pins" -d 'Pinned tool definitions: what each server\'s tools looked like when first seen, and the changes waiting for approval (a changed description, schema or annotation, a new tool, a removed one)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and not __fish_seen_subcommand_from run doctor logs audit profile pins completions man help" -f -a "completions" -d 'Print a shell completion script: `mcpguard completions bash > /etc/bash_completion.d/mcpguard` (zsh: a `_mcpguard` file on `$fpath`; fish: `~/.config/fish/completions/mcpguard.fish`)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and not __fish_seen_subcommand_from run doctor logs audit profile pins completions man help" -f -a "man" -d 'Print the manual page mcpguard(1) in roff: `mcpguard man | man -l -`'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and not __fish_seen_subcommand_from run doctor logs audit profile pins completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Walk every server\'s hash chain; exit 1 naming the first record that does not match (changed, removed, inserted or reordered). Torn lines left by a crash are reported'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "report" -d 'Per server and tool: calls, denials, errors, p50/p95 latency, bytes and tokens; the inventory of servers, tools, profiles and clients; anomalies (new tools, bursts, off-hours use, denial streaks, pin changes)'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "list" -d 'The built-in profiles, with what each is for'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "show" -d 'A profile\'s text; with --resolved, after `extends` and variables, as the session would use it'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "lint" -d 'Check profiles: syntax and unknown keys (with the line), `extends` cycles, unknown variables, globs and regexes that do not compile, paths that do not exist, rule examples that do not come out as declared, review dates in the past. Exits 1 on errors'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and __fish_seen_subcommand_from pins" -f -a "list" -d 'Every pinned server: its command, profile, number of tools and pending changes'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and __fish_seen_subcommand_from pins" -f -a "diff" -d 'The pending changes, tool by tool, with the pinned and the new definition'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and __fish_seen_subcommand_from pins" -f -a "approve" -d 'Accept the pending changes (the new definitions become the pins)'
