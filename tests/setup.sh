@@ -66,7 +66,7 @@ fi
 # Debian packages: Chromium renders the HTML audit report in tests/it/audit.rs; git is
 # what mcp-server-git (GitPython) runs in tests/it/peers.rs.
 APT_WANT=()
-[[ -x /usr/bin/chromium ]] || APT_WANT+=(chromium)
+[[ -x /usr/bin/chromium || -x /usr/bin/chromium-browser ]] || APT_WANT+=(chromium)
 command -v git >/dev/null || APT_WANT+=(git)
 if [[ ${#APT_WANT[@]} -gt 0 ]]; then
   if [[ "$(id -u)" != 0 ]]; then

@@ -176,8 +176,8 @@ pub enum AuditCommand {
 /// Network access of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum NetArg {
-    /// No network: an empty network namespace, and no TCP bind or connect at all, not even
-    /// on loopback (Unix sockets still work).
+    /// No network: a network namespace with nothing but loopback; on Linux 6.7+ Landlock
+    /// also refuses TCP bind and connect on loopback (Unix sockets still work).
     None,
     /// The host's network, unfiltered (the server can reach everything you can).
     Host,
@@ -211,8 +211,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub allow_write: Vec<std::path::PathBuf>,
 
-    /// Network access: `none` (no TCP at all, loopback included; the default unless the
-    /// profile says otherwise)
+    /// Network access: `none` (only loopback, and on Linux 6.7+ no TCP even there; the
+    /// default unless the profile says otherwise)
     /// or `host` (everything; says so loudly).
     #[arg(long, value_enum)]
     pub net: Option<NetArg>,

@@ -301,7 +301,7 @@ fn dry_run(plan: &Plan, config: &SessionConfig, profile: &Profile) -> anyhow::Re
         out,
         "  network:         {}",
         match plan.network {
-            Network::None => "none (no TCP, loopback included)",
+            Network::None => "none (loopback only; no TCP on Landlock ABI 4+)",
             Network::Host => "HOST (unfiltered)",
         }
     )?;

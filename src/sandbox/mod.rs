@@ -84,6 +84,19 @@ pub fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanError> {
         }
         None => Vec::new(),
     };
+    let homes = vec![
+        home.clone(),
+        std::fs::canonicalize(&home).unwrap_or_else(|_| home.clone()),
+    ];
+    let toolchain = plan::toolchain_roots(&resolved, &canonical, &homes);
+    if toolchain.is_empty() && !system_dirs.iter().any(|dir| canonical.starts_with(dir)) {
+        tracing::warn!(
+            "{} sits directly in your home or a shared directory there (~/.config, ~/.local); \
+             mcpguard does not expose that whole directory, so the server cannot see its \
+             program: move it into a directory of its own and grant that with --allow-read",
+            canonical.display()
+        );
+    }
     Ok(HostFacts {
         // SAFETY: getuid/getgid cannot fail.
         uid: unsafe { libc::getuid() },
@@ -93,7 +106,7 @@ pub fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanError> {
         env: paths::environment(),
         root_symlinks,
         system_dirs,
-        toolchain: plan::toolchain_roots(&resolved, &canonical, &home),
+        toolchain,
         caches,
         masked: MASKED_ETC
             .iter()

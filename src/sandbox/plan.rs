@@ -45,7 +45,8 @@ impl Layer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Network {
-    /// An empty network namespace, TCP refused by Landlock even on loopback (the default).
+    /// A network namespace with only loopback; Landlock refuses TCP there too where the
+    /// kernel supports it (the default).
     None,
     /// The host's network, unfiltered.
     Host,
@@ -351,11 +352,23 @@ fn environment(request: &SandboxRequest, facts: &HostFacts) -> Vec<(String, Stri
 
 /// The directories a program needs, from its resolved path: the real location of the
 /// executable (symlinks followed) and, when it sits in a `bin` directory, the prefix above
-/// it (where its libraries live: `~/.nvm/versions/node/v22`, `~/.pyenv`). A prefix that is
-/// the home directory itself or `/` is never taken whole, and neither is a directory right
-/// under home unless it is a version manager's own tree: `~/.local` or `~/.cargo` also hold
-/// keyrings and registry tokens, so a program there gets only its own directory.
-pub fn toolchain_roots(resolved: &Path, canonical: &Path, home: &Path) -> Vec<PathBuf> {
+/// it (where its libraries live: `~/.nvm/versions/node/v22`, `~/.pyenv`). `homes` is the
+/// home directory as given and with symlinks resolved. Home itself, `/`, and the shared
+/// directories right under home (`~/.local`, `~/.cargo`, `~/.config`: they also hold
+/// keyrings and registry tokens) are never granted whole: a program in one of them gets its
+/// own directory only when that is narrower, and nothing otherwise (`--allow-read` grants
+/// it); `~/bin` holds programs only, and a version manager's own tree (`~/.pyenv`) is
+/// granted whole because its shims need it.
+pub fn toolchain_roots(resolved: &Path, canonical: &Path, homes: &[PathBuf]) -> Vec<PathBuf> {
+    let too_broad = |dir: &Path| {
+        dir == Path::new("/")
+            || homes.iter().any(|home| {
+                dir == home
+                    || (dir.parent() == Some(home)
+                        && dir.file_name() != Some("bin".as_ref())
+                        && !is_version_manager_home(dir))
+            })
+    };
     let mut roots = Vec::new();
     for exe in [resolved, canonical] {
         let Some(dir) = exe.parent() else { continue };
@@ -363,11 +376,12 @@ pub fn toolchain_roots(resolved: &Path, canonical: &Path, home: &Path) -> Vec<Pa
             Some("bin" | "shims" | "sbin") => dir.parent().unwrap_or(dir),
             _ => dir,
         };
-        let shared_home_dir = prefix.parent() == Some(home) && !is_version_manager_home(prefix);
-        let root = if prefix == home || prefix == Path::new("/") || shared_home_dir {
+        let root = if !too_broad(prefix) {
+            prefix
+        } else if !too_broad(dir) {
             dir
         } else {
-            prefix
+            continue;
         };
         if !roots.iter().any(|r: &PathBuf| root.starts_with(r)) {
             roots.retain(|r: &PathBuf| !r.starts_with(root));
@@ -564,12 +578,12 @@ mod tests {
 
     #[test]
     fn toolchain_roots_take_the_prefix_above_bin() {
-        let home = p("/home/me");
+        let homes = [p("/home/me")];
         assert_eq!(
             toolchain_roots(
                 &p("/home/me/.nvm/versions/node/v22/bin/node"),
                 &p("/home/me/.nvm/versions/node/v22/bin/node"),
-                &home
+                &homes
             ),
             vec![p("/home/me/.nvm/versions/node/v22")]
         );
@@ -577,19 +591,19 @@ mod tests {
             toolchain_roots(
                 &p("/home/me/.pyenv/shims/python3"),
                 &p("/home/me/.pyenv/shims/python3"),
-                &home
+                &homes
             ),
             vec![p("/home/me/.pyenv")]
         );
         assert_eq!(
-            toolchain_roots(&p("/home/me/bin/tool"), &p("/home/me/bin/tool"), &home),
+            toolchain_roots(&p("/home/me/bin/tool"), &p("/home/me/bin/tool"), &homes),
             vec![p("/home/me/bin")]
         );
         assert_eq!(
             toolchain_roots(
                 &p("/home/me/.local/bin/uvx"),
                 &p("/home/me/.local/bin/uvx"),
-                &home
+                &homes
             ),
             vec![p("/home/me/.local/bin")]
         );
@@ -597,7 +611,7 @@ mod tests {
             toolchain_roots(
                 &p("/home/me/.cargo/bin/server"),
                 &p("/home/me/.cargo/bin/server"),
-                &home
+                &homes
             ),
             vec![p("/home/me/.cargo/bin")]
         );
@@ -605,9 +619,38 @@ mod tests {
             toolchain_roots(
                 &p("/usr/local/bin/npx"),
                 &p("/usr/local/lib/node_modules/npm/bin/npx-cli.js"),
-                &home
+                &homes
             ),
             vec![p("/usr/local")]
+        );
+        assert_eq!(
+            toolchain_roots(&p("/home/me/server.py"), &p("/home/me/server.py"), &homes),
+            Vec::<PathBuf>::new()
+        );
+        assert_eq!(
+            toolchain_roots(
+                &p("/home/me/.config/tool"),
+                &p("/home/me/.config/tool"),
+                &homes
+            ),
+            Vec::<PathBuf>::new()
+        );
+        let linked = [p("/home/me"), p("/data/home/me")];
+        assert_eq!(
+            toolchain_roots(
+                &p("/home/me/.local/bin/uvx"),
+                &p("/data/home/me/.local/bin/uvx"),
+                &linked
+            ),
+            vec![p("/home/me/.local/bin"), p("/data/home/me/.local/bin")]
+        );
+        assert_eq!(
+            toolchain_roots(
+                &p("/home/me/bin/tool"),
+                &p("/data/home/me/bin/tool"),
+                &linked
+            ),
+            vec![p("/home/me/bin"), p("/data/home/me/bin")]
         );
     }
 
