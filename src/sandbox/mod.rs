@@ -89,7 +89,7 @@ pub fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanError> {
         std::fs::canonicalize(&home).unwrap_or_else(|_| home.clone()),
     ];
     let toolchain = plan::toolchain_roots(&resolved, &canonical, &homes);
-    if toolchain.is_empty() && !system_dirs.iter().any(|dir| canonical.starts_with(dir)) {
+    if toolchain.is_empty() && !plan::covered_by(&canonical, &system_dirs) {
         tracing::warn!(
             "{} sits directly in your home or a shared directory there (~/.config, ~/.local); \
              mcpguard does not expose that whole directory, so the server cannot see its \

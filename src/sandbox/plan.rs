@@ -306,7 +306,7 @@ pub fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
 }
 
 /// Whether `path` lies under one of `dirs` (already shown).
-fn covered_by(path: &Path, dirs: &[PathBuf]) -> bool {
+pub fn covered_by(path: &Path, dirs: &[PathBuf]) -> bool {
     dirs.iter().any(|dir| path.starts_with(dir))
 }
 

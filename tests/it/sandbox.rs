@@ -697,3 +697,72 @@ fn tcp_free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A server installed in `~/.local/bin` (pip --user, uv tool) must not get `~/.local` with
+/// it: that is where keyrings live. Also through a symlinked home, whose resolved path is
+/// not `$HOME` as written.
+#[test]
+fn a_program_in_a_shared_home_directory_does_not_expose_its_neighbours() {
+    let dir = tempfile::tempdir().unwrap();
+    let real_home = dir.path().join("real-home");
+    let linked_home = dir.path().join("home");
+    let granted = dir.path().join("granted");
+    let bin = real_home.join(".local/bin");
+    let keyring = real_home.join(".local/share/keyrings/login.keyring");
+    for d in [&bin, keyring.parent().unwrap(), &granted] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::os::unix::fs::symlink(&real_home, &linked_home).unwrap();
+    std::fs::write(&keyring, "planted keyring\n").unwrap();
+    for home in [&real_home, &linked_home] {
+        let report = granted.join("report");
+        let server = home.join(".local/bin/server");
+        std::fs::write(
+            &server,
+            format!(
+                "#!/bin/sh\n{{ cat {keyring:?}; test -x {server:?} && echo own-program-visible; }} > {report:?} 2>&1\n",
+                keyring = home.join(".local/share/keyrings/login.keyring"),
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&server, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+        // Baseline: outside, the same program reads the keyring.
+        let status = Command::new(&server).env("HOME", home).status().unwrap();
+        assert!(status.success());
+        assert!(
+            std::fs::read_to_string(&report)
+                .unwrap()
+                .contains("planted keyring")
+        );
+
+        let output = Command::new(mcpguard())
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", home)
+            .env("MCPGUARD_HOME", dir.path().join("state"))
+            .args(["run", "--allow-write", granted.to_str().unwrap(), "--"])
+            .arg(&server)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "HOME={}: {stderr}",
+            home.display()
+        );
+        let inside = std::fs::read_to_string(&report).unwrap();
+        assert!(
+            !inside.contains("planted keyring") && inside.contains("No such file"),
+            "HOME={}: the keyring next to the program was visible: {inside}",
+            home.display()
+        );
+        assert!(
+            inside.contains("own-program-visible"),
+            "HOME={}: {inside}",
+            home.display()
+        );
+    }
+}
