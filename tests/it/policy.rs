@@ -155,6 +155,20 @@ fn filesystem_profile_allows_reads_in_the_workspace_and_blocks_the_rest() {
         json!({"path": "/etc/passwd"}),
     );
     assert_eq!(blocked(&absolute).map(|b| b.0), Some("denied.rule".into()));
+    // One path outside among several inside: the whole call is refused.
+    let smuggled = call(
+        &mut guard,
+        json!(6),
+        "read_multiple_files",
+        json!({"paths": [format!("{ws}/notes.md"), "/etc/passwd"]}),
+    );
+    assert_eq!(
+        blocked(&smuggled),
+        Some((
+            "denied.rule".into(),
+            "tools.rules[3]:read_multiple_files:/paths".into()
+        ))
+    );
 
     let invalid = call(&mut guard, json!(5), "read_text_file", json!({"path": 42}));
     assert_eq!(blocked(&invalid).map(|b| b.0), Some("denied.schema".into()));
