@@ -951,7 +951,7 @@ _mcpguard() {
             return 0
             ;;
         mcpguard__subcmd__run)
-            opts="-v -q -h -V --name --profile --workspace --allow-read --allow-write --net --env --require --max-message --call-timeout --shutdown-grace --audit-payloads --no-audit --dry-run --verbose --quiet --log-dir --help --version"
+            opts="-v -q -h -V --name --profile --workspace --allow-read --allow-write --net --allow-host --env --require --max-message --call-timeout --shutdown-grace --audit-payloads --no-audit --dry-run --verbose --quiet --log-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -978,7 +978,11 @@ _mcpguard() {
                     return 0
                     ;;
                 --net)
-                    COMPREPLY=($(compgen -W "none host" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "none allowlist host" -- "${cur}"))
+                    return 0
+                    ;;
+                --allow-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --env)

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod egress;
 pub mod jsonrpc;
 pub mod logging;
 pub mod mcp;

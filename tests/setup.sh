@@ -96,6 +96,8 @@ install_py_server() {
 mkdir -p "$PEERS"
 install_py_server py-git "mcp-server-git==2026.10.19"
 install_py_server py-sqlite "mcp==1.30.0" "mcp-server-sqlite==2025.4.25"
+# uv, whose uvx starts a server from PyPI inside the sandbox (tests/it/network.rs).
+install_py_server uv "uv==0.13.9"
 
 MARKER="$PEERS/.installed"
 WANT="$(printf '%s\n' "marker-format=1" "python=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" "${NPM_PINS[@]}" "${PIP_PINS[@]}" "${PIP_CONSTRAINTS[@]}")"

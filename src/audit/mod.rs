@@ -247,6 +247,28 @@ impl AuditLog {
         self.write(record, true);
     }
 
+    /// A connection the egress filter allowed, refused or could not make (verdict allow,
+    /// deny or error); `detail` names the destination.
+    pub fn network(&mut self, verdict: Verdict<'_>, detail: Value) {
+        let mut record = self.base("network");
+        record.decision = Some(decision(&self.redactor, verdict));
+        record.detail = self.detail(detail);
+        // Refusals are kept like policy denials: on disk before anything else happens.
+        let sync = record
+            .decision
+            .as_ref()
+            .is_some_and(|d| d.verdict != "allow");
+        self.write(record, sync);
+    }
+
+    /// An allowed connection ended; `detail` has its byte counts.
+    pub fn network_end(&mut self, latency_ms: f64, detail: Value) {
+        let mut record = self.base("network.end");
+        record.latency_ms = Some(latency_ms);
+        record.detail = self.detail(detail);
+        self.write(record, false);
+    }
+
     pub fn session_end(&mut self, detail: Value) {
         let mut record = self.base("session.end");
         record.detail = self.detail(detail);

@@ -23,7 +23,8 @@ pub struct Record {
     pub profile: ProfileRef,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientInfo>,
-    /// session.start, sandbox, request, response, refused, timeout, aborted, session.end
+    /// session.start, sandbox, request, response, refused, timeout, aborted, network,
+    /// network.end, session.end
     pub event: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,

@@ -179,6 +179,10 @@ pub enum NetArg {
     /// No network: a network namespace with nothing but loopback; on Linux 6.7+ Landlock
     /// also refuses TCP bind and connect on loopback (Unix sockets still work).
     None,
+    /// Only the hosts of the allowlist (`--allow-host`, the profile's
+    /// `sandbox.allow-hosts`), through mcpguard's egress filter; nothing else, not even the
+    /// host's loopback or private addresses unless named.
+    Allowlist,
     /// The host's network, unfiltered (the server can reach everything you can).
     Host,
 }
@@ -212,10 +216,21 @@ pub struct RunArgs {
     pub allow_write: Vec<std::path::PathBuf>,
 
     /// Network access: `none` (only loopback, and on Linux 6.7+ no TCP even there; the
-    /// default unless the profile says otherwise)
-    /// or `host` (everything; says so loudly).
+    /// default unless the profile says otherwise), `allowlist` (only the hosts of
+    /// --allow-host and the profile's `sandbox.allow-hosts`, through mcpguard's egress filter)
+    /// or `host` (everything; says so loudly). A command started through a package launcher
+    /// (`npx`, `uvx`) gets its registry allowed unless `--net none` is given or the profile
+    /// sets `sandbox.launcher-registries = false`.
     #[arg(long, value_enum)]
     pub net: Option<NetArg>,
+
+    /// Let the server reach this host (repeatable; implies `--net allowlist`): a name
+    /// (`api.example.com`), every name below a domain (`*.example.org`), or an address;
+    /// with `:PORT` for that port only, else ports 80 and 443. Names are resolved by
+    /// mcpguard, and an address that is loopback, private, link-local (cloud metadata) or
+    /// multicast is refused unless the allowlist names that address itself.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub allow_host: Vec<String>,
 
     /// Pass a host environment variable to the server (`NAME`), or set one (`NAME=VALUE`)
     /// (repeatable). The server gets only PATH, HOME, TMPDIR, LANG, LANGUAGE, LC_ALL, TZ,

@@ -93,6 +93,7 @@ fn trial() -> Trial {
         server_name: "doctor".into(),
         argv: vec!["true".into()],
         network: Network::None,
+        egress: None,
         read: Vec::new(),
         write: Vec::new(),
         env: Vec::new(),

@@ -50,10 +50,28 @@ pub fn run(args: LogsArgs) -> anyhow::Result<u8> {
 }
 
 fn row(record: &Record) -> String {
+    // Network records name a destination, not a tool.
+    let destination = record
+        .event
+        .starts_with("network")
+        .then_some(record.detail.as_ref())
+        .flatten()
+        .map(|detail| {
+            let host = detail["host"]
+                .as_str()
+                .map_or_else(|| detail["host"].to_string(), |h| h.to_owned());
+            format!("{host}:{}", detail["port"])
+        });
+    let transferred = record
+        .detail
+        .as_ref()
+        .filter(|_| record.event == "network.end")
+        .and_then(|d| Some(d["bytes_up"].as_u64()? + d["bytes_down"].as_u64()?));
     let what = record
         .tool
         .as_deref()
         .or(record.method.as_deref())
+        .or(destination.as_deref())
         .unwrap_or("-");
     let verdict = match (&record.decision, &record.result) {
         (Some(d), _) => d.verdict.clone(),
@@ -69,6 +87,7 @@ fn row(record: &Record) -> String {
         .as_ref()
         .map(|r| r.bytes)
         .or_else(|| record.args.as_ref().map(|a| a.bytes))
+        .or(transferred)
         .map_or_else(|| "-".into(), |b| format!("{b} B"));
     format!(
         "{:<24} {:<16} {:<14} {:<24} {:<7} {:>10} {:>9}",

@@ -4,6 +4,8 @@
 use super::args::{NetArg, RunArgs};
 use crate::audit::record::ProfileRef;
 use crate::audit::{AuditLog, PayloadMode, chain};
+use crate::egress::EgressConfig;
+use crate::egress::allowlist::Allowlist;
 use crate::mcp::pins::{self, PinFile};
 use crate::paths;
 use crate::policy::Policy;
@@ -12,7 +14,7 @@ use crate::proxy::child::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
 use crate::proxy::session::{self, Launch, SessionError};
 use crate::proxy::shared::PinState;
 use crate::proxy::shared::SessionConfig;
-use crate::sandbox::plan::{self, EnvGrant, Layer, Network, Plan, SandboxRequest};
+use crate::sandbox::plan::{self, EgressPlan, EnvGrant, Layer, Network, Plan, SandboxRequest};
 use crate::sandbox::{self, PlanError};
 use crate::units;
 use anyhow::Context;
@@ -47,7 +49,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         call_timeout,
         shutdown_grace: args.shutdown_grace,
     };
-    let request = sandbox_request(&args, &profile, &config.server_name)?;
+    let (request, egress) = sandbox_request(&args, &profile, &config.server_name)?;
     let plan = match sandbox::host_facts(&request) {
         Ok(facts) => plan::build(&request, &facts),
         Err(e @ PlanError::NotFound(_)) => {
@@ -61,7 +63,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         Err(e) => return Err(e.into()),
     };
     if args.dry_run {
-        return dry_run(&plan, &config, &profile);
+        return dry_run(&plan, &config, &profile, egress.as_ref());
     }
     if plan.network == Network::Host {
         tracing::warn!(
@@ -94,7 +96,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         home: vars.home.clone(),
     };
     let outcome = runtime.block_on(session::run(
-        Launch::Sandboxed(Box::new(plan)),
+        Launch::Sandboxed(Box::new(plan), egress),
         config,
         audit,
         Some(policy),
@@ -190,7 +192,7 @@ fn sandbox_request(
     args: &RunArgs,
     profile: &Profile,
     server_name: &str,
-) -> anyhow::Result<SandboxRequest> {
+) -> anyhow::Result<(SandboxRequest, Option<EgressConfig>)> {
     let layers = args
         .require
         .clone()
@@ -214,30 +216,109 @@ fn sandbox_request(
         Some((name, value)) => EnvGrant::Set(name.to_owned(), value.to_owned()),
         None => EnvGrant::Inherit(grant.clone()),
     }));
-    let network = match (args.net, profile.sandbox.network.as_deref()) {
-        (Some(NetArg::Host), _) | (None, Some("host")) => Network::Host,
-        (Some(NetArg::None), _) | (None, Some("none") | None) => Network::None,
-        (None, Some(other)) => anyhow::bail!(
-            "sandbox.network = \"{other}\" in profile {}: use \"none\" or \"host\"",
-            args.profile
-        ),
-    };
+    let (network, egress) = network(args, profile)?;
     let mut read: Vec<PathBuf> = profile.sandbox.read.iter().map(PathBuf::from).collect();
     read.extend(args.allow_read.iter().cloned());
     let mut write: Vec<PathBuf> = profile.sandbox.write.iter().map(PathBuf::from).collect();
     write.extend(args.allow_write.iter().cloned());
-    Ok(SandboxRequest {
+    let egress_plan = egress.as_ref().map(|config| EgressPlan {
+        capture_ports: config.allowlist.capture_ports(),
+        captured_addresses: config.allowlist.captured_addresses(),
+    });
+    let request = SandboxRequest {
         server_name: server_name.to_owned(),
         argv: args.command.clone(),
         network,
+        egress: egress_plan,
         read: sandbox::check_grants(&read, "--allow-read / sandbox.read")?,
         write: sandbox::check_grants(&write, "--allow-write / sandbox.write")?,
         env,
         require,
-    })
+    };
+    Ok((request, egress))
 }
 
-fn dry_run(plan: &Plan, config: &SessionConfig, profile: &Profile) -> anyhow::Result<u8> {
+/// The server's network, from the flags and the profile, and the filter's settings in
+/// allowlist mode. `--allow-host` implies the allowlist; a package launcher gets its
+/// registry unless the user asked for no network on the command line or the profile
+/// turned that off.
+fn network(args: &RunArgs, profile: &Profile) -> anyhow::Result<(Network, Option<EgressConfig>)> {
+    let sandbox = &profile.sandbox;
+    let from_profile = match sandbox.network.as_deref() {
+        None | Some("none") => Network::None,
+        Some("host") => Network::Host,
+        Some("allowlist") => Network::Allowlist,
+        Some(other) => anyhow::bail!(
+            "sandbox.network = \"{other}\" in profile {}: use \"none\", \"allowlist\" or \"host\"",
+            args.profile
+        ),
+    };
+    if from_profile != Network::Allowlist && !sandbox.allow_hosts.is_empty() {
+        anyhow::bail!(
+            "profile {}: sandbox.allow-hosts is set but sandbox.network is not \"allowlist\"; set \
+             network = \"allowlist\" (or remove allow-hosts)",
+            args.profile
+        );
+    }
+    let mut network = match args.net {
+        Some(NetArg::None) => Network::None,
+        Some(NetArg::Host) => Network::Host,
+        Some(NetArg::Allowlist) => Network::Allowlist,
+        None => from_profile,
+    };
+    if !args.allow_host.is_empty() {
+        match (args.net, network) {
+            (Some(NetArg::None), _) => {
+                anyhow::bail!("--allow-host contradicts --net none; leave one of them out")
+            }
+            (_, Network::Host) => anyhow::bail!(
+                "--allow-host has no effect with the host network (--net host or the profile's \
+                 network = \"host\"); use --net allowlist"
+            ),
+            _ => network = Network::Allowlist,
+        }
+    }
+    let mut hosts: Vec<String> = if network == Network::Allowlist {
+        sandbox.allow_hosts.clone()
+    } else {
+        Vec::new()
+    };
+    hosts.extend(args.allow_host.iter().cloned());
+    let launcher = crate::egress::launchers::registry_of(&args.command);
+    if let Some((launcher, registry)) = launcher
+        && sandbox.launcher_registries.unwrap_or(true)
+        && args.net != Some(NetArg::None)
+        && network != Network::Host
+    {
+        network = Network::Allowlist;
+        hosts.extend(registry.iter().map(|h| (*h).to_owned()));
+        tracing::warn!(
+            "{launcher} downloads packages: {} reachable for it{}; nothing else is \
+             (--net none or sandbox.launcher-registries = false turn this off)",
+            registry.join(" and "),
+            if registry.len() > 1 { " are" } else { " is" }
+        );
+    }
+    if network != Network::Allowlist {
+        return Ok((network, None));
+    }
+    let allowlist = Allowlist::parse(&hosts)
+        .map_err(|e| anyhow::anyhow!("--allow-host / sandbox.allow-hosts: {e}"))?;
+    Ok((
+        network,
+        Some(EgressConfig {
+            allowlist,
+            profile: profile.profile.name.clone(),
+        }),
+    ))
+}
+
+fn dry_run(
+    plan: &Plan,
+    config: &SessionConfig,
+    profile: &Profile,
+    egress: Option<&EgressConfig>,
+) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "mcpguard run (dry run: nothing was started)")?;
     writeln!(out, "  server name:     {}", config.server_name)?;
@@ -282,10 +363,10 @@ fn dry_run(plan: &Plan, config: &SessionConfig, profile: &Profile) -> anyhow::Re
     writeln!(
         out,
         "  sandbox:         namespaces (user, mount, pid, ipc, uts, cgroup{}), landlock, seccomp, no capabilities, no_new_privs",
-        if plan.network == Network::None {
-            ", net"
-        } else {
+        if plan.network == Network::Host {
             ""
+        } else {
+            ", net"
         }
     )?;
     writeln!(
@@ -297,14 +378,26 @@ fn dry_run(plan: &Plan, config: &SessionConfig, profile: &Profile) -> anyhow::Re
             required.join(", ")
         }
     )?;
-    writeln!(
-        out,
-        "  network:         {}",
-        match plan.network {
-            Network::None => "none (loopback only; no TCP on Landlock ABI 4+)",
-            Network::Host => "HOST (unfiltered)",
+    let network = match (plan.network, egress) {
+        (Network::None, _) => "none (loopback only; no TCP on Landlock ABI 4+)".to_owned(),
+        (Network::Host, _) => "HOST (unfiltered)".to_owned(),
+        (Network::Allowlist, Some(egress)) => {
+            let hosts: Vec<&str> = egress.allowlist.entries().collect();
+            format!(
+                "allowlist through mcpguard's egress filter: {}; proxy {}, TCP ports {:?} \
+                 captured, names answered by the filter",
+                if hosts.is_empty() {
+                    "no host".to_owned()
+                } else {
+                    hosts.join(", ")
+                },
+                plan::PROXY_URL,
+                egress.allowlist.capture_ports()
+            )
         }
-    )?;
+        (Network::Allowlist, None) => "allowlist (no filter: nothing reachable)".to_owned(),
+    };
+    writeln!(out, "  network:         {network}")?;
     let names: Vec<&str> = plan.env.iter().map(|(k, _)| k.as_str()).collect();
     writeln!(out, "  environment:     {}", names.join(" "))?;
     writeln!(out, "  view:")?;
@@ -330,6 +423,9 @@ fn dry_run(plan: &Plan, config: &SessionConfig, profile: &Profile) -> anyhow::Re
                 format!("{} -> {}", path.display(), target.display())
             }
             plan::Mount::Mask { path } => format!("{}  hidden", path.display()),
+            plan::Mount::File { path, .. } => {
+                format!("{}  written by mcpguard, read-only", path.display())
+            }
             plan::Mount::Proc => "/proc  fresh, shows only the sandbox".to_owned(),
             plan::Mount::Dev => format!("/dev  minimal: {}, shm", plan::DEVICES.join(" ")),
         };

@@ -118,12 +118,25 @@ fn valid_date(text: &str) -> bool {
 fn check_sandbox(profile: &Profile, out: &mut Vec<Diagnostic>) {
     let sandbox = &profile.sandbox;
     if let Some(network) = &sandbox.network
-        && network != "none"
-        && network != "host"
+        && !["none", "host", "allowlist"].contains(&network.as_str())
     {
         out.push(error(format!(
-            "sandbox.network = \"{network}\": use \"none\" or \"host\""
+            "sandbox.network = \"{network}\": use \"none\", \"allowlist\" or \"host\""
         )));
+    }
+    if let Err(e) = crate::egress::allowlist::Allowlist::parse(&sandbox.allow_hosts) {
+        out.push(error(format!("sandbox.allow-hosts: {e}")));
+    }
+    match sandbox.network.as_deref() {
+        // An empty allowlist is a profile whose users name the hosts (--allow-host).
+        Some("allowlist") => {}
+        other if !sandbox.allow_hosts.is_empty() => {
+            out.push(error(format!(
+                "sandbox.allow-hosts is set but network = \"{}\": set network = \"allowlist\"",
+                other.unwrap_or("none")
+            )));
+        }
+        _ => {}
     }
     for (key, paths) in [("read", &sandbox.read), ("write", &sandbox.write)] {
         for path in paths {

@@ -140,6 +140,10 @@ fn merge(base: &mut Profile, child: Profile) {
     base.profile.extends = None;
     let sandbox = child.sandbox;
     base.sandbox.network = sandbox.network.or(base.sandbox.network.take());
+    base.sandbox.allow_hosts.extend(sandbox.allow_hosts);
+    base.sandbox.launcher_registries = sandbox
+        .launcher_registries
+        .or(base.sandbox.launcher_registries);
     base.sandbox.read.extend(sandbox.read);
     base.sandbox.write.extend(sandbox.write);
     base.sandbox.env.extend(sandbox.env);

@@ -64,9 +64,15 @@ pub struct Meta {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SandboxSection {
-    /// none | host
+    /// none | host | allowlist
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
+    /// Hosts reachable in allowlist mode: `api.example.com`, `*.example.org:443`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_hosts: Vec<String>,
+    /// Whether a package launcher (`npx`, `uvx`…) gets its registry allowed (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launcher_registries: Option<bool>,
     #[serde(default)]
     pub read: Vec<String>,
     #[serde(default)]
@@ -232,7 +238,9 @@ owner = "o"
 review-by = "2027-01-01"
 extends = "default"
 [sandbox]
-network = "none"
+network = "allowlist"
+allow-hosts = ["api.example.com"]
+launcher-registries = false
 read = ["/r"]
 write = ["/w"]
 env = ["LANG"]

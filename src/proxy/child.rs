@@ -49,6 +49,10 @@ pub fn spawn_sandboxed(channels: &crate::sandbox::Channels) -> Result<Child, Spa
     use std::os::fd::AsRawFd;
     let plan_fd = channels.plan_read.as_raw_fd();
     let report_fd = channels.report_write.as_raw_fd();
+    let egress_fd = channels
+        .egress
+        .as_ref()
+        .map(|(helper, _)| helper.as_raw_fd());
     let inheritable = |fd: i32, inherit: bool| {
         // SAFETY: F_SETFD on descriptors we own.
         unsafe {
@@ -65,18 +69,22 @@ pub fn spawn_sandboxed(channels: &crate::sandbox::Channels) -> Result<Child, Spa
         .arg(plan_fd.to_string())
         .arg(report_fd.to_string())
         .arg(std::process::id().to_string())
+        .args(egress_fd.map(|fd| fd.to_string()))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .process_group(0)
         .kill_on_drop(false);
-    // The supervisor spawns from one thread only, so no other child can inherit these two
+    // The supervisor spawns from one thread only, so no other child can inherit these
     // during the short window they are inheritable.
-    inheritable(plan_fd, true);
-    inheritable(report_fd, true);
+    let fds: Vec<i32> = [plan_fd, report_fd].into_iter().chain(egress_fd).collect();
+    for &fd in &fds {
+        inheritable(fd, true);
+    }
     let spawned = command.spawn();
-    inheritable(plan_fd, false);
-    inheritable(report_fd, false);
+    for &fd in &fds {
+        inheritable(fd, false);
+    }
     spawned.map_err(|source| classify("/proc/self/exe", source))
 }
 

@@ -49,8 +49,9 @@ const FINAL_FLUSH: Duration = Duration::from_secs(5);
 pub enum Launch {
     /// The command as is, with the user's rights.
     Unconfined(Vec<String>),
-    /// The command inside the sandbox this plan describes.
-    Sandboxed(Box<Plan>),
+    /// The command inside the sandbox this plan describes, with the egress filter's
+    /// settings in allowlist mode.
+    Sandboxed(Box<Plan>, Option<crate::egress::EgressConfig>),
 }
 
 pub async fn run(
@@ -71,14 +72,25 @@ pub async fn run(
     let mut hangup = signal(SignalKind::hangup())?;
 
     let shared = Arc::new(Shared::with_guards(config, audit, policy, pins));
+    let mut egress_filter = None;
     let mut child = match &launch {
         Launch::Unconfined(argv) => spawn_server(argv)?,
-        Launch::Sandboxed(plan) => {
+        Launch::Sandboxed(plan, egress) => {
             let channels = sandbox::channels(plan)?;
             let child = spawn_sandboxed(&channels)?;
 
-            let sandbox::Channels { report_read, .. } = channels;
+            // The helper's ends close here, so a helper that dies is seen as EOF.
+            let sandbox::Channels {
+                report_read,
+                egress: egress_channel,
+                ..
+            } = channels;
             tokio::spawn(report_layers(report_read, Arc::clone(&shared)));
+            if let (Some((_, supervisor_end)), Some(config)) = (egress_channel, egress.clone()) {
+                let filter = crate::egress::Filter::new(config, Arc::clone(&shared));
+                tokio::spawn(crate::egress::serve(supervisor_end, Arc::clone(&filter)));
+                egress_filter = Some(filter);
+            }
             child
         }
     };
@@ -98,12 +110,12 @@ pub async fn run(
     if let Some(audit) = shared.lock().audit.as_mut() {
         let argv = match &launch {
             Launch::Unconfined(argv) => argv.clone(),
-            Launch::Sandboxed(plan) => plan.argv.clone(),
+            Launch::Sandboxed(plan, _) => plan.argv.clone(),
         };
         audit.session_start(serde_json::json!({
             "command": argv,
             "pid": child_pid,
-            "sandboxed": matches!(launch, Launch::Sandboxed(_)),
+            "sandboxed": matches!(launch, Launch::Sandboxed(..)),
             "mcpguard": env!("CARGO_PKG_VERSION"),
         }));
     }
@@ -214,6 +226,9 @@ pub async fn run(
         tracing::warn!("the client did not read mcpguard's last messages within {FINAL_FLUSH:?}");
     }
     shared.flush_audit();
+    if let Some(filter) = &egress_filter {
+        filter.close_all();
+    }
     if let Some(audit) = shared.lock().audit.as_mut() {
         audit.session_end(serde_json::json!({ "exit_code": code }));
     }

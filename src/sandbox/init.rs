@@ -14,8 +14,10 @@
 //! server's process group. Exit status comes back up unchanged (signal N as 128+N).
 
 use super::landlock::{self, LandlockOutcome};
-use super::plan::{HOSTNAME, Layer, Network, Plan};
-use super::{mounts, namespaces, network, privileges, seccomp};
+use super::plan::{
+    HOSTNAME, Layer, Network, PROXY_PORT, Plan, SYNTHETIC_GATEWAY, SYNTHETIC_NETWORK,
+};
+use super::{handoff, mounts, namespaces, network, privileges, seccomp};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
@@ -32,6 +34,8 @@ pub const SUBCOMMAND: &str = "__sandbox-init";
 pub const PLAN_FD: RawFd = 3;
 /// The descriptor the layer report leaves on.
 pub const REPORT_FD: RawFd = 4;
+/// The descriptor the egress sockets leave on (allowlist mode; see `handoff`).
+pub const EGRESS_FD: RawFd = 5;
 /// Exit status when the sandbox could not be set up as required (contract).
 const EXIT_SETUP: i32 = 125;
 
@@ -56,14 +60,19 @@ pub struct LayerReport {
     pub degraded: Vec<String>,
 }
 
-/// Entry point; never returns. argv: `mcpguard __sandbox-init PLAN_FD REPORT_FD SUPERVISOR_PID`.
+/// Entry point; never returns. argv: `mcpguard __sandbox-init PLAN_FD REPORT_FD
+/// SUPERVISOR_PID [EGRESS_FD]`.
 pub fn main() -> ! {
     let args: Vec<i32> = std::env::args()
         .skip(2)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let [plan_fd, report_fd, supervisor] = args[..] else {
-        fatal("usage: mcpguard __sandbox-init PLAN_FD REPORT_FD SUPERVISOR_PID (internal)")
+    let (plan_fd, report_fd, supervisor, egress_fd) = match args[..] {
+        [plan, report, supervisor] => (plan, report, supervisor, None),
+        [plan, report, supervisor, egress] => (plan, report, supervisor, Some(egress)),
+        _ => fatal(
+            "usage: mcpguard __sandbox-init PLAN_FD REPORT_FD SUPERVISOR_PID [EGRESS_FD] (internal)",
+        ),
     };
     // Die with the supervisor; if it is already gone, stop here.
     die_with_parent();
@@ -81,11 +90,21 @@ pub fn main() -> ! {
             libc::dup2(report_fd, REPORT_FD);
             libc::close(report_fd);
         }
+        if let Some(egress_fd) = egress_fd
+            && egress_fd != EGRESS_FD
+        {
+            libc::dup2(egress_fd, EGRESS_FD);
+            libc::close(egress_fd);
+        }
     }
+
     let plan = match read_plan() {
         Ok(plan) => plan,
         Err(e) => fatal(&format!("could not read the sandbox plan: {e}")),
     };
+    if plan.network == Network::Allowlist && egress_fd.is_none() {
+        fatal("the network allowlist needs the egress channel (EGRESS_FD; internal)");
+    }
     match namespaces::enter(plan.network, plan.uid, plan.gid) {
         Ok(()) => run_namespaced(&plan),
         Err(e) if plan.require.contains(&Layer::Namespaces) => fatal(&format!(
@@ -167,6 +186,9 @@ fn run_namespaced(plan: &Plan) -> ! {
         Ok(ForkResult::Child) => pid_one(plan, &signals),
         Ok(ForkResult::Parent { child }) => {
             release_stdio();
+            // Only PID 1 sends on the egress channel; the supervisor must see it close if
+            // PID 1 dies first.
+            close_egress_channel();
             relay_until_exit(child, &signals, |sig| {
                 let _ = kill(child, sig);
             })
@@ -207,11 +229,17 @@ fn pid_one(plan: &Plan, signals: &SigSet) -> ! {
     if let Err(e) = nix::unistd::sethostname(HOSTNAME) {
         fatal(&format!("could not set the hostname: {e}"));
     }
-    if plan.network == Network::None
+    if plan.network != Network::Host
         && let Err(e) = network::loopback_up()
     {
         fatal(&format!("could not bring loopback up: {e}"));
     }
+    if let (Network::Allowlist, Some(egress)) = (plan.network, &plan.egress)
+        && let Err(e) = hand_over_egress(egress)
+    {
+        fatal(&format!("could not wire the network allowlist: {e}"));
+    }
+    close_egress_channel();
     // SAFETY: prctl with integer arguments; makes /proc/1/mem and ptrace of PID 1 unavailable
     // to the server even though it runs as the same user.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
@@ -232,14 +260,38 @@ fn pid_one(plan: &Plan, signals: &SigSet) -> ! {
     }
 }
 
+/// Makes the synthetic range and the listed addresses local, opens the egress sockets and
+/// sends them to the supervisor.
+fn hand_over_egress(egress: &super::plan::EgressPlan) -> std::io::Result<()> {
+    let (network, prefix) = SYNTHETIC_NETWORK;
+    debug_assert!(network.octets()[..2] == SYNTHETIC_GATEWAY.octets()[..2]);
+    network::add_loopback_address(SYNTHETIC_GATEWAY, prefix)?;
+    for address in &egress.captured_addresses {
+        if !address.is_loopback() {
+            network::add_loopback_address(*address, 32)?;
+        }
+    }
+    let sockets = handoff::open(egress)?;
+    // SAFETY: EGRESS_FD is the channel the supervisor passed; it is open until closed below.
+    let channel = unsafe { std::os::fd::BorrowedFd::borrow_raw(EGRESS_FD) };
+    handoff::send(channel, &sockets)
+}
+
+fn close_egress_channel() {
+    // SAFETY: closing a descriptor number this process owns (or that is not open).
+    unsafe { libc::close(EGRESS_FD) };
+}
+
 fn run_degraded(plan: &Plan, why: &str) -> ! {
     let why = format!(
         "{why}. Running with Landlock and seccomp only: no private view of the filesystem (reads \
          limited by Landlock instead), no pid or IPC isolation{}",
-        if plan.network == Network::None {
-            "; IP sockets blocked by seccomp"
-        } else {
-            ""
+        match plan.network {
+            Network::None => "; IP sockets blocked by seccomp",
+            Network::Allowlist =>
+                "; the network allowlist needs a network namespace, so IP \
+                                   sockets are blocked by seccomp instead (no network at all)",
+            Network::Host => "",
         }
     );
     let why = why.as_str();
@@ -272,6 +324,7 @@ fn run_degraded(plan: &Plan, why: &str) -> ! {
         }
         Ok(ForkResult::Parent { child }) => {
             release_stdio();
+            close_egress_channel();
             relay_until_exit(child, &signals, |sig| {
                 let _ = kill(Pid::from_raw(-child.as_raw()), sig);
             })
@@ -293,6 +346,17 @@ fn become_server(
         }
     };
     let allow_network = plan.network == Network::Host;
+    // In allowlist mode, TCP may go only to the proxy and the captured ports (all of which
+    // lead to the filter); elsewhere connections are refused before they are tried.
+    let tcp = match (plan.network, &plan.egress, without_namespaces) {
+        (Network::Host, _, _) => landlock::Tcp::Unrestricted,
+        (Network::Allowlist, Some(egress), None) => {
+            let mut ports = egress.capture_ports.clone();
+            ports.push(PROXY_PORT);
+            landlock::Tcp::ConnectTo(ports)
+        }
+        _ => landlock::Tcp::Denied,
+    };
     step("setsid", privileges::new_session());
     step("rlimits", privileges::limit_resources());
     if let Err(e) = nix::unistd::chdir(cwd) {
@@ -307,7 +371,7 @@ fn become_server(
         .map(|why| format!("namespaces: {why}"))
         .into_iter()
         .collect();
-    let outcome = match landlock::restrict(rules, !allow_network) {
+    let outcome = match landlock::restrict(rules, &tcp) {
         Ok(outcome) => outcome,
         Err(e) => LandlockOutcome {
             abi: landlock::kernel_abi(),
@@ -345,7 +409,11 @@ fn become_server(
         namespaces: without_namespaces.is_none(),
         landlock: outcome,
         seccomp: installed.is_ok(),
-        network: plan.network,
+        // Without a network namespace the allowlist cannot be wired; seccomp then blocks IP.
+        network: match (plan.network, without_namespaces) {
+            (Network::Allowlist, Some(_)) => Network::None,
+            (network, _) => network,
+        },
         degraded,
     });
     exec(plan)

@@ -1,14 +1,15 @@
 //! Landlock: the kernel's own access control, applied to the server as a second wall.
 //!
 //! Owns: the ruleset for the strongest ABI this kernel offers (filesystem rights, TCP bind
-//! and connect with no port allowed, abstract-socket and signal scopes) and the report of
+//! and connect with no port allowed or, in allowlist mode, connect to the filter's ports
+//! only, abstract-socket and signal scopes) and the report of
 //! what was really enforced. Landlock "best effort" has silently enforced nothing in other
 //! tools, so the outcome is returned and checked by the caller against what is required.
 
 use super::plan::LandlockRules;
 use landlock::{
-    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset,
-    RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
+    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, PathBeneath, PathFd,
+    Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
 };
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -48,9 +49,19 @@ pub fn kernel_abi() -> i32 {
     version.max(0) as i32
 }
 
-/// Restricts this process (and what it executes) to `rules`. With `deny_tcp`, TCP bind and
-/// connect are refused for every port.
-pub fn restrict(rules: &LandlockRules, deny_tcp: bool) -> Result<LandlockOutcome, String> {
+/// What TCP the server may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tcp {
+    /// Landlock leaves TCP alone (host network).
+    Unrestricted,
+    /// No bind, no connect, on any port.
+    Denied,
+    /// Connect to these ports only; no bind.
+    ConnectTo(Vec<u16>),
+}
+
+/// Restricts this process (and what it executes) to `rules` and `tcp`.
+pub fn restrict(rules: &LandlockRules, tcp: &Tcp) -> Result<LandlockOutcome, String> {
     let abi = kernel_abi();
     let fs_all = AccessFs::from_all(TARGET_ABI);
     let read = AccessFs::from_read(TARGET_ABI);
@@ -58,7 +69,7 @@ pub fn restrict(rules: &LandlockRules, deny_tcp: bool) -> Result<LandlockOutcome
         .set_compatibility(CompatLevel::BestEffort)
         .handle_access(fs_all)
         .map_err(|e| e.to_string())?;
-    if deny_tcp {
+    if *tcp != Tcp::Unrestricted {
         ruleset = ruleset
             .handle_access(AccessNet::from_all(TARGET_ABI))
             .map_err(|e| e.to_string())?;
@@ -74,6 +85,13 @@ pub fn restrict(rules: &LandlockRules, deny_tcp: bool) -> Result<LandlockOutcome
                     .add_rule(rule)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
             }
+        }
+    }
+    if let Tcp::ConnectTo(ports) = tcp {
+        for &port in ports {
+            created = created
+                .add_rule(NetPort::new(port, AccessNet::ConnectTcp))
+                .map_err(|e| format!("TCP port {port}: {e}"))?;
         }
     }
     let status = created.restrict_self().map_err(|e| e.to_string())?;

@@ -4,6 +4,7 @@
 //! `launch` gathers the host facts, builds the plan, and starts the helper with the plan on
 //! fd 3 and a report pipe on fd 4; the helper's stdin/stdout become the server's.
 
+pub mod handoff;
 pub mod init;
 pub mod landlock;
 pub mod mounts;
@@ -113,7 +114,28 @@ pub fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanError> {
             .map(PathBuf::from)
             .filter(|p| p.symlink_metadata().is_ok())
             .collect(),
+        resolver_files: plan::ResolverFiles {
+            resolv_conf: follow_links(Path::new("/etc/resolv.conf")),
+            hosts: follow_links(Path::new("/etc/hosts")),
+        },
     })
+}
+
+/// `path` with symlinks followed, even to a target that does not exist (systemd-resolved's
+/// stub file lives in /run, which the view replaces), as an absolute path.
+fn follow_links(path: &Path) -> PathBuf {
+    let mut current = path.to_path_buf();
+    for _ in 0..16 {
+        let Ok(target) = std::fs::read_link(&current) else {
+            break;
+        };
+        let next = match current.parent() {
+            Some(parent) if target.is_relative() => parent.join(target),
+            _ => target,
+        };
+        current = normalize(&next);
+    }
+    current
 }
 
 /// A server name made safe as one path component.
@@ -178,6 +200,8 @@ pub struct Channels {
     pub report_write: OwnedFd,
     /// Where the supervisor reads the report.
     pub report_read: OwnedFd,
+    /// The helper's fd 5 and the supervisor's end, in allowlist mode (see `handoff`).
+    pub egress: Option<(OwnedFd, OwnedFd)>,
 }
 
 /// Writes `plan` into a pipe for the helper and opens the report pipe.
@@ -192,10 +216,24 @@ pub fn channels(plan: &Plan) -> io::Result<Channels> {
         ));
     }
     std::fs::File::from(plan_write).write_all(&text)?;
+    let egress = if plan.network == plan::Network::Allowlist {
+        use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+        let (helper, supervisor) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(io::Error::from)?;
+        Some((helper, supervisor))
+    } else {
+        None
+    };
     Ok(Channels {
         plan_read,
         report_write,
         report_read,
+        egress,
     })
 }
 

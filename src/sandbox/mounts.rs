@@ -205,6 +205,7 @@ pub fn build_root(mounts: &[Mount]) -> Result<(), MountError> {
                     bind(Path::new("/dev/null"), &target, false)?;
                 }
             }
+            Mount::File { path, contents } => place_file(&staging, path, contents)?,
             Mount::Proc => proc(&inside(&staging, Path::new("/proc")))?,
             Mount::Dev => dev(&inside(&staging, Path::new("/dev")))?,
         }
@@ -217,6 +218,22 @@ pub fn build_root(mounts: &[Mount]) -> Result<(), MountError> {
         MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
     )
     .map_err(fail_io("make read-only", Path::new("/")))
+}
+
+/// Where the sources of `Mount::File` are written, inside the view's private /run.
+const FILE_SOURCES: &str = "/run/mcpguard";
+
+/// Writes `contents` to a private file and binds it, read-only, at `path` (over what the
+/// view shows there, or on a new empty file when nothing is).
+fn place_file(staging: &Path, path: &Path, contents: &str) -> Result<(), MountError> {
+    let name = path.file_name().unwrap_or(path.as_os_str());
+    let source = inside(staging, Path::new(FILE_SOURCES)).join(name);
+    let write = || -> io::Result<()> {
+        std::fs::create_dir_all(source.parent().unwrap_or(&source))?;
+        std::fs::write(&source, contents)
+    };
+    write().map_err(fail_io("write", &source))?;
+    bind(&source, &inside(staging, path), false)
 }
 
 /// A fresh procfs for this pid namespace, with the kernel's knobs read-only.

@@ -54,7 +54,7 @@ pub fn enter(network: Network, uid: u32, gid: u32) -> Result<(), NamespaceError>
         | CloneFlags::CLONE_NEWIPC
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWCGROUP;
-    if network == Network::None {
+    if network != Network::Host {
         flags |= CloneFlags::CLONE_NEWNET;
     }
     unshare(flags).map_err(NamespaceError::Unavailable)?;

@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 /// The isolation layers a user can require (contract names: profile `require`, `--require`).
@@ -50,7 +51,31 @@ pub enum Network {
     None,
     /// The host's network, unfiltered.
     Host,
+    /// Its own network namespace, like `None`, whose outbound TCP and name lookups reach
+    /// mcpguard's egress filter (`crate::egress`) and nothing else.
+    Allowlist,
 }
+
+/// How the sandbox's network namespace is wired to the egress filter (allowlist mode).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EgressPlan {
+    /// TCP ports whose connections to any captured address reach the filter.
+    pub capture_ports: Vec<u16>,
+    /// IPv4 addresses named in the allowlist, captured as well (the synthetic range always is).
+    pub captured_addresses: Vec<Ipv4Addr>,
+}
+
+/// The synthetic addresses the sandbox's name server hands out (198.18.0.0/15, reserved for
+/// benchmarking, so no real destination is shadowed); all of them lead to the filter.
+pub const SYNTHETIC_NETWORK: (Ipv4Addr, u8) = (Ipv4Addr::new(198, 18, 0, 0), 15);
+/// The address the synthetic range is given on the sandbox's loopback.
+pub const SYNTHETIC_GATEWAY: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+/// The HTTP proxy port on the sandbox's loopback (HTTP_PROXY and friends point here).
+pub const PROXY_PORT: u16 = 3128;
+/// Where the proxy is, as the server's proxy variables say it.
+pub const PROXY_URL: &str = "http://127.0.0.1:3128";
+/// TCP ports captured whatever the allowlist says (host patterns without a port mean these).
+pub const WEB_PORTS: [u16; 2] = [80, 443];
 
 /// What the user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +83,8 @@ pub struct SandboxRequest {
     pub server_name: String,
     pub argv: Vec<String>,
     pub network: Network,
+    /// The capture wiring, in allowlist mode.
+    pub egress: Option<EgressPlan>,
     /// Host paths exposed read-only (must exist).
     pub read: Vec<PathBuf>,
     /// Host paths exposed read-write (must exist).
@@ -96,6 +123,25 @@ pub struct HostFacts {
     pub caches: Vec<(PathBuf, PathBuf)>,
     /// Host files and directories hidden from the view even though their parent is shown.
     pub masked: Vec<PathBuf>,
+    /// Where the resolver configuration and the hosts file really live (symlinks followed):
+    /// allowlist mode writes its own versions there.
+    pub resolver_files: ResolverFiles,
+}
+
+/// The files that decide how names are looked up, as paths with symlinks followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolverFiles {
+    pub resolv_conf: PathBuf,
+    pub hosts: PathBuf,
+}
+
+impl Default for ResolverFiles {
+    fn default() -> Self {
+        ResolverFiles {
+            resolv_conf: PathBuf::from("/etc/resolv.conf"),
+            hosts: PathBuf::from("/etc/hosts"),
+        }
+    }
 }
 
 /// One step of building the view, in order.
@@ -111,6 +157,9 @@ pub enum Mount {
     Symlink { path: PathBuf, target: PathBuf },
     /// Something hidden: an empty read-only file or directory over it.
     Mask { path: PathBuf },
+    /// A read-only file with these contents at `path` (over the host's file if the view
+    /// shows one there).
+    File { path: PathBuf, contents: String },
     /// A fresh /proc showing only the sandbox.
     Proc,
     /// A minimal /dev.
@@ -134,6 +183,8 @@ pub struct Plan {
     pub uid: u32,
     pub gid: u32,
     pub network: Network,
+    /// The capture wiring, in allowlist mode.
+    pub egress: Option<EgressPlan>,
     pub require: BTreeSet<Layer>,
     /// The view, when namespaces are available.
     pub mounts: Vec<Mount>,
@@ -148,6 +199,36 @@ pub struct Plan {
 
 /// The hostname inside the sandbox.
 pub const HOSTNAME: &str = "mcpguard";
+
+/// The sandbox's resolver configuration in allowlist mode: the name server on its loopback.
+const RESOLV_CONF: &str = "# written by mcpguard: names are answered by its egress filter\nnameserver 127.0.0.1\noptions attempts:2 timeout:2\n";
+/// The sandbox's hosts file in allowlist mode (the hostname line is added).
+const HOSTS: &str =
+    "# written by mcpguard\n127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n";
+
+/// Host variables naming the certificate authorities to trust, let through whenever the
+/// server has a network: a machine behind a TLS-inspecting gateway needs them to reach
+/// anything, and they name public files, not secrets.
+const CA_ENV: [&str; 7] = [
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NODE_EXTRA_CA_CERTS",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "PIP_CERT",
+    "GIT_SSL_CAINFO",
+];
+
+/// Proxy variables set in allowlist mode, for clients that honour them (most HTTP clients;
+/// Node needs NODE_USE_ENV_PROXY). Clients that ignore them are captured transparently.
+const PROXY_ENV: [&str; 6] = [
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+];
 
 /// Host variables always let through (when set), beyond those the user grants.
 const BASIC_ENV: [&str; 6] = ["PATH", "LANG", "LANGUAGE", "TZ", "TERM", "LC_ALL"];
@@ -241,6 +322,18 @@ pub fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
         _ => 0,
     });
     mounts.extend(binds);
+    if request.network == Network::Allowlist {
+        // Names are looked up by the filter, never by the server: the resolver points at
+        // the sandbox's own name server, and the hosts file knows only localhost.
+        mounts.push(Mount::File {
+            path: facts.resolver_files.resolv_conf.clone(),
+            contents: RESOLV_CONF.to_owned(),
+        });
+        mounts.push(Mount::File {
+            path: facts.resolver_files.hosts.clone(),
+            contents: format!("{HOSTS}127.0.1.1 {HOSTNAME}\n"),
+        });
+    }
     mounts.push(Mount::Proc);
     mounts.push(Mount::Dev);
 
@@ -297,6 +390,7 @@ pub fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
         uid: facts.uid,
         gid: facts.gid,
         network: request.network,
+        egress: request.egress.clone(),
         require: request.require.clone(),
         mounts,
         landlock,
@@ -336,6 +430,13 @@ fn environment(request: &SandboxRequest, facts: &HostFacts) -> Vec<(String, Stri
     }
     set("HOME", facts.home.display().to_string());
     set("TMPDIR", "/tmp".to_owned());
+    if request.network != Network::None {
+        for name in CA_ENV {
+            if let Some(value) = host(name) {
+                set(name, value);
+            }
+        }
+    }
     for grant in &request.env {
         match grant {
             EnvGrant::Inherit(name) => {
@@ -345,6 +446,16 @@ fn environment(request: &SandboxRequest, facts: &HostFacts) -> Vec<(String, Stri
             }
             EnvGrant::Set(name, value) => set(name, value.clone()),
         }
+    }
+    // After the grants: the filter is the only way out, whatever the user's variables say.
+    if request.network == Network::Allowlist {
+        for name in PROXY_ENV {
+            set(name, PROXY_URL.to_owned());
+        }
+        for name in ["NO_PROXY", "no_proxy"] {
+            set(name, "localhost,127.0.0.1,::1".to_owned());
+        }
+        set("NODE_USE_ENV_PROXY", "1".to_owned());
     }
     env.sort();
     env
@@ -437,6 +548,10 @@ mod tests {
                 p("/home/me/.npm"),
             )],
             masked: vec![p("/etc/shadow")],
+            resolver_files: ResolverFiles {
+                resolv_conf: p("/run/systemd/resolve/stub-resolv.conf"),
+                hosts: p("/etc/hosts"),
+            },
         }
     }
 
@@ -445,6 +560,7 @@ mod tests {
             server_name: "fs".into(),
             argv: vec!["node".into(), "server.js".into()],
             network: Network::None,
+            egress: None,
             read: vec![p("/home/me/docs")],
             write: vec![p("/home/me/src/project")],
             env: vec![
@@ -475,6 +591,7 @@ mod tests {
                 uid: 1000,
                 gid: 1000,
                 network: Network::None,
+                egress: None,
                 require: Layer::ALL.into_iter().collect(),
                 mounts: vec![
                     Mount::Symlink {

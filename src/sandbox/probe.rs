@@ -145,6 +145,7 @@ pub fn trial(plan: &Plan) -> Result<(Option<LayerReport>, Option<i32>), String> 
         report_read,
         report_write,
         plan_read,
+        ..
     } = channels;
     drop(report_write);
     drop(plan_read);

@@ -69,5 +69,8 @@ fn bash_completion_offers_subcommands_and_run_flags() {
         );
     }
     assert_eq!(complete("mcpguard run --allow-w"), vec!["--allow-write"]);
-    assert_eq!(complete("mcpguard run --net ''"), vec!["none", "host"]);
+    assert_eq!(
+        complete("mcpguard run --net ''"),
+        vec!["none", "allowlist", "host"]
+    );
 }

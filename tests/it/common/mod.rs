@@ -152,10 +152,15 @@ impl Guarded {
 
     /// The next line mcpguard writes, raw.
     pub fn recv(&self) -> Vec<u8> {
-        match self.lines.recv_timeout(PATIENCE) {
+        self.recv_within(PATIENCE)
+    }
+
+    /// Like `recv`, with more patience (a first start that downloads a package).
+    pub fn recv_within(&self, patience: Duration) -> Vec<u8> {
+        match self.lines.recv_timeout(patience) {
             Ok(line) => line,
             Err(RecvTimeoutError::Timeout) => panic!(
-                "no line from mcpguard within {PATIENCE:?}; stderr:\n{}",
+                "no line from mcpguard within {patience:?}; stderr:\n{}",
                 self.stderr()
             ),
             Err(RecvTimeoutError::Disconnected) => {

@@ -1,0 +1,483 @@
+//! The network allowlist, by attack and by real launchers.
+//!
+//! A probe inside the sandbox (tests/fixtures/net_probe.py, and Node's built-in fetch,
+//! which ignores proxy variables) tries allowed and forbidden destinations; everything it
+//! may reach is an HTTP server this test runs on the host's loopback, and names are mapped
+//! by a hosts file bound over /etc/hosts in a mount namespace of the test's own, so
+//! nothing leaves the machine. The launcher tests download real servers from the npm
+//! registry and PyPI, the only hosts they are given.
+
+use crate::common::{Guarded, initialize, mcpguard, mcpguard_in, peers, repo, request};
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A plain HTTP server on the host's loopback that counts the requests it answers.
+struct Upstream {
+    port: u16,
+    hits: Arc<AtomicUsize>,
+}
+
+fn upstream() -> Upstream {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let counter = Arc::clone(&counter);
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let text = String::from_utf8_lossy(&head);
+                let path = text.split_whitespace().nth(1).unwrap_or("?").to_owned();
+                counter.fetch_add(1, Ordering::SeqCst);
+                let body = format!("hello from upstream {path}");
+                let _ = stream.write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+            });
+        }
+    });
+    Upstream { port, hits }
+}
+
+/// What one sandboxed run left behind.
+struct Run {
+    findings: Value,
+    node: Option<String>,
+    stderr: String,
+    network: Vec<Value>,
+}
+
+/// Runs the probe (and, with `node_url`, a Node fetch of it) through `mcpguard run` with
+/// `options`, inside a mount namespace whose /etc/hosts holds `hosts`.
+fn run_probe(hosts: &str, options: &[&str], attempts: &[String], node_url: Option<&str>) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("mcpguard");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let hosts_file = dir.path().join("hosts");
+    std::fs::write(&hosts_file, format!("127.0.0.1 localhost\n{hosts}")).unwrap();
+    let probe = repo().join("tests/fixtures/net_probe.py");
+    let quoted: Vec<String> = attempts.iter().map(|a| format!("'{a}'")).collect();
+    let mut script = format!(
+        "/usr/bin/python3 {} {} > {}/findings.json",
+        probe.display(),
+        quoted.join(" "),
+        out.display()
+    );
+    if let Some(url) = node_url {
+        script.push_str(&format!(
+            "; node -e \"fetch('{url}').then(r => r.text().then(t => console.error(r.status + ' ' + t))).catch(e => console.error('ERR ' + (e.cause ? e.cause.code : e)))\" 2> {}/node.txt",
+            out.display()
+        ));
+    }
+    let mut child = Command::new("/usr/bin/unshare")
+        .args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c"])
+        .arg("mount --bind \"$0\" /etc/hosts && exec \"$@\"")
+        .arg(&hosts_file)
+        .arg(mcpguard())
+        .args([
+            "run",
+            "--name",
+            "net-probe",
+            "--allow-read",
+            &repo().join("tests").display().to_string(),
+            "--allow-write",
+            &out.display().to_string(),
+        ])
+        .args(options)
+        .args(["--", "/bin/sh", "-c", &script])
+        .env("MCPGUARD_HOME", &home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    assert_eq!(status.code(), Some(0), "mcpguard failed:\n{stderr}");
+    let findings = std::fs::read_to_string(out.join("findings.json"))
+        .unwrap_or_else(|e| panic!("no findings ({e}):\n{stderr}"));
+    let node = node_url.map(|_| {
+        std::fs::read_to_string(out.join("node.txt"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    });
+    Run {
+        findings: serde_json::from_str(&findings).unwrap(),
+        node,
+        stderr,
+        network: network_records(&home),
+    }
+}
+
+/// The `network` and `network.end` records of the audit trail under `home`.
+fn network_records(home: &Path) -> Vec<Value> {
+    let (code, stdout, stderr) = mcpguard_in(home, &["logs", "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|r| r["event"].as_str().unwrap_or("").starts_with("network"))
+        .collect()
+}
+
+/// The parts of a network record a test compares: event, verdict, rule, host, port, via.
+fn summary(record: &Value) -> Value {
+    json!([
+        record["event"],
+        record["decision"]["verdict"],
+        record["decision"]["rule"],
+        record["detail"]["host"],
+        record["detail"]["port"],
+        record["detail"]["via"],
+    ])
+}
+
+const HOSTS: &str = "127.0.0.1 api.mcpguard.test\n169.254.169.254 metadata.mcpguard.test\n";
+
+#[test]
+fn allowed_hosts_are_reached_through_the_proxy_and_transparently() {
+    let upstream = upstream();
+    let port = upstream.port;
+    let api = format!("api.mcpguard.test:{port}");
+    let attempts = vec![
+        format!("proxy-get:http://{api}/via-proxy"),
+        format!("direct-get:http://{api}/captured"),
+        "resolve:api.mcpguard.test".to_owned(),
+    ];
+    // The loopback address is named too: that is how a private destination is allowed.
+    let run = run_probe(
+        HOSTS,
+        &["--allow-host", &api, "--allow-host", "127.0.0.1"],
+        &attempts,
+        Some(&format!("http://{api}/node-fetch")),
+    );
+    let findings = &run.findings;
+    assert_eq!(
+        findings[&attempts[0]], "200 hello from upstream /via-proxy",
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        findings[&attempts[1]], "200 hello from upstream /captured",
+        "{}",
+        run.stderr
+    );
+    let synthetic = findings[&attempts[2]].as_str().unwrap();
+    assert!(
+        synthetic.starts_with("198.18.") || synthetic.starts_with("198.19."),
+        "names resolve to synthetic addresses inside, not {synthetic}"
+    );
+    // Node 20's fetch ignores the proxy variables; it is captured all the same.
+    assert_eq!(
+        run.node.as_deref(),
+        Some("200 hello from upstream /node-fetch"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(upstream.hits.load(Ordering::SeqCst), 3);
+    let rule = format!("sandbox.allow-hosts:{api}");
+    let allowed: Vec<Value> = run
+        .network
+        .iter()
+        .filter(|r| r["event"] == "network")
+        .map(summary)
+        .collect();
+    assert_eq!(
+        allowed,
+        vec![
+            json!(["network", "allow", rule, "api.mcpguard.test", port, "proxy"]),
+            json!([
+                "network",
+                "allow",
+                rule,
+                "api.mcpguard.test",
+                port,
+                "capture"
+            ]),
+            json!([
+                "network",
+                "allow",
+                rule,
+                "api.mcpguard.test",
+                port,
+                "capture"
+            ]),
+        ]
+    );
+    let ends: Vec<&Value> = run
+        .network
+        .iter()
+        .filter(|r| r["event"] == "network.end")
+        .collect();
+    assert_eq!(ends.len(), 3, "{:#?}", run.network);
+    for end in ends {
+        assert_eq!(end["detail"]["address"], format!("127.0.0.1:{port}"));
+        assert!(end["detail"]["bytes_up"].as_u64().unwrap() > 0);
+        assert!(end["detail"]["bytes_down"].as_u64().unwrap() > 0);
+    }
+}
+
+#[test]
+fn everything_else_is_refused_and_says_which_key_to_change() {
+    let upstream = upstream();
+    let port = upstream.port;
+    let unlisted = TcpListener::bind("127.0.0.1:0").unwrap();
+    let unlisted_port = unlisted.local_addr().unwrap().port();
+    let api = format!("api.mcpguard.test:{port}");
+    let attempt = |kind: &str, target: &str| format!("{kind}:{target}");
+    let cases: Vec<(String, &str)> = vec![
+        // A host the allowlist does not name: by proxy, captured, over TLS both ways.
+        (
+            attempt("proxy-get", "http://evil.mcpguard.test/x"),
+            "403 mcpguard: evil.mcpguard.test:80 is not in sandbox.allow-hosts",
+        ),
+        (
+            attempt("direct-get", "http://evil.mcpguard.test/x"),
+            "403 mcpguard: evil.mcpguard.test:80 is not in sandbox.allow-hosts",
+        ),
+        (
+            attempt("proxy-get", "https://evil.mcpguard.test/x"),
+            "ERR Tunnel connection failed: 403 Forbidden",
+        ),
+        (attempt("tls", "evil.mcpguard.test:443"), "ERR "),
+        // A listed name that resolves to loopback (DNS rebinding) or to cloud metadata.
+        (
+            attempt("proxy-get", &format!("http://{api}/")),
+            "403 mcpguard: api.mcpguard.test resolves to 127.0.0.1 (loopback)",
+        ),
+        (
+            attempt("direct-get", &format!("http://{api}/")),
+            "403 mcpguard: api.mcpguard.test resolves to 127.0.0.1 (loopback)",
+        ),
+        (
+            attempt(
+                "proxy-get",
+                "http://metadata.mcpguard.test/latest/meta-data/",
+            ),
+            "403 mcpguard: metadata.mcpguard.test resolves to 169.254.169.254 (link-local",
+        ),
+        // Cloud metadata by address, through the proxy (asked directly: clients skip the
+        // proxy for addresses in NO_PROXY) and directly.
+        (
+            attempt("proxy-connect", "169.254.169.254:80"),
+            "403 mcpguard: 169.254.169.254:80 is not in sandbox.allow-hosts",
+        ),
+        (attempt("connect", "169.254.169.254:80"), "ERR ENETUNREACH"),
+        // Direct connections to addresses, bypassing the proxy variables: no route.
+        (attempt("connect", "203.0.113.80:443"), "ERR ENETUNREACH"),
+        (attempt("connect", "192.0.2.1:80"), "ERR ENETUNREACH"),
+        // The host's loopback listeners: by proxy, and on the sandbox's own loopback.
+        (
+            attempt("proxy-connect", &format!("127.0.0.1:{port}")),
+            "403 mcpguard: 127.0.0.1:",
+        ),
+        (
+            attempt("direct-get", &format!("http://127.0.0.1:{port}/")),
+            "403 mcpguard: nothing in the sandbox listens on 127.0.0.1:",
+        ),
+        (
+            attempt("connect", &format!("127.0.0.1:{unlisted_port}")),
+            "ERR EACCES",
+        ),
+    ];
+    let attempts: Vec<String> = cases.iter().map(|(a, _)| a.clone()).collect();
+    let run = run_probe(
+        HOSTS,
+        &[
+            "--allow-host",
+            &api,
+            "--allow-host",
+            "metadata.mcpguard.test",
+        ],
+        &attempts,
+        None,
+    );
+    let mismatches: Vec<String> = cases
+        .iter()
+        .filter(|(a, expected)| {
+            !run.findings[a]
+                .as_str()
+                .is_some_and(|got| got.starts_with(expected))
+        })
+        .map(|(a, expected)| format!("{a}: expected {expected:?}, got {}", run.findings[a]))
+        .collect();
+    assert!(mismatches.is_empty(), "{mismatches:#?}\n{}", run.stderr);
+    assert_eq!(
+        upstream.hits.load(Ordering::SeqCst),
+        0,
+        "a refused request reached the host"
+    );
+    assert!(
+        run.stderr.contains(
+            "add \"evil.mcpguard.test:80\" to sandbox.allow-hosts or pass --allow-host evil.mcpguard.test:80"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("if that address is really meant, add \"127.0.0.1\" to sandbox.allow-hosts"),
+        "{}",
+        run.stderr
+    );
+    let refused: Vec<Value> = run.network.iter().map(summary).collect();
+    let deny = |rule: &str, host: &str, port: u16, via: &str| {
+        json!(["network", "deny", rule, host, port, via])
+    };
+    let expected = vec![
+        deny("sandbox.allow-hosts", "evil.mcpguard.test", 80, "proxy"),
+        deny("sandbox.allow-hosts", "evil.mcpguard.test", 80, "capture"),
+        deny("sandbox.allow-hosts", "evil.mcpguard.test", 443, "proxy"),
+        deny("sandbox.allow-hosts", "evil.mcpguard.test", 443, "capture"),
+        deny("network.address", "api.mcpguard.test", port, "proxy"),
+        deny("network.address", "api.mcpguard.test", port, "capture"),
+        deny("network.address", "metadata.mcpguard.test", 80, "proxy"),
+        deny("sandbox.allow-hosts", "169.254.169.254", 80, "proxy"),
+        deny("sandbox.allow-hosts", "127.0.0.1", port, "proxy"),
+        deny("network.address", "127.0.0.1", port, "capture"),
+    ];
+    assert_eq!(refused, expected);
+}
+
+/// A real launcher downloads a real server: only the registry is reachable, and the audit
+/// trail shows every connection went there.
+fn launcher_starts_a_real_server(name: &str, server: &[String], registry: &[&str], tool: &str) {
+    let home = tempfile::tempdir().unwrap();
+    let mut guard = Guarded::start_in(
+        home.path(),
+        None,
+        &["--profile", "default", "--name", name],
+        server,
+        |_| {},
+    );
+    guard.send_json(&initialize(json!(1)));
+    let patience = Duration::from_secs(240);
+    let answer: Value = serde_json::from_slice(&guard.recv_within(patience)).unwrap();
+    assert!(answer["result"]["serverInfo"].is_object(), "{answer}");
+    guard.send_json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    guard.send_json(&request(json!(2), "tools/list", json!({})));
+    let listed: Value = serde_json::from_slice(&guard.recv_within(patience)).unwrap();
+    let names: Vec<&str> = listed["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed}"))
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(names.contains(&tool), "{names:?}");
+    let (_, stderr) = guard.finish();
+    assert!(
+        stderr.contains(&format!("{} reachable for it", registry.join(" and "))),
+        "{stderr}"
+    );
+    let records = network_records(home.path());
+    let opened: Vec<&Value> = records.iter().filter(|r| r["event"] == "network").collect();
+    assert!(!opened.is_empty(), "no connection was recorded");
+    for record in opened {
+        assert_eq!(record["decision"]["verdict"], "allow", "{record}");
+        let host = record["detail"]["host"].as_str().unwrap();
+        assert!(registry.contains(&host), "{record}");
+    }
+}
+
+#[test]
+fn npx_downloads_a_real_server_from_the_npm_registry_and_nothing_else() {
+    launcher_starts_a_real_server(
+        "npx-memory",
+        &[
+            "npx".into(),
+            "-y".into(),
+            "@modelcontextprotocol/server-memory@2026.8.31".into(),
+        ],
+        &["registry.npmjs.org"],
+        "read_graph",
+    );
+}
+
+#[test]
+fn uvx_downloads_a_real_server_from_pypi_and_nothing_else() {
+    let uvx = peers().join("uv/bin/uvx");
+    launcher_starts_a_real_server(
+        "uvx-time",
+        &[
+            uvx.display().to_string(),
+            "mcp-server-time==2026.10.19".into(),
+        ],
+        &["pypi.org", "files.pythonhosted.org"],
+        "get_current_time",
+    );
+}
+
+#[test]
+fn the_plan_names_the_allowlist_and_contradictions_are_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (code, stdout, stderr) = mcpguard_in(
+        home,
+        &["run", "--dry-run", "--", "npx", "-y", "some-server"],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("allowlist through mcpguard's egress filter: registry.npmjs.org;"),
+        "{stdout}"
+    );
+    let (_, stdout, _) = mcpguard_in(
+        home,
+        &[
+            "run",
+            "--dry-run",
+            "--net",
+            "none",
+            "--",
+            "npx",
+            "-y",
+            "some-server",
+        ],
+    );
+    assert!(stdout.contains("network:         none"), "{stdout}");
+    let (code, _, stderr) = mcpguard_in(
+        home,
+        &[
+            "run",
+            "--net",
+            "host",
+            "--allow-host",
+            "a.example.com",
+            "--",
+            "true",
+        ],
+    );
+    assert_eq!(code, Some(125));
+    assert!(
+        stderr.contains("--allow-host has no effect with the host network"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = mcpguard_in(home, &["run", "--allow-host", "*.com", "--", "true"]);
+    assert_eq!(code, Some(125));
+    assert!(stderr.contains("`*.com` is too broad"), "{stderr}");
+}
