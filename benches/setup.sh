@@ -11,4 +11,13 @@ if ! command -v bwrap >/dev/null; then
     exit 1
   fi
 fi
+# curl downloads through the egress filter (benches/egress.rs).
+if ! command -v curl >/dev/null; then
+  if [[ "$(id -u)" == 0 ]]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl
+  else
+    echo "benches/setup.sh: curl is missing; install it with: sudo apt-get install curl" >&2
+    exit 1
+  fi
+fi
 tests/setup.sh
