@@ -2,6 +2,8 @@
 //! against the same download in the same run, interleaved:
 //!
 //!   direct        curl on the host, straight to the server
+//!   forwarder     curl on the host through the simplest TCP forwarder (two threads,
+//!                 64 KiB blocking copies): the cost of any extra hop, the floor to compare
 //!   sandbox, host curl inside the sandbox with --net host (the sandbox without the filter)
 //!   proxy         curl inside the sandbox through the filter's HTTP proxy (--allow-host)
 //!   capture       curl inside the sandbox to a name, ignoring the proxy: the synthetic
@@ -50,6 +52,35 @@ fn serve() -> u16 {
                     }
                 }
             });
+        }
+    });
+    port
+}
+
+/// The simplest forwarder: each connection to the returned port is copied to and from
+/// `target` by two threads.
+fn forwarder(target: u16) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            let upstream = std::net::TcpStream::connect(("127.0.0.1", target)).unwrap();
+            let pairs = [
+                (client.try_clone().unwrap(), upstream.try_clone().unwrap()),
+                (upstream, client),
+            ];
+            for (mut from, mut to) in pairs {
+                std::thread::spawn(move || {
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    while let Ok(n) = from.read(&mut buffer) {
+                        if n == 0 || to.write_all(&buffer[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                });
+            }
         }
     });
     port
@@ -110,6 +141,7 @@ fn median(values: &mut [f64]) -> f64 {
 
 fn main() {
     let port = serve();
+    let forwarded = format!("http://127.0.0.1:{}/blob", forwarder(port));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
@@ -130,6 +162,7 @@ fn main() {
         format!("127.0.0.1:{port}"),
     ];
     let mut direct = Vec::new();
+    let mut forward = Vec::new();
     let mut sandbox_host = Vec::new();
     let mut proxy = Vec::new();
     let mut capture = Vec::new();
@@ -138,6 +171,11 @@ fn main() {
         c.args(["-c", &curl(&by_address, None, &result)]);
         run(c);
         direct.push(speed(&result));
+
+        let mut c = Command::new("/bin/sh");
+        c.args(["-c", &curl(&forwarded, None, &result)]);
+        run(c);
+        forward.push(speed(&result));
 
         run(guarded(
             &hosts,
@@ -171,6 +209,7 @@ fn main() {
     println!("download of {BODY_MIB} MiB over loopback ({ROUNDS} interleaved rounds, medians)");
     println!("  direct (host curl)              {:8.0} MB/s", mb(direct));
     for (name, values) in [
+        ("host, through a plain forwarder", &mut forward),
         ("sandbox, --net host", &mut sandbox_host),
         ("through the proxy (allowlist)", &mut proxy),
         ("captured by name (allowlist)", &mut capture),
