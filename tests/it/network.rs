@@ -8,6 +8,7 @@
 //! registry and PyPI, the only hosts they are given.
 
 use crate::common::{Guarded, initialize, mcpguard, mcpguard_in, peers, repo, request};
+use crate::sandbox::{Who, test_user};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -64,15 +65,46 @@ struct Run {
 }
 
 /// Runs the probe (and, with `node_url`, a Node fetch of it) through `mcpguard run` with
-/// `options`, inside a mount namespace whose /etc/hosts holds `hosts`.
-fn run_probe(hosts: &str, options: &[&str], attempts: &[String], node_url: Option<&str>) -> Run {
+/// `options`, as `who`, inside a mount namespace whose /etc/hosts holds `hosts`.
+fn run_probe(
+    who: Who,
+    hosts: &str,
+    options: &[&str],
+    attempts: &[String],
+    node_url: Option<&str>,
+) -> Run {
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let home = dir.path().join("mcpguard");
+    let user_home = dir.path().join("home");
     let out = dir.path().join("out");
-    std::fs::create_dir_all(&out).unwrap();
+    let tools = dir.path().join("tools");
+    for d in [&home, &user_home, &out, &tools] {
+        std::fs::create_dir_all(d).unwrap();
+    }
     let hosts_file = dir.path().join("hosts");
     std::fs::write(&hosts_file, format!("127.0.0.1 localhost\n{hosts}")).unwrap();
-    let probe = repo().join("tests/fixtures/net_probe.py");
+    // Copies the user can reach (the build tree may not be).
+    let bin = tools.join("mcpguard");
+    std::fs::copy(mcpguard(), &bin).unwrap();
+    let probe = tools.join("net_probe.py");
+    std::fs::copy(repo().join("tests/fixtures/net_probe.py"), &probe).unwrap();
+    let mut user = Vec::new();
+    if let Who::User { uid, gid } = who {
+        for d in [&home, &user_home, &out] {
+            std::os::unix::fs::chown(d, Some(uid), Some(gid)).unwrap();
+        }
+        user = vec![
+            "setpriv".to_owned(),
+            "--reuid".to_owned(),
+            uid.to_string(),
+            "--regid".to_owned(),
+            gid.to_string(),
+            "--clear-groups".to_owned(),
+            "--".to_owned(),
+        ];
+    }
     let quoted: Vec<String> = attempts.iter().map(|a| format!("'{a}'")).collect();
     let mut script = format!(
         "/usr/bin/python3 {} {} > {}/findings.json",
@@ -90,18 +122,22 @@ fn run_probe(hosts: &str, options: &[&str], attempts: &[String], node_url: Optio
         .args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c"])
         .arg("mount --bind \"$0\" /etc/hosts && exec \"$@\"")
         .arg(&hosts_file)
-        .arg(mcpguard())
+        .args(&user)
+        .arg(&bin)
         .args([
             "run",
             "--name",
             "net-probe",
             "--allow-read",
-            &repo().join("tests").display().to_string(),
+            &tools.display().to_string(),
             "--allow-write",
             &out.display().to_string(),
         ])
         .args(options)
         .args(["--", "/bin/sh", "-c", &script])
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", &user_home)
         .env("MCPGUARD_HOME", &home)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -161,7 +197,16 @@ fn summary(record: &Value) -> Value {
 const HOSTS: &str = "127.0.0.1 api.mcpguard.test\n169.254.169.254 metadata.mcpguard.test\n";
 
 #[test]
-fn allowed_hosts_are_reached_through_the_proxy_and_transparently() {
+fn allowed_hosts_are_reached_through_the_proxy_and_transparently_as_root() {
+    allowed_hosts_are_reached(Who::Root, true);
+}
+
+#[test]
+fn allowed_hosts_are_reached_through_the_proxy_and_transparently_as_a_user() {
+    allowed_hosts_are_reached(test_user(), false);
+}
+
+fn allowed_hosts_are_reached(who: Who, with_node: bool) {
     let upstream = upstream();
     let port = upstream.port;
     let api = format!("api.mcpguard.test:{port}");
@@ -171,11 +216,13 @@ fn allowed_hosts_are_reached_through_the_proxy_and_transparently() {
         "resolve:api.mcpguard.test".to_owned(),
     ];
     // The loopback address is named too: that is how a private destination is allowed.
+    let node_url = format!("http://{api}/node-fetch");
     let run = run_probe(
+        who,
         HOSTS,
         &["--allow-host", &api, "--allow-host", "127.0.0.1"],
         &attempts,
-        Some(&format!("http://{api}/node-fetch")),
+        with_node.then_some(node_url.as_str()),
     );
     let findings = &run.findings;
     assert_eq!(
@@ -194,13 +241,16 @@ fn allowed_hosts_are_reached_through_the_proxy_and_transparently() {
         "names resolve to synthetic addresses inside, not {synthetic}"
     );
     // Node 20's fetch ignores the proxy variables; it is captured all the same.
-    assert_eq!(
-        run.node.as_deref(),
-        Some("200 hello from upstream /node-fetch"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(upstream.hits.load(Ordering::SeqCst), 3);
+    if with_node {
+        assert_eq!(
+            run.node.as_deref(),
+            Some("200 hello from upstream /node-fetch"),
+            "{}",
+            run.stderr
+        );
+    }
+    let fetches = if with_node { 3 } else { 2 };
+    assert_eq!(upstream.hits.load(Ordering::SeqCst), fetches);
     let rule = format!("sandbox.allow-hosts:{api}");
     let allowed: Vec<Value> = run
         .network
@@ -208,34 +258,32 @@ fn allowed_hosts_are_reached_through_the_proxy_and_transparently() {
         .filter(|r| r["event"] == "network")
         .map(summary)
         .collect();
-    assert_eq!(
-        allowed,
-        vec![
-            json!(["network", "allow", rule, "api.mcpguard.test", port, "proxy"]),
-            json!([
-                "network",
-                "allow",
-                rule,
-                "api.mcpguard.test",
-                port,
-                "capture"
-            ]),
-            json!([
-                "network",
-                "allow",
-                rule,
-                "api.mcpguard.test",
-                port,
-                "capture"
-            ]),
-        ]
+    let mut expected = vec![json!([
+        "network",
+        "allow",
+        rule,
+        "api.mcpguard.test",
+        port,
+        "proxy"
+    ])];
+    expected.resize(
+        fetches,
+        json!([
+            "network",
+            "allow",
+            rule,
+            "api.mcpguard.test",
+            port,
+            "capture"
+        ]),
     );
+    assert_eq!(allowed, expected);
     let ends: Vec<&Value> = run
         .network
         .iter()
         .filter(|r| r["event"] == "network.end")
         .collect();
-    assert_eq!(ends.len(), 3, "{:#?}", run.network);
+    assert_eq!(ends.len(), fetches, "{:#?}", run.network);
     for end in ends {
         assert_eq!(end["detail"]["address"], format!("127.0.0.1:{port}"));
         assert!(end["detail"]["bytes_up"].as_u64().unwrap() > 0);
@@ -244,7 +292,16 @@ fn allowed_hosts_are_reached_through_the_proxy_and_transparently() {
 }
 
 #[test]
-fn everything_else_is_refused_and_says_which_key_to_change() {
+fn everything_else_is_refused_and_says_which_key_to_change_as_root() {
+    everything_else_is_refused(Who::Root);
+}
+
+#[test]
+fn everything_else_is_refused_and_says_which_key_to_change_as_a_user() {
+    everything_else_is_refused(test_user());
+}
+
+fn everything_else_is_refused(who: Who) {
     let upstream = upstream();
     let port = upstream.port;
     let unlisted = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -308,6 +365,7 @@ fn everything_else_is_refused_and_says_which_key_to_change() {
     ];
     let attempts: Vec<String> = cases.iter().map(|(a, _)| a.clone()).collect();
     let run = run_probe(
+        who,
         HOSTS,
         &[
             "--allow-host",

@@ -18,12 +18,12 @@ use std::process::{Command, Stdio};
 const TEST_USER: &str = "mcpguard-test";
 
 #[derive(Clone, Copy)]
-enum Who {
+pub(crate) enum Who {
     Root,
     User { uid: u32, gid: u32 },
 }
 
-fn test_user() -> Who {
+pub(crate) fn test_user() -> Who {
     let output = Command::new("id").args(["-u", TEST_USER]).output().unwrap();
     assert!(
         output.status.success(),
