@@ -23,6 +23,16 @@ pub struct ToolStats {
     pub timeline: Vec<u64>,
 }
 
+/// Connections to one destination (`host:port`) through the egress filter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HostStats {
+    pub allowed: u64,
+    pub refused: u64,
+    pub failed: u64,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServerStats {
     pub requests: u64,
@@ -30,6 +40,20 @@ pub struct ServerStats {
     pub profiles: BTreeSet<String>,
     pub clients: BTreeSet<String>,
     pub tools: BTreeMap<String, ToolStats>,
+    /// Destinations of the network allowlist, by `host:port`.
+    pub hosts: BTreeMap<String, HostStats>,
+}
+
+/// The `host:port` a network record names.
+fn destination(record: &Record) -> Option<String> {
+    let detail = record.detail.as_ref()?;
+    let host = detail["host"].as_str()?;
+    let port = detail["port"].as_u64()?;
+    Some(if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    })
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -109,6 +133,30 @@ pub fn build(history: &[Record], window: &[Record]) -> Report {
             ));
         }
         let verdict = record.decision.as_ref().map(|d| d.verdict.as_str());
+        if record.event.starts_with("network")
+            && let Some(target) = destination(record)
+        {
+            let host = server.hosts.entry(target.clone()).or_default();
+            match (record.event.as_str(), verdict) {
+                ("network", Some("allow")) => host.allowed += 1,
+                ("network", Some("deny")) => {
+                    host.refused += 1;
+                    let rule = record.decision.as_ref().map_or("", |d| d.rule.as_str());
+                    report.anomalies.push(format!(
+                        "{}: network connection to {target} refused ({rule})",
+                        record.server
+                    ));
+                }
+                ("network", _) => host.failed += 1,
+                ("network.end", _) => {
+                    let detail = record.detail.as_ref();
+                    let count = |key: &str| detail.and_then(|d| d[key].as_u64()).unwrap_or(0);
+                    host.bytes_up += count("bytes_up");
+                    host.bytes_down += count("bytes_down");
+                }
+                _ => {}
+            }
+        }
         if matches!(record.event.as_str(), "request" | "refused") {
             let count = streak.entry(record.server.clone()).or_default();
             if verdict == Some("deny") {
@@ -314,6 +362,20 @@ pub fn render_text(report: &Report) -> String {
                 sparkline(&t.timeline)
             );
         }
+        if !server.hosts.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {:<40} {:>7} {:>7} {:>6} {:>12} {:>12}",
+                "network destination", "allowed", "refused", "failed", "bytes up", "bytes down"
+            );
+        }
+        for (target, h) in &server.hosts {
+            let _ = writeln!(
+                out,
+                "  {:<40} {:>7} {:>7} {:>6} {:>12} {:>12}",
+                target, h.allowed, h.refused, h.failed, h.bytes_up, h.bytes_down
+            );
+        }
     }
     let _ = writeln!(out, "\nanomalies:");
     if report.anomalies.is_empty() {
@@ -427,6 +489,25 @@ pub fn render_html(report: &Report) -> String {
             );
         }
         let _ = write!(html, "</table>");
+        if !server.hosts.is_empty() {
+            let _ = write!(
+                html,
+                "<table><tr><th>network destination</th><th>allowed</th><th>refused</th><th>failed</th><th>bytes up</th><th>bytes down</th></tr>"
+            );
+            for (target, h) in &server.hosts {
+                let _ = write!(
+                    html,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(target),
+                    h.allowed,
+                    h.refused,
+                    h.failed,
+                    h.bytes_up,
+                    h.bytes_down
+                );
+            }
+            let _ = write!(html, "</table>");
+        }
     }
     let _ = writeln!(html, "</body></html>");
     html
@@ -573,6 +654,78 @@ mod tests {
                 && html.contains("<svg")
                 && !html.contains("<script")
         );
+    }
+
+    #[test]
+    fn network_records_add_up_per_destination_and_refusals_are_anomalies() {
+        let network = |ts: &str, event: &str, verdict: Option<&str>, detail: serde_json::Value| {
+            let mut record = rec(ts, event, None, verdict, None, false);
+            record.detail = Some(detail);
+            record
+        };
+        let npm = serde_json::json!({"host": "registry.npmjs.org", "port": 443, "via": "proxy"});
+        let window = vec![
+            network(
+                "2026-11-21T10:00:00.000Z",
+                "network",
+                Some("allow"),
+                npm.clone(),
+            ),
+            network(
+                "2026-11-21T10:00:01.000Z",
+                "network.end",
+                None,
+                serde_json::json!({"host": "registry.npmjs.org", "port": 443, "bytes_up": 10, "bytes_down": 2000}),
+            ),
+            network("2026-11-21T10:00:02.000Z", "network", Some("allow"), npm),
+            network(
+                "2026-11-21T10:00:03.000Z",
+                "network",
+                Some("deny"),
+                serde_json::json!({"host": "169.254.169.254", "port": 80}),
+            ),
+            network(
+                "2026-11-21T10:00:04.000Z",
+                "network",
+                Some("error"),
+                serde_json::json!({"host": "2001:db8::1", "port": 443}),
+            ),
+        ];
+        let report = build(&[], &window);
+        let hosts = &report.servers["fs"].hosts;
+        assert_eq!(
+            hosts.clone(),
+            BTreeMap::from([
+                (
+                    "169.254.169.254:80".to_owned(),
+                    HostStats {
+                        refused: 1,
+                        ..HostStats::default()
+                    }
+                ),
+                (
+                    "[2001:db8::1]:443".to_owned(),
+                    HostStats {
+                        failed: 1,
+                        ..HostStats::default()
+                    }
+                ),
+                (
+                    "registry.npmjs.org:443".to_owned(),
+                    HostStats {
+                        allowed: 2,
+                        bytes_up: 10,
+                        bytes_down: 2000,
+                        ..HostStats::default()
+                    }
+                ),
+            ])
+        );
+        assert_eq!(
+            report.anomalies,
+            vec!["fs: network connection to 169.254.169.254:80 refused (r)".to_owned()]
+        );
+        assert!(render_text(&report).contains("registry.npmjs.org:443"));
     }
 
     #[test]
