@@ -56,6 +56,18 @@ fn upstream() -> Upstream {
     Upstream { port, hits }
 }
 
+/// A server that speaks first (like SMTP or MySQL): a banner, then it closes.
+fn banner_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.write_all(b"220 banner from upstream\r\n");
+        }
+    });
+    port
+}
+
 /// What one sandboxed run left behind.
 struct Run {
     findings: Value,
@@ -194,7 +206,8 @@ fn summary(record: &Value) -> Value {
     ])
 }
 
-const HOSTS: &str = "127.0.0.1 api.mcpguard.test\n169.254.169.254 metadata.mcpguard.test\n";
+const HOSTS: &str = "127.0.0.1 api.mcpguard.test\n127.0.0.1 db.mcpguard.test\n\
+                     169.254.169.254 metadata.mcpguard.test\n";
 
 #[test]
 fn allowed_hosts_are_reached_through_the_proxy_and_transparently_as_root() {
@@ -210,17 +223,27 @@ fn allowed_hosts_are_reached(who: Who, with_node: bool) {
     let upstream = upstream();
     let port = upstream.port;
     let api = format!("api.mcpguard.test:{port}");
+    let database = format!("db.mcpguard.test:{}", banner_server());
     let attempts = vec![
         format!("proxy-get:http://{api}/via-proxy"),
         format!("direct-get:http://{api}/captured"),
         "resolve:api.mcpguard.test".to_owned(),
+        // Not HTTP, and the server speaks first: judged by the name looked up.
+        format!("banner:{database}"),
     ];
     // The loopback address is named too: that is how a private destination is allowed.
     let node_url = format!("http://{api}/node-fetch");
     let run = run_probe(
         who,
         HOSTS,
-        &["--allow-host", &api, "--allow-host", "127.0.0.1"],
+        &[
+            "--allow-host",
+            &api,
+            "--allow-host",
+            &database,
+            "--allow-host",
+            "127.0.0.1",
+        ],
         &attempts,
         with_node.then_some(node_url.as_str()),
     );
@@ -235,6 +258,7 @@ fn allowed_hosts_are_reached(who: Who, with_node: bool) {
         "{}",
         run.stderr
     );
+    assert_eq!(findings[&attempts[3]], "220 banner from upstream");
     let synthetic = findings[&attempts[2]].as_str().unwrap();
     assert!(
         synthetic.starts_with("198.18.") || synthetic.starts_with("198.19."),
@@ -255,7 +279,7 @@ fn allowed_hosts_are_reached(who: Who, with_node: bool) {
     let allowed: Vec<Value> = run
         .network
         .iter()
-        .filter(|r| r["event"] == "network")
+        .filter(|r| r["event"] == "network" && r["detail"]["host"] == "api.mcpguard.test")
         .map(summary)
         .collect();
     let mut expected = vec![json!([
@@ -281,7 +305,7 @@ fn allowed_hosts_are_reached(who: Who, with_node: bool) {
     let ends: Vec<&Value> = run
         .network
         .iter()
-        .filter(|r| r["event"] == "network.end")
+        .filter(|r| r["event"] == "network.end" && r["detail"]["host"] == "api.mcpguard.test")
         .collect();
     assert_eq!(ends.len(), fetches, "{:#?}", run.network);
     for end in ends {
