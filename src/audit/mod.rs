@@ -253,12 +253,9 @@ impl AuditLog {
         let mut record = self.base("network");
         record.decision = Some(decision(&self.redactor, verdict));
         record.detail = self.detail(detail);
-        // Refusals are kept like policy denials: on disk before anything else happens.
-        let sync = record
-            .decision
-            .as_ref()
-            .is_some_and(|d| d.verdict != "allow");
-        self.write(record, sync);
+        // Not synced one by one: the server decides how often it connects, and a flood of
+        // refusals must not become a flood of fsyncs (the session's end syncs them all).
+        self.write(record, false);
     }
 
     /// An allowed connection ended; `detail` has its byte counts.

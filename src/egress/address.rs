@@ -3,7 +3,8 @@
 //! Owns: the list of special ranges — loopback, link-local (cloud metadata lives at
 //! 169.254.169.254), private, shared (carrier NAT), multicast, unspecified, broadcast and
 //! reserved, the synthetic range the sandbox's name server hands out, and their IPv6
-//! counterparts, with IPv4 embedded in IPv6 (mapped, NAT64) judged as IPv4. A name that
+//! counterparts, with IPv4 embedded in IPv6 (mapped, compatible, NAT64, 6to4) judged as
+//! IPv4. The filter adds this machine's own addresses (`local_addresses`). A name that
 //! resolves into one of these (DNS rebinding to 127.0.0.1, a metadata alias) is refused.
 
 use crate::sandbox::plan::SYNTHETIC_NETWORK;
@@ -28,7 +29,7 @@ fn in_v4(address: Ipv4Addr, network: [u8; 4], prefix: u32) -> bool {
 
 fn special_v4(address: Ipv4Addr) -> Option<&'static str> {
     let (synthetic, synthetic_prefix) = SYNTHETIC_NETWORK;
-    let ranges: [([u8; 4], u32, &'static str); 11] = [
+    let ranges: [([u8; 4], u32, &'static str); 12] = [
         ([0, 0, 0, 0], 8, "unspecified"),
         ([127, 0, 0, 0], 8, "loopback"),
         ([10, 0, 0, 0], 8, "private"),
@@ -37,6 +38,11 @@ fn special_v4(address: Ipv4Addr) -> Option<&'static str> {
         ([169, 254, 0, 0], 16, "link-local (cloud metadata)"),
         ([100, 64, 0, 0], 10, "shared address space (carrier NAT)"),
         ([192, 0, 0, 0], 24, "IETF protocol assignments"),
+        (
+            [168, 63, 129, 16],
+            32,
+            "Azure's platform endpoint (cloud metadata)",
+        ),
         (
             synthetic.octets(),
             u32::from(synthetic_prefix),
@@ -59,10 +65,20 @@ fn special_v6(address: Ipv6Addr) -> Option<&'static str> {
     if address.is_loopback() {
         return Some("loopback");
     }
-    // NAT64 (64:ff9b::/96) carries an IPv4 address in its low 32 bits.
-    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let o = address.octets();
+    let o = address.octets();
+    // NAT64 (64:ff9b::/96) and the deprecated IPv4-compatible form (::a.b.c.d) carry an
+    // IPv4 address in their low 32 bits; 6to4 (2002::/16) in bits 16-47.
+    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || segments[..6] == [0, 0, 0, 0, 0, 0] {
         return special_v4(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+    }
+    if segments[0] == 0x2002 {
+        return special_v4(Ipv4Addr::new(o[2], o[3], o[4], o[5]));
+    }
+    if segments[..2] == [0x2001, 0] {
+        return Some("Teredo tunnel");
+    }
+    if segments[..3] == [0x64, 0xff9b, 1] {
+        return Some("local-use NAT64");
     }
     match segments[0] {
         s if s & 0xfe00 == 0xfc00 => Some("unique-local (private)"),
@@ -71,6 +87,24 @@ fn special_v6(address: Ipv6Addr) -> Option<&'static str> {
         s if s & 0xff00 == 0xff00 => Some("multicast"),
         _ => None,
     }
+}
+
+/// This machine's own addresses (a public address of its own reaches services bound to
+/// every interface, like loopback does).
+pub fn local_addresses() -> Vec<IpAddr> {
+    let Ok(interfaces) = nix::ifaddrs::getifaddrs() else {
+        return Vec::new();
+    };
+    interfaces
+        .filter_map(|interface| {
+            let address = interface.address?;
+            if let Some(v4) = address.as_sockaddr_in() {
+                Some(IpAddr::V4(v4.ip()))
+            } else {
+                address.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -113,6 +147,15 @@ mod tests {
             ),
             ("64:ff9b::a9fe:a9fe", Some("link-local (cloud metadata)")),
             ("64:ff9b::808:808", None),
+            ("::7f00:1", Some("loopback")),
+            ("2002:a9fe:a9fe::1", Some("link-local (cloud metadata)")),
+            ("2002:808:808::1", None),
+            ("2001:0:4136:e378::1", Some("Teredo tunnel")),
+            ("64:ff9b:1::a", Some("local-use NAT64")),
+            (
+                "168.63.129.16",
+                Some("Azure's platform endpoint (cloud metadata)"),
+            ),
             ("fd00::2", Some("unique-local (private)")),
             ("fe80::1", Some("link-local")),
             ("ff02::1", Some("multicast")),

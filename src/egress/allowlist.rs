@@ -22,6 +22,17 @@ pub enum Host {
 }
 
 impl Host {
+    /// A host as a client wrote it, checked: an address, or a valid host name (anything
+    /// else is refused before it is judged, logged or suggested back to the user).
+    pub fn checked(text: &str) -> Result<Host, String> {
+        match Host::parse(text) {
+            Host::Address(address) => Ok(Host::Address(address)),
+            Host::Name(name) => valid_name(&name)
+                .map(Host::Name)
+                .map_err(|e| format!("not a host name: {e}")),
+        }
+    }
+
     /// A host as written in a request: lowercased, brackets and a trailing dot dropped,
     /// addresses recognised (IPv4-mapped IPv6 addresses become IPv4).
     pub fn parse(text: &str) -> Host {
@@ -83,7 +94,13 @@ impl HostPattern {
             ));
         }
         let matcher = if let Ok(address) = host.parse::<IpAddr>() {
-            Matcher::Address(address.to_canonical())
+            let address = address.to_canonical();
+            if let Some(range) = unlistable(address) {
+                return Err(format!(
+                    "`{text}`: {address} is {range} and cannot be a destination"
+                ));
+            }
+            Matcher::Address(address)
         } else if host == "*" {
             return Err(format!(
                 "`{text}` would allow every host; name the hosts, or use network = \"host\" \
@@ -158,8 +175,18 @@ fn split_port(text: &str) -> Result<(&str, Option<u16>), String> {
     }
 }
 
+/// Why `address` can never be listed: it is no single destination, or it is the range the
+/// sandbox's own name server hands out.
+fn unlistable(address: IpAddr) -> Option<&'static str> {
+    match super::address::special_range(address) {
+        Some(range @ ("unspecified" | "multicast" | "reserved or broadcast")) => Some(range),
+        Some(range @ "mcpguard's synthetic range") => Some(range),
+        _ => None,
+    }
+}
+
 /// A host name in canonical form, or why it is not one.
-fn valid_name(name: &str) -> Result<String, String> {
+pub fn valid_name(name: &str) -> Result<String, String> {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     if !name.is_ascii() {
         return Err("write international names in their ASCII (xn--) form".into());
@@ -221,13 +248,12 @@ impl Allowlist {
         self.patterns.iter().find(|p| p.matches(host, port))
     }
 
-    /// Whether an entry names `address` itself (on any port): the only way an address in a
-    /// private, loopback or link-local range becomes reachable.
-    pub fn names_address(&self, address: IpAddr) -> bool {
-        let address = address.to_canonical();
-        self.patterns
-            .iter()
-            .any(|p| p.matcher == Matcher::Address(address))
+    /// Whether an entry names `address` itself on `port`: the only way an address in a
+    /// private, loopback or link-local range becomes reachable (through a name that
+    /// resolves to it, too).
+    pub fn names_address(&self, address: IpAddr, port: u16) -> bool {
+        self.permits(&Host::Address(address.to_canonical()), port)
+            .is_some()
     }
 
     /// The TCP ports captured in the sandbox: the web ports and every port an entry names.
@@ -301,6 +327,10 @@ mod tests {
         assert!(error("bücher.example").contains("xn--"));
         assert!(error("[::1").contains("must close"));
         assert!(error("").contains("empty"));
+        assert!(error("0.0.0.0:80").contains("unspecified"));
+        assert!(error("[::]:80").contains("unspecified"));
+        assert!(error("224.0.0.1").contains("multicast"));
+        assert!(error("198.18.0.5:443").contains("synthetic"));
     }
 
     #[test]
@@ -339,8 +369,12 @@ mod tests {
                 .is_some(),
             "mapped"
         );
-        assert!(list.names_address("10.0.0.5".parse().unwrap()));
-        assert!(!list.names_address("127.0.0.1".parse().unwrap()));
+        assert!(list.names_address("10.0.0.5".parse().unwrap(), 5432));
+        assert!(
+            !list.names_address("10.0.0.5".parse().unwrap(), 443),
+            "named for one port only"
+        );
+        assert!(!list.names_address("127.0.0.1".parse().unwrap(), 5432));
         assert_eq!(list.permits(&name("10.0.0.5.nip.io"), 5432), None);
     }
 
@@ -350,6 +384,21 @@ mod tests {
             Allowlist::parse(&["a.example.com", "db.example.com:5432", "10.1.2.3:443"]).unwrap();
         assert_eq!(list.capture_ports(), vec![80, 443, 5432]);
         assert_eq!(list.captured_addresses(), vec![Ipv4Addr::new(10, 1, 2, 3)]);
+    }
+
+    #[test]
+    fn hosts_from_requests_are_checked() {
+        assert_eq!(
+            Host::checked("API.example.com."),
+            Ok(name("api.example.com"))
+        );
+        assert_eq!(
+            Host::checked("[::1]"),
+            Ok(Host::Address("::1".parse().unwrap()))
+        );
+        for bad in ["x$(id).example", "a b", "evil.com@x", "", "a..b"] {
+            assert!(Host::checked(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

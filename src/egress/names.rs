@@ -5,8 +5,9 @@
 //! real lookup happens in the filter when a connection to a synthetic address arrives, and
 //! only for a name the allowlist permits. That is what lets a client that ignores proxy
 //! variables (Node's built-in fetch) be judged by name, and a non-HTTP protocol on a listed
-//! port be judged at all. Only single-question A queries get an address; AAAA and every
-//! other type get an empty answer (so clients use IPv4), `localhost` names do not exist.
+//! port be judged at all. Only single-question A (and ANY) queries get an address; AAAA
+//! and every other type get an empty answer (so clients use IPv4); `localhost` names and
+//! names that are not valid host names do not exist.
 //! The stub is deliberately this small: one question, no compression in questions, no
 //! EDNS, which every stub resolver copes with.
 
@@ -147,9 +148,9 @@ pub fn answer(query: &[u8], names: &mut SyntheticNames) -> Option<Vec<u8>> {
         return Some(reply(RCODE_FORMAT_ERROR, 12, None));
     };
     let end = question.end;
-    if question.name.is_empty()
-        || question.name == "localhost"
+    if question.name == "localhost"
         || question.name.ends_with(".localhost")
+        || super::allowlist::valid_name(&question.name).is_err()
     {
         return Some(reply(RCODE_NAME_ERROR, end, None));
     }
@@ -211,6 +212,8 @@ mod tests {
         let q = query(8, "localhost", TYPE_A);
         let reply = answer(&q, &mut names).unwrap();
         assert_eq!(reply[3], 0x83);
+        let q = query(8, "x$(id).example", TYPE_A);
+        assert_eq!(answer(&q, &mut names).unwrap()[3], 0x83);
         assert_eq!(names.name_of(Ipv4Addr::new(198, 18, 0, 2)), None);
     }
 

@@ -2,18 +2,24 @@
 //!
 //! Owns: accepting connections, reading far enough to know where each wants to go, the
 //! decision (allowlist, then the resolved addresses against the special ranges), the
-//! connection to the destination, the byte relay, and what is said about each: an audit
-//! record, an HTTP 403 or 502 where the protocol allows one, a line on stderr.
+//! connection to the destination, the check of the client's first bytes against the name
+//! the connection was judged by (TLS server name, HTTP Host and target; a plain HTTP
+//! request is rewritten and forwarded alone), the byte relay, and what is said about each:
+//! an audit record, an HTTP 403 or 502 where the protocol allows one, a line on stderr.
+//!
+//! Nothing the client sends reaches the destination before that check has passed; the
+//! destination's own first words (a protocol where the server speaks first) may reach the
+//! client meanwhile.
 
 use super::EgressConfig;
-use super::address::special_range;
+use super::address::{local_addresses, special_range};
 use super::allowlist::Host;
 use super::names::{self, SyntheticNames};
-use super::sniff::{self, ProxyRequest, Sniffed};
+use super::sniff::{self, HttpHead, ProxyRequest, Sniffed};
 use crate::audit::Verdict;
 use crate::proxy::shared::Shared;
 use crate::sandbox::handoff::{self, Role};
-use crate::sandbox::plan::SYNTHETIC_NETWORK;
+use crate::sandbox::plan::{SYNTHETIC_NETWORK, WEB_PORTS};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -21,19 +27,27 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::Semaphore;
 
-/// Connections served at once; more wait to be accepted.
-const MAX_CONNECTIONS: usize = 512;
+/// Connections served at once; more wait to be accepted. Each holds two descriptors.
+const MAX_CONNECTIONS: usize = 256;
 /// How long a client has to send its request head (proxy) or first bytes (capture).
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a captured connection may stay silent before it is judged by name alone
-/// (protocols where the server speaks first: SMTP, MySQL).
+/// How long a captured connection may stay silent before it is connected anyway (protocols
+/// where the server speaks first: SMTP, MySQL); its first bytes are still checked.
 const FIRST_BYTES_WAIT: Duration = Duration::from_millis(500);
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// A connection with no byte either way for this long is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Distinct refusals explained on stderr in one session; the rest are in the audit trail.
+const TOLD_LIMIT: usize = 200;
+/// Refusals of one destination recorded one by one; after that, one record in
+/// `SAMPLE_EVERY`, with the running count.
+const RECORDED_PER_DESTINATION: u64 = 100;
+const SAMPLE_EVERY: u64 = 1000;
 
 /// How a connection reached the filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,8 +73,23 @@ struct Target {
     host: Host,
     port: u16,
     via: Via,
-    /// The TLS server name or HTTP Host a captured connection sent.
+    /// The TLS server name or HTTP Host a connection sent.
     claimed: Option<String>,
+}
+
+impl Target {
+    /// The name the connection was judged by; `None` when judged by address, where no
+    /// name can steer it elsewhere at the destination.
+    fn judged_name(&self) -> Option<&str> {
+        match &self.host {
+            Host::Name(name) => Some(name),
+            Host::Address(_) => None,
+        }
+    }
+
+    fn shown(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
 }
 
 /// Why a connection did not go through.
@@ -75,10 +104,54 @@ struct Refusal {
     status: u16,
 }
 
+impl Refusal {
+    fn denied(rule: &str, reason: String, fix: Option<String>) -> Refusal {
+        Refusal {
+            verdict: "deny",
+            rule: rule.to_owned(),
+            reason,
+            fix,
+            status: 403,
+        }
+    }
+
+    /// The client's bytes do not match the name the connection was judged by, or cannot
+    /// be read well enough to tell.
+    fn content(reason: String) -> Refusal {
+        Refusal::denied("network.content", reason, None)
+    }
+
+    fn failed(reason: String) -> Refusal {
+        Refusal {
+            verdict: "error",
+            rule: "network.upstream".to_owned(),
+            reason,
+            fix: None,
+            status: 502,
+        }
+    }
+
+    fn text(&self) -> String {
+        match &self.fix {
+            Some(fix) => format!("mcpguard: {}; {fix}\n", self.reason),
+            None => format!("mcpguard: {}\n", self.reason),
+        }
+    }
+}
+
+/// What of the client's bytes goes to the destination.
+#[derive(Debug, PartialEq, Eq)]
+enum Admitted {
+    /// These bytes, then everything the client sends.
+    Raw(Vec<u8>),
+    /// These bytes (a rewritten request head and the start of its body), then exactly
+    /// `body_left` more, then nothing: one plain HTTP request per connection.
+    Once { bytes: Vec<u8>, body_left: u64 },
+}
+
 struct Opened {
     upstream: TcpStream,
     address: SocketAddr,
-    rule: String,
 }
 
 /// The egress filter of one session. The session keeps it to close the books at the end.
@@ -86,12 +159,18 @@ pub struct Filter {
     config: EgressConfig,
     names: Mutex<SyntheticNames>,
     shared: Arc<Shared>,
+    /// This machine's own addresses, refused like loopback.
+    local: Vec<IpAddr>,
     /// Refusals already explained on stderr this session.
     told: Mutex<HashSet<String>>,
+    /// Refusals per destination and rule, for sampling their records.
+    refusals: Mutex<HashMap<String, u64>>,
     slots: Arc<Semaphore>,
     /// Allowed connections still open, by number, so the session's end can record them.
     open: Mutex<HashMap<u64, Live>>,
     next_connection: AtomicU64,
+    /// When the filter started, the origin of the activity clocks.
+    epoch: Instant,
 }
 
 /// An allowed connection in progress.
@@ -105,6 +184,8 @@ struct Live {
 struct Counts {
     up: AtomicU64,
     down: AtomicU64,
+    /// Milliseconds since the filter's epoch of the last byte either way.
+    active: AtomicU64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -119,10 +200,13 @@ impl Filter {
             config,
             names: Mutex::new(SyntheticNames::default()),
             shared,
+            local: local_addresses(),
             told: Mutex::new(HashSet::new()),
+            refusals: Mutex::new(HashMap::new()),
             slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
             open: Mutex::new(HashMap::new()),
             next_connection: AtomicU64::new(0),
+            epoch: Instant::now(),
         })
     }
 
@@ -144,6 +228,10 @@ impl Filter {
         if let Some(audit) = self.shared.lock().audit.as_mut() {
             audit.network_end(live.started.elapsed().as_secs_f64() * 1000.0, detail);
         }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
     }
 }
 
@@ -220,6 +308,7 @@ async fn accept(listener: TcpListener, via: Via, filter: Arc<Filter>) {
             Ok((stream, _)) => {
                 let filter = Arc::clone(&filter);
                 tokio::spawn(async move {
+                    let _ = stream.set_nodelay(true);
                     match via {
                         Via::Proxy => proxied(stream, &filter).await,
                         Via::Capture => captured(stream, &filter).await,
@@ -236,20 +325,30 @@ async fn accept(listener: TcpListener, via: Via, filter: Arc<Filter>) {
     }
 }
 
-/// Reads from `stream` into `head` until `ready` says it has enough; `None` on EOF,
-/// error, or when the client stays silent past `HEAD_TIMEOUT`.
-async fn read_head<T>(
-    stream: &mut TcpStream,
+/// Reads from `reader` into `head` until `decide` gives an answer; `None` on EOF, error,
+/// or silence past `HEAD_TIMEOUT`. `decide` is only asked when new bytes could change its
+/// answer (`sniff::worth_sniffing`), and always once the head limit is reached.
+async fn read_until<T>(
+    reader: &mut (impl AsyncRead + Unpin),
     head: &mut Vec<u8>,
-    ready: impl Fn(&[u8]) -> Option<T>,
+    decide: impl Fn(&[u8]) -> Option<T>,
 ) -> Option<T> {
     let deadline = tokio::time::Instant::now() + HEAD_TIMEOUT;
-    let mut chunk = [0u8; 16 * 1024];
+    let mut chunk = [0u8; 4096];
+    let mut from = 0;
     loop {
-        if let Some(done) = ready(head) {
-            return Some(done);
+        if (!head.is_empty() && sniff::worth_sniffing(head, from)) || head.len() >= sniff::MAX_HEAD
+        {
+            if let Some(done) = decide(head) {
+                return Some(done);
+            }
+            if head.len() >= sniff::MAX_HEAD {
+                return None;
+            }
         }
-        let read = tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await;
+        from = head.len();
+        let room = (sniff::MAX_HEAD - head.len()).min(chunk.len());
+        let read = tokio::time::timeout_at(deadline, reader.read(&mut chunk[..room])).await;
         match read {
             Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return None,
             Ok(Ok(n)) => head.extend_from_slice(&chunk[..n]),
@@ -257,9 +356,21 @@ async fn read_head<T>(
     }
 }
 
+/// Reads until the first bytes say what they are.
+async fn read_sniffed(
+    reader: &mut (impl AsyncRead + Unpin),
+    head: &mut Vec<u8>,
+) -> Option<Sniffed> {
+    read_until(reader, head, |bytes| match sniff::sniff(bytes) {
+        Sniffed::NeedMore => None,
+        other => Some(other),
+    })
+    .await
+}
+
 async fn proxied(mut client: TcpStream, filter: &Filter) {
     let mut head = Vec::new();
-    let request = read_head(&mut client, &mut head, |bytes| {
+    let request = read_until(&mut client, &mut head, |bytes| {
         match sniff::proxy_request(bytes) {
             ProxyRequest::NeedMore => None,
             other => Some(other),
@@ -267,39 +378,88 @@ async fn proxied(mut client: TcpStream, filter: &Filter) {
     })
     .await;
     let Some(request) = request else { return };
-    let (host, port, first_bytes, tunnel) = match request {
+    let (host, port, admitted) = match request {
         ProxyRequest::NeedMore => return,
         ProxyRequest::Socks => {
-            filter.tell_once(
-                "socks",
-                "network: a SOCKS5 client reached the HTTP proxy; only HTTP CONNECT and \
-                 plain HTTP proxy requests are served",
-            );
+            filter.refuse_protocol("a SOCKS5 client reached the HTTP proxy; only HTTP CONNECT and plain HTTP proxy requests are served");
             // SOCKS5: no acceptable authentication method.
             let _ = client.write_all(&[5, 0xff]).await;
             return;
         }
         ProxyRequest::Invalid(why) => {
+            filter.refuse_protocol(&format!("invalid proxy request: {why}"));
             let _ = client
                 .write_all(&http_reply(
                     400,
-                    "invalid-request",
-                    &format!("mcpguard: {why}"),
+                    "network.protocol",
+                    &format!("mcpguard: {why}\n"),
                 ))
                 .await;
             return;
         }
-        ProxyRequest::Connect { host, port, rest } => (host, port, rest, true),
-        ProxyRequest::Forward { host, port, head } => (host, port, head, false),
+        ProxyRequest::Connect { host, port, rest } => (host, port, Gate::Check(rest)),
+        ProxyRequest::Forward {
+            host,
+            port,
+            path,
+            head,
+            rest,
+        } => (host, port, Gate::Forward { path, head, rest }),
     };
-    let target = Target {
-        host: Host::parse(&host),
+    let host = match Host::checked(&host) {
+        Ok(host) => host,
+        Err(why) => {
+            let why = format!("invalid destination in a proxy request: {why}");
+            filter.refuse_protocol(&why);
+            let _ = client
+                .write_all(&http_reply(
+                    400,
+                    "network.protocol",
+                    &format!("mcpguard: {why}\n"),
+                ))
+                .await;
+            return;
+        }
+    };
+    let host = match filter.unsynthesize(host.clone()) {
+        Ok(host) => host,
+        Err(refusal) => {
+            let target = Target {
+                host,
+                port,
+                via: Via::Proxy,
+                claimed: None,
+            };
+            filter.record_refusal(&target, &refusal);
+            let _ = client
+                .write_all(&http_reply(refusal.status, &refusal.rule, &refusal.text()))
+                .await;
+            return;
+        }
+    };
+    let mut target = Target {
+        host,
         port,
         via: Via::Proxy,
         claimed: None,
     };
+    // A plain request is checked (and rewritten) before anything is connected.
+    let gate = match admitted {
+        Gate::Forward { path, head, rest } => match forward_once(&head, &path, &rest, &target) {
+            Ok(admitted) => Gate::Known(admitted),
+            Err(refusal) => {
+                filter.record_refusal(&target, &refusal);
+                let _ = client
+                    .write_all(&http_reply(refusal.status, &refusal.rule, &refusal.text()))
+                    .await;
+                return;
+            }
+        },
+        other => other,
+    };
+    let tunnel = matches!(gate, Gate::Check(_));
     match filter.open(&target).await {
-        Ok(mut opened) => {
+        Ok(opened) => {
             if tunnel
                 && client
                     .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -308,16 +468,167 @@ async fn proxied(mut client: TcpStream, filter: &Filter) {
             {
                 return;
             }
-            filter
-                .relay(client, &mut opened, &target, &first_bytes)
-                .await;
+            filter.relay(client, opened, &mut target, gate).await;
         }
         Err(refusal) => {
-            let body = refusal_text(&refusal);
             let _ = client
-                .write_all(&http_reply(refusal.status, &refusal.rule, &body))
+                .write_all(&http_reply(refusal.status, &refusal.rule, &refusal.text()))
                 .await;
         }
+    }
+}
+
+/// What must happen to the client's bytes before they go on.
+enum Gate {
+    /// Already checked; forward these.
+    Known(Admitted),
+    /// Read and check the first bytes (these, and more) against the target's name.
+    Check(Vec<u8>),
+    /// A proxied plain HTTP request, still to be rewritten.
+    Forward {
+        path: String,
+        head: HttpHead,
+        rest: Vec<u8>,
+    },
+}
+
+/// A proxied plain HTTP request, rewritten for its destination: origin form, the URL's
+/// authority as Host (whatever Host the client wrote), one request.
+fn forward_once(
+    head: &HttpHead,
+    path: &str,
+    rest: &[u8],
+    target: &Target,
+) -> Result<Admitted, Refusal> {
+    if head.hosts().len() > 1 {
+        return Err(Refusal::content("several Host headers".into()));
+    }
+    let body = head.body_length().map_err(Refusal::content)?;
+    let authority = if target.port == 80 {
+        target.host.to_string()
+    } else {
+        target.shown()
+    };
+    Ok(once(head.rebuild(path, &authority), rest, body))
+}
+
+fn once(mut bytes: Vec<u8>, rest: &[u8], body: u64) -> Admitted {
+    let taken = rest.len().min(usize::try_from(body).unwrap_or(usize::MAX));
+    bytes.extend_from_slice(&rest[..taken]);
+    Admitted::Once {
+        bytes,
+        body_left: body - taken as u64,
+    }
+}
+
+/// The authority of an absolute-form request target (`http://host:port/path`), if it is one.
+fn absolute_authority(target: &str) -> Option<&str> {
+    let scheme_end = target.find("://")?;
+    let scheme = &target[..scheme_end];
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return None;
+    }
+    let rest = &target[scheme_end + 3..];
+    Some(rest.find(['/', '?', '#']).map_or(rest, |end| &rest[..end]))
+}
+
+/// Checks the client's first bytes against the name `target` was judged by, and says what
+/// of them goes to the destination.
+fn admit(sniffed: Sniffed, head: &[u8], target: &Target) -> Result<Admitted, Refusal> {
+    let Some(name) = target.judged_name() else {
+        // Judged by address: the address is the destination, whatever the bytes say.
+        return Ok(Admitted::Raw(head.to_vec()));
+    };
+    let port = target.port;
+    let same = |claimed: &str| -> bool {
+        match sniff::split_authority(claimed) {
+            Ok((host, claimed_port)) => {
+                Host::checked(host).is_ok_and(|h| h == Host::Name(name.to_owned()))
+                    && claimed_port.is_none_or(|p| p == port)
+            }
+            Err(_) => false,
+        }
+    };
+    match sniffed {
+        Sniffed::Tls(hello) => {
+            if hello.encrypted {
+                return Err(Refusal::content(format!(
+                    "the connection for {name} sent an encrypted ClientHello (ECH), which hides \
+                     the server it asks for; it is not relayed"
+                )));
+            }
+            match hello.server_name {
+                Some(server) if server == name => Ok(Admitted::Raw(head.to_vec())),
+                Some(server) => Err(Refusal::content(format!(
+                    "the connection was for {name} but its TLS server name is {server}"
+                ))),
+                None => Err(Refusal::content(format!(
+                    "the TLS connection for {name} names no server (SNI)"
+                ))),
+            }
+        }
+        Sniffed::Http(request) => {
+            let hosts = request.hosts();
+            if hosts.len() > 1 {
+                return Err(Refusal::content("several Host headers".into()));
+            }
+            let absolute = absolute_authority(&request.target);
+            for claimed in hosts.iter().map(String::as_str).chain(absolute) {
+                if !same(claimed) {
+                    return Err(Refusal::content(format!(
+                        "the connection was for {name} but its request names {claimed}"
+                    )));
+                }
+            }
+            let path = match absolute {
+                Some(authority) => {
+                    let start = request.target.find(authority).unwrap_or(0) + authority.len();
+                    let path = &request.target[start..];
+                    if path.is_empty() {
+                        "/".to_owned()
+                    } else if path.starts_with('?') {
+                        format!("/{path}")
+                    } else {
+                        path.to_owned()
+                    }
+                }
+                None if request.target.starts_with('/') || request.target == "*" => {
+                    request.target.clone()
+                }
+                None => {
+                    return Err(Refusal::content(format!(
+                        "request target `{}` is neither a path nor an absolute URL",
+                        request.target
+                    )));
+                }
+            };
+            let body = request.body_length().map_err(Refusal::content)?;
+            let authority = if port == 80 {
+                name.to_owned()
+            } else {
+                format!("{name}:{port}")
+            };
+            Ok(once(
+                request.rebuild(&path, &authority),
+                &head[request.length..],
+                body,
+            ))
+        }
+        Sniffed::Malformed(why) => Err(Refusal::content(format!(
+            "the connection for {name}:{port} sent something that is not valid: {why}"
+        ))),
+        Sniffed::Other if WEB_PORTS.contains(&port) => Err(Refusal::content(format!(
+            "the connection for {name}:{port} is neither TLS nor HTTP"
+        ))),
+        Sniffed::Other | Sniffed::NeedMore => Ok(Admitted::Raw(head.to_vec())),
+    }
+}
+
+fn claimed_of(sniffed: &Sniffed) -> Option<String> {
+    match sniffed {
+        Sniffed::Tls(hello) => hello.server_name.clone(),
+        Sniffed::Http(request) => request.hosts().into_iter().next(),
+        _ => None,
     }
 }
 
@@ -327,94 +638,65 @@ async fn captured(mut client: TcpStream, filter: &Filter) {
     };
     let address = destination.ip().to_canonical();
     let port = destination.port();
-    let synthetic = match address {
-        IpAddr::V4(v4) if in_synthetic_range(v4) => Some(v4),
-        _ => None,
+    let host = match filter.unsynthesize(Host::Address(address)) {
+        Ok(host) => host,
+        Err(refusal) => {
+            let target = Target {
+                host: Host::Address(address),
+                port,
+                via: Via::Capture,
+                claimed: None,
+            };
+            filter.record_refusal(&target, &refusal);
+            return;
+        }
     };
-    let looked_up = synthetic.and_then(|v4| lock(&filter.names).name_of(v4).map(str::to_owned));
-    // Wait briefly for the client's first bytes; a protocol whose server speaks first is
-    // judged by the name it looked up.
+    let mut target = Target {
+        host,
+        port,
+        via: Via::Capture,
+        claimed: None,
+    };
+    // Wait briefly for the client's first bytes, so most refusals need no connection; a
+    // protocol whose server speaks first is connected, and its first bytes checked later.
     let mut head = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
+    let mut chunk = [0u8; 4096];
     if let Ok(Ok(n)) = tokio::time::timeout(FIRST_BYTES_WAIT, client.read(&mut chunk)).await {
         if n == 0 {
             return;
         }
         head.extend_from_slice(&chunk[..n]);
     }
-    let sniffed = if head.is_empty() {
-        Sniffed::Other
-    } else {
-        match read_head(&mut client, &mut head, |bytes| match sniff::sniff(bytes) {
-            Sniffed::NeedMore => None,
-            other => Some(other),
-        })
-        .await
-        {
-            Some(sniffed) => sniffed,
-            None => return,
+    if head.is_empty() {
+        if let Ok(opened) = filter.open(&target).await {
+            filter
+                .relay(client, opened, &mut target, Gate::Check(head))
+                .await;
         }
+        return;
+    }
+    let Some(sniffed) = read_sniffed(&mut client, &mut head).await else {
+        return;
     };
+    target.claimed = claimed_of(&sniffed);
     let is_http = matches!(sniffed, Sniffed::Http(_));
-    let claimed = match &sniffed {
-        Sniffed::Tls(Some(name)) | Sniffed::Http(Some(name)) => Some(name.clone()),
-        _ => None,
-    };
-    let host = match &looked_up {
-        Some(name) => Host::Name(name.clone()),
-        None => Host::Address(address),
-    };
-    let target = Target {
-        host,
-        port,
-        via: Via::Capture,
-        claimed: claimed.clone(),
-    };
-    let refusal = if synthetic.is_some() && looked_up.is_none() {
-        Some(Refusal::denied(
-            "network.address",
-            format!(
-                "{address}:{port} is a synthetic address the sandbox's name server never handed out"
-            ),
-            None,
-        ))
-    } else if address.is_loopback() {
-        Some(Refusal::denied(
-            "network.address",
-            format!("nothing in the sandbox listens on {address}:{port}"),
-            None,
-        ))
-    } else if let (Some(name), Some(claimed)) = (&looked_up, &claimed)
-        && Host::parse(claimed) != Host::Name(name.clone())
-    {
-        Some(Refusal::denied(
-            "network.mismatch",
-            format!(
-                "the connection was for {name} but its {} names {claimed}",
-                if is_http {
-                    "Host header"
-                } else {
-                    "TLS server name"
-                }
-            ),
-            None,
-        ))
-    } else {
-        None
-    };
-    let opened = match refusal {
-        Some(refusal) => {
+    let admitted = admit(sniffed, &head, &target);
+    let opened = match admitted {
+        Ok(admitted) => filter.open(&target).await.map(|opened| (opened, admitted)),
+        Err(refusal) => {
             filter.record_refusal(&target, &refusal);
             Err(refusal)
         }
-        None => filter.open(&target).await,
     };
     match opened {
-        Ok(mut opened) => filter.relay(client, &mut opened, &target, &head).await,
+        Ok((opened, admitted)) => {
+            filter
+                .relay(client, opened, &mut target, Gate::Known(admitted))
+                .await;
+        }
         Err(refusal) if is_http => {
-            let body = refusal_text(&refusal);
             let _ = client
-                .write_all(&http_reply(refusal.status, &refusal.rule, &body))
+                .write_all(&http_reply(refusal.status, &refusal.rule, &refusal.text()))
                 .await;
         }
         // TLS and other protocols have no way to carry a reason: the connection closes,
@@ -427,35 +709,6 @@ fn in_synthetic_range(address: Ipv4Addr) -> bool {
     let (network, prefix) = SYNTHETIC_NETWORK;
     let mask = u32::MAX << (32 - u32::from(prefix));
     u32::from(address) & mask == u32::from(network)
-}
-
-impl Refusal {
-    fn denied(rule: &str, reason: String, fix: Option<String>) -> Refusal {
-        Refusal {
-            verdict: "deny",
-            rule: rule.to_owned(),
-            reason,
-            fix,
-            status: 403,
-        }
-    }
-
-    fn failed(reason: String) -> Refusal {
-        Refusal {
-            verdict: "error",
-            rule: "network.upstream".to_owned(),
-            reason,
-            fix: None,
-            status: 502,
-        }
-    }
-}
-
-fn refusal_text(refusal: &Refusal) -> String {
-    match &refusal.fix {
-        Some(fix) => format!("mcpguard: {}; {fix}\n", refusal.reason),
-        None => format!("mcpguard: {}\n", refusal.reason),
-    }
 }
 
 fn http_reply(status: u16, rule: &str, body: &str) -> Vec<u8> {
@@ -477,32 +730,59 @@ fn http_reply(status: u16, rule: &str, body: &str) -> Vec<u8> {
 }
 
 impl Filter {
+    /// A synthetic address as the name it was handed out for (a proxy request may name
+    /// the address a lookup gave); other hosts unchanged.
+    fn unsynthesize(&self, host: Host) -> Result<Host, Refusal> {
+        match host {
+            Host::Address(IpAddr::V4(v4)) if in_synthetic_range(v4) => {
+                match lock(&self.names).name_of(v4) {
+                    Some(name) => Ok(Host::Name(name.to_owned())),
+                    None => Err(Refusal::denied(
+                        "network.address",
+                        format!(
+                            "{v4} is a synthetic address the sandbox's name server never handed out"
+                        ),
+                        None,
+                    )),
+                }
+            }
+            other => Ok(other),
+        }
+    }
+
     /// Judges `target`, and connects to it when it is allowed.
     async fn open(&self, target: &Target) -> Result<Opened, Refusal> {
         let result = self.try_open(target).await;
         match &result {
-            Ok(opened) => self.record(
+            Ok((opened, rule)) => self.record(
                 target,
                 Verdict {
                     verdict: "allow",
-                    rule: &opened.rule,
+                    rule,
                     reason: "",
                 },
                 Some(opened.address),
+                None,
             ),
             Err(refusal) => self.record_refusal(target, refusal),
         }
-        result
+        result.map(|(opened, _)| opened)
     }
 
-    async fn try_open(&self, target: &Target) -> Result<Opened, Refusal> {
+    async fn try_open(&self, target: &Target) -> Result<(Opened, String), Refusal> {
         let allowlist = &self.config.allowlist;
-        let shown = format!("{}:{}", target.host, target.port);
+        let shown = target.shown();
         let Some(pattern) = allowlist.permits(&target.host, target.port) else {
+            let inside = match &target.host {
+                Host::Address(address) if address.is_loopback() => {
+                    " (inside the sandbox, loopback is the sandbox's own; nothing listens there)"
+                }
+                _ => "",
+            };
             return Err(Refusal::denied(
                 "sandbox.allow-hosts",
                 format!(
-                    "{shown} is not in sandbox.allow-hosts of profile {}",
+                    "{shown} is not in sandbox.allow-hosts of profile {}{inside}",
                     self.config.profile
                 ),
                 Some(format!(
@@ -534,14 +814,22 @@ impl Filter {
                 }
             }
         };
-        let (permitted, special): (Vec<IpAddr>, Vec<IpAddr>) = addresses
+        let special = |address: IpAddr| {
+            special_range(address).or_else(|| {
+                self.local
+                    .contains(&address)
+                    .then_some("this machine's own address")
+            })
+        };
+        let (permitted, refused): (Vec<IpAddr>, Vec<IpAddr>) = addresses
             .into_iter()
-            .partition(|a| special_range(*a).is_none() || allowlist.names_address(*a));
+            .partition(|a| special(*a).is_none() || allowlist.names_address(*a, target.port));
         if permitted.is_empty() {
-            let Some(first) = special.first() else {
+            let Some(first) = refused.first() else {
                 return Err(Refusal::failed(format!("{} has no address", target.host)));
             };
-            let range = special_range(*first).unwrap_or("special");
+            let range = special(*first).unwrap_or("special");
+            let listed = SocketAddr::new(*first, target.port);
             return Err(Refusal::denied(
                 "network.address",
                 format!(
@@ -549,7 +837,7 @@ impl Filter {
                     target.host
                 ),
                 Some(format!(
-                    "if that address is really meant, add \"{first}\" to sandbox.allow-hosts as well"
+                    "if that address is really meant, add \"{listed}\" to sandbox.allow-hosts as well"
                 )),
             ));
         }
@@ -559,11 +847,13 @@ impl Filter {
             match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(destination)).await {
                 Ok(Ok(upstream)) => {
                     let _ = upstream.set_nodelay(true);
-                    return Ok(Opened {
-                        upstream,
-                        address: destination,
+                    return Ok((
+                        Opened {
+                            upstream,
+                            address: destination,
+                        },
                         rule,
-                    });
+                    ));
                 }
                 Ok(Err(e)) => last_error = format!("{destination}: {e}"),
                 Err(_) => last_error = format!("{destination}: no answer within 15s"),
@@ -589,32 +879,50 @@ impl Filter {
         detail
     }
 
-    fn record(&self, target: &Target, verdict: Verdict<'_>, address: Option<SocketAddr>) {
-        let detail = self.detail(target, address);
+    fn record(
+        &self,
+        target: &Target,
+        verdict: Verdict<'_>,
+        address: Option<SocketAddr>,
+        count: Option<u64>,
+    ) {
+        let mut detail = self.detail(target, address);
+        if let Some(count) = count {
+            detail["refusals_so_far"] = json!(count);
+        }
         if let Some(audit) = self.shared.lock().audit.as_mut() {
             audit.network(verdict, detail);
         }
     }
 
     fn record_refusal(&self, target: &Target, refusal: &Refusal) {
-        self.record(
-            target,
-            Verdict {
-                verdict: refusal.verdict,
-                rule: &refusal.rule,
-                reason: &refusal.reason,
-            },
-            None,
-        );
+        let key = format!("{} {}", refusal.rule, target.shown());
+        let count = {
+            let mut refusals = lock(&self.refusals);
+            let count = refusals.entry(key.clone()).or_default();
+            *count += 1;
+            *count
+        };
+        if count <= RECORDED_PER_DESTINATION || count % SAMPLE_EVERY == 0 {
+            self.record(
+                target,
+                Verdict {
+                    verdict: refusal.verdict,
+                    rule: &refusal.rule,
+                    reason: &refusal.reason,
+                },
+                None,
+                (count > RECORDED_PER_DESTINATION).then_some(count),
+            );
+        }
         let what = if refusal.verdict == "deny" {
             "refused"
         } else {
             "failed"
         };
         let line = format!(
-            "network: {what} {}:{} (via {}): {}{}",
-            target.host,
-            target.port,
+            "network: {what} {} (via {}): {}{}",
+            target.shown(),
             target.via.name(),
             refusal.reason,
             refusal
@@ -623,25 +931,59 @@ impl Filter {
                 .map(|fix| format!("; {fix}"))
                 .unwrap_or_default()
         );
-        self.tell_once(&line.clone(), &line);
+        self.tell_once(&key, &line);
     }
 
-    /// Says `line` on stderr, once per session for each `key`.
-    fn tell_once(&self, key: &str, line: &str) {
-        if lock(&self.told).insert(key.to_owned()) {
-            tracing::warn!("{line}");
+    /// A proxy request that names no destination (SOCKS, garbage): recorded and explained.
+    fn refuse_protocol(&self, reason: &str) {
+        let count = {
+            let mut refusals = lock(&self.refusals);
+            let count = refusals.entry("network.protocol".into()).or_default();
+            *count += 1;
+            *count
+        };
+        if count <= RECORDED_PER_DESTINATION || count % SAMPLE_EVERY == 0 {
+            let mut detail = json!({ "via": "proxy" });
+            if count > RECORDED_PER_DESTINATION {
+                detail["refusals_so_far"] = json!(count);
+            }
+            if let Some(audit) = self.shared.lock().audit.as_mut() {
+                audit.network(
+                    Verdict {
+                        verdict: "deny",
+                        rule: "network.protocol",
+                        reason,
+                    },
+                    detail,
+                );
+            }
         }
+        self.tell_once("network.protocol", &format!("network: {reason}"));
     }
 
-    /// Relays bytes both ways until both sides are done, then records the counts.
-    async fn relay(
-        &self,
-        client: TcpStream,
-        opened: &mut Opened,
-        target: &Target,
-        first_bytes: &[u8],
-    ) {
+    /// Says `line` on stderr, once per session for each `key`, for a bounded number of keys.
+    fn tell_once(&self, key: &str, line: &str) {
+        let mut told = lock(&self.told);
+        if told.len() > TOLD_LIMIT || told.contains(key) {
+            return;
+        }
+        if told.len() == TOLD_LIMIT {
+            told.insert(String::new());
+            tracing::warn!(
+                "network: more than {TOLD_LIMIT} different refusals; the rest are only in the audit trail"
+            );
+            return;
+        }
+        told.insert(key.to_owned());
+        tracing::warn!("{line}");
+    }
+
+    /// Relays bytes both ways until both sides are done or the connection idles out, then
+    /// records the counts. The client's bytes pass `gate` first; the destination's flow
+    /// from the start.
+    async fn relay(&self, client: TcpStream, opened: Opened, target: &mut Target, gate: Gate) {
         let counts = Arc::new(Counts::default());
+        counts.active.store(self.now_ms(), Ordering::Relaxed);
         let number = self.next_connection.fetch_add(1, Ordering::Relaxed);
         lock(&self.open).insert(
             number,
@@ -651,17 +993,52 @@ impl Filter {
                 counts: Arc::clone(&counts),
             },
         );
-        let _ = client.set_nodelay(true);
-        if opened.upstream.write_all(first_bytes).await.is_ok() {
-            counts
-                .up
-                .fetch_add(first_bytes.len() as u64, Ordering::Relaxed);
-            let (client_read, client_write) = client.into_split();
-            let (upstream_read, upstream_write) = opened.upstream.split();
-            tokio::join!(
-                pump(client_read, upstream_write, &counts.up),
-                pump(upstream_read, client_write, &counts.down),
-            );
+        let (mut client_read, client_write) = client.into_split();
+        let (upstream_read, mut upstream_write) = opened.upstream.into_split();
+        let epoch = self.epoch;
+        let down_counts = Arc::clone(&counts);
+        let mut down = tokio::spawn(async move {
+            pump(
+                upstream_read,
+                client_write,
+                &down_counts.down,
+                &down_counts.active,
+                epoch,
+            )
+            .await;
+        });
+        let up = async {
+            let admitted = match gate {
+                Gate::Known(admitted) => admitted,
+                Gate::Forward { .. } => return Ok(()),
+                Gate::Check(mut head) => {
+                    let Some(sniffed) = read_sniffed(&mut client_read, &mut head).await else {
+                        return Ok(());
+                    };
+                    if target.claimed.is_none() {
+                        target.claimed = claimed_of(&sniffed);
+                    }
+                    admit(sniffed, &head, target)?
+                }
+            };
+            forward(client_read, &mut upstream_write, admitted, &counts, epoch).await;
+            Ok::<(), Refusal>(())
+        };
+        let idle = idle_watch(&counts.active, epoch);
+        tokio::select! {
+            checked = up => match checked {
+                Err(refusal) => {
+                    down.abort();
+                    self.record_refusal(target, &refusal);
+                }
+                Ok(()) => {
+                    tokio::select! {
+                        _ = &mut down => {}
+                        () = idle_watch(&counts.active, epoch) => down.abort(),
+                    }
+                }
+            },
+            () = idle => down.abort(),
         }
         let live = lock(&self.open).remove(&number);
         if let Some(live) = live {
@@ -670,12 +1047,55 @@ impl Filter {
     }
 }
 
+/// Sends what was admitted of the client's bytes to the destination.
+async fn forward(
+    mut client: impl AsyncRead + Unpin,
+    upstream: &mut (impl AsyncWrite + Unpin),
+    admitted: Admitted,
+    counts: &Counts,
+    epoch: Instant,
+) {
+    match admitted {
+        Admitted::Raw(bytes) => {
+            if upstream.write_all(&bytes).await.is_err() {
+                return;
+            }
+            counts.up.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            pump(client, upstream, &counts.up, &counts.active, epoch).await;
+        }
+        Admitted::Once { bytes, body_left } => {
+            if upstream.write_all(&bytes).await.is_err() {
+                return;
+            }
+            counts.up.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            let mut body = (&mut client).take(body_left);
+            pump(&mut body, &mut *upstream, &counts.up, &counts.active, epoch).await;
+            // Nothing more of the client's reaches the destination: a second request on
+            // this connection would be judged by nobody.
+        }
+    }
+}
+
+/// Returns once no byte has moved for `IDLE_TIMEOUT`.
+async fn idle_watch(active: &AtomicU64, epoch: Instant) {
+    loop {
+        tokio::time::sleep(IDLE_TIMEOUT / 10).await;
+        let idle_ms =
+            (epoch.elapsed().as_millis() as u64).saturating_sub(active.load(Ordering::Relaxed));
+        if idle_ms >= IDLE_TIMEOUT.as_millis() as u64 {
+            return;
+        }
+    }
+}
+
 /// Copies `from` to `to` until EOF or an error, counting bytes, then shuts `to` down for
 /// writing (so the other side sees the end, and the other direction goes on).
 async fn pump(
-    mut from: impl tokio::io::AsyncRead + Unpin,
-    mut to: impl tokio::io::AsyncWrite + Unpin,
+    mut from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
     count: &AtomicU64,
+    active: &AtomicU64,
+    epoch: Instant,
 ) {
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
@@ -686,6 +1106,7 @@ async fn pump(
                     break;
                 }
                 count.fetch_add(n as u64, Ordering::Relaxed);
+                active.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
             }
         }
     }
@@ -697,6 +1118,19 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
 
+    fn target(name: &str, port: u16) -> Target {
+        Target {
+            host: Host::Name(name.into()),
+            port,
+            via: Via::Capture,
+            claimed: None,
+        }
+    }
+
+    fn admitted(bytes: &[u8], target: &Target) -> Result<Admitted, String> {
+        admit(sniff::sniff(bytes), bytes, target).map_err(|r| r.reason)
+    }
+
     #[test]
     fn refusals_are_plain_http_answers_with_the_rule() {
         let refusal = Refusal::denied(
@@ -704,13 +1138,86 @@ mod tests {
             "evil.example:443 is not in sandbox.allow-hosts of profile default".into(),
             Some("to allow it, pass --allow-host evil.example:443".into()),
         );
-        let body = refusal_text(&refusal);
         assert_eq!(
-            String::from_utf8(http_reply(403, &refusal.rule, &body)).unwrap(),
+            String::from_utf8(http_reply(403, &refusal.rule, &refusal.text())).unwrap(),
             "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\n\
              X-Mcpguard-Rule: sandbox.allow-hosts\r\nContent-Length: 125\r\nConnection: close\r\n\r\n\
              mcpguard: evil.example:443 is not in sandbox.allow-hosts of profile default; to allow it, \
              pass --allow-host evil.example:443\n"
+        );
+    }
+
+    #[test]
+    fn plain_http_is_rewritten_for_the_judged_name_and_forwarded_alone() {
+        let api = target("api.example.com", 8080);
+        assert_eq!(
+            admitted(
+                b"POST /v1 HTTP/1.1\r\nHost: API.example.com:8080\r\nContent-Length: 4\r\nConnection: keep-alive\r\n\r\nbodyGET /second HTTP/1.1\r\nHost: evil.example\r\n\r\n",
+                &api
+            ),
+            Ok(Admitted::Once {
+                bytes: b"POST /v1 HTTP/1.1\r\nHost: api.example.com:8080\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody".to_vec(),
+                body_left: 0
+            })
+        );
+        assert_eq!(
+            admitted(b"PUT /up HTTP/1.1\r\nHost: api.example.com:8080\r\nContent-Length: 10\r\n\r\nabc", &api),
+            Ok(Admitted::Once {
+                bytes: b"PUT /up HTTP/1.1\r\nHost: api.example.com:8080\r\nContent-Length: 10\r\nConnection: close\r\n\r\nabc".to_vec(),
+                body_left: 7
+            })
+        );
+        assert_eq!(
+            admitted(b"GET http://api.example.com:8080?q HTTP/1.1\r\n\r\n", &api),
+            Ok(Admitted::Once {
+                bytes:
+                    b"GET /?q HTTP/1.1\r\nHost: api.example.com:8080\r\nConnection: close\r\n\r\n"
+                        .to_vec(),
+                body_left: 0
+            })
+        );
+    }
+
+    #[test]
+    fn first_bytes_that_do_not_match_the_judged_name_are_refused() {
+        let api = target("api.example.com", 80);
+        let refused = |bytes: &[u8], why: &str| {
+            let reason = admitted(bytes, &api).unwrap_err();
+            assert!(reason.contains(why), "{reason}");
+        };
+        refused(
+            b"GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n",
+            "its request names evil.example",
+        );
+        refused(
+            b"GET http://evil.example/ HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+            "its request names evil.example",
+        );
+        refused(
+            b"GET / HTTP/1.1\r\nHost: api.example.com\r\nHost: evil.example\r\n\r\n",
+            "several Host headers",
+        );
+        refused(
+            b"GET / HTTP/1.1\r\nHost: api.example.com:81\r\n\r\n",
+            "its request names api.example.com:81",
+        );
+        refused(
+            b"GET / HTTP/1.1\r\nHost: api.example.com:80@evil.example\r\n\r\n",
+            "its request names",
+        );
+        refused(
+            b"\r\nGET / HTTP/1.1\r\nHost: evil.example\r\n\r\n",
+            "not valid",
+        );
+        refused(
+            b"POST / HTTP/1.1\r\nHost: api.example.com\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "Transfer-Encoding",
+        );
+        refused(b"\x00\x01binary", "neither TLS nor HTTP");
+        // On a port that is not a web port, another protocol is judged by name alone.
+        assert_eq!(
+            admitted(b"\x00\x01binary", &target("db.example.com", 5432)),
+            Ok(Admitted::Raw(b"\x00\x01binary".to_vec()))
         );
     }
 

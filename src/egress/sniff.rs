@@ -1,25 +1,164 @@
 //! Reading where a connection wants to go from its first bytes.
 //!
-//! Owns: the TLS ClientHello's server name (SNI), the Host header of a plain HTTP request,
-//! and the proxy request forms (`CONNECT host:port`, `GET http://host/path`), each from a
-//! buffer that may still be incomplete ("need more"). Pure functions over bytes.
+//! Owns: the TLS ClientHello (its server name, and whether it hides the real one in an
+//! encrypted ClientHello), the head of a plain HTTP request (target, every Host header,
+//! body length) and its rewriting for a single forwarded request, and the proxy request
+//! forms (`CONNECT host:port`, `GET http://host/path`), each from a buffer that may still
+//! be incomplete ("need more"). Pure functions over bytes. Anything that starts like TLS
+//! or HTTP but does not parse is `Malformed`, never passed off as "some other protocol":
+//! servers are lenient where this parser is strict, and the difference would be a way
+//! around the name check.
 
 use std::net::IpAddr;
 
 /// Largest head read before a connection is judged (a ClientHello with post-quantum key
 /// shares is under 2 KiB; request heads are rarely over 8 KiB).
-pub const MAX_HEAD: usize = 64 * 1024;
+pub const MAX_HEAD: usize = 16 * 1024;
+/// Most headers a request head may carry.
+const MAX_HEADERS: usize = 100;
+/// The TLS extension that carries an encrypted ClientHello (ECH), whose inner server name
+/// the filter cannot read.
+const ENCRYPTED_CLIENT_HELLO: u16 = 0xfe0d;
 
-/// What the first bytes of a captured connection say.
+/// What the first bytes of a connection say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sniffed {
     NeedMore,
-    /// A TLS ClientHello, with its server name when it sends one.
-    Tls(Option<String>),
-    /// A plain HTTP request, with its Host header (port removed) when it has one.
-    Http(Option<String>),
-    /// Something else (a database protocol, SSH, …).
+    Tls(ClientHello),
+    Http(HttpHead),
+    /// Starts like TLS or HTTP but does not parse, or is too large.
+    Malformed(String),
+    /// Neither TLS nor HTTP (a database protocol, SSH, …).
     Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientHello {
+    /// The server_name extension, lowercased, without a trailing dot.
+    pub server_name: Option<String>,
+    /// Whether it carries an encrypted ClientHello.
+    pub encrypted: bool,
+}
+
+/// A parsed HTTP/1 request head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpHead {
+    pub method: String,
+    pub target: String,
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// Bytes of the head, blank line included.
+    pub length: usize,
+}
+
+impl HttpHead {
+    /// Every Host header value, as text (invalid UTF-8 as replacement characters).
+    pub fn hosts(&self) -> Vec<String> {
+        self.headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("host"))
+            .map(|(_, value)| String::from_utf8_lossy(value).trim().to_owned())
+            .collect()
+    }
+
+    /// The request body's length; an error for bodies whose end cannot be told from the
+    /// head (chunked or other transfer codings, several or invalid Content-Length).
+    pub fn body_length(&self) -> Result<u64, String> {
+        if self
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("transfer-encoding"))
+        {
+            return Err(
+                "a request body with Transfer-Encoding is not relayed over plain HTTP \
+                        (use HTTPS)"
+                    .into(),
+            );
+        }
+        let lengths: Vec<&[u8]> = self
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+            .map(|(_, value)| value.as_slice())
+            .collect();
+        match lengths[..] {
+            [] => Ok(0),
+            [value] if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| "Content-Length out of range".to_owned())
+            }
+            _ => Err("several or invalid Content-Length headers".into()),
+        }
+    }
+
+    /// The head forwarded for this request alone: origin-form `path`, `Host: host`, no
+    /// hop-by-hop or proxy headers, `Connection: close`.
+    pub fn rebuild(&self, path: &str, host: &str) -> Vec<u8> {
+        let mut head = format!("{} {path} HTTP/1.1\r\nHost: {host}\r\n", self.method).into_bytes();
+        for (name, value) in &self.headers {
+            let hop = [
+                "host",
+                "connection",
+                "proxy-connection",
+                "keep-alive",
+                "proxy-authorization",
+                "te",
+                "upgrade",
+            ];
+            if hop.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+                continue;
+            }
+            head.extend_from_slice(name.as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(value);
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"Connection: close\r\n\r\n");
+        head
+    }
+}
+
+/// Whether `bytes` begin like an HTTP/1 request line: a method token, a space, a target,
+/// a space, `HTTP/`. Such bytes must parse as HTTP, or they are malformed.
+fn looks_like_http(bytes: &[u8]) -> bool {
+    let line = match memchr::memchr(b'\n', bytes) {
+        Some(end) => &bytes[..end],
+        None => bytes,
+    };
+    let mut parts = line.splitn(3, |b| *b == b' ');
+    let method = parts.next().unwrap_or_default();
+    let has_target = parts.next().is_some();
+    let method_like = !method.is_empty()
+        && method.len() <= 24
+        && method
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || *b == b'-' || *b == b'_');
+    let version = parts.next().unwrap_or_default();
+    method_like && has_target && (version.is_empty() || version.starts_with(b"HTTP/"))
+}
+
+/// Parses an HTTP/1 request head.
+fn http_head(bytes: &[u8]) -> Sniffed {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    match request.parse(bytes) {
+        Ok(httparse::Status::Complete(length)) => Sniffed::Http(HttpHead {
+            method: request.method.unwrap_or_default().to_owned(),
+            target: request.path.unwrap_or_default().to_owned(),
+            headers: request
+                .headers
+                .iter()
+                .map(|h| (h.name.to_owned(), h.value.to_vec()))
+                .collect(),
+            length,
+        }),
+        Ok(httparse::Status::Partial) if bytes.len() < MAX_HEAD => Sniffed::NeedMore,
+        Ok(httparse::Status::Partial) => {
+            Sniffed::Malformed(format!("request head larger than {} KiB", MAX_HEAD / 1024))
+        }
+        Err(e) => Sniffed::Malformed(format!("not a valid HTTP/1 request head: {e}")),
+    }
 }
 
 pub fn sniff(bytes: &[u8]) -> Sniffed {
@@ -27,57 +166,117 @@ pub fn sniff(bytes: &[u8]) -> Sniffed {
         None => Sniffed::NeedMore,
         Some(0x16) => match client_hello(bytes) {
             Hello::NeedMore if bytes.len() < MAX_HEAD => Sniffed::NeedMore,
-            Hello::NeedMore | Hello::Invalid => Sniffed::Other,
-            Hello::ServerName(name) => Sniffed::Tls(name),
+            Hello::NeedMore => Sniffed::Malformed("ClientHello larger than the head limit".into()),
+            Hello::Invalid => Sniffed::Malformed("not a valid TLS ClientHello".into()),
+            Hello::Parsed(hello) => Sniffed::Tls(hello),
         },
-        Some(b) if b.is_ascii_uppercase() => {
-            let mut headers = [httparse::EMPTY_HEADER; 96];
-            let mut request = httparse::Request::new(&mut headers);
-            match request.parse(bytes) {
-                Ok(httparse::Status::Partial) if bytes.len() < MAX_HEAD => Sniffed::NeedMore,
-                Ok(httparse::Status::Complete(_)) => Sniffed::Http(host_header(&request)),
-                _ => Sniffed::Other,
+        // Leading blank lines and whitespace are skipped by lenient servers.
+        Some(b'\r' | b'\n' | b' ' | b'\t') => {
+            Sniffed::Malformed("a request that starts with whitespace".into())
+        }
+        Some(_) if looks_like_http(bytes) => http_head(bytes),
+        Some(b) if b.is_ascii_uppercase() && memchr::memchr(b'\n', bytes).is_none() => {
+            if bytes.len() < 32 {
+                Sniffed::NeedMore
+            } else {
+                Sniffed::Other
             }
         }
         Some(_) => Sniffed::Other,
     }
 }
 
-fn host_header(request: &httparse::Request<'_, '_>) -> Option<String> {
-    let value = request
-        .headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case("host"))?
-        .value;
-    let value = std::str::from_utf8(value).ok()?.trim();
-    Some(split_authority(value).0.to_owned())
+/// Whether new bytes from `from` on could change what `sniff` says: a parse is only worth
+/// trying when a TLS head is complete or a line has ended, so that a client sending one
+/// byte at a time does not make the filter re-read its whole head each time.
+pub fn worth_sniffing(bytes: &[u8], from: usize) -> bool {
+    if bytes.len() >= MAX_HEAD {
+        return true;
+    }
+    match bytes.first() {
+        None => false,
+        Some(0x16) => bytes.len() >= 5 && (bytes[1] != 3 || tls_head_complete(bytes)),
+        Some(b) if b.is_ascii_uppercase() => {
+            bytes.len() < 32
+                || memchr::memchr(b'\n', &bytes[from.saturating_sub(1).min(bytes.len())..])
+                    .is_some()
+        }
+        Some(_) => true,
+    }
 }
 
-/// `host[:port]` or `[v6][:port]` into the host and the port, if written.
-pub fn split_authority(authority: &str) -> (&str, Option<u16>) {
-    if let Some(rest) = authority.strip_prefix('[')
-        && let Some((host, after)) = rest.split_once(']')
-    {
-        return (host, after.strip_prefix(':').and_then(|p| p.parse().ok()));
+/// Whether the TLS records in `bytes` hold a whole handshake message.
+fn tls_head_complete(bytes: &[u8]) -> bool {
+    let mut at = 0;
+    let mut prefix: Vec<u8> = Vec::with_capacity(4);
+    let mut total = 0usize;
+    while let Some(header) = bytes.get(at..at + 5) {
+        let length = usize::from(u16::from_be_bytes([header[3], header[4]]));
+        let body = &bytes[at + 5..(at + 5 + length).min(bytes.len())];
+        for &byte in body {
+            if prefix.len() == 4 {
+                break;
+            }
+            prefix.push(byte);
+        }
+        total += body.len();
+        if let [_, high, mid, low] = prefix[..] {
+            let needed =
+                4 + (usize::from(high) << 16) + usize::from(u16::from_be_bytes([mid, low]));
+            if total >= needed {
+                return true;
+            }
+        }
+        if body.len() < length {
+            return false;
+        }
+        at += 5 + length;
+    }
+    false
+}
+
+/// `host[:port]` or `[v6][:port]` into the host and the port, if written; an error for a
+/// port that is not 1-65535 in digits.
+pub fn split_authority(authority: &str) -> Result<(&str, Option<u16>), String> {
+    let port_of = |text: &str| -> Result<u16, String> {
+        match text.parse::<u16>() {
+            Ok(port) if port > 0 && text.bytes().all(|b| b.is_ascii_digit()) => Ok(port),
+            _ => Err(format!("`{text}` is not a port")),
+        }
+    };
+    if let Some(rest) = authority.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("`{authority}`: unclosed `[`"))?;
+        return match after.strip_prefix(':') {
+            Some(port) => Ok((host, Some(port_of(port)?))),
+            None if after.is_empty() => Ok((host, None)),
+            None => Err(format!("`{authority}`: unexpected `{after}`")),
+        };
     }
     if authority.parse::<IpAddr>().is_ok() {
-        return (authority, None);
+        return Ok((authority, None));
     }
     match authority.rsplit_once(':') {
-        Some((host, port)) => (host, port.parse().ok()),
-        None => (authority, None),
+        Some((host, port)) => Ok((host, Some(port_of(port)?))),
+        None => Ok((authority, None)),
     }
 }
 
 enum Hello {
     NeedMore,
     Invalid,
-    ServerName(Option<String>),
+    Parsed(ClientHello),
 }
 
-/// Reads the server name of a ClientHello spread over one or more handshake records.
+/// Reads a ClientHello spread over one or more handshake records.
 fn client_hello(bytes: &[u8]) -> Hello {
-    // Gather the handshake bytes from consecutive records.
+    if bytes.get(1).is_some_and(|version| *version != 3) {
+        return Hello::Invalid;
+    }
+    if !tls_head_complete(bytes) {
+        return Hello::NeedMore;
+    }
     let mut handshake: Vec<u8> = Vec::new();
     let mut at = 0;
     while let Some(header) = bytes.get(at..at + 5) {
@@ -85,8 +284,10 @@ fn client_hello(bytes: &[u8]) -> Hello {
             return Hello::Invalid;
         }
         let length = usize::from(u16::from_be_bytes([header[3], header[4]]));
+        if length == 0 {
+            return Hello::Invalid;
+        }
         let Some(body) = bytes.get(at + 5..at + 5 + length) else {
-            handshake.extend_from_slice(&bytes[(at + 5).min(bytes.len())..]);
             break;
         };
         handshake.extend_from_slice(body);
@@ -100,27 +301,20 @@ fn client_hello(bytes: &[u8]) -> Hello {
             }
         }
     }
-    if handshake.len() < 4 {
-        return Hello::NeedMore;
-    }
-    if handshake[0] != 1 {
+    if handshake.len() < 4 || handshake[0] != 1 {
         return Hello::Invalid;
     }
     let needed = 4
         + usize::from(handshake[1]) * 65536
         + usize::from(u16::from_be_bytes([handshake[2], handshake[3]]));
-    if handshake.len() < needed {
-        return Hello::NeedMore;
-    }
-    match server_name(&handshake[4..needed]) {
-        Some(name) => Hello::ServerName(name),
+    match handshake.get(4..needed).and_then(hello_fields) {
+        Some(hello) => Hello::Parsed(hello),
         None => Hello::Invalid,
     }
 }
 
-/// The server_name extension of a ClientHello body: `Some(None)` when there is none,
-/// `None` when the body is malformed.
-fn server_name(body: &[u8]) -> Option<Option<String>> {
+/// The server name and ECH presence of a ClientHello body; `None` when it is malformed.
+fn hello_fields(body: &[u8]) -> Option<ClientHello> {
     let mut reader = Reader { bytes: body, at: 0 };
     reader.skip(2 + 32)?; // version, random
     let session = reader.u8()?;
@@ -129,36 +323,51 @@ fn server_name(body: &[u8]) -> Option<Option<String>> {
     reader.skip(usize::from(suites))?;
     let compression = reader.u8()?;
     reader.skip(usize::from(compression))?;
+    let mut hello = ClientHello {
+        server_name: None,
+        encrypted: false,
+    };
     if reader.at == body.len() {
-        return Some(None);
+        return Some(hello);
     }
     let extensions_length = usize::from(reader.u16()?);
-    let end = reader.at + extensions_length;
-    while reader.at + 4 <= end {
-        let kind = reader.u16()?;
-        let length = usize::from(reader.u16()?);
-        if kind != 0 {
-            reader.skip(length)?;
-            continue;
-        }
-        let mut list = Reader {
-            bytes: reader.take(length)?,
-            at: 0,
-        };
-        let list_length = usize::from(list.u16()?);
-        let list_end = list.at + list_length;
-        while list.at < list_end {
-            let name_type = list.u8()?;
-            let name_length = usize::from(list.u16()?);
-            let name = list.take(name_length)?;
-            if name_type == 0 {
-                let name = std::str::from_utf8(name).ok()?;
-                return Some(Some(name.trim_end_matches('.').to_ascii_lowercase()));
+    let mut extensions = Reader {
+        bytes: reader.take(extensions_length)?,
+        at: 0,
+    };
+    while extensions.at < extensions.bytes.len() {
+        let kind = extensions.u16()?;
+        let length = usize::from(extensions.u16()?);
+        let data = extensions.take(length)?;
+        match kind {
+            0 => {
+                if hello.server_name.is_some() {
+                    return None;
+                }
+                hello.server_name = Some(server_name(data)?);
             }
+            ENCRYPTED_CLIENT_HELLO => hello.encrypted = true,
+            _ => {}
         }
-        return Some(None);
     }
-    Some(None)
+    Some(hello)
+}
+
+/// The host name in a server_name extension (exactly one, ASCII).
+fn server_name(data: &[u8]) -> Option<String> {
+    let mut list = Reader { bytes: data, at: 0 };
+    let list_length = usize::from(list.u16()?);
+    if list_length != data.len() - 2 {
+        return None;
+    }
+    let name_type = list.u8()?;
+    let name_length = usize::from(list.u16()?);
+    let name = list.take(name_length)?;
+    if name_type != 0 || list.at != data.len() || !name.is_ascii() {
+        return None;
+    }
+    let name = std::str::from_utf8(name).ok()?;
+    Some(name.trim_end_matches('.').to_ascii_lowercase())
 }
 
 struct Reader<'a> {
@@ -193,13 +402,14 @@ pub enum ProxyRequest {
         port: u16,
         rest: Vec<u8>,
     },
-    /// A plain HTTP request in absolute form, rewritten to origin form with
-    /// `Connection: close` (one request per proxied connection), followed by what came
-    /// after its head.
+    /// A plain HTTP request in absolute form, with the origin-form path it asks for and
+    /// the bytes after its head.
     Forward {
         host: String,
         port: u16,
-        head: Vec<u8>,
+        path: String,
+        head: HttpHead,
+        rest: Vec<u8>,
     },
     /// A SOCKS5 greeting (not served: the proxy variables name an HTTP proxy).
     Socks,
@@ -210,73 +420,61 @@ pub fn proxy_request(bytes: &[u8]) -> ProxyRequest {
     if bytes.first() == Some(&0x05) {
         return ProxyRequest::Socks;
     }
-    let mut headers = [httparse::EMPTY_HEADER; 96];
-    let mut request = httparse::Request::new(&mut headers);
-    let head_length = match request.parse(bytes) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) if bytes.len() < MAX_HEAD => return ProxyRequest::NeedMore,
-        Ok(httparse::Status::Partial) => {
-            return ProxyRequest::Invalid("request head larger than 64 KiB".into());
-        }
-        Err(e) => return ProxyRequest::Invalid(format!("not an HTTP request: {e}")),
+    let head = match http_head(bytes) {
+        Sniffed::NeedMore => return ProxyRequest::NeedMore,
+        Sniffed::Http(head) => head,
+        Sniffed::Malformed(why) => return ProxyRequest::Invalid(why),
+        _ => return ProxyRequest::Invalid("not an HTTP request".into()),
     };
-    let method = request.method.unwrap_or("");
-    let target = request.path.unwrap_or("");
-    if method.eq_ignore_ascii_case("CONNECT") {
-        let (host, port) = split_authority(target);
-        return match port {
-            Some(port) if !host.is_empty() => ProxyRequest::Connect {
+    let rest = bytes[head.length..].to_vec();
+    let target = head.target.clone();
+    if head.method.eq_ignore_ascii_case("CONNECT") {
+        return match split_authority(&target) {
+            Ok((host, Some(port))) if !host.is_empty() => ProxyRequest::Connect {
                 host: host.to_owned(),
                 port,
-                rest: bytes[head_length..].to_vec(),
+                rest,
             },
-            _ => ProxyRequest::Invalid(format!("CONNECT needs host:port, not `{target}`")),
+            Ok(_) => ProxyRequest::Invalid(format!("CONNECT needs host:port, not `{target}`")),
+            Err(e) => ProxyRequest::Invalid(format!("CONNECT {e}")),
         };
     }
-    let Some(after_scheme) = target.strip_prefix("http://") else {
+    let Some(after_scheme) = target
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        .map(|_| &target[7..])
+    else {
         return ProxyRequest::Invalid(format!(
             "a proxy request names an absolute http:// URL (or uses CONNECT), not `{target}`"
         ));
     };
-    let (authority, path) = match after_scheme.find(['/', '?']) {
+    let (authority, path) = match after_scheme.find(['/', '?', '#']) {
         Some(i) => (&after_scheme[..i], &after_scheme[i..]),
         None => (after_scheme, "/"),
     };
-    let authority = authority.rsplit('@').next().unwrap_or(authority);
-    let (host, port) = split_authority(authority);
-    if host.is_empty() {
-        return ProxyRequest::Invalid(format!("no host in `{target}`"));
+    if authority.contains('@') {
+        return ProxyRequest::Invalid("credentials in a proxied URL are not relayed".into());
     }
+    let (host, port) = match split_authority(authority) {
+        Ok((host, port)) if !host.is_empty() => (host, port),
+        Ok(_) => return ProxyRequest::Invalid(format!("no host in `{target}`")),
+        Err(e) => return ProxyRequest::Invalid(e),
+    };
+    let path = match path.split_once('#') {
+        Some((before, _)) => before,
+        None => path,
+    };
     let path = if path.starts_with('?') {
         format!("/{path}")
     } else {
         path.to_owned()
     };
-    let mut head = format!("{method} {path} HTTP/1.1\r\n").into_bytes();
-    for header in request.headers.iter() {
-        let name = header.name;
-        if [
-            "connection",
-            "proxy-connection",
-            "keep-alive",
-            "proxy-authorization",
-        ]
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h))
-        {
-            continue;
-        }
-        head.extend_from_slice(name.as_bytes());
-        head.extend_from_slice(b": ");
-        head.extend_from_slice(header.value);
-        head.extend_from_slice(b"\r\n");
-    }
-    head.extend_from_slice(b"Connection: close\r\n\r\n");
-    head.extend_from_slice(&bytes[head_length..]);
     ProxyRequest::Forward {
         host: host.to_owned(),
         port: port.unwrap_or(80),
+        path,
         head,
+        rest,
     }
 }
 
@@ -285,8 +483,9 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
 
-    /// A ClientHello as curl sends it, trimmed to the fields that matter, with `name`.
-    fn hello(name: Option<&str>) -> Vec<u8> {
+    /// A ClientHello as curl sends it, trimmed to the fields that matter, with `name`, and
+    /// an encrypted ClientHello extension when `ech`.
+    fn hello_with(name: Option<&str>, ech: bool) -> Vec<u8> {
         let mut body = vec![3, 3];
         body.extend_from_slice(&[7; 32]);
         body.push(32);
@@ -305,6 +504,9 @@ mod tests {
             extensions.extend_from_slice(&n.to_be_bytes());
             extensions.extend_from_slice(name.as_bytes());
         }
+        if ech {
+            extensions.extend_from_slice(&[0xfe, 0x0d, 0, 2, 0, 0]);
+        }
         body.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
         body.extend_from_slice(&extensions);
         let mut handshake = vec![1, 0];
@@ -316,17 +518,31 @@ mod tests {
         record
     }
 
+    fn hello(name: Option<&str>) -> Vec<u8> {
+        hello_with(name, false)
+    }
+
+    fn tls(name: Option<&str>, encrypted: bool) -> Sniffed {
+        Sniffed::Tls(ClientHello {
+            server_name: name.map(str::to_owned),
+            encrypted,
+        })
+    }
+
     #[test]
     fn the_server_name_comes_from_the_client_hello() {
         let bytes = hello(Some("Registry.npmjs.org"));
+        assert_eq!(sniff(&bytes), tls(Some("registry.npmjs.org"), false));
+        assert_eq!(sniff(&hello(None)), tls(None, false));
         assert_eq!(
-            sniff(&bytes),
-            Sniffed::Tls(Some("registry.npmjs.org".into()))
+            sniff(&hello_with(Some("registry.npmjs.org"), true)),
+            tls(Some("registry.npmjs.org"), true)
         );
-        assert_eq!(sniff(&hello(None)), Sniffed::Tls(None));
         for cut in [1, 5, 20, bytes.len() - 1] {
             assert_eq!(sniff(&bytes[..cut]), Sniffed::NeedMore, "cut at {cut}");
+            assert!(!worth_sniffing(&bytes[..cut], 0) || cut < 5, "cut at {cut}");
         }
+        assert!(worth_sniffing(&bytes, bytes.len() - 1));
     }
 
     #[test]
@@ -340,27 +556,97 @@ mod tests {
         split.extend_from_slice(&[0x16, 3, 1]);
         split.extend_from_slice(&(b.len() as u16).to_be_bytes());
         split.extend_from_slice(b);
-        assert_eq!(sniff(&split), Sniffed::Tls(Some("pypi.org".into())));
+        assert!(!worth_sniffing(&split[..split.len() - 1], 0));
+        assert_eq!(sniff(&split), tls(Some("pypi.org"), false));
     }
 
     #[test]
-    fn garbage_after_a_tls_byte_is_other() {
-        assert_eq!(sniff(&[0x16, 9, 9, 0, 1, 0]), Sniffed::Other);
+    fn anything_that_starts_like_tls_but_does_not_parse_is_malformed() {
+        assert!(matches!(
+            sniff(&[0x16, 9, 9, 0, 1, 0]),
+            Sniffed::Malformed(_)
+        ));
         let mut bad = hello(Some("x.example"));
         bad[5] = 2; // ServerHello, not ClientHello
-        assert_eq!(sniff(&bad), Sniffed::Other);
+        assert!(matches!(sniff(&bad), Sniffed::Malformed(_)));
+        let mut binary_name = hello(Some("x.example"));
+        let at = binary_name.len() - 2;
+        binary_name[at] = 0xff;
+        assert!(matches!(sniff(&binary_name), Sniffed::Malformed(_)));
     }
 
     #[test]
-    fn plain_http_is_judged_by_its_host_header() {
+    fn plain_http_heads_are_parsed_whole() {
+        let Sniffed::Http(head) = sniff(
+            b"POST /x HTTP/1.1\r\nHost: API.example.com:8080\r\nContent-Length: 5\r\n\r\nhello",
+        ) else {
+            panic!("not HTTP")
+        };
         assert_eq!(
-            sniff(b"GET /x HTTP/1.1\r\nHost: API.example.com:8080\r\nAccept: */*\r\n\r\n"),
-            Sniffed::Http(Some("API.example.com".into()))
+            head,
+            HttpHead {
+                method: "POST".into(),
+                target: "/x".into(),
+                headers: vec![
+                    ("Host".into(), b"API.example.com:8080".to_vec()),
+                    ("Content-Length".into(), b"5".to_vec()),
+                ],
+                length: 67,
+            }
+        );
+        assert_eq!(head.hosts(), vec!["API.example.com:8080".to_owned()]);
+        assert_eq!(head.body_length(), Ok(5));
+        assert_eq!(
+            head.rebuild("/x", "api.example.com:8080"),
+            b"POST /x HTTP/1.1\r\nHost: api.example.com:8080\r\nContent-Length: 5\r\nConnection: close\r\n\r\n"
+                .to_vec()
         );
         assert_eq!(sniff(b"GET /x HTTP/1.1\r\nHost: api"), Sniffed::NeedMore);
-        assert_eq!(sniff(b"GET / HTTP/1.0\r\n\r\n"), Sniffed::Http(None));
         assert_eq!(sniff(b"\x00\x00\x00\x08\x04\xd2\x16\x2f"), Sniffed::Other);
         assert_eq!(sniff(b"SSH-2.0-OpenSSH_9.2\r\n"), Sniffed::Other);
+        assert_eq!(sniff(b"PING\r\n"), Sniffed::Other);
+    }
+
+    #[test]
+    fn what_lenient_servers_accept_but_this_parser_does_not_is_malformed() {
+        let malformed = |bytes: &[u8]| matches!(sniff(bytes), Sniffed::Malformed(_));
+        assert!(malformed(
+            b"\r\nGET / HTTP/1.1\r\nHost: evil.example\r\n\r\n"
+        ));
+        assert!(malformed(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+        let mut many = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..120 {
+            many.extend_from_slice(format!("X-{i}: y\r\n").as_bytes());
+        }
+        many.extend_from_slice(b"Host: evil.example\r\n\r\n");
+        assert!(malformed(&many));
+        let mut huge = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        huge.resize(MAX_HEAD + 10, b'a');
+        assert!(malformed(&huge));
+    }
+
+    #[test]
+    fn bodies_whose_end_is_unclear_are_refused() {
+        let head = |text: &[u8]| match sniff(text) {
+            Sniffed::Http(head) => head,
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            head(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .body_length()
+                .is_err()
+        );
+        assert!(
+            head(b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n")
+                .body_length()
+                .is_err()
+        );
+        assert!(
+            head(b"POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\n")
+                .body_length()
+                .is_err()
+        );
+        assert_eq!(head(b"GET / HTTP/1.1\r\n\r\n").body_length(), Ok(0));
     }
 
     #[test]
@@ -381,41 +667,54 @@ mod tests {
                 rest: vec![]
             }
         );
+        let ProxyRequest::Forward {
+            host,
+            port,
+            path,
+            head,
+            rest,
+        } = proxy_request(
+            b"POST http://api.example.com:8080/v1?q=1#frag HTTP/1.1\r\nHost: evil.example\r\nProxy-Connection: keep-alive\r\nContent-Length: 2\r\n\r\nhi",
+        )
+        else {
+            panic!("not a forward")
+        };
         assert_eq!(
-            proxy_request(
-                b"POST http://user@api.example.com:8080/v1?q=1 HTTP/1.1\r\nHost: api.example.com:8080\r\nProxy-Connection: keep-alive\r\nContent-Length: 2\r\n\r\nhi"
-            ),
-            ProxyRequest::Forward {
-                host: "api.example.com".into(),
-                port: 8080,
-                head: b"POST /v1?q=1 HTTP/1.1\r\nHost: api.example.com:8080\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi".to_vec()
-            }
+            (host.as_str(), port, path.as_str(), rest.as_slice()),
+            ("api.example.com", 8080, "/v1?q=1", b"hi".as_slice())
         );
         assert_eq!(
+            head.rebuild(&path, "api.example.com:8080"),
+            b"POST /v1?q=1 HTTP/1.1\r\nHost: api.example.com:8080\r\nContent-Length: 2\r\nConnection: close\r\n\r\n".to_vec()
+        );
+        assert!(matches!(
             proxy_request(b"GET http://example.com HTTP/1.1\r\n\r\n"),
-            ProxyRequest::Forward {
-                host: "example.com".into(),
-                port: 80,
-                head: b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n".to_vec()
-            }
-        );
+            ProxyRequest::Forward { port: 80, .. }
+        ));
         assert_eq!(proxy_request(b"CONNECT exa"), ProxyRequest::NeedMore);
         assert_eq!(proxy_request(&[5, 1, 0]), ProxyRequest::Socks);
-        assert!(matches!(
-            proxy_request(b"GET /relative HTTP/1.1\r\n\r\n"),
-            ProxyRequest::Invalid(_)
-        ));
-        assert!(matches!(
-            proxy_request(b"CONNECT example.com HTTP/1.1\r\n\r\n"),
-            ProxyRequest::Invalid(_)
-        ));
+        for invalid in [
+            b"GET /relative HTTP/1.1\r\n\r\n".as_slice(),
+            b"CONNECT example.com HTTP/1.1\r\n\r\n",
+            b"CONNECT example.com:99999 HTTP/1.1\r\n\r\n",
+            b"GET http://user@example.com/ HTTP/1.1\r\n\r\n",
+            b"GET http://example.com:8o/ HTTP/1.1\r\n\r\n",
+        ] {
+            assert!(
+                matches!(proxy_request(invalid), ProxyRequest::Invalid(_)),
+                "{}",
+                String::from_utf8_lossy(invalid)
+            );
+        }
     }
 
     #[test]
     fn authorities_split_into_host_and_port() {
-        assert_eq!(split_authority("a.example:81"), ("a.example", Some(81)));
-        assert_eq!(split_authority("a.example"), ("a.example", None));
-        assert_eq!(split_authority("[::1]:80"), ("::1", Some(80)));
-        assert_eq!(split_authority("::1"), ("::1", None));
+        assert_eq!(split_authority("a.example:81"), Ok(("a.example", Some(81))));
+        assert_eq!(split_authority("a.example"), Ok(("a.example", None)));
+        assert_eq!(split_authority("[::1]:80"), Ok(("::1", Some(80))));
+        assert_eq!(split_authority("::1"), Ok(("::1", None)));
+        assert!(split_authority("a.example:0").is_err());
+        assert!(split_authority("a.example:").is_err());
     }
 }

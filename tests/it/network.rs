@@ -14,33 +14,48 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A plain HTTP server on the host's loopback that counts the requests it answers.
+/// A plain HTTP server on the host's loopback that keeps the path and Host of every
+/// request it answers.
 struct Upstream {
     port: u16,
     hits: Arc<AtomicUsize>,
+    seen: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 fn upstream() -> Upstream {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let hits = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(Mutex::new(Vec::new()));
     let counter = Arc::clone(&hits);
+    let log = Arc::clone(&seen);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let counter = Arc::clone(&counter);
+            let log = Arc::clone(&log);
             std::thread::spawn(move || {
                 let mut head = Vec::new();
                 let mut byte = [0u8; 1];
                 while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
                     head.push(byte[0]);
                 }
+                if head.is_empty() {
+                    // Connected, then closed with nothing sent: no request reached us.
+                    return;
+                }
                 let text = String::from_utf8_lossy(&head);
                 let path = text.split_whitespace().nth(1).unwrap_or("?").to_owned();
+                let host = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Host: "))
+                    .unwrap_or("")
+                    .to_owned();
+                log.lock().unwrap().push((path.clone(), host));
                 counter.fetch_add(1, Ordering::SeqCst);
                 let body = format!("hello from upstream {path}");
                 let _ = stream.write_all(
@@ -53,7 +68,7 @@ fn upstream() -> Upstream {
             });
         }
     });
-    Upstream { port, hits }
+    Upstream { port, hits, seen }
 }
 
 /// A server that speaks first (like SMTP or MySQL): a banner, then it closes.
@@ -223,7 +238,8 @@ fn allowed_hosts_are_reached(who: Who, with_node: bool) {
     let upstream = upstream();
     let port = upstream.port;
     let api = format!("api.mcpguard.test:{port}");
-    let database = format!("db.mcpguard.test:{}", banner_server());
+    let banner_port = banner_server();
+    let database = format!("db.mcpguard.test:{banner_port}");
     let attempts = vec![
         format!("proxy-get:http://{api}/via-proxy"),
         format!("direct-get:http://{api}/captured"),
@@ -231,7 +247,8 @@ fn allowed_hosts_are_reached(who: Who, with_node: bool) {
         // Not HTTP, and the server speaks first: judged by the name looked up.
         format!("banner:{database}"),
     ];
-    // The loopback address is named too: that is how a private destination is allowed.
+    // The loopback address is named too, on each port: that is how a private destination
+    // is allowed.
     let node_url = format!("http://{api}/node-fetch");
     let run = run_probe(
         who,
@@ -242,7 +259,9 @@ fn allowed_hosts_are_reached(who: Who, with_node: bool) {
             "--allow-host",
             &database,
             "--allow-host",
-            "127.0.0.1",
+            &format!("127.0.0.1:{port}"),
+            "--allow-host",
+            &format!("127.0.0.1:{banner_port}"),
         ],
         &attempts,
         with_node.then_some(node_url.as_str()),
@@ -380,7 +399,7 @@ fn everything_else_is_refused(who: Who) {
         ),
         (
             attempt("direct-get", &format!("http://127.0.0.1:{port}/")),
-            "403 mcpguard: nothing in the sandbox listens on 127.0.0.1:",
+            "403 mcpguard: 127.0.0.1:",
         ),
         (
             attempt("connect", &format!("127.0.0.1:{unlisted_port}")),
@@ -423,8 +442,9 @@ fn everything_else_is_refused(who: Who) {
         run.stderr
     );
     assert!(
-        run.stderr
-            .contains("if that address is really meant, add \"127.0.0.1\" to sandbox.allow-hosts"),
+        run.stderr.contains(&format!(
+            "if that address is really meant, add \"127.0.0.1:{port}\" to sandbox.allow-hosts"
+        )),
         "{}",
         run.stderr
     );
@@ -442,9 +462,119 @@ fn everything_else_is_refused(who: Who) {
         deny("network.address", "metadata.mcpguard.test", 80, "proxy"),
         deny("sandbox.allow-hosts", "169.254.169.254", 80, "proxy"),
         deny("sandbox.allow-hosts", "127.0.0.1", port, "proxy"),
-        deny("network.address", "127.0.0.1", port, "capture"),
+        deny("sandbox.allow-hosts", "127.0.0.1", port, "capture"),
     ];
     assert_eq!(refused, expected);
+}
+
+/// An allowed name cannot carry a request for another: whatever the client sends first is
+/// checked against the name the connection was judged by, and a plain HTTP request goes
+/// on alone, rewritten for that name.
+#[test]
+fn an_allowed_connection_cannot_be_steered_to_another_host() {
+    let upstream = upstream();
+    let port = upstream.port;
+    let api = format!("api.mcpguard.test:{port}");
+    let evil = "evil.mcpguard.test";
+    let cases: Vec<(String, &str)> = vec![
+        // Leading blank line: lenient servers skip it; the filter refuses it.
+        (
+            format!("raw:{api}:\\r\\nGET /crlf HTTP/1.1\\r\\nHost: {evil}\\r\\n\\r\\n"),
+            "closed",
+        ),
+        // Silent past the first-bytes wait, then another Host.
+        (
+            format!("raw-late:{api}:GET /late HTTP/1.1\\r\\nHost: {evil}\\r\\n\\r\\n"),
+            "closed",
+        ),
+        // An absolute-form target naming another host.
+        (
+            format!("raw:{api}:GET http://{evil}/absolute HTTP/1.1\\r\\nHost: {api}\\r\\n\\r\\n"),
+            "403 mcpguard: the connection was for api.mcpguard.test but its request names evil",
+        ),
+        // Two Host headers.
+        (
+            format!("raw:{api}:GET /two HTTP/1.1\\r\\nHost: {api}\\r\\nHost: {evil}\\r\\n\\r\\n"),
+            "403 mcpguard: several Host headers",
+        ),
+        // A second request on a kept-alive connection: only the first goes on.
+        (
+            format!(
+                "raw:{api}:GET /first HTTP/1.1\\r\\nHost: {api}\\r\\n\\r\\nGET /second HTTP/1.1\\r\\nHost: {evil}\\r\\n\\r\\n"
+            ),
+            "200 hello from upstream /first",
+        ),
+        // Inside a CONNECT tunnel to an allowed name.
+        (
+            format!("tunnel:{api}:GET /tunnel HTTP/1.1\\r\\nHost: {evil}\\r\\n\\r\\n"),
+            "closed",
+        ),
+        // A proxied plain request keeps its URL's host, whatever Host it writes.
+        (
+            format!(
+                "raw:127.0.0.1:3128:GET http://{api}/host-override HTTP/1.1\\r\\nHost: {evil}\\r\\n\\r\\n"
+            ),
+            "200 hello from upstream /host-override",
+        ),
+        // A TLS handshake naming another server.
+        (format!("sni:{api}:{evil}"), "ERR"),
+    ];
+    let attempts: Vec<String> = cases.iter().map(|(a, _)| a.clone()).collect();
+    let run = run_probe(
+        Who::Root,
+        HOSTS,
+        &[
+            "--allow-host",
+            &api,
+            "--allow-host",
+            &format!("127.0.0.1:{port}"),
+        ],
+        &attempts,
+        None,
+    );
+    let mismatches: Vec<String> = cases
+        .iter()
+        .filter(|(a, expected)| {
+            !run.findings[a]
+                .as_str()
+                .is_some_and(|got| got.starts_with(expected))
+        })
+        .map(|(a, expected)| format!("{a}: expected {expected:?}, got {}", run.findings[a]))
+        .collect();
+    assert!(mismatches.is_empty(), "{mismatches:#?}\n{}", run.stderr);
+    let seen = upstream.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![
+            ("/first".to_owned(), api.clone()),
+            ("/host-override".to_owned(), api.clone()),
+        ],
+        "only the checked requests reached the host, each with the allowed Host"
+    );
+    let refused: Vec<Value> = run
+        .network
+        .iter()
+        .filter(|r| r["decision"]["verdict"] == "deny")
+        .map(|r| {
+            json!([
+                r["decision"]["rule"],
+                r["detail"]["host"],
+                r["detail"]["via"]
+            ])
+        })
+        .collect();
+    let content = |via: &str| json!(["network.content", "api.mcpguard.test", via]);
+    assert_eq!(
+        refused,
+        vec![
+            content("capture"),
+            content("capture"),
+            content("capture"),
+            content("capture"),
+            content("proxy"),
+            content("capture"),
+        ]
+    );
 }
 
 /// A real launcher downloads a real server: only the registry is reachable, and the audit
