@@ -240,8 +240,9 @@ fn sandbox_request(
 
 /// The server's network, from the flags and the profile, and the filter's settings in
 /// allowlist mode. `--allow-host` implies the allowlist; a package launcher gets its
-/// registry unless the user asked for no network on the command line or the profile
-/// turned that off.
+/// registry unless no network was asked for explicitly (`--net none`, or the profile's
+/// `network = "none"`; an unset network means none but lets a launcher reach its registry)
+/// or the profile turned that off.
 fn network(args: &RunArgs, profile: &Profile) -> anyhow::Result<(Network, Option<EgressConfig>)> {
     let sandbox = &profile.sandbox;
     let from_profile = match sandbox.network.as_deref() {
@@ -284,17 +285,21 @@ fn network(args: &RunArgs, profile: &Profile) -> anyhow::Result<(Network, Option
         Vec::new()
     };
     hosts.extend(args.allow_host.iter().cloned());
+    // An explicit "none" (flag or profile) keeps a launcher's registry out too.
+    let explicitly_none = args.net == Some(NetArg::None)
+        || (args.net.is_none() && sandbox.network.as_deref() == Some("none"));
     let launcher = crate::egress::launchers::registry_of(&args.command);
     if let Some((launcher, registry)) = launcher
         && sandbox.launcher_registries.unwrap_or(true)
-        && args.net != Some(NetArg::None)
+        && !explicitly_none
         && network != Network::Host
     {
         network = Network::Allowlist;
         hosts.extend(registry.iter().map(|h| (*h).to_owned()));
         tracing::warn!(
             "{launcher} downloads packages: {} reachable for it{}; nothing else is \
-             (--net none or sandbox.launcher-registries = false turn this off)",
+             (--net none, network = \"none\" or sandbox.launcher-registries = false in the \
+             profile turn this off)",
             registry.join(" and "),
             if registry.len() > 1 { " are" } else { " is" }
         );

@@ -188,6 +188,19 @@ struct Counts {
     active: AtomicU64,
 }
 
+/// Lifts the soft limit on open descriptors to the hard one: each relayed connection holds
+/// two, and the usual soft limit of 1024 would otherwise be reached before the filter's
+/// own cap, failing accepts, connects and the audit trail's own file opens alike.
+fn raise_descriptor_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < hard
+        && let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+    {
+        tracing::debug!("egress: could not raise the descriptor limit from {soft} to {hard}: {e}");
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
@@ -195,7 +208,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Filter {
+    /// The filter of a session whose server has already been started (so raising the
+    /// descriptor limit here concerns the supervisor alone).
     pub fn new(config: EgressConfig, shared: Arc<Shared>) -> Arc<Filter> {
+        raise_descriptor_limit();
         Arc::new(Filter {
             config,
             names: Mutex::new(SyntheticNames::default()),

@@ -1,7 +1,7 @@
 //! The sandbox's network: loopback up inside an otherwise empty network namespace.
 //!
-//! Owns: bringing `lo` up (servers that listen on or talk to 127.0.0.1 among their own
-//! processes keep working), and in allowlist mode the extra loopback addresses whose
+//! Owns: bringing `lo` up (UDP and Unix-domain traffic among the server's own processes
+//! keeps working; Landlock refuses TCP there where the kernel allows), and in allowlist mode the extra loopback addresses whose
 //! connections the egress filter receives, and the listening sockets it receives them on.
 //! There is no other interface and no route, so nothing leaves except through the filter.
 

@@ -246,6 +246,9 @@ fn allowed_hosts_are_reached(who: Who, with_node: bool) {
         "resolve:api.mcpguard.test".to_owned(),
         // Not HTTP, and the server speaks first: judged by the name looked up.
         format!("banner:{database}"),
+        // A listed loopback address and port, asked for directly (NO_PROXY): inside, the
+        // port is captured and the filter reaches the host's listener.
+        format!("direct-get:http://127.0.0.1:{port}/loopback"),
     ];
     // The loopback address is named too, on each port: that is how a private destination
     // is allowed.
@@ -278,6 +281,7 @@ fn allowed_hosts_are_reached(who: Who, with_node: bool) {
         run.stderr
     );
     assert_eq!(findings[&attempts[3]], "220 banner from upstream");
+    assert_eq!(findings[&attempts[4]], "200 hello from upstream /loopback");
     let synthetic = findings[&attempts[2]].as_str().unwrap();
     assert!(
         synthetic.starts_with("198.18.") || synthetic.starts_with("198.19."),
@@ -292,7 +296,7 @@ fn allowed_hosts_are_reached(who: Who, with_node: bool) {
             run.stderr
         );
     }
-    let fetches = if with_node { 3 } else { 2 };
+    let fetches = if with_node { 4 } else { 3 };
     assert_eq!(upstream.hits.load(Ordering::SeqCst), fetches);
     let rule = format!("sandbox.allow-hosts:{api}");
     let allowed: Vec<Value> = run
@@ -309,8 +313,9 @@ fn allowed_hosts_are_reached(who: Who, with_node: bool) {
         port,
         "proxy"
     ])];
+    // Every fetch but the one by loopback address went by name.
     expected.resize(
-        fetches,
+        fetches - 1,
         json!([
             "network",
             "allow",
@@ -326,7 +331,25 @@ fn allowed_hosts_are_reached(who: Who, with_node: bool) {
         .iter()
         .filter(|r| r["event"] == "network.end" && r["detail"]["host"] == "api.mcpguard.test")
         .collect();
-    assert_eq!(ends.len(), fetches, "{:#?}", run.network);
+    assert_eq!(ends.len(), fetches - 1, "{:#?}", run.network);
+    let by_address: Vec<Value> = run
+        .network
+        .iter()
+        .filter(|r| r["event"] == "network" && r["detail"]["host"] == "127.0.0.1")
+        .map(summary)
+        .collect();
+    let listed = format!("sandbox.allow-hosts:127.0.0.1:{port}");
+    assert_eq!(
+        by_address,
+        vec![json!([
+            "network",
+            "allow",
+            listed,
+            "127.0.0.1",
+            port,
+            "capture"
+        ])]
+    );
     for end in ends {
         assert_eq!(end["detail"]["address"], format!("127.0.0.1:{port}"));
         assert!(end["detail"]["bytes_up"].as_u64().unwrap() > 0);
