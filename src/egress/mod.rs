@@ -30,7 +30,7 @@ pub mod names;
 mod serve;
 pub mod sniff;
 
-pub use serve::{Filter, serve};
+pub use serve::{Filter, start};
 
 use allowlist::Allowlist;
 

@@ -251,8 +251,27 @@ impl Filter {
     }
 }
 
+/// Serves the egress sockets on a thread of their own, with its own reactor, so a bulk
+/// download never queues in front of the JSON-RPC relay (and may use the other core).
+pub fn start(channel: OwnedFd, filter: Arc<Filter>) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("mcpguard-egress".into())
+        .spawn(move || {
+            runtime.block_on(async {
+                serve(channel, filter).await;
+                // The tasks serving the sockets live on this runtime: keep it, until the
+                // process ends with the session.
+                std::future::pending::<()>().await;
+            });
+        })?;
+    Ok(())
+}
+
 /// Receives the egress sockets from the sandbox and serves them until the session ends.
-pub async fn serve(channel: OwnedFd, filter: Arc<Filter>) {
+async fn serve(channel: OwnedFd, filter: Arc<Filter>) {
     let received = tokio::task::spawn_blocking(move || handoff::receive(channel.as_fd())).await;
     let sockets = match received {
         Ok(Ok(sockets)) => sockets,

@@ -88,7 +88,7 @@ pub async fn run(
             tokio::spawn(report_layers(report_read, Arc::clone(&shared)));
             if let (Some((_, supervisor_end)), Some(config)) = (egress_channel, egress.clone()) {
                 let filter = crate::egress::Filter::new(config, Arc::clone(&shared));
-                tokio::spawn(crate::egress::serve(supervisor_end, Arc::clone(&filter)));
+                crate::egress::start(supervisor_end, Arc::clone(&filter))?;
                 egress_filter = Some(filter);
             }
             child
