@@ -13,7 +13,7 @@
 
 use super::EgressConfig;
 use super::address::{local_addresses, special_range};
-use super::allowlist::Host;
+use super::allowlist::{Host, HostPattern};
 use super::names::{self, SyntheticNames};
 use super::sniff::{self, HttpHead, ProxyRequest, Sniffed};
 use crate::audit::Verdict;
@@ -48,6 +48,11 @@ const TOLD_LIMIT: usize = 200;
 /// `SAMPLE_EVERY`, with the running count.
 const RECORDED_PER_DESTINATION: u64 = 100;
 const SAMPLE_EVERY: u64 = 1000;
+/// Destinations whose refusals are counted apart; past this, they share one count.
+const COUNTED_DESTINATIONS: usize = 10_000;
+/// Refusal records in one session before only one in `SAMPLE_EVERY` is kept, whatever the
+/// destination (a server trying a new name each time must not fill the disk).
+const RECORDED_PER_SESSION: u64 = 10_000;
 
 /// How a connection reached the filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +170,9 @@ pub struct Filter {
     told: Mutex<HashSet<String>>,
     /// Refusals per destination and rule, for sampling their records.
     refusals: Mutex<HashMap<String, u64>>,
+    /// Refusals in all, and refusal records written.
+    refused: AtomicU64,
+    refusal_records: AtomicU64,
     slots: Arc<Semaphore>,
     /// Allowed connections still open, by number, so the session's end can record them.
     open: Mutex<HashMap<u64, Live>>,
@@ -219,6 +227,8 @@ impl Filter {
             local: local_addresses(),
             told: Mutex::new(HashSet::new()),
             refusals: Mutex::new(HashMap::new()),
+            refused: AtomicU64::new(0),
+            refusal_records: AtomicU64::new(0),
             slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
             open: Mutex::new(HashMap::new()),
             next_connection: AtomicU64::new(0),
@@ -336,11 +346,13 @@ async fn answer_names(socket: UdpSocket, filter: Arc<Filter>) {
 
 async fn accept(listener: TcpListener, via: Via, filter: Arc<Filter>) {
     loop {
-        let Ok(permit) = Arc::clone(&filter.slots).acquire_owned().await else {
-            return;
-        };
         match listener.accept().await {
             Ok((stream, _)) => {
+                // At the cap, a new connection waits for a slot (its own descriptor is
+                // already spent: the cap bounds the pairs, not the queue).
+                let Ok(permit) = Arc::clone(&filter.slots).acquire_owned().await else {
+                    return;
+                };
                 let filter = Arc::clone(&filter);
                 tokio::spawn(async move {
                     let _ = stream.set_nodelay(true);
@@ -556,15 +568,16 @@ fn once(mut bytes: Vec<u8>, rest: &[u8], body: u64) -> Admitted {
     }
 }
 
-/// The authority of an absolute-form request target (`http://host:port/path`), if it is one.
-fn absolute_authority(target: &str) -> Option<&str> {
+/// The authority of an absolute-form request target (`http://host:port/path`) and what
+/// follows it, if the target is one.
+fn absolute_authority(target: &str) -> Option<(&str, &str)> {
     let scheme_end = target.find("://")?;
     let scheme = &target[..scheme_end];
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
         return None;
     }
     let rest = &target[scheme_end + 3..];
-    Some(rest.find(['/', '?', '#']).map_or(rest, |end| &rest[..end]))
+    Some(rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len())))
 }
 
 /// Checks the client's first bytes against the name `target` was judged by, and says what
@@ -589,13 +602,14 @@ fn admit(sniffed: Sniffed, head: &[u8], target: &Target) -> Result<Admitted, Ref
             if hello.encrypted {
                 return Err(Refusal::content(format!(
                     "the connection for {name} sent an encrypted ClientHello (ECH), which hides \
-                     the server it asks for; it is not relayed"
+                     the server it asks for; it is not relayed (Chromium sends a decoy one by \
+                     default: start it with --disable-features=EncryptedClientHello)"
                 )));
             }
             match hello.server_name {
                 Some(server) if server == name => Ok(Admitted::Raw(head.to_vec())),
                 Some(server) => Err(Refusal::content(format!(
-                    "the connection was for {name} but its TLS server name is {server}"
+                    "the connection was for {name} but its TLS server name is {server:?}"
                 ))),
                 None => Err(Refusal::content(format!(
                     "the TLS connection for {name} names no server (SNI)"
@@ -608,31 +622,22 @@ fn admit(sniffed: Sniffed, head: &[u8], target: &Target) -> Result<Admitted, Ref
                 return Err(Refusal::content("several Host headers".into()));
             }
             let absolute = absolute_authority(&request.target);
-            for claimed in hosts.iter().map(String::as_str).chain(absolute) {
+            let authorities = absolute.map(|(authority, _)| authority);
+            for claimed in hosts.iter().map(String::as_str).chain(authorities) {
                 if !same(claimed) {
                     return Err(Refusal::content(format!(
-                        "the connection was for {name} but its request names {claimed}"
+                        "the connection was for {name} but its request names {claimed:?}"
                     )));
                 }
             }
             let path = match absolute {
-                Some(authority) => {
-                    let start = request.target.find(authority).unwrap_or(0) + authority.len();
-                    let path = &request.target[start..];
-                    if path.is_empty() {
-                        "/".to_owned()
-                    } else if path.starts_with('?') {
-                        format!("/{path}")
-                    } else {
-                        path.to_owned()
-                    }
-                }
+                Some((_, after)) => sniff::origin_path(after),
                 None if request.target.starts_with('/') || request.target == "*" => {
                     request.target.clone()
                 }
                 None => {
                     return Err(Refusal::content(format!(
-                        "request target `{}` is neither a path nor an absolute URL",
+                        "request target {:?} is neither a path nor an absolute URL",
                         request.target
                     )));
                 }
@@ -808,21 +813,24 @@ impl Filter {
         let allowlist = &self.config.allowlist;
         let shown = target.shown();
         let Some(pattern) = allowlist.permits(&target.host, target.port) else {
-            let inside = match &target.host {
-                Host::Address(address) if address.is_loopback() => {
-                    " (inside the sandbox, loopback is the sandbox's own; nothing listens there)"
-                }
-                _ => "",
+            let listable = HostPattern::parse(&shown).is_ok();
+            let fix = match &target.host {
+                _ if !listable => None,
+                Host::Address(address) if address.is_loopback() => Some(format!(
+                    "to let it reach {shown} on this machine, outside the sandbox, add \"{shown}\" \
+                     to sandbox.allow-hosts or pass --allow-host {shown}"
+                )),
+                _ => Some(format!(
+                    "to allow it, add \"{shown}\" to sandbox.allow-hosts or pass --allow-host {shown}"
+                )),
             };
             return Err(Refusal::denied(
                 "sandbox.allow-hosts",
                 format!(
-                    "{shown} is not in sandbox.allow-hosts of profile {}{inside}",
+                    "{shown} is not in sandbox.allow-hosts of profile {}",
                     self.config.profile
                 ),
-                Some(format!(
-                    "to allow it, add \"{shown}\" to sandbox.allow-hosts or pass --allow-host {shown}"
-                )),
+                fix,
             ));
         };
         let rule = format!("sandbox.allow-hosts:{}", pattern.text);
@@ -864,16 +872,19 @@ impl Filter {
                 return Err(Refusal::failed(format!("{} has no address", target.host)));
             };
             let range = special(*first).unwrap_or("special");
-            let listed = SocketAddr::new(*first, target.port);
+            let listed = SocketAddr::new(*first, target.port).to_string();
+            let fix = HostPattern::parse(&listed).is_ok().then(|| {
+                format!(
+                    "if that address is really meant, add \"{listed}\" to sandbox.allow-hosts as well"
+                )
+            });
             return Err(Refusal::denied(
                 "network.address",
                 format!(
                     "{} resolves to {first} ({range}), which sandbox.allow-hosts does not name",
                     target.host
                 ),
-                Some(format!(
-                    "if that address is really meant, add \"{listed}\" to sandbox.allow-hosts as well"
-                )),
+                fix,
             ));
         }
         let mut last_error = String::new();
@@ -930,15 +941,34 @@ impl Filter {
         }
     }
 
-    fn record_refusal(&self, target: &Target, refusal: &Refusal) {
-        let key = format!("{} {}", refusal.rule, target.shown());
+    /// Counts a refusal under `key`; whether it gets a record of its own, and the count.
+    fn count_refusal(&self, key: &str) -> (bool, u64) {
         let count = {
             let mut refusals = lock(&self.refusals);
-            let count = refusals.entry(key.clone()).or_default();
+            let key = if refusals.len() >= COUNTED_DESTINATIONS && !refusals.contains_key(key) {
+                "(other destinations)"
+            } else {
+                key
+            };
+            let count = refusals.entry(key.to_owned()).or_default();
             *count += 1;
             *count
         };
-        if count <= RECORDED_PER_DESTINATION || count % SAMPLE_EVERY == 0 {
+        let overall = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+        let sampled = count <= RECORDED_PER_DESTINATION || count.is_multiple_of(SAMPLE_EVERY);
+        let within = self.refusal_records.load(Ordering::Relaxed) < RECORDED_PER_SESSION
+            || overall.is_multiple_of(SAMPLE_EVERY);
+        let recorded = sampled && within;
+        if recorded {
+            self.refusal_records.fetch_add(1, Ordering::Relaxed);
+        }
+        (recorded, count)
+    }
+
+    fn record_refusal(&self, target: &Target, refusal: &Refusal) {
+        let key = format!("{} {}", refusal.rule, target.shown());
+        let (recorded, count) = self.count_refusal(&key);
+        if recorded {
             self.record(
                 target,
                 Verdict {
@@ -971,13 +1001,8 @@ impl Filter {
 
     /// A proxy request that names no destination (SOCKS, garbage): recorded and explained.
     fn refuse_protocol(&self, reason: &str) {
-        let count = {
-            let mut refusals = lock(&self.refusals);
-            let count = refusals.entry("network.protocol".into()).or_default();
-            *count += 1;
-            *count
-        };
-        if count <= RECORDED_PER_DESTINATION || count % SAMPLE_EVERY == 0 {
+        let (recorded, count) = self.count_refusal("network.protocol");
+        if recorded {
             let mut detail = json!({ "via": "proxy" });
             if count > RECORDED_PER_DESTINATION {
                 detail["refusals_so_far"] = json!(count);
@@ -1010,6 +1035,19 @@ impl Filter {
             return;
         }
         told.insert(key.to_owned());
+        // Hosts and names in the line come from the sandbox: no control characters from
+        // them reach the terminal or the log as such.
+        let line: String = line
+            .chars()
+            .flat_map(|c| {
+                let escaped: Vec<char> = if c.is_control() {
+                    c.escape_default().collect()
+                } else {
+                    vec![c]
+                };
+                escaped
+            })
+            .collect();
         tracing::warn!("{line}");
     }
 
@@ -1045,26 +1083,29 @@ impl Filter {
         let up = async {
             let admitted = match gate {
                 Gate::Known(admitted) => admitted,
-                Gate::Forward { .. } => return Ok(()),
+                Gate::Forward { .. } => return Err(None),
                 Gate::Check(mut head) => {
                     let Some(sniffed) = read_sniffed(&mut client_read, &mut head).await else {
-                        return Ok(());
+                        // Gone or silent before saying anything checkable: end it all.
+                        return Err(None);
                     };
                     if target.claimed.is_none() {
                         target.claimed = claimed_of(&sniffed);
                     }
-                    admit(sniffed, &head, target)?
+                    admit(sniffed, &head, target).map_err(Some)?
                 }
             };
             forward(client_read, &mut upstream_write, admitted, &counts, epoch).await;
-            Ok::<(), Refusal>(())
+            Ok::<(), Option<Refusal>>(())
         };
         let idle = idle_watch(&counts.active, epoch);
         tokio::select! {
             checked = up => match checked {
                 Err(refusal) => {
                     down.abort();
-                    self.record_refusal(target, &refusal);
+                    if let Some(refusal) = refusal {
+                        self.record_refusal(target, &refusal);
+                    }
                 }
                 Ok(()) => {
                     tokio::select! {
@@ -1103,10 +1144,12 @@ async fn forward(
                 return;
             }
             counts.up.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            // Exactly the body, then nothing more of the client's: a second request on this
+            // connection would be judged by nobody. The destination is not told the
+            // client is done (some servers take that as an abort); `Connection: close`
+            // ends the exchange.
             let mut body = (&mut client).take(body_left);
-            pump(&mut body, &mut *upstream, &counts.up, &counts.active, epoch).await;
-            // Nothing more of the client's reaches the destination: a second request on
-            // this connection would be judged by nobody.
+            copy(&mut body, &mut *upstream, &counts.up, &counts.active, epoch).await;
         }
     }
 }
@@ -1126,6 +1169,18 @@ async fn idle_watch(active: &AtomicU64, epoch: Instant) {
 /// Copies `from` to `to` until EOF or an error, counting bytes, then shuts `to` down for
 /// writing (so the other side sees the end, and the other direction goes on).
 async fn pump(
+    from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
+    count: &AtomicU64,
+    active: &AtomicU64,
+    epoch: Instant,
+) {
+    copy(from, &mut to, count, active, epoch).await;
+    let _ = to.shutdown().await;
+}
+
+/// Copies `from` to `to` until EOF or an error, counting bytes and noting activity.
+async fn copy(
     mut from: impl AsyncRead + Unpin,
     mut to: impl AsyncWrite + Unpin,
     count: &AtomicU64,
@@ -1145,7 +1200,6 @@ async fn pump(
             }
         }
     }
-    let _ = to.shutdown().await;
 }
 
 #[cfg(test)]
@@ -1222,11 +1276,11 @@ mod tests {
         };
         refused(
             b"GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n",
-            "its request names evil.example",
+            "its request names \"evil.example\"",
         );
         refused(
             b"GET http://evil.example/ HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
-            "its request names evil.example",
+            "its request names \"evil.example\"",
         );
         refused(
             b"GET / HTTP/1.1\r\nHost: api.example.com\r\nHost: evil.example\r\n\r\n",
@@ -1234,7 +1288,7 @@ mod tests {
         );
         refused(
             b"GET / HTTP/1.1\r\nHost: api.example.com:81\r\n\r\n",
-            "its request names api.example.com:81",
+            "its request names \"api.example.com:81\"",
         );
         refused(
             b"GET / HTTP/1.1\r\nHost: api.example.com:80@evil.example\r\n\r\n",
@@ -1249,6 +1303,22 @@ mod tests {
             "Transfer-Encoding",
         );
         refused(b"\x00\x01binary", "neither TLS nor HTTP");
+        refused(
+            b"GET / HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 40\r\n\r\nGET / HTTP/1.1\r\nHost: evil.example\r\n\r\n",
+            "a body on a GET request",
+        );
+        // On every port, lenient-server HTTP is HTTP, checked like any other.
+        let alt = target("api.example.com", 8080);
+        for bytes in [
+            b"get / HTTP/1.1\r\nHost: evil.example\r\n\r\n".as_slice(),
+            b"GET  / HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+        ] {
+            assert!(
+                admitted(bytes, &alt).is_err(),
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
         // On a port that is not a web port, another protocol is judged by name alone.
         assert_eq!(
             admitted(b"\x00\x01binary", &target("db.example.com", 5432)),

@@ -16,9 +16,12 @@ use std::net::IpAddr;
 pub const MAX_HEAD: usize = 16 * 1024;
 /// Most headers a request head may carry.
 const MAX_HEADERS: usize = 100;
-/// The TLS extension that carries an encrypted ClientHello (ECH), whose inner server name
-/// the filter cannot read.
-const ENCRYPTED_CLIENT_HELLO: u16 = 0xfe0d;
+/// The TLS extensions that carry an encrypted ClientHello (ECH, its drafts 0xfe08-0xfe0d)
+/// or an encrypted server name (ESNI, 0xffce), whose inner server name the filter cannot
+/// read.
+fn hides_the_server(extension: u16) -> bool {
+    (0xfe08..=0xfe0d).contains(&extension) || extension == 0xffce
+}
 
 /// What the first bytes of a connection say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +48,8 @@ pub struct ClientHello {
 pub struct HttpHead {
     pub method: String,
     pub target: String,
+    /// The minor version: HTTP/1.0 or HTTP/1.1.
+    pub minor: u8,
     pub headers: Vec<(String, Vec<u8>)>,
     /// Bytes of the head, blank line included.
     pub length: usize,
@@ -61,8 +66,22 @@ impl HttpHead {
     }
 
     /// The request body's length; an error for bodies whose end cannot be told from the
-    /// head (chunked or other transfer codings, several or invalid Content-Length).
+    /// head (chunked or other transfer codings, several or invalid Content-Length), and for
+    /// a body on a method that has none (a server that ignores it would read it as a second
+    /// request).
     pub fn body_length(&self) -> Result<u64, String> {
+        let length = self.declared_length()?;
+        let bodiless = ["GET", "HEAD", "OPTIONS", "TRACE", "DELETE", "CONNECT"];
+        if length > 0 && bodiless.iter().any(|m| self.method.eq_ignore_ascii_case(m)) {
+            return Err(format!(
+                "a body on a {} request is not relayed",
+                self.method
+            ));
+        }
+        Ok(length)
+    }
+
+    fn declared_length(&self) -> Result<u64, String> {
         if self
             .headers
             .iter()
@@ -95,7 +114,11 @@ impl HttpHead {
     /// The head forwarded for this request alone: origin-form `path`, `Host: host`, no
     /// hop-by-hop or proxy headers, `Connection: close`.
     pub fn rebuild(&self, path: &str, host: &str) -> Vec<u8> {
-        let mut head = format!("{} {path} HTTP/1.1\r\nHost: {host}\r\n", self.method).into_bytes();
+        let mut head = format!(
+            "{} {path} HTTP/1.{}\r\nHost: {host}\r\n",
+            self.method, self.minor
+        )
+        .into_bytes();
         for (name, value) in &self.headers {
             let hop = [
                 "host",
@@ -119,23 +142,54 @@ impl HttpHead {
     }
 }
 
-/// Whether `bytes` begin like an HTTP/1 request line: a method token, a space, a target,
-/// a space, `HTTP/`. Such bytes must parse as HTTP, or they are malformed.
-fn looks_like_http(bytes: &[u8]) -> bool {
-    let line = match memchr::memchr(b'\n', bytes) {
-        Some(end) => &bytes[..end],
-        None => bytes,
-    };
-    let mut parts = line.splitn(3, |b| *b == b' ');
-    let method = parts.next().unwrap_or_default();
-    let has_target = parts.next().is_some();
-    let method_like = !method.is_empty()
-        && method.len() <= 24
-        && method
-            .iter()
-            .all(|b| b.is_ascii_uppercase() || *b == b'-' || *b == b'_');
-    let version = parts.next().unwrap_or_default();
-    method_like && has_target && (version.is_empty() || version.starts_with(b"HTTP/"))
+/// A token character (RFC 9110), what a request method is made of.
+fn is_token(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
+}
+
+/// What the first line says about the protocol.
+#[derive(Debug, PartialEq, Eq)]
+enum FirstLine {
+    /// A complete line whose last word is `HTTP/…`: an HTTP/1 request line.
+    Http,
+    /// Cannot be an HTTP request line (SMTP, Redis, a binary protocol).
+    Other,
+    NeedMore,
+    /// A would-be request line longer than the head limit.
+    TooLong,
+}
+
+/// Classifies the first line: HTTP exactly when it is a token, whitespace, and a line
+/// whose last word starts with `HTTP/` (in any case). Lenient servers accept lowercase
+/// methods and repeated spaces, so those count as HTTP here, and then must parse strictly.
+fn first_line(bytes: &[u8]) -> FirstLine {
+    let end = memchr::memchr(b'\n', bytes);
+    let line = &bytes[..end.unwrap_or(bytes.len())];
+    let method = line.iter().take_while(|b| is_token(**b)).count();
+    match line.get(method) {
+        _ if method == 0 => return FirstLine::Other,
+        Some(b' ' | b'\t') => {}
+        Some(_) => return FirstLine::Other,
+        None if end.is_some() => return FirstLine::Other,
+        None if bytes.len() >= MAX_HEAD => return FirstLine::TooLong,
+        None => return FirstLine::NeedMore,
+    }
+    if end.is_none() {
+        return if bytes.len() >= MAX_HEAD {
+            FirstLine::TooLong
+        } else {
+            FirstLine::NeedMore
+        };
+    }
+    let last_word = line
+        .split(|b| b.is_ascii_whitespace())
+        .rfind(|word| !word.is_empty())
+        .unwrap_or_default();
+    if last_word.len() >= 5 && last_word[..5].eq_ignore_ascii_case(b"HTTP/") {
+        FirstLine::Http
+    } else {
+        FirstLine::Other
+    }
 }
 
 /// Parses an HTTP/1 request head.
@@ -146,6 +200,7 @@ fn http_head(bytes: &[u8]) -> Sniffed {
         Ok(httparse::Status::Complete(length)) => Sniffed::Http(HttpHead {
             method: request.method.unwrap_or_default().to_owned(),
             target: request.path.unwrap_or_default().to_owned(),
+            minor: request.version.unwrap_or(1),
             headers: request
                 .headers
                 .iter()
@@ -174,34 +229,33 @@ pub fn sniff(bytes: &[u8]) -> Sniffed {
         Some(b'\r' | b'\n' | b' ' | b'\t') => {
             Sniffed::Malformed("a request that starts with whitespace".into())
         }
-        Some(_) if looks_like_http(bytes) => http_head(bytes),
-        Some(b) if b.is_ascii_uppercase() && memchr::memchr(b'\n', bytes).is_none() => {
-            if bytes.len() < 32 {
-                Sniffed::NeedMore
-            } else {
-                Sniffed::Other
+        Some(_) => match first_line(bytes) {
+            FirstLine::Http => http_head(bytes),
+            FirstLine::Other => Sniffed::Other,
+            FirstLine::NeedMore => Sniffed::NeedMore,
+            FirstLine::TooLong => {
+                Sniffed::Malformed(format!("a first line longer than {} KiB", MAX_HEAD / 1024))
             }
-        }
-        Some(_) => Sniffed::Other,
+        },
     }
 }
 
 /// Whether new bytes from `from` on could change what `sniff` says: a parse is only worth
-/// trying when a TLS head is complete or a line has ended, so that a client sending one
-/// byte at a time does not make the filter re-read its whole head each time.
+/// trying on the first bytes, when a TLS head is complete, or when a line has ended, so
+/// that a client sending one byte at a time does not make the filter re-read its whole
+/// head each time.
 pub fn worth_sniffing(bytes: &[u8], from: usize) -> bool {
-    if bytes.len() >= MAX_HEAD {
+    if bytes.len() >= MAX_HEAD || from == 0 {
         return true;
     }
     match bytes.first() {
         None => false,
         Some(0x16) => bytes.len() >= 5 && (bytes[1] != 3 || tls_head_complete(bytes)),
-        Some(b) if b.is_ascii_uppercase() => {
-            bytes.len() < 32
+        Some(_) => {
+            bytes.len() < 64
                 || memchr::memchr(b'\n', &bytes[from.saturating_sub(1).min(bytes.len())..])
                     .is_some()
         }
-        Some(_) => true,
     }
 }
 
@@ -346,7 +400,7 @@ fn hello_fields(body: &[u8]) -> Option<ClientHello> {
                 }
                 hello.server_name = Some(server_name(data)?);
             }
-            ENCRYPTED_CLIENT_HELLO => hello.encrypted = true,
+            kind if hides_the_server(kind) => hello.encrypted = true,
             _ => {}
         }
     }
@@ -416,6 +470,21 @@ pub enum ProxyRequest {
     Invalid(String),
 }
 
+/// The origin-form path of what follows an absolute URL's authority: the fragment dropped,
+/// `/` when nothing is left, a leading `/` before a bare query.
+pub fn origin_path(after_authority: &str) -> String {
+    let path = after_authority
+        .split_once('#')
+        .map_or(after_authority, |(before, _)| before);
+    if path.is_empty() {
+        "/".to_owned()
+    } else if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path.to_owned()
+    }
+}
+
 pub fn proxy_request(bytes: &[u8]) -> ProxyRequest {
     if bytes.first() == Some(&0x05) {
         return ProxyRequest::Socks;
@@ -445,7 +514,7 @@ pub fn proxy_request(bytes: &[u8]) -> ProxyRequest {
         .map(|_| &target[7..])
     else {
         return ProxyRequest::Invalid(format!(
-            "a proxy request names an absolute http:// URL (or uses CONNECT), not `{target}`"
+            "a proxy request must name an absolute http:// URL (or use CONNECT), not `{target}`"
         ));
     };
     let (authority, path) = match after_scheme.find(['/', '?', '#']) {
@@ -460,15 +529,7 @@ pub fn proxy_request(bytes: &[u8]) -> ProxyRequest {
         Ok(_) => return ProxyRequest::Invalid(format!("no host in `{target}`")),
         Err(e) => return ProxyRequest::Invalid(e),
     };
-    let path = match path.split_once('#') {
-        Some((before, _)) => before,
-        None => path,
-    };
-    let path = if path.starts_with('?') {
-        format!("/{path}")
-    } else {
-        path.to_owned()
-    };
+    let path = origin_path(path);
     ProxyRequest::Forward {
         host: host.to_owned(),
         port: port.unwrap_or(80),
@@ -538,9 +599,9 @@ mod tests {
             sniff(&hello_with(Some("registry.npmjs.org"), true)),
             tls(Some("registry.npmjs.org"), true)
         );
-        for cut in [1, 5, 20, bytes.len() - 1] {
+        for cut in [2, 5, 20, bytes.len() - 1] {
             assert_eq!(sniff(&bytes[..cut]), Sniffed::NeedMore, "cut at {cut}");
-            assert!(!worth_sniffing(&bytes[..cut], 0) || cut < 5, "cut at {cut}");
+            assert!(!worth_sniffing(&bytes[..cut], cut - 1), "cut at {cut}");
         }
         assert!(worth_sniffing(&bytes, bytes.len() - 1));
     }
@@ -556,7 +617,7 @@ mod tests {
         split.extend_from_slice(&[0x16, 3, 1]);
         split.extend_from_slice(&(b.len() as u16).to_be_bytes());
         split.extend_from_slice(b);
-        assert!(!worth_sniffing(&split[..split.len() - 1], 0));
+        assert!(!worth_sniffing(&split[..split.len() - 1], split.len() - 2));
         assert_eq!(sniff(&split), tls(Some("pypi.org"), false));
     }
 
@@ -587,6 +648,7 @@ mod tests {
             HttpHead {
                 method: "POST".into(),
                 target: "/x".into(),
+                minor: 1,
                 headers: vec![
                     ("Host".into(), b"API.example.com:8080".to_vec()),
                     ("Content-Length".into(), b"5".to_vec()),
@@ -605,6 +667,20 @@ mod tests {
         assert_eq!(sniff(b"\x00\x00\x00\x08\x04\xd2\x16\x2f"), Sniffed::Other);
         assert_eq!(sniff(b"SSH-2.0-OpenSSH_9.2\r\n"), Sniffed::Other);
         assert_eq!(sniff(b"PING\r\n"), Sniffed::Other);
+        // Protocols whose client speaks words: SMTP, Redis inline, AMQP's binary greeting.
+        assert_eq!(sniff(b"EHLO mail.example\r\n"), Sniffed::Other);
+        assert_eq!(sniff(b"GET key\r\n"), Sniffed::Other);
+        assert_eq!(sniff(b"*1\r\n$4\r\nPING\r\n"), Sniffed::Other);
+        assert_eq!(sniff(b"AMQP\x00\x00\x09\x01"), Sniffed::Other);
+        assert_eq!(sniff(b"GET /partial"), Sniffed::NeedMore);
+        // An HTTP/1.0 request keeps its version when rewritten.
+        let Sniffed::Http(old) = sniff(b"GET / HTTP/1.0\r\n\r\n") else {
+            panic!("not HTTP")
+        };
+        assert_eq!(
+            old.rebuild("/", "a.example"),
+            b"GET / HTTP/1.0\r\nHost: a.example\r\nConnection: close\r\n\r\n".to_vec()
+        );
     }
 
     #[test]
@@ -623,6 +699,15 @@ mod tests {
         let mut huge = b"GET / HTTP/1.1\r\nX: ".to_vec();
         huge.resize(MAX_HEAD + 10, b'a');
         assert!(malformed(&huge));
+        // Lenient servers take lowercase methods, repeated spaces and very long lines.
+        assert!(malformed(b"GET  / HTTP/1.1\r\nHost: evil.example\r\n\r\n"));
+        let mut long_line = b"GET /".to_vec();
+        long_line.resize(MAX_HEAD, b'a');
+        assert!(malformed(&long_line));
+        assert!(matches!(
+            sniff(b"get / HTTP/1.1\r\nHost: evil.example\r\n\r\n"),
+            Sniffed::Http(_)
+        ));
     }
 
     #[test]
@@ -647,6 +732,15 @@ mod tests {
                 .is_err()
         );
         assert_eq!(head(b"GET / HTTP/1.1\r\n\r\n").body_length(), Ok(0));
+        assert_eq!(
+            head(b"GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n").body_length(),
+            Ok(0)
+        );
+        assert!(
+            head(b"GET / HTTP/1.1\r\nContent-Length: 40\r\n\r\n")
+                .body_length()
+                .is_err()
+        );
     }
 
     #[test]

@@ -513,7 +513,12 @@ fn an_allowed_connection_cannot_be_steered_to_another_host() {
         // An absolute-form target naming another host.
         (
             format!("raw:{api}:GET http://{evil}/absolute HTTP/1.1\\r\\nHost: {api}\\r\\n\\r\\n"),
-            "403 mcpguard: the connection was for api.mcpguard.test but its request names evil",
+            "403 mcpguard: the connection was for api.mcpguard.test but its request names \"evil",
+        ),
+        // A lowercase method, which lenient servers take for HTTP: it is HTTP here too.
+        (
+            format!("raw:{api}:get /lower HTTP/1.1\\r\\nHost: {evil}\\r\\n\\r\\n"),
+            "403 mcpguard: the connection was for api.mcpguard.test but its request names \"evil",
         ),
         // Two Host headers.
         (
@@ -590,6 +595,7 @@ fn an_allowed_connection_cannot_be_steered_to_another_host() {
     assert_eq!(
         refused,
         vec![
+            content("capture"),
             content("capture"),
             content("capture"),
             content("capture"),
