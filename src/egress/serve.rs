@@ -434,15 +434,7 @@ async fn proxied(mut client: TcpStream, filter: &Filter) {
             return;
         }
         ProxyRequest::Invalid(why) => {
-            filter.refuse_protocol(&format!("invalid proxy request: {why}"));
-            let _ = client
-                .write_all(&http_reply(
-                    400,
-                    "network.protocol",
-                    &format!("mcpguard: {why}\n"),
-                ))
-                .await;
-            return;
+            return bad_request(client, filter, &format!("invalid proxy request: {why}")).await;
         }
         ProxyRequest::Connect { host, port, rest } => (host, port, Gate::Check(rest)),
         ProxyRequest::Forward {
@@ -457,15 +449,7 @@ async fn proxied(mut client: TcpStream, filter: &Filter) {
         Ok(host) => host,
         Err(why) => {
             let why = format!("invalid destination in a proxy request: {why}");
-            filter.refuse_protocol(&why);
-            let _ = client
-                .write_all(&http_reply(
-                    400,
-                    "network.protocol",
-                    &format!("mcpguard: {why}\n"),
-                ))
-                .await;
-            return;
+            return bad_request(client, filter, &why).await;
         }
     };
     let host = match filter.unsynthesize(host.clone()) {
@@ -523,6 +507,18 @@ async fn proxied(mut client: TcpStream, filter: &Filter) {
                 .await;
         }
     }
+}
+
+/// Refuses a proxy request that names no usable destination: recorded, explained, 400.
+async fn bad_request(mut client: TcpStream, filter: &Filter, why: &str) {
+    filter.refuse_protocol(why);
+    let _ = client
+        .write_all(&http_reply(
+            400,
+            "network.protocol",
+            &format!("mcpguard: {why}\n"),
+        ))
+        .await;
 }
 
 /// What must happen to the client's bytes before they go on.

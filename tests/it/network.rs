@@ -198,6 +198,21 @@ fn run_probe(
     }
 }
 
+/// Checks that each attempt's finding starts with what its case expects, listing every one
+/// that does not.
+fn expect_findings(run: &Run, cases: &[(String, &str)]) {
+    let mismatches: Vec<String> = cases
+        .iter()
+        .filter(|(a, expected)| {
+            !run.findings[a]
+                .as_str()
+                .is_some_and(|got| got.starts_with(expected))
+        })
+        .map(|(a, expected)| format!("{a}: expected {expected:?}, got {}", run.findings[a]))
+        .collect();
+    assert!(mismatches.is_empty(), "{mismatches:#?}\n{}", run.stderr);
+}
+
 /// The `network` and `network.end` records of the audit trail under `home`.
 fn network_records(home: &Path) -> Vec<Value> {
     let (code, stdout, stderr) = mcpguard_in(home, &["logs", "--json"]);
@@ -442,16 +457,7 @@ fn everything_else_is_refused(who: Who) {
         &attempts,
         None,
     );
-    let mismatches: Vec<String> = cases
-        .iter()
-        .filter(|(a, expected)| {
-            !run.findings[a]
-                .as_str()
-                .is_some_and(|got| got.starts_with(expected))
-        })
-        .map(|(a, expected)| format!("{a}: expected {expected:?}, got {}", run.findings[a]))
-        .collect();
-    assert!(mismatches.is_empty(), "{mismatches:#?}\n{}", run.stderr);
+    expect_findings(&run, &cases);
     assert_eq!(
         upstream.hits.load(Ordering::SeqCst),
         0,
@@ -560,16 +566,7 @@ fn an_allowed_connection_cannot_be_steered_to_another_host() {
         &attempts,
         None,
     );
-    let mismatches: Vec<String> = cases
-        .iter()
-        .filter(|(a, expected)| {
-            !run.findings[a]
-                .as_str()
-                .is_some_and(|got| got.starts_with(expected))
-        })
-        .map(|(a, expected)| format!("{a}: expected {expected:?}, got {}", run.findings[a]))
-        .collect();
-    assert!(mismatches.is_empty(), "{mismatches:#?}\n{}", run.stderr);
+    expect_findings(&run, &cases);
     let seen = upstream.seen.lock().unwrap().clone();
     assert_eq!(
         seen,
