@@ -159,8 +159,8 @@ enum FirstLine {
     TooLong,
 }
 
-/// Classifies the first line: HTTP exactly when it is a token, whitespace, and a line
-/// whose last word starts with `HTTP/` (in any case). Lenient servers accept lowercase
+/// Classifies the first line: HTTP exactly when it is a token, whitespace, and a rest of
+/// the line with a word that starts with `HTTP/` (in any case). Lenient servers accept lowercase
 /// methods and repeated spaces, so those count as HTTP here, and then must parse strictly.
 fn first_line(bytes: &[u8]) -> FirstLine {
     let end = memchr::memchr(b'\n', bytes);
@@ -181,11 +181,12 @@ fn first_line(bytes: &[u8]) -> FirstLine {
             FirstLine::NeedMore
         };
     }
-    let last_word = line
+    // Any word naming an HTTP version makes it HTTP (then parsed strictly), so trailing
+    // words a lenient server might skip cannot pass it off as another protocol.
+    let names_http = line[method..]
         .split(|b| b.is_ascii_whitespace())
-        .rfind(|word| !word.is_empty())
-        .unwrap_or_default();
-    if last_word.len() >= 5 && last_word[..5].eq_ignore_ascii_case(b"HTTP/") {
+        .any(|word| word.len() >= 5 && word[..5].eq_ignore_ascii_case(b"HTTP/"));
+    if names_http {
         FirstLine::Http
     } else {
         FirstLine::Other
@@ -708,6 +709,7 @@ mod tests {
             sniff(b"get / HTTP/1.1\r\nHost: evil.example\r\n\r\n"),
             Sniffed::Http(_)
         ));
+        assert!(malformed(b"GET / HTTP/1.1 extra\r\nHost: evil.example\r\n\r\n"));
     }
 
     #[test]

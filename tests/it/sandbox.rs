@@ -630,6 +630,41 @@ fn without_user_namespaces_an_allowed_fallback_still_confines_and_says_so() {
     assert_eq!(inside["status"]["CapEff"], "0000000000000000");
 }
 
+/// Without user namespaces there is no network namespace to wire the allowlist into: the
+/// fallback is no network at all, said on stderr, never the host's network.
+#[test]
+fn without_user_namespaces_the_allowlist_falls_back_to_no_network() {
+    let scene = Scene::new(Who::Root);
+    let (code, result, stderr) = scene.run_probe(
+        &[
+            "--require",
+            "landlock,seccomp",
+            "--allow-host",
+            "registry.npmjs.org",
+        ],
+        true,
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr
+            .contains("the network allowlist needs a network namespace, so IP sockets are blocked"),
+        "{stderr}"
+    );
+    let inside = result.unwrap();
+    expect(
+        &inside,
+        &format!("tcp:127.0.0.1:{}", scene.tcp_port),
+        &["EAFNOSUPPORT"],
+        "seccomp (degraded allowlist: no IP sockets)",
+    );
+    expect(
+        &inside,
+        "udp:8.8.8.8:53",
+        &["EAFNOSUPPORT"],
+        "seccomp (degraded allowlist: no IP sockets)",
+    );
+}
+
 #[test]
 fn net_host_reaches_the_host_network_and_says_so() {
     let scene = Scene::new(Who::Root);
