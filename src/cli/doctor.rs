@@ -15,10 +15,20 @@ struct Findings {
     cgroup_v2: bool,
     cgroup_delegated: bool,
     trial: Trial,
+    /// A trial in allowlist mode: the egress sockets handed over, or why not.
+    allowlist: Allowlist,
     /// One line per gap: what is missing and how to fix it.
     fixes: Vec<String>,
     /// Whether `mcpguard run` with the default requirements will start here.
     default_sandbox_ok: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Allowlist {
+    ok: bool,
+    /// The sockets handed over (proxy, capture ports, names).
+    sockets: Vec<String>,
+    error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -34,7 +44,8 @@ pub fn run(json: bool) -> anyhow::Result<u8> {
     let landlock_abi = probe::landlock_abi();
     let seccomp = probe::seccomp_available();
     let (cgroup_v2, cgroup_delegated) = probe::cgroups();
-    let trial = trial();
+    let trial = trial(Network::None);
+    let allowlist_trial = trial_allowlist();
 
     let mut fixes = Vec::new();
     if namespaces.iter().any(|n| n.error.is_some()) {
@@ -56,6 +67,12 @@ pub fn run(json: bool) -> anyhow::Result<u8> {
     if !seccomp {
         fixes.push("seccomp: not available; the kernel needs CONFIG_SECCOMP_FILTER".into());
     }
+    if let Some(error) = &allowlist_trial.error {
+        fixes.push(format!(
+            "network allowlist: {error}; servers that need a registry or an API cannot be given \
+             one here (--net none still works, --net host is unfiltered)"
+        ));
+    }
     if !cgroup_delegated {
         fixes.push(
             "cgroups: no delegated cgroup v2 subtree for this user, so limits are rlimits only \
@@ -75,6 +92,7 @@ pub fn run(json: bool) -> anyhow::Result<u8> {
         cgroup_v2,
         cgroup_delegated,
         trial,
+        allowlist: allowlist_trial,
         fixes,
         default_sandbox_ok,
     };
@@ -88,39 +106,74 @@ pub fn run(json: bool) -> anyhow::Result<u8> {
     Ok(if findings.default_sandbox_ok { 0 } else { 1 })
 }
 
-fn trial() -> Trial {
+/// A tiny sandbox with `network`, as `run` would start it, nothing required.
+fn trial_outcome(network: Network) -> Result<probe::TrialOutcome, String> {
+    let egress = (network == Network::Allowlist).then(|| plan::EgressPlan {
+        capture_ports: plan::WEB_PORTS.to_vec(),
+        captured_addresses: Vec::new(),
+    });
     let request = SandboxRequest {
         server_name: "doctor".into(),
         argv: vec!["true".into()],
-        network: Network::None,
-        egress: None,
+        network,
+        egress,
         read: Vec::new(),
         write: Vec::new(),
         env: Vec::new(),
         // Nothing required: the trial reports what it gets instead of refusing.
         require: Default::default(),
     };
-    let facts = match sandbox::host_facts(&request) {
-        Ok(facts) => facts,
-        Err(e) => {
-            return Trial {
-                ok: false,
-                report: None,
-                error: Some(e.to_string()),
-            };
-        }
-    };
-    match probe::trial(&plan::build(&request, &facts)) {
-        Ok((report, code)) => Trial {
-            ok: code == Some(0) && report.is_some(),
-            error: (code != Some(0)).then(|| format!("the trial sandbox exited with {code:?}")),
-            report,
+    let facts = sandbox::host_facts(&request).map_err(|e| e.to_string())?;
+    probe::trial(&plan::build(&request, &facts))
+}
+
+fn trial(network: Network) -> Trial {
+    match trial_outcome(network) {
+        Ok(outcome) => Trial {
+            ok: outcome.code == Some(0) && outcome.report.is_some(),
+            error: (outcome.code != Some(0))
+                .then(|| format!("the trial sandbox exited with {:?}", outcome.code)),
+            report: outcome.report,
         },
         Err(e) => Trial {
             ok: false,
             report: None,
             error: Some(e),
         },
+    }
+}
+
+fn trial_allowlist() -> Allowlist {
+    let failed = |error: String| Allowlist {
+        ok: false,
+        sockets: Vec::new(),
+        error: Some(error),
+    };
+    match trial_outcome(Network::Allowlist) {
+        Ok(probe::TrialOutcome {
+            egress: Some(Ok(roles)),
+            report: Some(report),
+            ..
+        }) if report.network == Network::Allowlist => Allowlist {
+            ok: true,
+            sockets: roles
+                .iter()
+                .map(|role| format!("{role:?}").to_lowercase())
+                .collect(),
+            error: None,
+        },
+        Ok(probe::TrialOutcome {
+            report: Some(report),
+            ..
+        }) if report.network != Network::Allowlist => {
+            failed("without a network namespace the allowlist falls back to no network".into())
+        }
+        Ok(probe::TrialOutcome {
+            egress: Some(Err(e)),
+            ..
+        }) => failed(e),
+        Ok(_) => failed("the trial sandbox handed nothing over".into()),
+        Err(e) => failed(e),
     }
 }
 
@@ -176,6 +229,14 @@ fn print_table(out: &mut impl Write, f: &Findings) -> std::io::Result<()> {
         (None, None) => "FAILED: no report".into(),
     };
     writeln!(out, "  {:<22} {trial}", "trial sandbox")?;
+    let allowlist = match &f.allowlist.error {
+        None => format!(
+            "ok: egress sockets handed over ({})",
+            f.allowlist.sockets.join(", ")
+        ),
+        Some(e) => format!("FAILED: {e}"),
+    };
+    writeln!(out, "  {:<22} {allowlist}", "network allowlist")?;
     if f.fixes.is_empty() {
         writeln!(
             out,

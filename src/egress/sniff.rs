@@ -709,7 +709,9 @@ mod tests {
             sniff(b"get / HTTP/1.1\r\nHost: evil.example\r\n\r\n"),
             Sniffed::Http(_)
         ));
-        assert!(malformed(b"GET / HTTP/1.1 extra\r\nHost: evil.example\r\n\r\n"));
+        assert!(malformed(
+            b"GET / HTTP/1.1 extra\r\nHost: evil.example\r\n\r\n"
+        ));
     }
 
     #[test]

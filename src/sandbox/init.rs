@@ -79,22 +79,31 @@ pub fn main() -> ! {
     if nix::unistd::getppid().as_raw() != supervisor {
         std::process::exit(EXIT_SETUP);
     }
-    // The rest of the helper finds the pipes at fixed numbers.
-    // SAFETY: dup2 of descriptors this process inherited for exactly this purpose.
+    // The rest of the helper finds the pipes at fixed numbers. Each is first lifted clear
+    // of those numbers, so that one arriving on another's target number is not clobbered.
+    let moves: Vec<(RawFd, RawFd)> = [(plan_fd, PLAN_FD), (report_fd, REPORT_FD)]
+        .into_iter()
+        .chain(egress_fd.map(|fd| (fd, EGRESS_FD)))
+        .collect();
+    // SAFETY: fcntl/dup2/close on descriptors this process inherited for exactly this purpose.
     unsafe {
-        if plan_fd != PLAN_FD {
-            libc::dup2(plan_fd, PLAN_FD);
-            libc::close(plan_fd);
+        let lifted: Vec<(RawFd, RawFd)> = moves
+            .iter()
+            .map(|&(fd, target)| {
+                (
+                    libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, EGRESS_FD + 1),
+                    target,
+                )
+            })
+            .collect();
+        for &(fd, _) in &moves {
+            libc::close(fd);
         }
-        if report_fd != REPORT_FD {
-            libc::dup2(report_fd, REPORT_FD);
-            libc::close(report_fd);
-        }
-        if let Some(egress_fd) = egress_fd
-            && egress_fd != EGRESS_FD
-        {
-            libc::dup2(egress_fd, EGRESS_FD);
-            libc::close(egress_fd);
+        for (lifted, target) in lifted {
+            if lifted < 0 || libc::dup2(lifted, target) < 0 {
+                fatal("could not take over the plan, report and egress descriptors (internal)");
+            }
+            libc::close(lifted);
         }
     }
 

@@ -2,9 +2,11 @@
 //!
 //! Owns: trying each namespace type in a throwaway child, reading the Landlock ABI and what
 //! it covers, checking seccomp and cgroup v2 delegation, and starting a real tiny sandbox
-//! (the same helper `run` uses) to read back the layers it reports. Must run before any
+//! (the same helper `run` uses) to read back the layers it reports, and one in allowlist
+//! mode to see it hand over the egress filter's sockets. Must run before any
 //! thread exists in the process (it forks).
 
+use super::handoff::{self, Role};
 use super::init::{LayerReport, SUBCOMMAND};
 use super::landlock;
 use super::plan::Plan;
@@ -13,7 +15,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork};
 use serde::Serialize;
 use std::io::Read;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::process::{Command, Stdio};
 
 /// One namespace type and whether an unprivileged user namespace can hold it.
@@ -121,15 +123,30 @@ pub fn cgroups() -> (bool, bool) {
     (v2, delegated)
 }
 
-/// Starts the real sandbox helper on `plan` and returns what it reports and its exit code.
-pub fn trial(plan: &Plan) -> Result<(Option<LayerReport>, Option<i32>), String> {
+/// What a trial sandbox did.
+#[derive(Debug)]
+pub struct TrialOutcome {
+    pub report: Option<LayerReport>,
+    pub code: Option<i32>,
+    /// In allowlist mode: the roles of the egress sockets it handed over, or why none came.
+    pub egress: Option<Result<Vec<Role>, String>>,
+}
+
+/// Starts the real sandbox helper on `plan` and returns what it reports, its exit code and,
+/// in allowlist mode, what it handed over for the egress filter.
+pub fn trial(plan: &Plan) -> Result<TrialOutcome, String> {
     let channels = super::channels(plan).map_err(|e| e.to_string())?;
     let plan_fd = channels.plan_read.as_raw_fd();
     let report_fd = channels.report_write.as_raw_fd();
+    let egress_fd = channels
+        .egress
+        .as_ref()
+        .map(|(helper, _)| helper.as_raw_fd());
     // SAFETY: F_SETFD on descriptors we own; doctor is single-threaded.
     unsafe {
-        libc::fcntl(plan_fd, libc::F_SETFD, 0);
-        libc::fcntl(report_fd, libc::F_SETFD, 0);
+        for fd in [plan_fd, report_fd].into_iter().chain(egress_fd) {
+            libc::fcntl(fd, libc::F_SETFD, 0);
+        }
     }
     let mut command = Command::new("/proc/self/exe");
     command
@@ -137,6 +154,7 @@ pub fn trial(plan: &Plan) -> Result<(Option<LayerReport>, Option<i32>), String> 
         .arg(plan_fd.to_string())
         .arg(report_fd.to_string())
         .arg(std::process::id().to_string())
+        .args(egress_fd.map(|fd| fd.to_string()))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -145,14 +163,23 @@ pub fn trial(plan: &Plan) -> Result<(Option<LayerReport>, Option<i32>), String> 
         report_read,
         report_write,
         plan_read,
-        ..
+        egress,
     } = channels;
     drop(report_write);
     drop(plan_read);
+    let supervisor_end = egress.map(|(helper, supervisor)| {
+        drop(helper);
+        supervisor
+    });
     let mut text = String::new();
     std::fs::File::from(report_read)
         .read_to_string(&mut text)
         .map_err(|e| e.to_string())?;
+    let egress = supervisor_end.map(|end| {
+        handoff::receive(end.as_fd())
+            .map(|sockets| sockets.into_iter().map(|(role, _)| role).collect())
+            .map_err(|e| e.to_string())
+    });
     let mut stderr = String::new();
     if let Some(mut pipe) = child.stderr.take() {
         let _ = pipe.read_to_string(&mut stderr);
@@ -162,5 +189,9 @@ pub fn trial(plan: &Plan) -> Result<(Option<LayerReport>, Option<i32>), String> 
     if report.is_none() && !stderr.trim().is_empty() {
         return Err(stderr.trim().to_owned());
     }
-    Ok((report, status.code()))
+    Ok(TrialOutcome {
+        report,
+        code: status.code(),
+        egress,
+    })
 }

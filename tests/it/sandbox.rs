@@ -630,6 +630,49 @@ fn without_user_namespaces_an_allowed_fallback_still_confines_and_says_so() {
     assert_eq!(inside["status"]["CapEff"], "0000000000000000");
 }
 
+/// `mcpguard doctor` starts real trial sandboxes, the default one and one in allowlist mode,
+/// and says what it got; without user namespaces it fails with the fix.
+#[test]
+fn doctor_reports_what_real_trials_enforce() {
+    for who in [Who::Root, test_user()] {
+        let scene = Scene::new(who);
+        let output = scene
+            .command(&scene.bin)
+            .args(["doctor", "--json"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        let findings: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(findings["default_sandbox_ok"], true, "{findings:#}");
+        assert_eq!(findings["trial"]["ok"], true, "{findings:#}");
+        assert_eq!(
+            findings["allowlist"],
+            serde_json::json!({
+                "ok": true,
+                "sockets": ["proxy", "capture(80)", "capture(443)", "names"],
+                "error": null
+            })
+        );
+    }
+    let scene = Scene::new(Who::Root);
+    let output = scene
+        .command(Path::new("/usr/bin/unshare"))
+        .args(["--user", "--map-root-user", "--", "/bin/sh", "-c"])
+        .arg("echo 0 > /proc/sys/user/max_user_namespaces && exec \"$0\" \"$@\"")
+        .arg(&scene.bin)
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let findings: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(findings["default_sandbox_ok"], false);
+    assert_eq!(findings["allowlist"]["ok"], false);
+    let fixes = findings["fixes"].to_string();
+    assert!(fixes.contains("namespaces: "), "{fixes}");
+    assert!(fixes.contains("network allowlist: "), "{fixes}");
+}
+
 /// Without user namespaces there is no network namespace to wire the allowlist into: the
 /// fallback is no network at all, said on stderr, never the host's network.
 #[test]
