@@ -78,6 +78,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         Some(open_audit(
             &plan,
             &profile,
+            egress.as_ref(),
             &request,
             &config.server_name,
             args.audit_payloads,
@@ -115,11 +116,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
 }
 
 /// The session's audit trail: records name the profile and the digest of everything the
-/// session runs under (the resolved profile and the sandbox plan). Every environment value
+/// session runs under (the resolved profile, the sandbox plan and the allowlist). Every environment value
 /// the user had mcpguard hand the server is kept out of the records.
 fn open_audit(
     plan: &Plan,
     profile: &Profile,
+    egress: Option<&EgressConfig>,
     request: &SandboxRequest,
     server: &str,
     mode: PayloadMode,
@@ -128,6 +130,11 @@ fn open_audit(
         paths::state_dir().context("cannot tell where to keep the audit trail: HOME is not set")?;
     let mut effective = serde_json::to_vec(profile)?;
     effective.extend(serde_json::to_vec(plan)?);
+    // The hosts --allow-host and launchers added are part of what the session runs under.
+    let hosts: Vec<&str> = egress
+        .map(|e| e.allowlist.entries().collect())
+        .unwrap_or_default();
+    effective.extend(serde_json::to_vec(&hosts)?);
     let digest = chain::sha256_hex(&effective);
     let granted: Vec<&str> = request
         .env

@@ -112,12 +112,20 @@ pub async fn run(
             Launch::Unconfined(argv) => argv.clone(),
             Launch::Sandboxed(plan, _) => plan.argv.clone(),
         };
-        audit.session_start(serde_json::json!({
+        let mut detail = serde_json::json!({
             "command": argv,
             "pid": child_pid,
             "sandboxed": matches!(launch, Launch::Sandboxed(..)),
             "mcpguard": env!("CARGO_PKG_VERSION"),
-        }));
+        });
+        if let Launch::Sandboxed(plan, egress) = &launch {
+            detail["network"] = serde_json::json!(plan.network);
+            if let Some(egress) = egress {
+                let hosts: Vec<&str> = egress.allowlist.entries().collect();
+                detail["allow_hosts"] = serde_json::json!(hosts);
+            }
+        }
+        audit.session_start(detail);
     }
     let grace = shared.config.shutdown_grace;
 

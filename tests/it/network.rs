@@ -633,6 +633,14 @@ fn launcher_starts_a_real_server(name: &str, server: &[String], registry: &[&str
         stderr.contains(&format!("{} reachable for it", registry.join(" and "))),
         "{stderr}"
     );
+    let (_, logs, _) = mcpguard_in(home.path(), &["logs", "--json"]);
+    let start: Value = logs
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .find(|r| r["event"] == "session.start")
+        .unwrap();
+    assert_eq!(start["detail"]["network"], "allowlist");
+    assert_eq!(start["detail"]["allow_hosts"], json!(registry));
     let records = network_records(home.path());
     let opened: Vec<&Value> = records.iter().filter(|r| r["event"] == "network").collect();
     assert!(!opened.is_empty(), "no connection was recorded");
