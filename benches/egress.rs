@@ -86,9 +86,13 @@ fn forwarder(target: u16) -> u16 {
     port
 }
 
-/// The curl that downloads `url` and writes its speed (bytes/s) to `out`.
+/// The curl that downloads `url` and writes its speed (bytes/s) to `out`: through `proxy`,
+/// or ignoring every proxy variable.
 fn curl(url: &str, proxy: Option<&str>, out: &Path) -> String {
-    let proxy = proxy.map_or_else(String::new, |p| format!("--noproxy '' -x {p}"));
+    let proxy = proxy.map_or_else(
+        || "--noproxy '*'".to_owned(),
+        |p| format!("--noproxy '' -x {p}"),
+    );
     format!(
         "curl -sS {proxy} -o /dev/null -w '%{{speed_download}} %{{size_download}}' {url} > {}",
         out.display()

@@ -44,8 +44,8 @@ pub struct ServerStats {
     pub hosts: BTreeMap<String, HostStats>,
 }
 
-/// The `host:port` a network record names.
-fn destination(record: &Record) -> Option<String> {
+/// The `host:port` a network record names (IPv6 hosts in brackets).
+pub fn destination(record: &Record) -> Option<String> {
     let detail = record.detail.as_ref()?;
     let host = detail["host"].as_str()?;
     let port = detail["port"].as_u64()?;
@@ -140,12 +140,14 @@ pub fn build(history: &[Record], window: &[Record]) -> Report {
             match (record.event.as_str(), verdict) {
                 ("network", Some("allow")) => host.allowed += 1,
                 ("network", Some("deny")) => {
-                    host.refused += 1;
-                    let rule = record.decision.as_ref().map_or("", |d| d.rule.as_str());
-                    report.anomalies.push(format!(
-                        "{}: network connection to {target} refused ({rule})",
-                        record.server
-                    ));
+                    // Past the first refusals of a destination only some are recorded, each
+                    // with the running count.
+                    let so_far = record
+                        .detail
+                        .as_ref()
+                        .and_then(|d| d["refusals_so_far"].as_u64())
+                        .unwrap_or(0);
+                    host.refused = (host.refused + 1).max(so_far);
                 }
                 ("network", _) => host.failed += 1,
                 ("network.end", _) => {
@@ -263,6 +265,16 @@ pub fn build(history: &[Record], window: &[Record]) -> Report {
             report.anomalies.push(format!(
                 "{server}: burst of {peak} {tool} calls in one minute (usual {median}/min)"
             ));
+        }
+    }
+    for (server, stats) in &report.servers {
+        for (target, host) in &stats.hosts {
+            if host.refused > 0 {
+                report.anomalies.push(format!(
+                    "{server}: {} refused network connection(s) to {target}",
+                    host.refused
+                ));
+            }
         }
     }
     report.anomalies.dedup();
@@ -685,6 +697,12 @@ mod tests {
                 serde_json::json!({"host": "169.254.169.254", "port": 80}),
             ),
             network(
+                "2026-11-21T10:00:03.500Z",
+                "network",
+                Some("deny"),
+                serde_json::json!({"host": "169.254.169.254", "port": 80, "refusals_so_far": 1000}),
+            ),
+            network(
                 "2026-11-21T10:00:04.000Z",
                 "network",
                 Some("error"),
@@ -699,7 +717,7 @@ mod tests {
                 (
                     "169.254.169.254:80".to_owned(),
                     HostStats {
-                        refused: 1,
+                        refused: 1000,
                         ..HostStats::default()
                     }
                 ),
@@ -723,7 +741,7 @@ mod tests {
         );
         assert_eq!(
             report.anomalies,
-            vec!["fs: network connection to 169.254.169.254:80 refused (r)".to_owned()]
+            vec!["fs: 1000 refused network connection(s) to 169.254.169.254:80".to_owned()]
         );
         assert!(render_text(&report).contains("registry.npmjs.org:443"));
     }

@@ -219,8 +219,8 @@ pub struct RunArgs {
     /// default unless the profile says otherwise), `allowlist` (only the hosts of
     /// --allow-host and the profile's `sandbox.allow-hosts`, through mcpguard's egress filter)
     /// or `host` (everything; says so loudly). A command started through a package launcher
-    /// (`npx`, `uvx`) gets its registry allowed unless `--net none` is given or the profile
-    /// sets `sandbox.launcher-registries = false`.
+    /// (`npx`, `uvx`) gets its registry allowed, and nothing else, unless `--net none` is
+    /// given or the profile says `network = "none"` or `sandbox.launcher-registries = false`.
     #[arg(long, value_enum)]
     pub net: Option<NetArg>,
 

@@ -153,7 +153,7 @@ fn trial_allowlist() -> Allowlist {
         Ok(probe::TrialOutcome {
             egress: Some(Ok(roles)),
             report: Some(report),
-            ..
+            code: Some(0),
         }) if report.network == Network::Allowlist => Allowlist {
             ok: true,
             sockets: roles

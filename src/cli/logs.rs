@@ -51,17 +51,11 @@ pub fn run(args: LogsArgs) -> anyhow::Result<u8> {
 
 fn row(record: &Record) -> String {
     // Network records name a destination, not a tool.
-    let destination = record
-        .event
-        .starts_with("network")
-        .then_some(record.detail.as_ref())
-        .flatten()
-        .map(|detail| {
-            let host = detail["host"]
-                .as_str()
-                .map_or_else(|| detail["host"].to_string(), |h| h.to_owned());
-            format!("{host}:{}", detail["port"])
-        });
+    let destination = if record.event.starts_with("network") {
+        crate::audit::report::destination(record)
+    } else {
+        None
+    };
     let transferred = record
         .detail
         .as_ref()

@@ -224,6 +224,17 @@ fn sandbox_request(
         None => EnvGrant::Inherit(grant.clone()),
     }));
     let (network, egress) = network(args, profile)?;
+    if network == Network::Allowlist {
+        for grant in &env {
+            let (EnvGrant::Inherit(name) | EnvGrant::Set(name, _)) = grant;
+            if plan::is_proxy_variable(name) {
+                tracing::warn!(
+                    "{name} is not passed to the server: with the network allowlist, the proxy \
+                     variables name mcpguard's egress filter, the only way out"
+                );
+            }
+        }
+    }
     let mut read: Vec<PathBuf> = profile.sandbox.read.iter().map(PathBuf::from).collect();
     read.extend(args.allow_read.iter().cloned());
     let mut write: Vec<PathBuf> = profile.sandbox.write.iter().map(PathBuf::from).collect();
@@ -314,8 +325,11 @@ fn network(args: &RunArgs, profile: &Profile) -> anyhow::Result<(Network, Option
     if network != Network::Allowlist {
         return Ok((network, None));
     }
-    let allowlist = Allowlist::parse(&hosts)
-        .map_err(|e| anyhow::anyhow!("--allow-host / sandbox.allow-hosts: {e}"))?;
+    // Each source checked apart, so an error names the one that holds the bad entry.
+    Allowlist::parse(&sandbox.allow_hosts)
+        .map_err(|e| anyhow::anyhow!("profile {}: sandbox.allow-hosts: {e}", args.profile))?;
+    Allowlist::parse(&args.allow_host).map_err(|e| anyhow::anyhow!("--allow-host: {e}"))?;
+    let allowlist = Allowlist::parse(&hosts).map_err(|e| anyhow::anyhow!("allowlist: {e}"))?;
     Ok((
         network,
         Some(EgressConfig {

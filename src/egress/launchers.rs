@@ -2,8 +2,9 @@
 //!
 //! Owns: recognising a server command that starts with a launcher (`npx -y pkg`,
 //! `uvx pkg`), which must reach its registry on first run, and naming that registry's
-//! hosts. Under a profile whose network is "none" such a command gets exactly these hosts
-//! (`sandbox.launcher-registries`, on by default), so it works without `--net host`.
+//! hosts. Under a profile that leaves the network unset (none), or an allowlist, such a
+//! command gets exactly these hosts too (`sandbox.launcher-registries`, on by default), so it
+//! works without `--net host`; an explicit "none" keeps them out.
 
 /// The npm registry.
 const NPM: &[&str] = &["registry.npmjs.org"];

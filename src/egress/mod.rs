@@ -19,9 +19,10 @@
 //! name or the HTTP Host header (`sniff`), and judges it like a proxy request. A literal
 //! address the allowlist does not name has no route at all.
 //!
-//! Every decision is an audit record (`network`, and `network.end` with byte counts); a
-//! refusal is an HTTP 403 where the protocol allows one, and a line on stderr that names
-//! the profile key to change.
+//! Every decision is an audit record (`network`, and `network.end` with byte counts;
+//! repeated refusals of one destination are sampled, with the running count); a refusal is
+//! an HTTP 403 where the protocol allows one, and a line on stderr that names the profile
+//! key to change.
 
 pub mod address;
 pub mod allowlist;

@@ -285,9 +285,16 @@ async fn serve(channel: OwnedFd, filter: Arc<Filter>) {
     let received = tokio::task::spawn_blocking(move || handoff::receive(channel.as_fd())).await;
     let sockets = match received {
         Ok(Ok(sockets)) => sockets,
-        Ok(Err(e)) => {
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             // The sandbox failed before the server started, and said why itself.
             tracing::debug!("egress: {e}");
+            return;
+        }
+        Ok(Err(e)) => {
+            tracing::error!(
+                "network allowlist: the sandbox's egress sockets could not be taken over ({e}); \
+                 the server has no network at all this session"
+            );
             return;
         }
         Err(e) => {
@@ -697,11 +704,10 @@ async fn captured(mut client: TcpStream, filter: &Filter) {
     // protocol whose server speaks first is connected, and its first bytes checked later.
     let mut head = Vec::new();
     let mut chunk = [0u8; 4096];
-    if let Ok(Ok(n)) = tokio::time::timeout(FIRST_BYTES_WAIT, client.read(&mut chunk)).await {
-        if n == 0 {
-            return;
-        }
-        head.extend_from_slice(&chunk[..n]);
+    match tokio::time::timeout(FIRST_BYTES_WAIT, client.read(&mut chunk)).await {
+        Ok(Ok(0) | Err(_)) => return,
+        Ok(Ok(n)) => head.extend_from_slice(&chunk[..n]),
+        Err(_) => {}
     }
     if head.is_empty() {
         if let Ok(opened) = filter.open(&target).await {

@@ -685,7 +685,7 @@ mod tests {
     }
 
     #[test]
-    fn what_lenient_servers_accept_but_this_parser_does_not_is_malformed() {
+    fn what_lenient_servers_accept_is_http_or_malformed_never_another_protocol() {
         let malformed = |bytes: &[u8]| matches!(sniff(bytes), Sniffed::Malformed(_));
         assert!(malformed(
             b"\r\nGET / HTTP/1.1\r\nHost: evil.example\r\n\r\n"

@@ -72,7 +72,8 @@ pub fn send(channel: BorrowedFd<'_>, sockets: &[(Role, OwnedFd)]) -> io::Result<
     Ok(())
 }
 
-/// Receives the sockets PID 1 sent; an error when the sandbox ended before sending them.
+/// Receives the sockets PID 1 sent; `UnexpectedEof` when the sandbox ended before sending
+/// them (it says why itself), another error when what arrived is not a whole handoff.
 pub fn receive(channel: BorrowedFd<'_>) -> io::Result<Vec<(Role, OwnedFd)>> {
     let mut description = vec![0u8; MAX_DESCRIPTION];
     let mut control = nix::cmsg_space!([RawFd; MAX_SOCKETS]);
@@ -102,7 +103,8 @@ pub fn receive(channel: BorrowedFd<'_>) -> io::Result<Vec<(Role, OwnedFd)>> {
         ));
     }
     if length == 0 {
-        return Err(io::Error::other(
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
             "the sandbox ended before handing over its egress sockets",
         ));
     }

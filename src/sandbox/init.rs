@@ -2,9 +2,10 @@
 //!
 //! Owns: carrying out a `Plan` in a fresh single-threaded process (namespace work is not
 //! safe in the multi-threaded supervisor): enter the namespaces, fork PID 1 of the new pid
-//! namespace (which builds the view, brings loopback up, sets the hostname, then reaps and
-//! forwards signals), fork PID 2 (which gives up every privilege, applies Landlock and then
-//! seccomp, and execs the server). Without user namespaces it either refuses (exit 125 with
+//! namespace (which builds the view, brings loopback up, sets the hostname, in allowlist
+//! mode adds the capture addresses to loopback and hands the egress sockets to the
+//! supervisor on fd 5 (`handoff`), then reaps and forwards signals), fork PID 2 (which
+//! gives up every privilege, applies Landlock and then seccomp, and execs the server). Without user namespaces it either refuses (exit 125 with
 //! the reason and the fix) or, when the plan allows it, runs the server with Landlock and
 //! seccomp only and says so.
 //!
@@ -243,10 +244,13 @@ fn pid_one(plan: &Plan, signals: &SigSet) -> ! {
     {
         fatal(&format!("could not bring loopback up: {e}"));
     }
-    if let (Network::Allowlist, Some(egress)) = (plan.network, &plan.egress)
-        && let Err(e) = hand_over_egress(egress)
-    {
-        fatal(&format!("could not wire the network allowlist: {e}"));
+    if plan.network == Network::Allowlist {
+        let Some(egress) = &plan.egress else {
+            fatal("the network allowlist has no egress plan (internal)")
+        };
+        if let Err(e) = hand_over_egress(egress) {
+            fatal(&format!("could not wire the network allowlist: {e}"));
+        }
     }
     close_egress_channel();
     // SAFETY: prctl with integer arguments; makes /proc/1/mem and ptrace of PID 1 unavailable

@@ -1,8 +1,10 @@
 //! The Linux sandbox around the server. No tokio in here: the namespace work happens in a
 //! re-executed helper process (`init.rs`), and the rest is pure planning or plain syscalls.
 //!
-//! `launch` gathers the host facts, builds the plan, and starts the helper with the plan on
-//! fd 3 and a report pipe on fd 4; the helper's stdin/stdout become the server's.
+//! `host_facts` gathers what the plan needs to know about this machine; `channels` opens
+//! the plan pipe (the helper's fd 3), the report pipe (fd 4) and, in allowlist mode, the
+//! socketpair the egress sockets come back on (fd 5); the helper's stdin/stdout become the
+//! server's.
 
 pub mod handoff;
 pub mod init;
@@ -121,8 +123,9 @@ pub fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanError> {
     })
 }
 
-/// `path` with symlinks followed, even to a target that does not exist (systemd-resolved's
-/// stub file lives in /run, which the view replaces), as an absolute path.
+/// `path` with symlinks followed (the file's own, then its directories'), even to a target
+/// that does not exist (systemd-resolved's stub file lives in /run, which the view
+/// replaces), as an absolute path.
 fn follow_links(path: &Path) -> PathBuf {
     let mut current = path.to_path_buf();
     for _ in 0..16 {
@@ -135,7 +138,15 @@ fn follow_links(path: &Path) -> PathBuf {
         };
         current = normalize(&next);
     }
-    current
+    // Directories on the way may be symlinks too: resolve them, so the file is placed where
+    // the host really keeps it, inside the view.
+    match (
+        current.parent().map(std::fs::canonicalize),
+        current.file_name(),
+    ) {
+        (Some(Ok(parent)), Some(name)) => parent.join(name),
+        _ => current,
+    }
 }
 
 /// A server name made safe as one path component.

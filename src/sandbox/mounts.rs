@@ -188,7 +188,7 @@ pub fn build_root(mounts: &[Mount]) -> Result<(), MountError> {
     )
     .map_err(fail("mount the new root on", &staging))?;
 
-    for step in mounts {
+    for (index, step) in mounts.iter().enumerate() {
         match step {
             Mount::Bind { path, writable } => bind(path, &inside(&staging, path), *writable)?,
             Mount::BindAt { source, target } => bind(source, &inside(&staging, target), true)?,
@@ -205,7 +205,7 @@ pub fn build_root(mounts: &[Mount]) -> Result<(), MountError> {
                     bind(Path::new("/dev/null"), &target, false)?;
                 }
             }
-            Mount::File { path, contents } => place_file(&staging, path, contents)?,
+            Mount::File { path, contents } => place_file(&staging, index, path, contents)?,
             Mount::Proc => proc(&inside(&staging, Path::new("/proc")))?,
             Mount::Dev => dev(&inside(&staging, Path::new("/dev")))?,
         }
@@ -220,20 +220,25 @@ pub fn build_root(mounts: &[Mount]) -> Result<(), MountError> {
     .map_err(fail_io("make read-only", Path::new("/")))
 }
 
-/// Where the sources of `Mount::File` are written, inside the view's private /run.
-const FILE_SOURCES: &str = "/run/mcpguard";
+/// Where the sources of `Mount::File` are written: in the view's own skeleton (a tmpfs no
+/// host path is bound over, made read-only after the pivot), never in a granted directory.
+const FILE_SOURCES: &str = "/.mcpguard-files";
 
-/// Writes `contents` to a private file and binds it, read-only, at `path` (over what the
-/// view shows there, or on a new empty file when nothing is).
-fn place_file(staging: &Path, path: &Path, contents: &str) -> Result<(), MountError> {
-    let name = path.file_name().unwrap_or(path.as_os_str());
-    let source = inside(staging, Path::new(FILE_SOURCES)).join(name);
+/// Writes `contents` to a private file (the `index`th) and binds it, read-only, at `path`
+/// (over what the view shows there, or on a new empty file when nothing is).
+fn place_file(staging: &Path, index: usize, path: &Path, contents: &str) -> Result<(), MountError> {
+    let source = inside(staging, Path::new(FILE_SOURCES)).join(index.to_string());
     let write = || -> io::Result<()> {
         std::fs::create_dir_all(source.parent().unwrap_or(&source))?;
         std::fs::write(&source, contents)
     };
     write().map_err(fail_io("write", &source))?;
-    bind(&source, &inside(staging, path), false)
+    bind(&source, &inside(staging, path), false).map_err(|e| MountError {
+        step: "place the network allowlist's own copy of (its directory must exist on this \
+               machine, or lie under /run or /tmp)",
+        path: path.to_path_buf(),
+        source: e.source,
+    })
 }
 
 /// A fresh procfs for this pid namespace, with the kernel's knobs read-only.

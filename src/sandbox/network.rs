@@ -1,9 +1,10 @@
 //! The sandbox's network: loopback up inside an otherwise empty network namespace.
 //!
 //! Owns: bringing `lo` up (UDP and Unix-domain traffic among the server's own processes
-//! keeps working; Landlock refuses TCP there where the kernel allows), and in allowlist mode the extra loopback addresses whose
-//! connections the egress filter receives, and the listening sockets it receives them on.
-//! There is no other interface and no route, so nothing leaves except through the filter.
+//! keeps working; Landlock refuses TCP there where the kernel allows) and, in allowlist
+//! mode, the extra loopback addresses whose connections reach the egress filter's sockets
+//! (`handoff` opens those). There is no other interface and no route, so nothing leaves
+//! except through the filter.
 
 use std::io;
 use std::net::Ipv4Addr;

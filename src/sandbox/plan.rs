@@ -230,6 +230,11 @@ const PROXY_ENV: [&str; 6] = [
     "all_proxy",
 ];
 
+/// Whether `name` is one of the variables allowlist mode sets to point at its proxy.
+pub fn is_proxy_variable(name: &str) -> bool {
+    PROXY_ENV.contains(&name) || ["NO_PROXY", "no_proxy", "NODE_USE_ENV_PROXY"].contains(&name)
+}
+
 /// Host variables always let through (when set), beyond those the user grants.
 const BASIC_ENV: [&str; 6] = ["PATH", "LANG", "LANGUAGE", "TZ", "TERM", "LC_ALL"];
 
@@ -569,6 +574,72 @@ mod tests {
             ],
             require: Layer::ALL.into_iter().collect(),
         }
+    }
+
+    #[test]
+    fn the_allowlist_plan_points_names_and_proxies_at_the_filter() {
+        let mut facts = facts();
+        facts
+            .env
+            .push(("SSL_CERT_FILE".into(), "/etc/ssl/certs/ca.pem".into()));
+        facts
+            .env
+            .push(("HTTP_PROXY".into(), "http://corp-proxy:8080".into()));
+        let egress = EgressPlan {
+            capture_ports: vec![80, 443, 5432],
+            captured_addresses: vec![Ipv4Addr::new(10, 0, 0, 5)],
+        };
+        let allowlist = SandboxRequest {
+            network: Network::Allowlist,
+            egress: Some(egress.clone()),
+            // A grant of a proxy variable does not win over the filter's.
+            env: vec![EnvGrant::Inherit("HTTP_PROXY".into())],
+            ..request()
+        };
+        let plan = build(&allowlist, &facts);
+        assert_eq!(plan.egress, Some(egress));
+        let proxy = || "http://127.0.0.1:3128".to_owned();
+        assert_eq!(
+            plan.env,
+            vec![
+                ("ALL_PROXY".into(), proxy()),
+                ("HOME".into(), "/home/me".into()),
+                ("HTTPS_PROXY".into(), proxy()),
+                ("HTTP_PROXY".into(), proxy()),
+                ("LANG".into(), "C.UTF-8".into()),
+                ("NODE_USE_ENV_PROXY".into(), "1".into()),
+                ("NO_PROXY".into(), "localhost,127.0.0.1,::1".into()),
+                ("PATH".into(), "/usr/bin:/bin".into()),
+                ("SSL_CERT_FILE".into(), "/etc/ssl/certs/ca.pem".into()),
+                ("TMPDIR".into(), "/tmp".into()),
+                ("all_proxy".into(), proxy()),
+                ("http_proxy".into(), proxy()),
+                ("https_proxy".into(), proxy()),
+                ("no_proxy".into(), "localhost,127.0.0.1,::1".into()),
+            ]
+        );
+        // The resolver files are mcpguard's, at the paths the host really uses, after every
+        // bind and before /proc and /dev.
+        let tail: Vec<&Mount> = plan.mounts.iter().rev().take(4).rev().collect();
+        assert_eq!(
+            tail,
+            vec![
+                &Mount::File {
+                    path: p("/run/systemd/resolve/stub-resolv.conf"),
+                    contents: RESOLV_CONF.into(),
+                },
+                &Mount::File {
+                    path: p("/etc/hosts"),
+                    contents: format!("{HOSTS}127.0.1.1 mcpguard\n"),
+                },
+                &Mount::Proc,
+                &Mount::Dev,
+            ]
+        );
+        // Without a network the certificate variables stay out too.
+        let none = build(&request(), &facts);
+        assert!(none.env.iter().all(|(k, _)| k != "SSL_CERT_FILE"));
+        assert!(none.mounts.iter().all(|m| !matches!(m, Mount::File { .. })));
     }
 
     #[test]
