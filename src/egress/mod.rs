@@ -25,11 +25,16 @@
 //! key to change.
 
 pub mod address;
+mod admit;
 pub mod allowlist;
 pub mod launchers;
 pub mod names;
+mod records;
+mod refusal;
+mod relay;
 mod serve;
 pub mod sniff;
+mod target;
 
 pub use serve::{Filter, start};
 

@@ -1,11 +1,10 @@
 //! Serving the sandbox's egress sockets: the proxy, the capture listeners, the names.
 //!
-//! Owns: accepting connections, reading far enough to know where each wants to go, the
-//! decision (allowlist, then the resolved addresses against the special ranges), the
-//! connection to the destination, the check of the client's first bytes against the name
-//! the connection was judged by (TLS server name, HTTP Host and target; a plain HTTP
-//! request is rewritten and forwarded alone), the byte relay, and what is said about each:
-//! an audit record, an HTTP 403 or 502 where the protocol allows one, a line on stderr.
+//! Owns: the filter of a session and its thread, accepting connections, reading far enough
+//! to know where each wants to go, the decision (allowlist, then the resolved addresses
+//! against the special ranges), the connection to the destination, and the relay of each
+//! connection through the first-bytes check (`admit`) to the copy loops (`relay`); what is
+//! said about each is `records`.
 //!
 //! Nothing the client sends reaches the destination before that check has passed; the
 //! destination's own first words (a protocol where the server speaks first) may reach the
@@ -13,21 +12,25 @@
 
 use super::EgressConfig;
 use super::address::{local_addresses, special_range};
+use super::admit::{Admitted, admit, claimed_of, forward_once};
 use super::allowlist::{Host, HostPattern};
 use super::names::{self, SyntheticNames};
+use super::records::Live;
+use super::refusal::{Refusal, http_reply};
+use super::relay::{Counts, forward, idle_watch, pump};
 use super::sniff::{self, HttpHead, ProxyRequest, Sniffed};
+use super::target::{Target, Via};
 use crate::audit::Verdict;
 use crate::proxy::shared::Shared;
 use crate::sandbox::handoff::{self, Role};
-use crate::sandbox::plan::{SYNTHETIC_NETWORK, WEB_PORTS};
-use serde_json::json;
+use crate::sandbox::plan::SYNTHETIC_NETWORK;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::Semaphore;
 
@@ -40,160 +43,32 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 const FIRST_BYTES_WAIT: Duration = Duration::from_millis(500);
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-/// A connection with no byte either way for this long is closed.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
-/// Distinct refusals explained on stderr in one session; the rest are in the audit trail.
-const TOLD_LIMIT: usize = 200;
-/// Refusals of one destination recorded one by one; after that, one record in
-/// `SAMPLE_EVERY`, with the running count.
-const RECORDED_PER_DESTINATION: u64 = 100;
-const SAMPLE_EVERY: u64 = 1000;
-/// Destinations whose refusals are counted apart; past this, they share one count.
-const COUNTED_DESTINATIONS: usize = 10_000;
-/// Refusal records in one session before only one in `SAMPLE_EVERY` is kept, whatever the
-/// destination (a server trying a new name each time must not fill the disk).
-const RECORDED_PER_SESSION: u64 = 10_000;
 
-/// How a connection reached the filter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Via {
-    /// Through the HTTP proxy the proxy variables name.
-    Proxy,
-    /// Captured on its way to a (synthetic or listed) address.
-    Capture,
-}
-
-impl Via {
-    fn name(self) -> &'static str {
-        match self {
-            Via::Proxy => "proxy",
-            Via::Capture => "capture",
-        }
-    }
-}
-
-/// Where a connection wants to go, and what it said about it.
-#[derive(Debug, Clone)]
-struct Target {
-    host: Host,
-    port: u16,
-    via: Via,
-    /// The TLS server name or HTTP Host a connection sent.
-    claimed: Option<String>,
-}
-
-impl Target {
-    /// The name the connection was judged by; `None` when judged by address, where no
-    /// name can steer it elsewhere at the destination.
-    fn judged_name(&self) -> Option<&str> {
-        match &self.host {
-            Host::Name(name) => Some(name),
-            Host::Address(_) => None,
-        }
-    }
-
-    fn shown(&self) -> String {
-        format!("{}:{}", self.host, self.port)
-    }
-}
-
-/// Why a connection did not go through.
-#[derive(Debug)]
-struct Refusal {
-    /// deny (policy) or error (lookup, connect).
-    verdict: &'static str,
-    rule: String,
-    reason: String,
-    /// What the user can change, for stderr and the 403 body.
-    fix: Option<String>,
-    status: u16,
-}
-
-impl Refusal {
-    fn denied(rule: &str, reason: String, fix: Option<String>) -> Refusal {
-        Refusal {
-            verdict: "deny",
-            rule: rule.to_owned(),
-            reason,
-            fix,
-            status: 403,
-        }
-    }
-
-    /// The client's bytes do not match the name the connection was judged by, or cannot
-    /// be read well enough to tell.
-    fn content(reason: String) -> Refusal {
-        Refusal::denied("network.content", reason, None)
-    }
-
-    fn failed(reason: String) -> Refusal {
-        Refusal {
-            verdict: "error",
-            rule: "network.upstream".to_owned(),
-            reason,
-            fix: None,
-            status: 502,
-        }
-    }
-
-    fn text(&self) -> String {
-        match &self.fix {
-            Some(fix) => format!("mcpguard: {}; {fix}\n", self.reason),
-            None => format!("mcpguard: {}\n", self.reason),
-        }
-    }
-}
-
-/// What of the client's bytes goes to the destination.
-#[derive(Debug, PartialEq, Eq)]
-enum Admitted {
-    /// These bytes, then everything the client sends.
-    Raw(Vec<u8>),
-    /// These bytes (a rewritten request head and the start of its body), then exactly
-    /// `body_left` more, then nothing: one plain HTTP request per connection.
-    Once { bytes: Vec<u8>, body_left: u64 },
-}
-
-struct Opened {
-    upstream: TcpStream,
-    address: SocketAddr,
+pub(super) struct Opened {
+    pub(super) upstream: TcpStream,
+    pub(super) address: SocketAddr,
 }
 
 /// The egress filter of one session. The session keeps it to close the books at the end.
 pub struct Filter {
-    config: EgressConfig,
-    names: Mutex<SyntheticNames>,
-    shared: Arc<Shared>,
+    pub(super) config: EgressConfig,
+    pub(super) names: Mutex<SyntheticNames>,
+    pub(super) shared: Arc<Shared>,
     /// This machine's own addresses, refused like loopback.
-    local: Vec<IpAddr>,
+    pub(super) local: Vec<IpAddr>,
     /// Refusals already explained on stderr this session.
-    told: Mutex<HashSet<String>>,
+    pub(super) told: Mutex<HashSet<String>>,
     /// Refusals per destination and rule, for sampling their records.
-    refusals: Mutex<HashMap<String, u64>>,
+    pub(super) refusals: Mutex<HashMap<String, u64>>,
     /// Refusals in all, and refusal records written.
-    refused: AtomicU64,
-    refusal_records: AtomicU64,
-    slots: Arc<Semaphore>,
+    pub(super) refused: AtomicU64,
+    pub(super) refusal_records: AtomicU64,
+    pub(super) slots: Arc<Semaphore>,
     /// Allowed connections still open, by number, so the session's end can record them.
-    open: Mutex<HashMap<u64, Live>>,
-    next_connection: AtomicU64,
+    pub(super) open: Mutex<HashMap<u64, Live>>,
+    pub(super) next_connection: AtomicU64,
     /// When the filter started, the origin of the activity clocks.
-    epoch: Instant,
-}
-
-/// An allowed connection in progress.
-struct Live {
-    detail: serde_json::Value,
-    started: Instant,
-    counts: Arc<Counts>,
-}
-
-#[derive(Default)]
-struct Counts {
-    up: AtomicU64,
-    down: AtomicU64,
-    /// Milliseconds since the filter's epoch of the last byte either way.
-    active: AtomicU64,
+    pub(super) epoch: Instant,
 }
 
 /// Lifts the soft limit on open descriptors to the hard one: each relayed connection holds
@@ -209,7 +84,7 @@ fn raise_descriptor_limit() {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -234,26 +109,6 @@ impl Filter {
             next_connection: AtomicU64::new(0),
             epoch: Instant::now(),
         })
-    }
-
-    /// Records every connection still open (the session is ending, and they with it).
-    pub fn close_all(&self) {
-        let open: Vec<Live> = lock(&self.open).drain().map(|(_, live)| live).collect();
-        for live in open {
-            self.record_end(live, true);
-        }
-    }
-
-    fn record_end(&self, live: Live, at_session_end: bool) {
-        let mut detail = live.detail;
-        detail["bytes_up"] = json!(live.counts.up.load(Ordering::Relaxed));
-        detail["bytes_down"] = json!(live.counts.down.load(Ordering::Relaxed));
-        if at_session_end {
-            detail["open_at_session_end"] = json!(true);
-        }
-        if let Some(audit) = self.shared.lock().audit.as_mut() {
-            audit.network_end(live.started.elapsed().as_secs_f64() * 1000.0, detail);
-        }
     }
 
     fn now_ms(&self) -> u64 {
@@ -542,139 +397,6 @@ enum Gate {
     },
 }
 
-/// A proxied plain HTTP request, rewritten for its destination: origin form, the URL's
-/// authority as Host (whatever Host the client wrote), one request.
-fn forward_once(
-    head: &HttpHead,
-    path: &str,
-    rest: &[u8],
-    target: &Target,
-) -> Result<Admitted, Refusal> {
-    if head.hosts().len() > 1 {
-        return Err(Refusal::content("several Host headers".into()));
-    }
-    let body = head.body_length().map_err(Refusal::content)?;
-    let authority = if target.port == 80 {
-        target.host.to_string()
-    } else {
-        target.shown()
-    };
-    Ok(once(head.rebuild(path, &authority), rest, body))
-}
-
-fn once(mut bytes: Vec<u8>, rest: &[u8], body: u64) -> Admitted {
-    let taken = rest.len().min(usize::try_from(body).unwrap_or(usize::MAX));
-    bytes.extend_from_slice(&rest[..taken]);
-    Admitted::Once {
-        bytes,
-        body_left: body - taken as u64,
-    }
-}
-
-/// The authority of an absolute-form request target (`http://host:port/path`) and what
-/// follows it, if the target is one.
-fn absolute_authority(target: &str) -> Option<(&str, &str)> {
-    let scheme_end = target.find("://")?;
-    let scheme = &target[..scheme_end];
-    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return None;
-    }
-    let rest = &target[scheme_end + 3..];
-    Some(rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len())))
-}
-
-/// Checks the client's first bytes against the name `target` was judged by, and says what
-/// of them goes to the destination.
-fn admit(sniffed: Sniffed, head: &[u8], target: &Target) -> Result<Admitted, Refusal> {
-    let Some(name) = target.judged_name() else {
-        // Judged by address: the address is the destination, whatever the bytes say.
-        return Ok(Admitted::Raw(head.to_vec()));
-    };
-    let port = target.port;
-    let same = |claimed: &str| -> bool {
-        match sniff::split_authority(claimed) {
-            Ok((host, claimed_port)) => {
-                Host::checked(host).is_ok_and(|h| h == Host::Name(name.to_owned()))
-                    && claimed_port.is_none_or(|p| p == port)
-            }
-            Err(_) => false,
-        }
-    };
-    match sniffed {
-        Sniffed::Tls(hello) => {
-            if hello.encrypted {
-                return Err(Refusal::content(format!(
-                    "the connection for {name} sent an encrypted ClientHello (ECH), which hides \
-                     the server it asks for; it is not relayed (Chromium sends a decoy one by \
-                     default: start it with --disable-features=EncryptedClientHello)"
-                )));
-            }
-            match hello.server_name {
-                Some(server) if server == name => Ok(Admitted::Raw(head.to_vec())),
-                Some(server) => Err(Refusal::content(format!(
-                    "the connection was for {name} but its TLS server name is {server:?}"
-                ))),
-                None => Err(Refusal::content(format!(
-                    "the TLS connection for {name} names no server (SNI)"
-                ))),
-            }
-        }
-        Sniffed::Http(request) => {
-            let hosts = request.hosts();
-            if hosts.len() > 1 {
-                return Err(Refusal::content("several Host headers".into()));
-            }
-            let absolute = absolute_authority(&request.target);
-            let authorities = absolute.map(|(authority, _)| authority);
-            for claimed in hosts.iter().map(String::as_str).chain(authorities) {
-                if !same(claimed) {
-                    return Err(Refusal::content(format!(
-                        "the connection was for {name} but its request names {claimed:?}"
-                    )));
-                }
-            }
-            let path = match absolute {
-                Some((_, after)) => sniff::origin_path(after),
-                None if request.target.starts_with('/') || request.target == "*" => {
-                    request.target.clone()
-                }
-                None => {
-                    return Err(Refusal::content(format!(
-                        "request target {:?} is neither a path nor an absolute URL",
-                        request.target
-                    )));
-                }
-            };
-            let body = request.body_length().map_err(Refusal::content)?;
-            let authority = if port == 80 {
-                name.to_owned()
-            } else {
-                format!("{name}:{port}")
-            };
-            Ok(once(
-                request.rebuild(&path, &authority),
-                &head[request.length..],
-                body,
-            ))
-        }
-        Sniffed::Malformed(why) => Err(Refusal::content(format!(
-            "the connection for {name}:{port} sent something that is not valid: {why}"
-        ))),
-        Sniffed::Other if WEB_PORTS.contains(&port) => Err(Refusal::content(format!(
-            "the connection for {name}:{port} is neither TLS nor HTTP"
-        ))),
-        Sniffed::Other | Sniffed::NeedMore => Ok(Admitted::Raw(head.to_vec())),
-    }
-}
-
-fn claimed_of(sniffed: &Sniffed) -> Option<String> {
-    match sniffed {
-        Sniffed::Tls(hello) => hello.server_name.clone(),
-        Sniffed::Http(request) => request.hosts().into_iter().next(),
-        _ => None,
-    }
-}
-
 async fn captured(mut client: TcpStream, filter: &Filter) {
     let Ok(destination) = client.local_addr() else {
         return;
@@ -751,24 +473,6 @@ fn in_synthetic_range(address: Ipv4Addr) -> bool {
     let (network, prefix) = SYNTHETIC_NETWORK;
     let mask = u32::MAX << (32 - u32::from(prefix));
     u32::from(address) & mask == u32::from(network)
-}
-
-fn http_reply(status: u16, rule: &str, body: &str) -> Vec<u8> {
-    let phrase = match status {
-        400 => "Bad Request",
-        403 => "Forbidden",
-        _ => "Bad Gateway",
-    };
-    let rule: String = rule
-        .chars()
-        .filter(|c| c.is_ascii_graphic() || *c == ' ')
-        .collect();
-    format!(
-        "HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n\
-         X-Mcpguard-Rule: {rule}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
 }
 
 impl Filter {
@@ -912,147 +616,6 @@ impl Filter {
         )))
     }
 
-    fn detail(&self, target: &Target, address: Option<SocketAddr>) -> serde_json::Value {
-        let mut detail = json!({
-            "host": target.host,
-            "port": target.port,
-            "via": target.via.name(),
-        });
-        if let Some(claimed) = &target.claimed {
-            detail["claimed"] = json!(claimed);
-        }
-        if let Some(address) = address {
-            detail["address"] = json!(address.to_string());
-        }
-        detail
-    }
-
-    fn record(
-        &self,
-        target: &Target,
-        verdict: Verdict<'_>,
-        address: Option<SocketAddr>,
-        count: Option<u64>,
-    ) {
-        let mut detail = self.detail(target, address);
-        if let Some(count) = count {
-            detail["refusals_so_far"] = json!(count);
-        }
-        if let Some(audit) = self.shared.lock().audit.as_mut() {
-            audit.network(verdict, detail);
-        }
-    }
-
-    /// Counts a refusal under `key`; whether it gets a record of its own, and the count.
-    fn count_refusal(&self, key: &str) -> (bool, u64) {
-        let count = {
-            let mut refusals = lock(&self.refusals);
-            let key = if refusals.len() >= COUNTED_DESTINATIONS && !refusals.contains_key(key) {
-                "(other destinations)"
-            } else {
-                key
-            };
-            let count = refusals.entry(key.to_owned()).or_default();
-            *count += 1;
-            *count
-        };
-        let overall = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
-        let sampled = count <= RECORDED_PER_DESTINATION || count.is_multiple_of(SAMPLE_EVERY);
-        let within = self.refusal_records.load(Ordering::Relaxed) < RECORDED_PER_SESSION
-            || overall.is_multiple_of(SAMPLE_EVERY);
-        let recorded = sampled && within;
-        if recorded {
-            self.refusal_records.fetch_add(1, Ordering::Relaxed);
-        }
-        (recorded, count)
-    }
-
-    fn record_refusal(&self, target: &Target, refusal: &Refusal) {
-        let key = format!("{} {}", refusal.rule, target.shown());
-        let (recorded, count) = self.count_refusal(&key);
-        if recorded {
-            self.record(
-                target,
-                Verdict {
-                    verdict: refusal.verdict,
-                    rule: &refusal.rule,
-                    reason: &refusal.reason,
-                },
-                None,
-                (count > RECORDED_PER_DESTINATION).then_some(count),
-            );
-        }
-        let what = if refusal.verdict == "deny" {
-            "refused"
-        } else {
-            "failed"
-        };
-        let line = format!(
-            "network: {what} {} (via {}): {}{}",
-            target.shown(),
-            target.via.name(),
-            refusal.reason,
-            refusal
-                .fix
-                .as_ref()
-                .map(|fix| format!("; {fix}"))
-                .unwrap_or_default()
-        );
-        self.tell_once(&key, &line);
-    }
-
-    /// A proxy request that names no destination (SOCKS, garbage): recorded and explained.
-    fn refuse_protocol(&self, reason: &str) {
-        let (recorded, count) = self.count_refusal("network.protocol");
-        if recorded {
-            let mut detail = json!({ "via": "proxy" });
-            if count > RECORDED_PER_DESTINATION {
-                detail["refusals_so_far"] = json!(count);
-            }
-            if let Some(audit) = self.shared.lock().audit.as_mut() {
-                audit.network(
-                    Verdict {
-                        verdict: "deny",
-                        rule: "network.protocol",
-                        reason,
-                    },
-                    detail,
-                );
-            }
-        }
-        self.tell_once("network.protocol", &format!("network: {reason}"));
-    }
-
-    /// Says `line` on stderr, once per session for each `key`, for a bounded number of keys.
-    fn tell_once(&self, key: &str, line: &str) {
-        let mut told = lock(&self.told);
-        if told.len() > TOLD_LIMIT || told.contains(key) {
-            return;
-        }
-        if told.len() == TOLD_LIMIT {
-            told.insert(String::new());
-            tracing::warn!(
-                "network: more than {TOLD_LIMIT} different refusals; the rest are only in the audit trail"
-            );
-            return;
-        }
-        told.insert(key.to_owned());
-        // Hosts and names in the line come from the sandbox: no control characters from
-        // them reach the terminal or the log as such.
-        let line: String = line
-            .chars()
-            .flat_map(|c| {
-                let escaped: Vec<char> = if c.is_control() {
-                    c.escape_default().collect()
-                } else {
-                    vec![c]
-                };
-                escaped
-            })
-            .collect();
-        tracing::warn!("{line}");
-    }
-
     /// Relays bytes both ways until both sides are done or the connection idles out, then
     /// records the counts. The client's bytes pass `gate` first; the destination's flow
     /// from the start.
@@ -1125,208 +688,10 @@ impl Filter {
     }
 }
 
-/// Sends what was admitted of the client's bytes to the destination.
-async fn forward(
-    mut client: impl AsyncRead + Unpin,
-    upstream: &mut (impl AsyncWrite + Unpin),
-    admitted: Admitted,
-    counts: &Counts,
-    epoch: Instant,
-) {
-    match admitted {
-        Admitted::Raw(bytes) => {
-            if upstream.write_all(&bytes).await.is_err() {
-                return;
-            }
-            counts.up.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            pump(client, upstream, &counts.up, &counts.active, epoch).await;
-        }
-        Admitted::Once { bytes, body_left } => {
-            if upstream.write_all(&bytes).await.is_err() {
-                return;
-            }
-            counts.up.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            // Exactly the body, then nothing more of the client's: a second request on this
-            // connection would be judged by nobody. The destination is not told the
-            // client is done (some servers take that as an abort); `Connection: close`
-            // ends the exchange.
-            let mut body = (&mut client).take(body_left);
-            copy(&mut body, &mut *upstream, &counts.up, &counts.active, epoch).await;
-        }
-    }
-}
-
-/// Returns once no byte has moved for `IDLE_TIMEOUT`.
-async fn idle_watch(active: &AtomicU64, epoch: Instant) {
-    loop {
-        tokio::time::sleep(IDLE_TIMEOUT / 10).await;
-        let idle_ms =
-            (epoch.elapsed().as_millis() as u64).saturating_sub(active.load(Ordering::Relaxed));
-        if idle_ms >= IDLE_TIMEOUT.as_millis() as u64 {
-            return;
-        }
-    }
-}
-
-/// Copies `from` to `to` until EOF or an error, counting bytes, then shuts `to` down for
-/// writing (so the other side sees the end, and the other direction goes on).
-async fn pump(
-    from: impl AsyncRead + Unpin,
-    mut to: impl AsyncWrite + Unpin,
-    count: &AtomicU64,
-    active: &AtomicU64,
-    epoch: Instant,
-) {
-    copy(from, &mut to, count, active, epoch).await;
-    let _ = to.shutdown().await;
-}
-
-/// Copies `from` to `to` until EOF or an error, counting bytes and noting activity.
-async fn copy(
-    mut from: impl AsyncRead + Unpin,
-    mut to: impl AsyncWrite + Unpin,
-    count: &AtomicU64,
-    active: &AtomicU64,
-    epoch: Instant,
-) {
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        match from.read(&mut buffer).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                if to.write_all(&buffer[..n]).await.is_err() {
-                    break;
-                }
-                count.fetch_add(n as u64, Ordering::Relaxed);
-                active.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::admit::absolute_authority;
     use super::*;
-    use pretty_assertions::assert_eq;
-
-    fn target(name: &str, port: u16) -> Target {
-        Target {
-            host: Host::Name(name.into()),
-            port,
-            via: Via::Capture,
-            claimed: None,
-        }
-    }
-
-    fn admitted(bytes: &[u8], target: &Target) -> Result<Admitted, String> {
-        admit(sniff::sniff(bytes), bytes, target).map_err(|r| r.reason)
-    }
-
-    #[test]
-    fn refusals_are_plain_http_answers_with_the_rule() {
-        let refusal = Refusal::denied(
-            "sandbox.allow-hosts",
-            "evil.example:443 is not in sandbox.allow-hosts of profile default".into(),
-            Some("to allow it, pass --allow-host evil.example:443".into()),
-        );
-        assert_eq!(
-            String::from_utf8(http_reply(403, &refusal.rule, &refusal.text())).unwrap(),
-            "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\n\
-             X-Mcpguard-Rule: sandbox.allow-hosts\r\nContent-Length: 125\r\nConnection: close\r\n\r\n\
-             mcpguard: evil.example:443 is not in sandbox.allow-hosts of profile default; to allow it, \
-             pass --allow-host evil.example:443\n"
-        );
-    }
-
-    #[test]
-    fn plain_http_is_rewritten_for_the_judged_name_and_forwarded_alone() {
-        let api = target("api.example.com", 8080);
-        assert_eq!(
-            admitted(
-                b"POST /v1 HTTP/1.1\r\nHost: API.example.com:8080\r\nContent-Length: 4\r\nConnection: keep-alive\r\n\r\nbodyGET /second HTTP/1.1\r\nHost: evil.example\r\n\r\n",
-                &api
-            ),
-            Ok(Admitted::Once {
-                bytes: b"POST /v1 HTTP/1.1\r\nHost: api.example.com:8080\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody".to_vec(),
-                body_left: 0
-            })
-        );
-        assert_eq!(
-            admitted(b"PUT /up HTTP/1.1\r\nHost: api.example.com:8080\r\nContent-Length: 10\r\n\r\nabc", &api),
-            Ok(Admitted::Once {
-                bytes: b"PUT /up HTTP/1.1\r\nHost: api.example.com:8080\r\nContent-Length: 10\r\nConnection: close\r\n\r\nabc".to_vec(),
-                body_left: 7
-            })
-        );
-        assert_eq!(
-            admitted(b"GET http://api.example.com:8080?q HTTP/1.1\r\n\r\n", &api),
-            Ok(Admitted::Once {
-                bytes:
-                    b"GET /?q HTTP/1.1\r\nHost: api.example.com:8080\r\nConnection: close\r\n\r\n"
-                        .to_vec(),
-                body_left: 0
-            })
-        );
-    }
-
-    #[test]
-    fn first_bytes_that_do_not_match_the_judged_name_are_refused() {
-        let api = target("api.example.com", 80);
-        let refused = |bytes: &[u8], why: &str| {
-            let reason = admitted(bytes, &api).unwrap_err();
-            assert!(reason.contains(why), "{reason}");
-        };
-        refused(
-            b"GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n",
-            "its request names \"evil.example\"",
-        );
-        refused(
-            b"GET http://evil.example/ HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
-            "its request names \"evil.example\"",
-        );
-        refused(
-            b"GET / HTTP/1.1\r\nHost: api.example.com\r\nHost: evil.example\r\n\r\n",
-            "several Host headers",
-        );
-        refused(
-            b"GET / HTTP/1.1\r\nHost: api.example.com:81\r\n\r\n",
-            "its request names \"api.example.com:81\"",
-        );
-        refused(
-            b"GET / HTTP/1.1\r\nHost: api.example.com:80@evil.example\r\n\r\n",
-            "its request names",
-        );
-        refused(
-            b"\r\nGET / HTTP/1.1\r\nHost: evil.example\r\n\r\n",
-            "not valid",
-        );
-        refused(
-            b"POST / HTTP/1.1\r\nHost: api.example.com\r\nTransfer-Encoding: chunked\r\n\r\n",
-            "Transfer-Encoding",
-        );
-        refused(b"\x00\x01binary", "neither TLS nor HTTP");
-        refused(
-            b"GET / HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 40\r\n\r\nGET / HTTP/1.1\r\nHost: evil.example\r\n\r\n",
-            "a body on a GET request",
-        );
-        // On every port, lenient-server HTTP is HTTP, checked like any other.
-        let alt = target("api.example.com", 8080);
-        for bytes in [
-            b"get / HTTP/1.1\r\nHost: evil.example\r\n\r\n".as_slice(),
-            b"GET  / HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
-        ] {
-            assert!(
-                admitted(bytes, &alt).is_err(),
-                "{}",
-                String::from_utf8_lossy(bytes)
-            );
-        }
-        // On a port that is not a web port, another protocol is judged by name alone.
-        assert_eq!(
-            admitted(b"\x00\x01binary", &target("db.example.com", 5432)),
-            Ok(Admitted::Raw(b"\x00\x01binary".to_vec()))
-        );
-    }
 
     /// Mutated requests, ClientHellos and DNS queries (flipped, cut, inserted bytes, from a
     /// fixed seed so every run tries the same inputs) through every parser the sandbox can
@@ -1353,7 +718,7 @@ mod tests {
             b"CONNECT api.example.com:443 HTTP/1.1\r\nHost: x\r\n\r\n\x16\x03\x01".to_vec(),
             b"EHLO a\r\n".to_vec(),
         ];
-        let api = target("api.example.com", 443);
+        let api = Target::named("api.example.com", 443);
         let mut names = SyntheticNames::default();
         for _ in 0..20_000 {
             let mut bytes = seeds[next() as usize % seeds.len()].clone();

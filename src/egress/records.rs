@@ -1,0 +1,200 @@
+//! What the filter says about each connection: audit records and stderr lines.
+//!
+//! Owns: the `network` record of every decision and the `network.end` record of every
+//! allowed connection (also those still open when the session ends), the stderr line that
+//! explains a refusal once and names the key to change, and the bounds that keep a server
+//! that connects in a loop from filling the disk or the terminal (refusals of one
+//! destination sampled past a first hundred, a session-wide cap, a cap on the lines).
+
+use super::refusal::Refusal;
+use super::relay::Counts;
+use super::serve::{Filter, lock};
+use super::target::Target;
+use crate::audit::Verdict;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// Distinct refusals explained on stderr in one session; the rest are in the audit trail.
+const TOLD_LIMIT: usize = 200;
+/// Refusals of one destination recorded one by one; after that, one record in
+/// `SAMPLE_EVERY`, with the running count.
+const RECORDED_PER_DESTINATION: u64 = 100;
+const SAMPLE_EVERY: u64 = 1000;
+/// Destinations whose refusals are counted apart; past this, they share one count.
+const COUNTED_DESTINATIONS: usize = 10_000;
+/// Refusal records in one session before only one in `SAMPLE_EVERY` is kept, whatever the
+/// destination (a server trying a new name each time must not fill the disk).
+const RECORDED_PER_SESSION: u64 = 10_000;
+
+/// An allowed connection in progress.
+pub struct Live {
+    pub detail: serde_json::Value,
+    pub started: Instant,
+    pub counts: Arc<Counts>,
+}
+
+impl Filter {
+    /// Records every connection still open (the session is ending, and they with it).
+    pub fn close_all(&self) {
+        let open: Vec<Live> = lock(&self.open).drain().map(|(_, live)| live).collect();
+        for live in open {
+            self.record_end(live, true);
+        }
+    }
+
+    pub(super) fn record_end(&self, live: Live, at_session_end: bool) {
+        let mut detail = live.detail;
+        detail["bytes_up"] = json!(live.counts.up.load(Ordering::Relaxed));
+        detail["bytes_down"] = json!(live.counts.down.load(Ordering::Relaxed));
+        if at_session_end {
+            detail["open_at_session_end"] = json!(true);
+        }
+        if let Some(audit) = self.shared.lock().audit.as_mut() {
+            audit.network_end(live.started.elapsed().as_secs_f64() * 1000.0, detail);
+        }
+    }
+
+    pub(super) fn detail(&self, target: &Target, address: Option<SocketAddr>) -> serde_json::Value {
+        let mut detail = json!({
+            "host": target.host,
+            "port": target.port,
+            "via": target.via.name(),
+        });
+        if let Some(claimed) = &target.claimed {
+            detail["claimed"] = json!(claimed);
+        }
+        if let Some(address) = address {
+            detail["address"] = json!(address.to_string());
+        }
+        detail
+    }
+
+    pub(super) fn record(
+        &self,
+        target: &Target,
+        verdict: Verdict<'_>,
+        address: Option<SocketAddr>,
+        count: Option<u64>,
+    ) {
+        let mut detail = self.detail(target, address);
+        if let Some(count) = count {
+            detail["refusals_so_far"] = json!(count);
+        }
+        if let Some(audit) = self.shared.lock().audit.as_mut() {
+            audit.network(verdict, detail);
+        }
+    }
+
+    /// Counts a refusal under `key`; whether it gets a record of its own, and the count.
+    fn count_refusal(&self, key: &str) -> (bool, u64) {
+        let count = {
+            let mut refusals = lock(&self.refusals);
+            let key = if refusals.len() >= COUNTED_DESTINATIONS && !refusals.contains_key(key) {
+                "(other destinations)"
+            } else {
+                key
+            };
+            let count = refusals.entry(key.to_owned()).or_default();
+            *count += 1;
+            *count
+        };
+        let overall = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+        let sampled = count <= RECORDED_PER_DESTINATION || count.is_multiple_of(SAMPLE_EVERY);
+        let within = self.refusal_records.load(Ordering::Relaxed) < RECORDED_PER_SESSION
+            || overall.is_multiple_of(SAMPLE_EVERY);
+        let recorded = sampled && within;
+        if recorded {
+            self.refusal_records.fetch_add(1, Ordering::Relaxed);
+        }
+        (recorded, count)
+    }
+
+    pub(super) fn record_refusal(&self, target: &Target, refusal: &Refusal) {
+        let key = format!("{} {}", refusal.rule, target.shown());
+        let (recorded, count) = self.count_refusal(&key);
+        if recorded {
+            self.record(
+                target,
+                Verdict {
+                    verdict: refusal.verdict,
+                    rule: &refusal.rule,
+                    reason: &refusal.reason,
+                },
+                None,
+                (count > RECORDED_PER_DESTINATION).then_some(count),
+            );
+        }
+        let what = if refusal.verdict == "deny" {
+            "refused"
+        } else {
+            "failed"
+        };
+        let line = format!(
+            "network: {what} {} (via {}): {}{}",
+            target.shown(),
+            target.via.name(),
+            refusal.reason,
+            refusal
+                .fix
+                .as_ref()
+                .map(|fix| format!("; {fix}"))
+                .unwrap_or_default()
+        );
+        self.tell_once(&key, &line);
+    }
+
+    /// A proxy request that names no destination (SOCKS, garbage): recorded and explained.
+    pub(super) fn refuse_protocol(&self, reason: &str) {
+        let (recorded, count) = self.count_refusal("network.protocol");
+        if recorded {
+            let mut detail = json!({ "via": "proxy" });
+            if count > RECORDED_PER_DESTINATION {
+                detail["refusals_so_far"] = json!(count);
+            }
+            if let Some(audit) = self.shared.lock().audit.as_mut() {
+                audit.network(
+                    Verdict {
+                        verdict: "deny",
+                        rule: "network.protocol",
+                        reason,
+                    },
+                    detail,
+                );
+            }
+        }
+        self.tell_once("network.protocol", &format!("network: {reason}"));
+    }
+
+    /// Says `line` on stderr, once per session for each `key`, for a bounded number of keys.
+    pub(super) fn tell_once(&self, key: &str, line: &str) {
+        let mut told = lock(&self.told);
+        if told.len() > TOLD_LIMIT || told.contains(key) {
+            return;
+        }
+        if told.len() == TOLD_LIMIT {
+            told.insert(String::new());
+            tracing::warn!(
+                "network: more than {TOLD_LIMIT} different refusals; the rest are only in the audit trail"
+            );
+            return;
+        }
+        told.insert(key.to_owned());
+        // Hosts and names in the line come from the sandbox: no control characters from
+        // them reach the terminal or the log as such.
+        let line: String = line
+            .chars()
+            .flat_map(|c| {
+                let escaped: Vec<char> = if c.is_control() {
+                    c.escape_default().collect()
+                } else {
+                    vec![c]
+                };
+                escaped
+            })
+            .collect();
+        tracing::warn!("{line}");
+    }
+}

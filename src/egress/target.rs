@@ -1,0 +1,60 @@
+//! Where a connection wants to go: the destination as the server named it, how it reached
+//! the filter, and what it claimed about itself on the way.
+
+use super::allowlist::Host;
+
+/// How a connection reached the filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// Through the HTTP proxy the proxy variables name.
+    Proxy,
+    /// Captured on its way to a (synthetic or listed) address.
+    Capture,
+}
+
+impl Via {
+    pub fn name(self) -> &'static str {
+        match self {
+            Via::Proxy => "proxy",
+            Via::Capture => "capture",
+        }
+    }
+}
+
+/// Where a connection wants to go, and what it said about it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub host: Host,
+    pub port: u16,
+    pub via: Via,
+    /// The TLS server name or HTTP Host a connection sent.
+    pub claimed: Option<String>,
+}
+
+impl Target {
+    /// The name the connection was judged by; `None` when judged by address, where no
+    /// name can steer it elsewhere at the destination.
+    pub fn judged_name(&self) -> Option<&str> {
+        match &self.host {
+            Host::Name(name) => Some(name),
+            Host::Address(_) => None,
+        }
+    }
+
+    pub fn shown(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+#[cfg(test)]
+impl Target {
+    /// A destination judged by name, as a captured connection to it would be.
+    pub fn named(name: &str, port: u16) -> Target {
+        Target {
+            host: Host::Name(name.into()),
+            port,
+            via: Via::Capture,
+            claimed: None,
+        }
+    }
+}
