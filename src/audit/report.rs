@@ -353,11 +353,13 @@ pub fn render_text(report: &Report) -> String {
                     .join(", ")
             }
         );
-        let _ = writeln!(
-            out,
-            "  {:<28} {:>6} {:>6} {:>6} {:>9} {:>9} {:>10} {:>8}  {:<20} activity",
-            "tool", "calls", "denied", "errors", "p50 ms", "p95 ms", "bytes", "tokens", ""
-        );
+        if !server.tools.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {:<28} {:>6} {:>6} {:>6} {:>9} {:>9} {:>10} {:>8}  {:<20} activity",
+                "tool", "calls", "denied", "errors", "p50 ms", "p95 ms", "bytes", "tokens", ""
+            );
+        }
         for (tool, t) in &server.tools {
             let _ = writeln!(
                 out,
