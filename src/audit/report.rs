@@ -101,6 +101,10 @@ pub fn build(history: &[Record], window: &[Record]) -> Report {
     let mut sessions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut per_minute: BTreeMap<(String, String), BTreeMap<u64, u64>> = BTreeMap::new();
     let mut streak: BTreeMap<String, u64> = BTreeMap::new();
+    // Refusals (true) and failures (false) by server, destination, session and rule:
+    // (records seen, largest running count).
+    type RefusalKey = (String, String, bool, String, String);
+    let mut refusals: BTreeMap<RefusalKey, (u64, u64)> = BTreeMap::new();
     for record in window {
         let server = report.servers.entry(record.server.clone()).or_default();
         sessions
@@ -139,17 +143,27 @@ pub fn build(history: &[Record], window: &[Record]) -> Report {
             let host = server.hosts.entry(target.clone()).or_default();
             match (record.event.as_str(), verdict) {
                 ("network", Some("allow")) => host.allowed += 1,
-                ("network", Some("deny")) => {
-                    // Past the first refusals of a destination only some are recorded, each
-                    // with the running count.
+                ("network", Some(verdict)) => {
+                    // Past the first refusals of a destination under one rule, a session
+                    // records only some, each with its running count: per session and rule,
+                    // the count is the larger of the records seen and the last count.
                     let so_far = record
                         .detail
                         .as_ref()
                         .and_then(|d| d["refusals_so_far"].as_u64())
                         .unwrap_or(0);
-                    host.refused = (host.refused + 1).max(so_far);
+                    let rule = record.decision.as_ref().map_or("", |d| d.rule.as_str());
+                    let key = (
+                        record.server.clone(),
+                        target.clone(),
+                        verdict == "deny",
+                        record.session.clone(),
+                        rule.to_owned(),
+                    );
+                    let (records, last) = refusals.entry(key).or_insert((0, 0));
+                    *records += 1;
+                    *last = (*last).max(so_far);
                 }
-                ("network", _) => host.failed += 1,
                 ("network.end", _) => {
                     let detail = record.detail.as_ref();
                     let count = |key: &str| detail.and_then(|d| d[key].as_u64()).unwrap_or(0);
@@ -265,6 +279,20 @@ pub fn build(history: &[Record], window: &[Record]) -> Report {
             report.anomalies.push(format!(
                 "{server}: burst of {peak} {tool} calls in one minute (usual {median}/min)"
             ));
+        }
+    }
+    for ((server, target, refused, _, _), (records, so_far)) in refusals {
+        if let Some(host) = report
+            .servers
+            .get_mut(&server)
+            .and_then(|s| s.hosts.get_mut(&target))
+        {
+            let count = records.max(so_far);
+            if refused {
+                host.refused += count;
+            } else {
+                host.failed += count;
+            }
         }
     }
     for (server, stats) in &report.servers {
@@ -704,6 +732,17 @@ mod tests {
                 Some("deny"),
                 serde_json::json!({"host": "169.254.169.254", "port": 80, "refusals_so_far": 1000}),
             ),
+            {
+                // Another session's refusals of the same destination add up.
+                let mut other = network(
+                    "2026-11-21T10:00:03.600Z",
+                    "network",
+                    Some("deny"),
+                    serde_json::json!({"host": "169.254.169.254", "port": 80, "refusals_so_far": 2000}),
+                );
+                other.session = "s2".into();
+                other
+            },
             network(
                 "2026-11-21T10:00:04.000Z",
                 "network",
@@ -719,7 +758,7 @@ mod tests {
                 (
                     "169.254.169.254:80".to_owned(),
                     HostStats {
-                        refused: 1000,
+                        refused: 3000,
                         ..HostStats::default()
                     }
                 ),
@@ -743,7 +782,7 @@ mod tests {
         );
         assert_eq!(
             report.anomalies,
-            vec!["fs: 1000 refused network connection(s) to 169.254.169.254:80".to_owned()]
+            vec!["fs: 3000 refused network connection(s) to 169.254.169.254:80".to_owned()]
         );
         assert!(render_text(&report).contains("registry.npmjs.org:443"));
     }

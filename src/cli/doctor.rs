@@ -172,6 +172,9 @@ fn trial_allowlist() -> Allowlist {
             egress: Some(Err(e)),
             ..
         }) => failed(e),
+        Ok(probe::TrialOutcome { code, .. }) if code != Some(0) => {
+            failed(format!("the trial sandbox exited with {code:?}"))
+        }
         Ok(_) => failed("the trial sandbox handed nothing over".into()),
         Err(e) => failed(e),
     }

@@ -5,9 +5,9 @@
 //! namespace (which builds the view, brings loopback up, sets the hostname, in allowlist
 //! mode adds the capture addresses to loopback and hands the egress sockets to the
 //! supervisor on fd 5 (`handoff`), then reaps and forwards signals), fork PID 2 (which
-//! gives up every privilege, applies Landlock and then seccomp, and execs the server). Without user namespaces it either refuses (exit 125 with
-//! the reason and the fix) or, when the plan allows it, runs the server with Landlock and
-//! seccomp only and says so.
+//! gives up every privilege, applies Landlock and then seccomp, and execs the server).
+//! Without user namespaces it either refuses (exit 125 with the reason and the fix) or,
+//! when the plan allows it, runs the server with Landlock and seccomp only and says so.
 //!
 //! Process tree and lifetime: supervisor → helper → PID 1 → PID 2 (server). Each link has a
 //! parent-death SIGKILL, and PID 1's death empties the namespace, so killing the supervisor

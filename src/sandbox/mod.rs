@@ -116,37 +116,7 @@ pub fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanError> {
             .map(PathBuf::from)
             .filter(|p| p.symlink_metadata().is_ok())
             .collect(),
-        resolver_files: plan::ResolverFiles {
-            resolv_conf: follow_links(Path::new("/etc/resolv.conf")),
-            hosts: follow_links(Path::new("/etc/hosts")),
-        },
     })
-}
-
-/// `path` with symlinks followed (the file's own, then its directories'), even to a target
-/// that does not exist (systemd-resolved's stub file lives in /run, which the view
-/// replaces), as an absolute path.
-fn follow_links(path: &Path) -> PathBuf {
-    let mut current = path.to_path_buf();
-    for _ in 0..16 {
-        let Ok(target) = std::fs::read_link(&current) else {
-            break;
-        };
-        let next = match current.parent() {
-            Some(parent) if target.is_relative() => parent.join(target),
-            _ => target,
-        };
-        current = normalize(&next);
-    }
-    // Directories on the way may be symlinks too: resolve them, so the file is placed where
-    // the host really keeps it, inside the view.
-    match (
-        current.parent().map(std::fs::canonicalize),
-        current.file_name(),
-    ) {
-        (Some(Ok(parent)), Some(name)) => parent.join(name),
-        _ => current,
-    }
 }
 
 /// A server name made safe as one path component.

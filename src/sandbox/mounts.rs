@@ -225,7 +225,8 @@ pub fn build_root(mounts: &[Mount]) -> Result<(), MountError> {
 const FILE_SOURCES: &str = "/.mcpguard-files";
 
 /// Writes `contents` to a private file (the `index`th) and binds it, read-only, at `path`
-/// (over what the view shows there, or on a new empty file when nothing is).
+/// as the view resolves it (over what the view shows there, or on a new empty file when
+/// nothing is).
 fn place_file(staging: &Path, index: usize, path: &Path, contents: &str) -> Result<(), MountError> {
     let source = inside(staging, Path::new(FILE_SOURCES)).join(index.to_string());
     let write = || -> io::Result<()> {
@@ -233,12 +234,69 @@ fn place_file(staging: &Path, index: usize, path: &Path, contents: &str) -> Resu
         std::fs::write(&source, contents)
     };
     write().map_err(fail_io("write", &source))?;
-    bind(&source, &inside(staging, path), false).map_err(|e| MountError {
-        step: "place the network allowlist's own copy of (its directory must exist on this \
-               machine, or lie under /run or /tmp)",
+    let target = resolve_in_root(staging, path).map_err(fail_io("resolve", path))?;
+    bind(&source, &target, false).map_err(|e| MountError {
+        step: "place the network allowlist's own copy at",
         path: path.to_path_buf(),
-        source: e.source,
+        source: io::Error::new(
+            e.source.kind(),
+            format!(
+                "{}; the file must exist on this machine unless it lies under /run, /tmp, \
+                 /var/tmp or home",
+                e.source
+            ),
+        ),
     })
+}
+
+/// Where `path` leads inside the view being built at `root`: symlinks are followed as the
+/// server will see them, an absolute link target starting again from `root`, so that
+/// nothing is created or mounted outside the view (the host's own root is still `/` here).
+/// The last components may not exist yet.
+fn resolve_in_root(root: &Path, path: &Path) -> io::Result<PathBuf> {
+    use std::collections::VecDeque;
+    use std::path::Component;
+    let mut pending: VecDeque<std::ffi::OsString> = VecDeque::new();
+    let queue = |path: &Path, pending: &mut VecDeque<std::ffi::OsString>| {
+        let parts: Vec<std::ffi::OsString> = path
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(name) => Some(name.to_os_string()),
+                Component::ParentDir => Some("..".into()),
+                _ => None,
+            })
+            .collect();
+        for part in parts.into_iter().rev() {
+            pending.push_front(part);
+        }
+    };
+    queue(path, &mut pending);
+    let mut current = root.to_path_buf();
+    let mut links = 0;
+    while let Some(part) = pending.pop_front() {
+        if part == ".." {
+            if current != root {
+                current.pop();
+            }
+            continue;
+        }
+        let next = current.join(&part);
+        match std::fs::symlink_metadata(&next) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                links += 1;
+                if links > 40 {
+                    return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                }
+                let target = std::fs::read_link(&next)?;
+                if target.is_absolute() {
+                    current = root.to_path_buf();
+                }
+                queue(&target, &mut pending);
+            }
+            _ => current = next,
+        }
+    }
+    Ok(current)
 }
 
 /// A fresh procfs for this pid namespace, with the kernel's knobs read-only.
@@ -320,4 +378,50 @@ fn pivot(new_root: &Path) -> Result<(), MountError> {
     nix::unistd::pivot_root(".", ".").map_err(fail("pivot_root into", new_root))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(fail("detach the old root", Path::new("/")))?;
     nix::unistd::chdir("/").map_err(fail("enter", Path::new("/")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn paths_resolve_inside_the_view_whatever_their_links_say() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        std::fs::create_dir_all(root.join("etc/netconfig.d")).unwrap();
+        std::fs::create_dir_all(root.join("run")).unwrap();
+        std::os::unix::fs::symlink(
+            "/run/systemd/resolve/stub-resolv.conf",
+            root.join("etc/resolv.conf"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("../../run/x", root.join("etc/netconfig.d/up")).unwrap();
+        std::os::unix::fs::symlink("/var/run", root.join("etc/varrun")).unwrap();
+        std::fs::create_dir_all(root.join("var")).unwrap();
+        std::os::unix::fs::symlink("/run", root.join("var/run")).unwrap();
+        std::os::unix::fs::symlink("loop", root.join("etc/loop")).unwrap();
+        let resolve = |p: &str| {
+            resolve_in_root(root, Path::new(p)).map(|r| r.strip_prefix(root).unwrap().to_path_buf())
+        };
+        assert_eq!(
+            resolve("/etc/resolv.conf").unwrap(),
+            PathBuf::from("run/systemd/resolve/stub-resolv.conf")
+        );
+        assert_eq!(
+            resolve("/etc/netconfig.d/up/f").unwrap(),
+            PathBuf::from("run/x/f")
+        );
+        assert_eq!(resolve("/etc/hosts").unwrap(), PathBuf::from("etc/hosts"));
+        // An absolute link never leaves the root, and `..` stops at it.
+        assert_eq!(resolve("/etc/varrun/y").unwrap(), PathBuf::from("run/y"));
+        assert_eq!(
+            resolve("/../../etc/hosts").unwrap(),
+            PathBuf::from("etc/hosts")
+        );
+        assert_eq!(
+            resolve("/etc/loop/z").unwrap_err().raw_os_error(),
+            Some(libc::ELOOP)
+        );
+    }
 }

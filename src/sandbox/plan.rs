@@ -123,25 +123,6 @@ pub struct HostFacts {
     pub caches: Vec<(PathBuf, PathBuf)>,
     /// Host files and directories hidden from the view even though their parent is shown.
     pub masked: Vec<PathBuf>,
-    /// Where the resolver configuration and the hosts file really live (symlinks followed):
-    /// allowlist mode writes its own versions there.
-    pub resolver_files: ResolverFiles,
-}
-
-/// The files that decide how names are looked up, as paths with symlinks followed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResolverFiles {
-    pub resolv_conf: PathBuf,
-    pub hosts: PathBuf,
-}
-
-impl Default for ResolverFiles {
-    fn default() -> Self {
-        ResolverFiles {
-            resolv_conf: PathBuf::from("/etc/resolv.conf"),
-            hosts: PathBuf::from("/etc/hosts"),
-        }
-    }
 }
 
 /// One step of building the view, in order.
@@ -157,8 +138,8 @@ pub enum Mount {
     Symlink { path: PathBuf, target: PathBuf },
     /// Something hidden: an empty read-only file or directory over it.
     Mask { path: PathBuf },
-    /// A read-only file with these contents at `path` (over the host's file if the view
-    /// shows one there).
+    /// A read-only file with these contents at `path`, symlinks followed inside the view
+    /// (over the host's file if the view shows one there).
     File { path: PathBuf, contents: String },
     /// A fresh /proc showing only the sandbox.
     Proc,
@@ -331,11 +312,11 @@ pub fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
         // Names are looked up by the filter, never by the server: the resolver points at
         // the sandbox's own name server, and the hosts file knows only localhost.
         mounts.push(Mount::File {
-            path: facts.resolver_files.resolv_conf.clone(),
+            path: PathBuf::from("/etc/resolv.conf"),
             contents: RESOLV_CONF.to_owned(),
         });
         mounts.push(Mount::File {
-            path: facts.resolver_files.hosts.clone(),
+            path: PathBuf::from("/etc/hosts"),
             contents: format!("{HOSTS}127.0.1.1 {HOSTNAME}\n"),
         });
     }
@@ -553,10 +534,6 @@ mod tests {
                 p("/home/me/.npm"),
             )],
             masked: vec![p("/etc/shadow")],
-            resolver_files: ResolverFiles {
-                resolv_conf: p("/run/systemd/resolve/stub-resolv.conf"),
-                hosts: p("/etc/hosts"),
-            },
         }
     }
 
@@ -618,14 +595,14 @@ mod tests {
                 ("no_proxy".into(), "localhost,127.0.0.1,::1".into()),
             ]
         );
-        // The resolver files are mcpguard's, at the paths the host really uses, after every
-        // bind and before /proc and /dev.
+        // The resolver files are mcpguard's, placed after every bind (where the view's own
+        // symlinks lead, e.g. systemd-resolved's stub in /run) and before /proc and /dev.
         let tail: Vec<&Mount> = plan.mounts.iter().rev().take(4).rev().collect();
         assert_eq!(
             tail,
             vec![
                 &Mount::File {
-                    path: p("/run/systemd/resolve/stub-resolv.conf"),
+                    path: p("/etc/resolv.conf"),
                     contents: RESOLV_CONF.into(),
                 },
                 &Mount::File {
