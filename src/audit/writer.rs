@@ -265,12 +265,20 @@ mod tests {
         first.append(record("a"), false).unwrap();
         second.append(record("b"), false).unwrap();
         first.append(record("c"), true).unwrap();
+        let last_line: serde_json::Value = serde_json::from_str(
+            std::fs::read_to_string(dir.path().join(format!("{}.jsonl", today())))
+                .unwrap()
+                .lines()
+                .last()
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(
             verify(dir.path()),
             (
                 Head {
                     seq: 3,
-                    hash: verify(dir.path()).0.hash
+                    hash: last_line["hash"].as_str().unwrap().to_owned()
                 },
                 vec![]
             )

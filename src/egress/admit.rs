@@ -230,6 +230,22 @@ mod tests {
             "Transfer-Encoding",
         );
         refused(b"\x00\x01binary", "neither TLS nor HTTP");
+        // A ClientHello that names the allowed server outside and hides another inside.
+        let hidden = Target::named("api.example.com", 443);
+        let ech = sniff::Sniffed::Tls(sniff::ClientHello {
+            server_name: Some("api.example.com".into()),
+            encrypted: true,
+        });
+        let reason = admit(ech, b"\x16", &hidden).unwrap_err().reason;
+        assert!(reason.contains("encrypted ClientHello (ECH)"), "{reason}");
+        let plain = sniff::Sniffed::Tls(sniff::ClientHello {
+            server_name: Some("api.example.com".into()),
+            encrypted: false,
+        });
+        assert_eq!(
+            admit(plain, b"\x16", &hidden).map_err(|r| r.reason),
+            Ok(Admitted::Raw(b"\x16".to_vec()))
+        );
         refused(
             b"GET / HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 40\r\n\r\nGET / HTTP/1.1\r\nHost: evil.example\r\n\r\n",
             "a body on a GET request",

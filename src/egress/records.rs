@@ -36,6 +36,14 @@ pub struct Live {
     pub counts: Arc<Counts>,
 }
 
+/// Whether the `count`th refusal of one destination (the `overall`th of the session, with
+/// `written` refusal records so far) gets a record of its own.
+fn keeps_record(count: u64, overall: u64, written: u64) -> bool {
+    let sampled = count <= RECORDED_PER_DESTINATION || count.is_multiple_of(SAMPLE_EVERY);
+    let within = written < RECORDED_PER_SESSION || overall.is_multiple_of(SAMPLE_EVERY);
+    sampled && within
+}
+
 impl Filter {
     /// Records every connection still open (the session is ending, and they with it).
     pub fn close_all(&self) {
@@ -102,10 +110,8 @@ impl Filter {
             *count
         };
         let overall = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
-        let sampled = count <= RECORDED_PER_DESTINATION || count.is_multiple_of(SAMPLE_EVERY);
-        let within = self.refusal_records.load(Ordering::Relaxed) < RECORDED_PER_SESSION
-            || overall.is_multiple_of(SAMPLE_EVERY);
-        let recorded = sampled && within;
+        let written = self.refusal_records.load(Ordering::Relaxed);
+        let recorded = keeps_record(count, overall, written);
         if recorded {
             self.refusal_records.fetch_add(1, Ordering::Relaxed);
         }
@@ -196,5 +202,31 @@ impl Filter {
             })
             .collect();
         tracing::warn!("{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn refusal_records_are_sampled_past_the_first_hundred_of_a_destination() {
+        // One destination refused 2,500 times in a session: records 1-100, 1000 and 2000.
+        let mut written = 0;
+        let mut kept = Vec::new();
+        for count in 1..=2_500 {
+            if keeps_record(count, count, written) {
+                written += 1;
+                kept.push(count);
+            }
+        }
+        let mut expected: Vec<u64> = (1..=100).collect();
+        expected.extend([1000, 2000]);
+        assert_eq!(kept, expected);
+        // A session that already wrote its share keeps one refusal in a thousand overall,
+        // whatever the destination.
+        assert!(!keeps_record(1, 10_001, RECORDED_PER_SESSION));
+        assert!(keeps_record(1, 11_000, RECORDED_PER_SESSION));
     }
 }

@@ -32,7 +32,7 @@ pub struct Inspection {
     pub blocked: bool,
 }
 
-/// Phrases that address the model rather than the user (compared lowercase).
+/// Phrases that address the model rather than the user (matched in any case).
 const INJECTION_PHRASES: [&str; 10] = [
     "ignore all previous instructions",
     "ignore previous instructions",
@@ -63,15 +63,32 @@ pub fn worth_inspecting(raw: &str, rules: &ResponseRules) -> bool {
     let unusual = raw.contains('\\') || !raw.is_ascii();
     (rules.strip_control && unusual)
         || rules.max_text.is_some_and(|max| raw.len() > max)
-        || (rules.injection != "off" && (unusual || looks_injected(&raw.to_lowercase()).is_some()))
+        || (rules.injection != "off" && (unusual || looks_injected(raw).is_some()))
         || (rules.check_output_schema && raw.contains("\"structuredContent\""))
 }
 
-fn looks_injected(lower: &str) -> Option<String> {
-    if let Some(phrase) = INJECTION_PHRASES.iter().find(|p| lower.contains(**p)) {
+/// One case-insensitive search for any of `literals`, built once: every tool result is
+/// scanned, and a lowercased copy of each would cost an allocation the size of the result.
+fn any_of(literals: &[&str]) -> regex::Regex {
+    let alternation: Vec<String> = literals.iter().map(|l| regex::escape(l)).collect();
+    regex::RegexBuilder::new(&alternation.join("|"))
+        .case_insensitive(true)
+        .build()
+        // The pattern is escaped literals only; it cannot fail to compile.
+        .unwrap_or_else(|e| unreachable!("escaped literals: {e}"))
+}
+
+static PHRASES: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| any_of(&INJECTION_PHRASES));
+static MARKUPS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| any_of(&MARKUP));
+
+fn looks_injected(text: &str) -> Option<String> {
+    if let Some(found) = PHRASES.find(text) {
+        let phrase = found.as_str().to_lowercase();
         return Some(format!("text addressed to the model (\"{phrase}\")"));
     }
-    if let Some(markup) = MARKUP.iter().find(|m| lower.contains(**m)) {
+    if let Some(found) = MARKUPS.find(text) {
+        let markup = found.as_str().to_lowercase();
         return Some(format!("tool-call or role markup ({markup})"));
     }
     None
@@ -140,7 +157,7 @@ fn scan_for_injection(text: String, inspection: &mut Inspection) -> String {
             .filter(|c| !('\u{e0000}'..='\u{e007f}').contains(c))
             .collect();
     }
-    if let Some(found) = looks_injected(&text.to_lowercase()) {
+    if let Some(found) = looks_injected(&text) {
         inspection
             .findings
             .push(format!("possible prompt injection: {found}"));

@@ -61,12 +61,12 @@ pub fn judge(
         .and_then(|a| a.arguments);
     // A name repeated in params, a key a lenient server would read as `name` or
     // `arguments`, or params that are not an object, give no name at all.
-    let shadowed = params
-        .and_then(|p| crate::jsonrpc::keys::keys_of(p.get()))
-        .and_then(|keys| crate::jsonrpc::keys::shadowing(&keys, &["name", "arguments", "_meta"]));
-    let name = name.filter(|_| shadowed.is_none());
+    // `keys_of` is `None` for params that are not an object.
+    let keys = params.and_then(|p| crate::jsonrpc::keys::keys_of(p.get()));
     let name = name.filter(|_| {
-        params.is_some_and(|p| serde_json::from_str::<Value>(p.get()).is_ok_and(|v| v.is_object()))
+        keys.as_deref().is_some_and(|keys| {
+            crate::jsonrpc::keys::shadowing(keys, &["name", "arguments", "_meta"]).is_none()
+        })
     });
     let State {
         catalog,

@@ -164,6 +164,7 @@ fn a_server_that_ignores_eof_and_sigterm_is_killed_with_its_daemonized_grandchil
 
 #[test]
 fn two_hundred_sessions_leave_no_process_behind() {
+    const ROUNDS: u64 = 200;
     let marker = format!(
         "MCPGUARD_TEST_MARKER={}-{}",
         std::process::id(),
@@ -172,7 +173,7 @@ fn two_hundred_sessions_leave_no_process_behind() {
     let (key, value) = marker.split_once('=').unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut sessions = Vec::new();
-    for round in 0..200 {
+    for round in 0..ROUNDS {
         let server = if round % 20 == 0 {
             fake(&[
                 "stubborn",
@@ -200,7 +201,7 @@ fn two_hundred_sessions_leave_no_process_behind() {
         guard.close_stdin();
         sessions.push(guard);
         // Keep a few sessions in flight at once, as an agent with several servers does.
-        if sessions.len() >= 4 {
+        if sessions.len() >= 4 || round + 1 == ROUNDS {
             for mut guard in sessions.drain(..) {
                 let code = guard.wait().code();
                 assert!(
@@ -210,9 +211,6 @@ fn two_hundred_sessions_leave_no_process_behind() {
                 );
             }
         }
-    }
-    for mut guard in sessions {
-        guard.wait();
     }
     let start = std::time::Instant::now();
     let mut left = processes_with_marker(&marker);
@@ -239,23 +237,51 @@ fn rand_suffix() -> u128 {
 
 /// Zombies whose parent is this test process (mcpguard sessions not waited for).
 fn zombie_children() -> usize {
-    zombie_children_of(std::process::id() as i32)
+    let me = std::process::id() as i32;
+    process_table()
+        .iter()
+        .filter(|(_, state, parent)| state == "Z" && *parent == me)
+        .count()
 }
 
-fn zombie_children_of(parent: i32) -> usize {
-    let me = parent.to_string();
+/// Every process: (pid, state, parent pid).
+fn process_table() -> Vec<(i32, String, i32)> {
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
-        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
-        .filter(|stat| {
-            let Some(i) = stat.rfind(')') else {
-                return false;
-            };
-            let fields: Vec<&str> = stat[i + 1..].split_whitespace().collect();
-            fields.first() == Some(&"Z") && fields.get(1) == Some(&me.as_str())
+        .filter_map(|e| {
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+            Some((
+                pid,
+                fields.first()?.to_string(),
+                fields.get(1)?.parse().ok()?,
+            ))
         })
-        .count()
+        .collect()
+}
+
+/// Zombies anywhere under `root` (its children, and theirs: the sandbox's PID 1 is the
+/// one that inherits the server's orphans).
+fn zombies_under(root: i32) -> Vec<i32> {
+    let table = process_table();
+    let mut under = vec![root];
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for (pid, _, parent) in &table {
+            if under.contains(parent) && !under.contains(pid) {
+                under.push(*pid);
+                grew = true;
+            }
+        }
+    }
+    table
+        .iter()
+        .filter(|(pid, state, _)| state == "Z" && *pid != root && under.contains(pid))
+        .map(|(pid, _, _)| *pid)
+        .collect()
 }
 
 #[test]
@@ -307,7 +333,11 @@ fn orphans_of_the_server_are_reaped_during_the_session() {
     guard.send_json(&request(json!(1), "ping", json!({})));
     assert_eq!(guard.recv_json()["id"], json!(1));
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let zombies = zombie_children_of(guard.pid());
-    assert_eq!(zombies, 0, "zombies under mcpguard");
+    // The orphans went to the sandbox's PID 1, under mcpguard: none may stay a zombie.
+    assert_eq!(
+        zombies_under(guard.pid()),
+        Vec::<i32>::new(),
+        "zombies under mcpguard"
+    );
     assert_eq!(guard.finish().0, Some(0));
 }

@@ -410,6 +410,8 @@ fn everything_else_is_refused(who: Who) {
     let unlisted_port = unlisted.local_addr().unwrap().port();
     let api = format!("api.mcpguard.test:{port}");
     let attempt = |kind: &str, target: &str| format!("{kind}:{target}");
+    let listed_refusal =
+        format!("403 mcpguard: 127.0.0.1:{port} is not in sandbox.allow-hosts of profile default");
     let cases: Vec<(String, &str)> = vec![
         // A host the allowlist does not name: by proxy, captured, over TLS both ways.
         (
@@ -457,16 +459,18 @@ fn everything_else_is_refused(who: Who) {
         // The host's loopback listeners: by proxy, and on the sandbox's own loopback.
         (
             attempt("proxy-connect", &format!("127.0.0.1:{port}")),
-            "403 mcpguard: 127.0.0.1:",
+            &listed_refusal,
         ),
         (
             attempt("direct-get", &format!("http://127.0.0.1:{port}/")),
-            "403 mcpguard: 127.0.0.1:",
+            &listed_refusal,
         ),
         (
             attempt("connect", &format!("127.0.0.1:{unlisted_port}")),
             "ERR EACCES",
         ),
+        // The server may not listen on TCP either (Landlock, on Linux 6.7+).
+        (attempt("bind", "127.0.0.1:8080"), "ERR EACCES"),
     ];
     let attempts: Vec<String> = cases.iter().map(|(a, _)| a.clone()).collect();
     let run = run_probe(

@@ -68,15 +68,27 @@ fn call(guard: &mut Guarded, id: Value, tool: &str, arguments: Value) -> Value {
     answer(guard, id)
 }
 
-/// (code, rule) of a blocked call, or None when the server answered.
+/// (code, rule) of a blocked call, or None when the server answered. A reply that is
+/// mcpguard's own error (a rate limit, a timeout) is neither, and fails the test.
 fn blocked(reply: &Value) -> Option<(String, String)> {
-    let decision = reply["result"]["_meta"]["dev.mcpguard/decision"].as_object()?;
-    assert_eq!(reply["result"]["isError"], json!(true));
+    let Some(decision) = reply["result"]["_meta"]["dev.mcpguard/decision"].as_object() else {
+        let own = reply["error"]["data"]["code"]
+            .as_str()
+            .is_some_and(|code| code.starts_with("mcpguard."));
+        assert!(!own, "mcpguard answered instead of the server: {reply}");
+        assert!(
+            reply["result"].is_object() || reply["error"].is_object(),
+            "not an answer: {reply}"
+        );
+        return None;
+    };
+    assert_eq!(reply["result"]["isError"], json!(true), "{reply}");
     assert!(
         reply["result"]["content"][0]["text"]
             .as_str()
             .unwrap()
-            .starts_with("mcpguard: blocked: ")
+            .starts_with("mcpguard: blocked: "),
+        "{reply}"
     );
     Some((
         decision["code"].as_str()?.to_owned(),

@@ -612,6 +612,13 @@ fn without_user_namespaces_an_allowed_fallback_still_confines_and_says_so() {
         &["EPERM"],
         "landlock scope (abstract sockets)",
     );
+    // No pid namespace here: only Landlock's signal scope keeps host processes unkillable.
+    expect(
+        &inside,
+        &format!("kill:{}", std::process::id()),
+        &["EPERM"],
+        "landlock scope (signals, degraded: no pid namespace)",
+    );
     for key in [
         "ptrace_attach_1",
         "mount_tmpfs",
