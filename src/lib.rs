@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod cli;
 pub mod egress;
+pub mod fspath;
 pub mod jsonrpc;
 pub mod logging;
 pub mod mcp;

@@ -36,6 +36,10 @@ pub fn cache_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "mcpguard").map(|d| d.cache_dir().to_path_buf())
 }
 
+/// What to say when `state_dir` has no answer.
+pub const NO_STATE_DIR: &str = "cannot tell where mcpguard keeps its state (the audit trail, \
+     the pins): HOME is not set; set HOME, or set MCPGUARD_HOME to the directory to use";
+
 /// Where mcpguard keeps state (the audit trail).
 pub fn state_dir() -> Option<PathBuf> {
     if let Some(base) = std::env::var_os("MCPGUARD_HOME").filter(|v| !v.is_empty()) {

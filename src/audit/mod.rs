@@ -83,24 +83,8 @@ impl AuditLog {
 
     fn base(&self, event: &str) -> Record {
         Record {
-            v: record::VERSION,
-            ts: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
-            seq: 0,
-            session: self.session.clone(),
-            server: self.server.clone(),
-            profile: self.profile.clone(),
             client: self.client.clone(),
-            event: event.to_owned(),
-            method: None,
-            tool: None,
-            id: None,
-            args: None,
-            decision: None,
-            latency_ms: None,
-            result: None,
-            detail: None,
-            prev: String::new(),
-            hash: String::new(),
+            ..Record::new(event, &self.session, &self.server, self.profile.clone())
         }
     }
 
@@ -108,6 +92,11 @@ impl AuditLog {
         if let Err(e) = self.writer.append(record, sync) {
             tracing::error!(server = %self.server, "the audit record could not be written: {e}");
         }
+    }
+
+    /// How much of payloads this trail keeps.
+    pub fn payload_mode(&self) -> PayloadMode {
+        self.mode
     }
 
     pub fn payload(&self, value: &Value) -> Option<Payload> {

@@ -48,6 +48,33 @@ pub struct Record {
     pub hash: String,
 }
 
+impl Record {
+    /// A record of `event` with nothing but its session's fields; the writer dates,
+    /// numbers and seals it (`ts`, `seq`, `prev`, `hash`).
+    pub fn new(event: &str, session: &str, server: &str, profile: ProfileRef) -> Record {
+        Record {
+            v: VERSION,
+            ts: String::new(),
+            seq: 0,
+            session: session.to_owned(),
+            server: server.to_owned(),
+            profile,
+            client: None,
+            event: event.to_owned(),
+            method: None,
+            tool: None,
+            id: None,
+            args: None,
+            decision: None,
+            latency_ms: None,
+            result: None,
+            detail: None,
+            prev: String::new(),
+            hash: String::new(),
+        }
+    }
+}
+
 /// Which policy the session ran under: a name and the digest of its effective content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileRef {

@@ -570,21 +570,9 @@ mod tests {
         error: bool,
     ) -> Record {
         Record {
-            v: 1,
             ts: ts.into(),
-            seq: 0,
-            session: "s1".into(),
-            server: "fs".into(),
-            profile: ProfileRef {
-                name: "cli".into(),
-                digest: "abcdef0123456789".into(),
-            },
-            client: None,
-            event: event.into(),
             method: Some("tools/call".into()),
             tool: tool.map(str::to_owned),
-            id: None,
-            args: None,
             decision: verdict.map(|v| Decision {
                 verdict: v.into(),
                 rule: "r".into(),
@@ -598,9 +586,15 @@ mod tests {
                 tokens: 100,
                 payload: None,
             }),
-            detail: None,
-            prev: String::new(),
-            hash: String::new(),
+            ..Record::new(
+                event,
+                "s1",
+                "fs",
+                ProfileRef {
+                    name: "cli".into(),
+                    digest: "abcdef0123456789".into(),
+                },
+            )
         }
     }
 

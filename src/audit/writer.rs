@@ -223,29 +223,15 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     fn record(event: &str) -> Record {
-        Record {
-            v: 1,
-            ts: "2026-11-21T10:00:00.000Z".into(),
-            seq: 0,
-            session: "s".into(),
-            server: "srv".into(),
-            profile: ProfileRef {
+        Record::new(
+            event,
+            "s",
+            "srv",
+            ProfileRef {
                 name: "cli".into(),
                 digest: "d".into(),
             },
-            client: None,
-            event: event.into(),
-            method: None,
-            tool: None,
-            id: None,
-            args: None,
-            decision: None,
-            latency_ms: None,
-            result: None,
-            detail: None,
-            prev: String::new(),
-            hash: String::new(),
-        }
+        )
     }
 
     fn today() -> String {

@@ -43,9 +43,9 @@ pub enum Command {
     Run(RunArgs),
 
     /// Show which sandbox layers this machine can enforce (user namespaces and each
-    /// namespace type, the Landlock ABI and what it covers, seccomp, cgroups), tested for
-    /// real by starting a tiny sandbox, with a fix for each gap. Exits 1 when the default
-    /// sandbox cannot run here.
+    /// namespace type, the Landlock ABI and what it covers, seccomp, the network allowlist),
+    /// tested for real by starting tiny sandboxes, with a fix for each gap. Exits 1 when the
+    /// default sandbox cannot run here.
     Doctor {
         /// Print the findings as JSON.
         #[arg(long)]

@@ -9,8 +9,7 @@ use std::io::Write;
 use std::time::SystemTime;
 
 pub fn run(command: AuditCommand) -> anyhow::Result<u8> {
-    let state = paths::state_dir()
-        .context("cannot tell where mcpguard keeps its state: HOME is not set")?;
+    let state = paths::state_dir().context(paths::NO_STATE_DIR)?;
     match command {
         AuditCommand::Verify { server } => verify(&state, server.as_deref()),
         AuditCommand::Report { since, html } => {

@@ -12,8 +12,6 @@ struct Findings {
     landlock_abi: i32,
     landlock_covers: &'static str,
     seccomp: bool,
-    cgroup_v2: bool,
-    cgroup_delegated: bool,
     trial: Trial,
     /// A trial in allowlist mode: the egress sockets handed over, or why not.
     allowlist: Allowlist,
@@ -43,13 +41,26 @@ pub fn run(json: bool) -> anyhow::Result<u8> {
     let namespaces = probe::namespaces();
     let landlock_abi = probe::landlock_abi();
     let seccomp = probe::seccomp_available();
-    let (cgroup_v2, cgroup_delegated) = probe::cgroups();
     let trial = trial(Network::None);
     let allowlist_trial = trial_allowlist();
 
     let mut fixes = Vec::new();
-    if namespaces.iter().any(|n| n.error.is_some()) {
+    let user_ok = namespaces
+        .iter()
+        .any(|n| n.name == "user" && n.error.is_none());
+    let missing: Vec<&str> = namespaces
+        .iter()
+        .filter(|n| n.error.is_some())
+        .map(|n| n.name)
+        .collect();
+    if !user_ok {
         fixes.push(format!("namespaces: {}", namespaces::userns_hint()));
+    } else if !missing.is_empty() {
+        fixes.push(format!(
+            "namespaces: this kernel lacks the {} namespace type(s); it needs a kernel built with \
+             them (CONFIG_*_NS)",
+            missing.join(", ")
+        ));
     }
     if landlock_abi == 0 {
         fixes.push(
@@ -73,24 +84,25 @@ pub fn run(json: bool) -> anyhow::Result<u8> {
              one here (--net none still works, --net host is unfiltered)"
         ));
     }
-    if !cgroup_delegated {
-        fixes.push(
-            "cgroups: no delegated cgroup v2 subtree for this user, so limits are rlimits only \
-             (systemd: run under `systemd-run --user --scope`)"
-                .into(),
-        );
-    }
     let default_sandbox_ok = trial
         .report
         .as_ref()
         .is_some_and(|r| r.namespaces && r.seccomp && r.landlock.is_full());
+    if !default_sandbox_ok {
+        // Never "every layer is enforced" above a failed trial.
+        fixes.push(format!(
+            "trial sandbox: {}",
+            trial
+                .error
+                .as_deref()
+                .unwrap_or("it started without every layer of the default sandbox (see above)")
+        ));
+    }
     let findings = Findings {
         namespaces,
         landlock_abi,
         landlock_covers: probe::landlock_coverage(landlock_abi),
         seccomp,
-        cgroup_v2,
-        cgroup_delegated,
         trial,
         allowlist: allowlist_trial,
         fixes,
@@ -209,12 +221,6 @@ fn print_table(out: &mut impl Write, f: &Findings) -> std::io::Result<()> {
         "seccomp",
         if f.seccomp { "yes" } else { "NO" }
     )?;
-    let cgroups = match (f.cgroup_v2, f.cgroup_delegated) {
-        (true, true) => "v2, delegated",
-        (true, false) => "v2, not delegated (limits are rlimits only)",
-        (false, _) => "v1 or absent (limits are rlimits only)",
-    };
-    writeln!(out, "  {:<22} {cgroups}", "cgroups")?;
     let trial = match (&f.trial.report, &f.trial.error) {
         (Some(r), None) => format!(
             "ok: namespaces {}, landlock {} (ABI {}), seccomp {}{}",

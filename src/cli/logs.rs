@@ -10,8 +10,7 @@ use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 pub fn run(args: LogsArgs) -> anyhow::Result<u8> {
-    let state = paths::state_dir()
-        .context("cannot tell where mcpguard keeps its state: HOME is not set")?;
+    let state = paths::state_dir().context(paths::NO_STATE_DIR)?;
     let filter = Filter {
         server: args.server,
         tool: args.tool,

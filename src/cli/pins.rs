@@ -8,8 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 fn pin_files(server: Option<&str>) -> anyhow::Result<Vec<(PathBuf, PinFile)>> {
-    let state = paths::state_dir()
-        .context("cannot tell where mcpguard keeps its state: HOME is not set")?;
+    let state = paths::state_dir().context(paths::NO_STATE_DIR)?;
     let mut found = Vec::new();
     let entries = match std::fs::read_dir(state.join("pins")) {
         Ok(entries) => entries,

@@ -126,8 +126,7 @@ fn open_audit(
     server: &str,
     mode: PayloadMode,
 ) -> anyhow::Result<AuditLog> {
-    let state =
-        paths::state_dir().context("cannot tell where to keep the audit trail: HOME is not set")?;
+    let state = paths::state_dir().context(paths::NO_STATE_DIR)?;
     let mut effective = serde_json::to_vec(profile)?;
     effective.extend(serde_json::to_vec(plan)?);
     // The hosts --allow-host and launchers added are part of what the session runs under.
@@ -169,8 +168,7 @@ fn pin_state(profile: &Profile, plan: &Plan, server: &str) -> anyhow::Result<Opt
             profile.profile.name
         ),
     };
-    let state =
-        paths::state_dir().context("cannot tell where to keep the pins: HOME is not set")?;
+    let state = paths::state_dir().context(paths::NO_STATE_DIR)?;
     let path = pins::pin_path(&state, server, &plan.argv, &profile.profile.name);
     let file = pins::load(&path)?.unwrap_or_else(|| PinFile {
         server: server.to_owned(),

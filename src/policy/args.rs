@@ -11,7 +11,7 @@ use crate::profile::model::{ArgRule, Verdict};
 use globset::{Glob, GlobMatcher};
 use regex::Regex;
 use serde_json::Value;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 struct Compiled {
     index: usize,
@@ -129,7 +129,12 @@ impl Compiled {
         }
         let (lexical, resolved) = if path_like {
             let absolute = base.absolute(&text);
-            (lexical_normalize(&absolute), resolve_path(&absolute))
+            (
+                crate::fspath::lexical_normalize(&absolute)
+                    .display()
+                    .to_string(),
+                resolve_path(&absolute),
+            )
         } else {
             (text.clone(), text.clone())
         };
@@ -209,64 +214,12 @@ impl Base {
     }
 }
 
-/// `.` and `..` removed as written (what a reader of the path sees).
-fn lexical_normalize(path: &Path) -> String {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out.display().to_string()
-}
-
-/// The path the kernel would open: components resolved in order, symlinks followed where
-/// they exist (a `..` after a symlink leaves the symlink's target, as the kernel does), the
-/// part that does not exist yet appended as written.
+/// The path the kernel would open (see `fspath::resolve_beneath`).
 pub fn resolve_path(path: &Path) -> String {
-    let mut resolved = PathBuf::from("/");
-    let mut pending: Vec<std::ffi::OsString> = path
-        .components()
-        .rev()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(n.to_os_string()),
-            Component::ParentDir => Some("..".into()),
-            _ => None,
-        })
-        .collect();
-    let mut links = 0;
-    while let Some(part) = pending.pop() {
-        if part == ".." {
-            resolved.pop();
-            continue;
-        }
-        let next = resolved.join(&part);
-        match std::fs::symlink_metadata(&next) {
-            Ok(meta) if meta.file_type().is_symlink() && links < 40 => {
-                links += 1;
-                let Ok(target) = std::fs::read_link(&next) else {
-                    resolved = next;
-                    continue;
-                };
-                if target.is_absolute() {
-                    resolved = PathBuf::from("/");
-                }
-                for component in target.components().rev() {
-                    match component {
-                        Component::Normal(n) => pending.push(n.to_os_string()),
-                        Component::ParentDir => pending.push("..".into()),
-                        _ => {}
-                    }
-                }
-            }
-            _ => resolved = next,
-        }
-    }
-    resolved.display().to_string()
+    crate::fspath::resolve_beneath(Path::new("/"), path)
+        .0
+        .display()
+        .to_string()
 }
 
 #[cfg(test)]

@@ -24,6 +24,11 @@ pub enum SpawnError {
     NotExecutable { command: String, source: io::Error },
     #[error("could not start {command}: {source}")]
     Other { command: String, source: io::Error },
+    #[error(
+        "could not start the sandbox: re-executing mcpguard through /proc/self/exe failed \
+         ({0}); /proc must be mounted and mcpguard's binary executable"
+    )]
+    Helper(io::Error),
 }
 
 impl SpawnError {
@@ -32,6 +37,8 @@ impl SpawnError {
         match self {
             SpawnError::NotFound { .. } => EXIT_NOT_FOUND,
             SpawnError::NotExecutable { .. } | SpawnError::Other { .. } => EXIT_NOT_EXECUTABLE,
+            // mcpguard itself failed, not the server's command (contract: 125).
+            SpawnError::Helper(_) => 125,
         }
     }
 }
@@ -46,46 +53,16 @@ impl SpawnError {
 /// and naming them on the helper's command line, and the parent-death signal by the helper
 /// itself, first thing, checked against the supervisor's pid.
 pub fn spawn_sandboxed(channels: &crate::sandbox::Channels) -> Result<Child, SpawnError> {
-    use std::os::fd::AsRawFd;
-    let plan_fd = channels.plan_read.as_raw_fd();
-    let report_fd = channels.report_write.as_raw_fd();
-    let egress_fd = channels
-        .egress
-        .as_ref()
-        .map(|(helper, _)| helper.as_raw_fd());
-    let inheritable = |fd: i32, inherit: bool| {
-        // SAFETY: F_SETFD on descriptors we own.
-        unsafe {
-            libc::fcntl(
-                fd,
-                libc::F_SETFD,
-                if inherit { 0 } else { libc::FD_CLOEXEC },
-            )
-        }
-    };
-    let mut command = Command::new("/proc/self/exe");
+    let mut command = Command::from(channels.helper_command());
     command
-        .arg(crate::sandbox::init::SUBCOMMAND)
-        .arg(plan_fd.to_string())
-        .arg(report_fd.to_string())
-        .arg(std::process::id().to_string())
-        .args(egress_fd.map(|fd| fd.to_string()))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .process_group(0)
         .kill_on_drop(false);
-    // The supervisor spawns from one thread only, so no other child can inherit these
-    // during the short window they are inheritable.
-    let fds: Vec<i32> = [plan_fd, report_fd].into_iter().chain(egress_fd).collect();
-    for &fd in &fds {
-        inheritable(fd, true);
-    }
-    let spawned = command.spawn();
-    for &fd in &fds {
-        inheritable(fd, false);
-    }
-    spawned.map_err(|source| classify("/proc/self/exe", source))
+    channels
+        .while_inheritable(|| command.spawn())
+        .map_err(SpawnError::Helper)
 }
 
 /// What every server child does between fork and exec: its own process group, and death

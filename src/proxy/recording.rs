@@ -137,6 +137,10 @@ pub fn id_value(id: &RequestId) -> Value {
 
 /// A payload for the record from raw JSON text.
 fn raw_payload(audit: &AuditLog, raw: &str) -> Option<Payload> {
+    // Nothing of the payload is kept: no reason to parse it.
+    if audit.payload_mode() == crate::audit::PayloadMode::None {
+        return None;
+    }
     if raw.len() <= PARSE_LIMIT {
         return serde_json::from_str::<Value>(raw)
             .ok()

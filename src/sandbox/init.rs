@@ -261,7 +261,7 @@ fn pid_one(plan: &Plan, signals: &SigSet) -> ! {
         Err(e) => fatal(&format!("fork: {e}")),
         Ok(ForkResult::Child) => {
             unblock_all();
-            become_server(plan, &plan.landlock, None, &plan.cwd)
+            become_server(plan, &plan.landlock, None, &plan.cwd, &plan.env)
         }
         Ok(ForkResult::Parent { child }) => {
             release_stdio();
@@ -333,7 +333,13 @@ fn run_degraded(plan: &Plan, why: &str) -> ! {
         Ok(ForkResult::Child) => {
             die_with_parent();
             unblock_all();
-            become_server(plan, &plan.landlock_degraded, Some(why), &cwd)
+            become_server(
+                plan,
+                &plan.landlock_degraded,
+                Some(why),
+                &cwd,
+                &plan.degraded_env,
+            )
         }
         Ok(ForkResult::Parent { child }) => {
             release_stdio();
@@ -352,6 +358,7 @@ fn become_server(
     rules: &super::plan::LandlockRules,
     without_namespaces: Option<&str>,
     cwd: &Path,
+    env: &[(String, String)],
 ) -> ! {
     let step = |what: &str, result: std::io::Result<()>| {
         if let Err(e) = result {
@@ -429,24 +436,41 @@ fn become_server(
         },
         degraded,
     });
-    exec(plan)
+    exec(&plan.argv, env)
 }
 
-/// Closes every inherited descriptor except the standard ones and the report pipe (closed
-/// on exec).
+/// Closes every inherited descriptor except the standard ones and the report pipe (which
+/// `send_report` closes after writing).
 fn close_all_but_report() -> std::io::Result<()> {
-    // SAFETY: close_range and fcntl take plain integers.
-    unsafe {
-        libc::syscall(libc::SYS_close_range, 3u32, (REPORT_FD - 1) as u32, 0u32);
-        libc::syscall(
-            libc::SYS_close_range,
-            (REPORT_FD + 1) as u32,
-            u32::MAX,
-            0u32,
-        );
-        libc::fcntl(REPORT_FD, libc::F_SETFD, libc::FD_CLOEXEC);
+    let close_range = |first: i32, last: u32| {
+        // SAFETY: close_range takes plain integers.
+        let result = unsafe { libc::syscall(libc::SYS_close_range, first as u32, last, 0u32) };
+        if result == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    };
+    let ranges =
+        close_range(3, (REPORT_FD - 1) as u32).and_then(|()| close_range(REPORT_FD + 1, u32::MAX));
+    match ranges {
+        Ok(()) => Ok(()),
+        // Kernels before 5.9 have no close_range: close what /proc lists, one by one.
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+            let open: Vec<i32> = std::fs::read_dir("/proc/self/fd")?
+                .flatten()
+                .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+                .filter(|fd| *fd > 2 && *fd != REPORT_FD)
+                .collect();
+            for fd in open {
+                // SAFETY: closing descriptors this process holds (the directory's own is
+                // already closed; closing it again only fails with EBADF).
+                unsafe { libc::close(fd) };
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
-    Ok(())
 }
 
 fn send_report(report: &LayerReport) {
@@ -460,19 +484,14 @@ fn send_report(report: &LayerReport) {
 }
 
 /// Replaces this process with the server, looking the program up on the plan's PATH.
-fn exec(plan: &Plan) -> ! {
-    let Some(program) = plan.argv.first() else {
+fn exec(argv: &[String], env: &[(String, String)]) -> ! {
+    let Some(program) = argv.first() else {
         fatal("no command to run")
     };
     let to_c = |s: &str| CString::new(s).unwrap_or_else(|_| fatal(&format!("NUL byte in {s:?}")));
-    let argv: Vec<CString> = plan.argv.iter().map(|a| to_c(a)).collect();
-    let envp: Vec<CString> = plan
-        .env
-        .iter()
-        .map(|(k, v)| to_c(&format!("{k}={v}")))
-        .collect();
-    let path = plan
-        .env
+    let argv: Vec<CString> = argv.iter().map(|a| to_c(a)).collect();
+    let envp: Vec<CString> = env.iter().map(|(k, v)| to_c(&format!("{k}={v}"))).collect();
+    let path = env
         .iter()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.as_str())

@@ -153,24 +153,10 @@ pub fn check_grants(paths: &[PathBuf], flag: &'static str) -> Result<Vec<PathBuf
                 path: path.clone(),
                 source: e,
             })?;
-            Ok(normalize(&absolute))
+            // `..` and `.` removed as written, so a grant names the directory it appears to.
+            Ok(crate::fspath::lexical_normalize(&absolute))
         })
         .collect()
-}
-
-/// `..` and `.` removed lexically, so a grant names the directory it appears to.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// The pipes that carry the plan in and the layer report out.
@@ -183,6 +169,48 @@ pub struct Channels {
     pub report_read: OwnedFd,
     /// The helper's fd 5 and the supervisor's end, in allowlist mode (see `handoff`).
     pub egress: Option<(OwnedFd, OwnedFd)>,
+}
+
+impl Channels {
+    /// The helper's descriptors (plan, report, and the egress channel in allowlist mode).
+    fn helper_fds(&self) -> Vec<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        [self.plan_read.as_raw_fd(), self.report_write.as_raw_fd()]
+            .into_iter()
+            .chain(self.egress.as_ref().map(|(helper, _)| helper.as_raw_fd()))
+            .collect()
+    }
+
+    /// The helper's command line: `/proc/self/exe __sandbox-init PLAN REPORT PID [EGRESS]`
+    /// (re-executed through /proc/self/exe so a replaced or deleted binary does not matter).
+    pub fn helper_command(&self) -> std::process::Command {
+        let fds = self.helper_fds();
+        let mut command = std::process::Command::new("/proc/self/exe");
+        command
+            .arg(init::SUBCOMMAND)
+            .arg(fds[0].to_string())
+            .arg(fds[1].to_string())
+            .arg(std::process::id().to_string())
+            .args(fds.get(2).map(|fd| fd.to_string()));
+        command
+    }
+
+    /// Runs `spawn` with the helper's descriptors inheritable, and closes them on exec
+    /// again afterwards. Callers spawn from one thread only, so no other child can inherit
+    /// them during that window.
+    pub fn while_inheritable<T>(&self, spawn: impl FnOnce() -> T) -> T {
+        let fds = self.helper_fds();
+        let set = |flags: i32| {
+            for &fd in &fds {
+                // SAFETY: F_SETFD on descriptors these channels own.
+                unsafe { libc::fcntl(fd, libc::F_SETFD, flags) };
+            }
+        };
+        set(0);
+        let spawned = spawn();
+        set(libc::FD_CLOEXEC);
+        spawned
+    }
 }
 
 /// Writes `plan` into a pipe for the helper and opens the report pipe.
@@ -238,7 +266,7 @@ mod tests {
     #[test]
     fn grants_are_normalised() {
         assert_eq!(
-            normalize(Path::new("/a/b/../c/./d")),
+            crate::fspath::lexical_normalize(Path::new("/a/b/../c/./d")),
             PathBuf::from("/a/c/d")
         );
     }

@@ -254,49 +254,10 @@ fn place_file(staging: &Path, index: usize, path: &Path, contents: &str) -> Resu
 /// nothing is created or mounted outside the view (the host's own root is still `/` here).
 /// The last components may not exist yet.
 fn resolve_in_root(root: &Path, path: &Path) -> io::Result<PathBuf> {
-    use std::collections::VecDeque;
-    use std::path::Component;
-    let mut pending: VecDeque<std::ffi::OsString> = VecDeque::new();
-    let queue = |path: &Path, pending: &mut VecDeque<std::ffi::OsString>| {
-        let parts: Vec<std::ffi::OsString> = path
-            .components()
-            .filter_map(|c| match c {
-                Component::Normal(name) => Some(name.to_os_string()),
-                Component::ParentDir => Some("..".into()),
-                _ => None,
-            })
-            .collect();
-        for part in parts.into_iter().rev() {
-            pending.push_front(part);
-        }
-    };
-    queue(path, &mut pending);
-    let mut current = root.to_path_buf();
-    let mut links = 0;
-    while let Some(part) = pending.pop_front() {
-        if part == ".." {
-            if current != root {
-                current.pop();
-            }
-            continue;
-        }
-        let next = current.join(&part);
-        match std::fs::symlink_metadata(&next) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                links += 1;
-                if links > 40 {
-                    return Err(io::Error::from_raw_os_error(libc::ELOOP));
-                }
-                let target = std::fs::read_link(&next)?;
-                if target.is_absolute() {
-                    current = root.to_path_buf();
-                }
-                queue(&target, &mut pending);
-            }
-            _ => current = next,
-        }
+    match crate::fspath::resolve_beneath(root, path) {
+        (_, true) => Err(io::Error::from_raw_os_error(libc::ELOOP)),
+        (resolved, false) => Ok(resolved),
     }
-    Ok(current)
 }
 
 /// A fresh procfs for this pid namespace, with the kernel's knobs read-only.

@@ -176,6 +176,8 @@ pub struct Plan {
     pub landlock_degraded: LandlockRules,
     /// HOME, TMPDIR and the working directory when there is no private view.
     pub degraded_home: PathBuf,
+    /// The environment then: HOME and TMPDIR where Landlock lets the server write.
+    pub degraded_env: Vec<(String, String)>,
 }
 
 /// The hostname inside the sandbox.
@@ -368,10 +370,22 @@ pub fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
         facts.home.clone()
     };
 
+    let env = environment(request, facts);
     Plan {
         server_name: request.server_name.clone(),
         argv: request.argv.clone(),
-        env: environment(request, facts),
+        degraded_env: env
+            .iter()
+            .map(|(name, value)| match name.as_str() {
+                "HOME" => (name.clone(), degraded_home.display().to_string()),
+                "TMPDIR" => (
+                    name.clone(),
+                    degraded_home.join("tmp").display().to_string(),
+                ),
+                _ => (name.clone(), value.clone()),
+            })
+            .collect(),
+        env,
         cwd,
         uid: facts.uid,
         gid: facts.gid,
@@ -730,6 +744,21 @@ mod tests {
                     ],
                 },
                 degraded_home: p("/home/me/.cache/mcpguard/servers/fs/home"),
+                // Without a private view, HOME and TMPDIR are where Landlock allows writes.
+                degraded_env: vec![
+                    ("GITHUB_TOKEN".into(), "ghp_x".into()),
+                    (
+                        "HOME".into(),
+                        "/home/me/.cache/mcpguard/servers/fs/home".into()
+                    ),
+                    ("LANG".into(), "C.UTF-8".into()),
+                    ("MODE".into(), "ci".into()),
+                    ("PATH".into(), "/usr/bin:/bin".into()),
+                    (
+                        "TMPDIR".into(),
+                        "/home/me/.cache/mcpguard/servers/fs/home/tmp".into()
+                    ),
+                ],
             }
         );
     }

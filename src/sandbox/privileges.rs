@@ -39,8 +39,8 @@ pub fn drop_capabilities() -> io::Result<()> {
             | SECBIT_KEEP_CAPS_LOCKED
             | SECBIT_NO_CAP_AMBIENT_RAISE
             | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
-        let holds_caps =
-            status_field("CapEff").is_some_and(|v| !v.trim_start_matches('0').is_empty());
+        let holds_caps = status_field(&read_status(), "CapEff")
+            .is_some_and(|v| !v.trim_start_matches('0').is_empty());
         if libc::prctl(libc::PR_SET_SECUREBITS, bits, 0, 0, 0) != 0 && holds_caps {
             return Err(io::Error::last_os_error());
         }
@@ -104,25 +104,28 @@ pub fn no_new_privs() -> io::Result<()> {
     Ok(())
 }
 
-/// A field of /proc/self/status.
-pub fn status_field(name: &str) -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find_map(|line| {
-        line.strip_prefix(name)?
-            .strip_prefix(':')
-            .map(|v| v.trim().to_owned())
-    })
+/// A field of /proc/self/status, from the file's `status` text.
+fn status_field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':').map(str::trim))
 }
 
-/// Checks that the process really holds no capability and cannot gain any.
+fn read_status() -> String {
+    std::fs::read_to_string("/proc/self/status").unwrap_or_default()
+}
+
+/// Checks that the process really holds no capability and cannot gain any (one read of
+/// /proc/self/status for all five fields).
 pub fn verify_unprivileged() -> Result<(), String> {
+    let status = read_status();
     for field in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
-        let value = status_field(field).unwrap_or_default();
+        let value = status_field(&status, field).unwrap_or_default();
         if !value.trim_start_matches('0').is_empty() {
             return Err(format!("{field} is {value} after dropping capabilities"));
         }
     }
-    if status_field("NoNewPrivs").as_deref() != Some("1") {
+    if status_field(&status, "NoNewPrivs") != Some("1") {
         return Err("NoNewPrivs is not set".into());
     }
     Ok(())

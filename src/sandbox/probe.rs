@@ -1,13 +1,13 @@
 //! What this machine can enforce, found by trying (for `mcpguard doctor`).
 //!
 //! Owns: trying each namespace type in a throwaway child, reading the Landlock ABI and what
-//! it covers, checking seccomp and cgroup v2 delegation, and starting a real tiny sandbox
+//! it covers, checking seccomp, and starting a real tiny sandbox
 //! (the same helper `run` uses) to read back the layers it reports, and one in allowlist
 //! mode to see it hand over the egress filter's sockets. Must run before any
 //! thread exists in the process (it forks).
 
 use super::handoff::{self, Role};
-use super::init::{LayerReport, SUBCOMMAND};
+use super::init::LayerReport;
 use super::landlock;
 use super::plan::Plan;
 use nix::sched::{CloneFlags, unshare};
@@ -15,8 +15,8 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork};
 use serde::Serialize;
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd};
-use std::process::{Command, Stdio};
+use std::os::fd::AsFd;
+use std::process::Stdio;
 
 /// One namespace type and whether an unprivileged user namespace can hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -108,21 +108,6 @@ pub fn seccomp_available() -> bool {
     mode >= 0 && std::fs::read_to_string("/proc/self/status").is_ok_and(|s| s.contains("Seccomp:"))
 }
 
-/// cgroup v2 and whether this user may manage a subtree (resource limits beyond rlimits).
-pub fn cgroups() -> (bool, bool) {
-    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
-    let own = std::fs::read_to_string("/proc/self/cgroup")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
-        })
-        .map(|p| std::path::Path::new("/sys/fs/cgroup").join(p.trim_start_matches('/')));
-    let delegated =
-        own.is_some_and(|dir| nix::unistd::access(&dir, nix::unistd::AccessFlags::W_OK).is_ok());
-    (v2, delegated)
-}
-
 /// What a trial sandbox did.
 #[derive(Debug)]
 pub struct TrialOutcome {
@@ -136,29 +121,14 @@ pub struct TrialOutcome {
 /// in allowlist mode, what it handed over for the egress filter.
 pub fn trial(plan: &Plan) -> Result<TrialOutcome, String> {
     let channels = super::channels(plan).map_err(|e| e.to_string())?;
-    let plan_fd = channels.plan_read.as_raw_fd();
-    let report_fd = channels.report_write.as_raw_fd();
-    let egress_fd = channels
-        .egress
-        .as_ref()
-        .map(|(helper, _)| helper.as_raw_fd());
-    // SAFETY: F_SETFD on descriptors we own; doctor is single-threaded.
-    unsafe {
-        for fd in [plan_fd, report_fd].into_iter().chain(egress_fd) {
-            libc::fcntl(fd, libc::F_SETFD, 0);
-        }
-    }
-    let mut command = Command::new("/proc/self/exe");
+    let mut command = channels.helper_command();
     command
-        .arg(SUBCOMMAND)
-        .arg(plan_fd.to_string())
-        .arg(report_fd.to_string())
-        .arg(std::process::id().to_string())
-        .args(egress_fd.map(|fd| fd.to_string()))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let mut child = command.spawn().map_err(|e| e.to_string())?;
+    let mut child = channels
+        .while_inheritable(|| command.spawn())
+        .map_err(|e| e.to_string())?;
     let super::Channels {
         report_read,
         report_write,
