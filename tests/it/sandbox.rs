@@ -53,8 +53,17 @@ struct Scene {
     probe: PathBuf,
     tcp_port: u16,
     abstract_name: String,
+    /// A System V shared-memory segment of the host's IPC namespace: (key, id).
+    shm: (i32, i32),
     _tcp: std::net::TcpListener,
     _abstract: std::os::unix::net::UnixListener,
+}
+
+impl Drop for Scene {
+    fn drop(&mut self) {
+        // SAFETY: removing the segment Scene::new created.
+        unsafe { libc::shmctl(self.shm.1, libc::IPC_RMID, std::ptr::null_mut()) };
+    }
 }
 
 impl Scene {
@@ -114,6 +123,11 @@ impl Scene {
         let address =
             std::os::unix::net::SocketAddr::from_abstract_name(abstract_name.as_bytes()).unwrap();
         let abstract_listener = std::os::unix::net::UnixListener::bind_addr(&address).unwrap();
+        // Unique per scene (tests run in parallel): the listener's port is.
+        let shm_key = 0x6d67_0000 | i32::from(tcp_port);
+        // SAFETY: creating a small segment the Drop below removes.
+        let shm_id = unsafe { libc::shmget(shm_key, 4096, libc::IPC_CREAT | 0o666) };
+        assert!(shm_id >= 0, "shmget: {}", std::io::Error::last_os_error());
         Scene {
             _dir: dir,
             who,
@@ -124,6 +138,7 @@ impl Scene {
             probe,
             tcp_port,
             abstract_name,
+            shm: (shm_key, shm_id),
             _tcp: tcp,
             _abstract: abstract_listener,
         }
@@ -168,6 +183,9 @@ impl Scene {
             args.push(b);
         };
         push("--read", secret.clone());
+        for path in HOST_SECRETS {
+            push("--content", path.to_owned());
+        }
         push(
             "--read",
             self.home.join(".aws/credentials").display().to_string(),
@@ -183,6 +201,8 @@ impl Scene {
         push("--udp", "8.8.8.8:53".into());
         push("--abstract", self.abstract_name.clone());
         push("--kill", std::process::id().to_string());
+        args.push("--shm-key".into());
+        args.push(self.shm.0.to_string());
         args.push("--symlink-read".into());
         args.push(self.granted.display().to_string());
         args.push(secret.clone());
@@ -292,6 +312,15 @@ fn expect(inside: &Value, key: &str, expected: &[&str], layer: &str) {
     );
 }
 
+/// Files under /etc that hold the host's secrets (the view shows /etc without them).
+const HOST_SECRETS: [&str; 5] = [
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/sudoers",
+    "/etc/ssh/ssh_host_ed25519_key",
+    "/etc/ssl/private/ssl-cert-snakeoil.key",
+];
+
 fn check_escapes(who: Who) {
     let scene = Scene::new(who);
     let outside = scene.outside();
@@ -311,6 +340,34 @@ fn check_escapes(who: Who) {
         text(&outside, &format!("abstract:{}", scene.abstract_name)),
         "ok"
     );
+    // /etc is shown, its secrets are not: each one this user can read outside reads as
+    // empty, or not at all, inside.
+    let mut readable = 0;
+    for path in HOST_SECRETS {
+        let key = format!("content:{path}");
+        if text(&outside, &key) == "bytes" {
+            readable += 1;
+            expect(
+                &inside,
+                &key,
+                &["empty", "ENOENT", "EACCES"],
+                "masks over /etc secrets",
+            );
+        }
+    }
+    if matches!(who, Who::Root) {
+        assert!(
+            readable > 0,
+            "baseline: root reads none of {HOST_SECRETS:?}"
+        );
+    }
+    // The host's System V IPC is another namespace's.
+    assert_eq!(
+        text(&outside, "shm_host_key"),
+        "ok",
+        "baseline shm_host_key"
+    );
+    expect(&inside, "shm_host_key", &["ENOENT"], "ipc namespace");
     let outside_env: Vec<String> = serde_json::from_value(outside["env"].clone()).unwrap();
     assert!(outside_env.contains(&"SECRET_TOKEN".to_string()));
 
