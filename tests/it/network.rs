@@ -7,13 +7,15 @@
 //! nothing leaves the machine. The launcher tests download real servers from the npm
 //! registry and PyPI, the only hosts they are given.
 
-use crate::common::{Guarded, initialize, mcpguard, mcpguard_in, peers, repo, request};
+use crate::common::{
+    Guarded, initialize, mcpguard, mcpguard_in, peers, repo, request, run_holding_stdin,
+};
 use crate::sandbox::{Who, test_user};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -145,7 +147,8 @@ fn run_probe(
             out.display()
         ));
     }
-    let mut child = Command::new("/usr/bin/unshare")
+    let mut command = Command::new("/usr/bin/unshare");
+    command
         .args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c"])
         .arg("mount --bind \"$0\" /etc/hosts && exec \"$@\"")
         .arg(&hosts_file)
@@ -165,23 +168,9 @@ fn run_probe(
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env("HOME", &user_home)
-        .env("MCPGUARD_HOME", &home)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdin = child.stdin.take();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let status = child.wait().unwrap();
-    drop(stdin);
-    assert_eq!(status.code(), Some(0), "mcpguard failed:\n{stderr}");
+        .env("MCPGUARD_HOME", &home);
+    let (code, stderr) = run_holding_stdin(&mut command);
+    assert_eq!(code, Some(0), "mcpguard failed:\n{stderr}");
     let findings = std::fs::read_to_string(out.join("findings.json"))
         .unwrap_or_else(|e| panic!("no findings ({e}):\n{stderr}"));
     let node = node_url.map(|_| {
@@ -628,6 +617,23 @@ fn an_allowed_connection_cannot_be_steered_to_another_host() {
             content("proxy"),
             content("capture"),
         ]
+    );
+}
+
+/// With no network, Landlock (Linux 6.7+, as here) refuses TCP even on the sandbox's own
+/// loopback: no listening, no connecting, whatever the port.
+#[test]
+fn no_network_refuses_tcp_even_on_loopback() {
+    let attempts: Vec<String> = ["bind:127.0.0.1:8080", "connect:127.0.0.1:8080"]
+        .map(str::to_owned)
+        .to_vec();
+    let cases: Vec<(String, &str)> = attempts.iter().map(|a| (a.clone(), "ERR EACCES")).collect();
+    let run = run_probe(Who::Root, "", &["--net", "none"], &attempts, None);
+    expect_findings(&run, &cases);
+    assert_eq!(
+        run.network,
+        Vec::<Value>::new(),
+        "no filter, no network records"
     );
 }
 

@@ -8,7 +8,6 @@
 use crate::common::*;
 use pretty_assertions::assert_eq;
 use serde_json::Value;
-use std::io::Read;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -258,25 +257,12 @@ impl Scene {
                 "PROBE_DESTRUCTIVE=1",
             ])
             .args(options)
-            .args(["--", "/bin/sh", "-c", &script])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().unwrap();
-        let stdin = child.stdin.take();
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        let status = child.wait().unwrap();
-        drop(stdin);
+            .args(["--", "/bin/sh", "-c", &script]);
+        let (code, stderr) = run_holding_stdin(&mut command);
         let value = std::fs::read_to_string(&result)
             .ok()
             .map(|text| serde_json::from_str(&text).unwrap());
-        (status.code(), value, stderr)
+        (code, value, stderr)
     }
 
     /// The same probe outside any sandbox, as the same user with the same home.

@@ -328,3 +328,25 @@ pub fn mcpguard_in(home: &Path, args: &[&str]) -> (Option<i32>, String, String) 
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// Runs `command` the way an agent runs a server it never writes to: stdin held open until
+/// the process exits, stdout discarded, stderr kept; returns (exit code, stderr).
+pub fn run_holding_stdin(command: &mut Command) -> (Option<i32>, String) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    (status.code(), stderr)
+}
