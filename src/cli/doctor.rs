@@ -143,8 +143,7 @@ fn trial(network: Network) -> Trial {
     match trial_outcome(network) {
         Ok(outcome) => Trial {
             ok: outcome.code == Some(0) && outcome.report.is_some(),
-            error: (outcome.code != Some(0))
-                .then(|| format!("the trial sandbox exited with {:?}", outcome.code)),
+            error: outcome.failure(),
             report: outcome.report,
         },
         Err(e) => Trial {
@@ -166,6 +165,7 @@ fn trial_allowlist() -> Allowlist {
             egress: Some(Ok(roles)),
             report: Some(report),
             code: Some(0),
+            ..
         }) if report.network == Network::Allowlist => Allowlist {
             ok: true,
             sockets: roles
@@ -184,9 +184,7 @@ fn trial_allowlist() -> Allowlist {
             egress: Some(Err(e)),
             ..
         }) => failed(e),
-        Ok(probe::TrialOutcome { code, .. }) if code != Some(0) => {
-            failed(format!("the trial sandbox exited with {code:?}"))
-        }
+        Ok(outcome) if outcome.code != Some(0) => failed(outcome.failure().unwrap_or_default()),
         Ok(_) => failed("the trial sandbox handed nothing over".into()),
         Err(e) => failed(e),
     }

@@ -96,11 +96,7 @@ impl Policy {
                     ),
                     None => None,
                 },
-                injection: profile
-                    .responses
-                    .injection
-                    .clone()
-                    .unwrap_or_else(|| "flag".into()),
+                injection: profile.responses.injection.unwrap_or_default(),
                 check_output_schema: profile.responses.check_output_schema.unwrap_or(true),
             },
             per_tool: profile

@@ -9,6 +9,7 @@
 //! carry no structured promise).
 
 use super::schema::SchemaCache;
+use crate::profile::model::InjectionMode;
 use serde_json::Value;
 
 /// What the profile asks of responses.
@@ -17,8 +18,7 @@ pub struct ResponseRules {
     pub strip_control: bool,
     /// Largest total of text content kept, in bytes.
     pub max_text: Option<usize>,
-    /// off | flag | block
-    pub injection: String,
+    pub injection: InjectionMode,
     pub check_output_schema: bool,
 }
 
@@ -63,7 +63,7 @@ pub fn worth_inspecting(raw: &str, rules: &ResponseRules) -> bool {
     let unusual = raw.contains('\\') || !raw.is_ascii();
     (rules.strip_control && unusual)
         || rules.max_text.is_some_and(|max| raw.len() > max)
-        || (rules.injection != "off" && (unusual || looks_injected(raw).is_some()))
+        || (rules.injection != InjectionMode::Off && (unusual || looks_injected(raw).is_some()))
         || (rules.check_output_schema && raw.contains("\"structuredContent\""))
 }
 
@@ -181,7 +181,7 @@ fn clean_strings(
             } else {
                 text.clone()
             };
-            if rules.injection != "off" {
+            if rules.injection != InjectionMode::Off {
                 new = scan_for_injection(new, inspection);
             }
             if new != *text {
@@ -246,7 +246,7 @@ pub fn inspect(
                     original.len() - new.len()
                 ));
             }
-            if rules.injection != "off" {
+            if rules.injection != InjectionMode::Off {
                 new = scan_for_injection(new, &mut inspection);
             }
             if let Some(max) = rules.max_text {
@@ -293,7 +293,7 @@ pub fn inspect(
         .findings
         .iter()
         .any(|f| f.starts_with("possible prompt injection") || f.contains("hidden Unicode"));
-    if injected && rules.injection == "block" {
+    if injected && rules.injection == InjectionMode::Block {
         inspection.blocked = true;
     }
     if inspection.blocked {
@@ -319,7 +319,7 @@ mod tests {
         ResponseRules {
             strip_control: true,
             max_text: Some(64),
-            injection: injection.into(),
+            injection: serde_json::from_value(json!(injection)).unwrap(),
             check_output_schema: true,
         }
     }

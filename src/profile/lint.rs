@@ -85,13 +85,6 @@ fn check_meta(profile: &Profile, today: &str, out: &mut Vec<Diagnostic>) {
             "tools.pins = \"{mode}\": use \"enforce\", \"warn\" or \"off\""
         )));
     }
-    if let Some(mode) = &profile.responses.injection
-        && !["flag", "block", "off"].contains(&mode.as_str())
-    {
-        out.push(error(format!(
-            "responses.injection = \"{mode}\": use \"flag\", \"block\" or \"off\""
-        )));
-    }
     if let Some(size) = profile.responses.max_text.as_ref().filter(|s| *s != "off")
         && let Err(e) = crate::units::parse_size(size)
     {

@@ -323,6 +323,14 @@ mod tests {
             err.contains("p.toml") && err.contains("line 2") && err.contains("defualt"),
             "{err}"
         );
+        // A mistyped mode is an error too, never a silent fallback to the default.
+        let err = parse("p.toml", "[responses]\ninjection = \"Block\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("expected one of `off`, `flag`, `block`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -34,9 +34,9 @@ pub struct ResponsesSection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strip_control: Option<bool>,
     /// Prompt-injection heuristic: "flag" (default: report and record), "block" (withhold the
-    /// result) or "off".
+    /// result) or "off". Any other value is refused when the profile loads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub injection: Option<String>,
+    pub injection: Option<InjectionMode>,
     /// Check structuredContent against the tool's pinned outputSchema (default: true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_output_schema: Option<bool>,
@@ -82,6 +82,18 @@ pub struct SandboxSection {
     pub env: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require: Option<Vec<String>>,
+}
+
+/// What the prompt-injection heuristic does with a result that looks like one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InjectionMode {
+    Off,
+    /// Report on stderr and in the audit trail, and pass the result on.
+    #[default]
+    Flag,
+    /// Withhold the result.
+    Block,
 }
 
 /// allow < prompt < deny: the strictest decision wins.

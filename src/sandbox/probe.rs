@@ -115,6 +115,24 @@ pub struct TrialOutcome {
     pub code: Option<i32>,
     /// In allowlist mode: the roles of the egress sockets it handed over, or why none came.
     pub egress: Option<Result<Vec<Role>, String>>,
+    /// What the helper and the trial's command said, for a failure's message.
+    pub stderr: String,
+}
+
+impl TrialOutcome {
+    /// Why the trial did not end well, in words; `None` when it exited 0.
+    pub fn failure(&self) -> Option<String> {
+        let how = match self.code {
+            Some(0) => return None,
+            Some(code) => format!("the trial sandbox exited with status {code}"),
+            None => "the trial sandbox was killed by a signal".to_owned(),
+        };
+        Some(if self.stderr.is_empty() {
+            how
+        } else {
+            format!("{how}: {}", self.stderr)
+        })
+    }
 }
 
 /// Starts the real sandbox helper on `plan` and returns what it reports, its exit code and,
@@ -163,5 +181,6 @@ pub fn trial(plan: &Plan) -> Result<TrialOutcome, String> {
         report,
         code: status.code(),
         egress,
+        stderr: stderr.trim().to_owned(),
     })
 }
