@@ -66,6 +66,14 @@ pub fn error_line(id: Option<&RequestId>, code: ErrorCode, message: &str) -> Byt
     Bytes::from(line)
 }
 
+/// A result line for `id` carrying `result` (mcpguard's rewrite of a server's answer).
+pub fn result_line(id: &RequestId, result: &impl std::fmt::Display) -> Bytes {
+    Bytes::from(format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{result}}}\n",
+        id.to_json()
+    ))
+}
+
 /// A blocked `tools/call`, answered as a tool result the model can read (contract):
 /// `isError: true`, the reason as text, and the decision in `_meta`. Modern-era clients get
 /// `resultType: "complete"` as every modern result carries.

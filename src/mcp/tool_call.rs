@@ -1,7 +1,8 @@
 //! The parts of a `tools/call` request and of progress notifications that the relay reads.
 //!
 //! Owns: the tool name and the progress token of a call (the token lets progress keep a
-//! long call from timing out), and the token of a `notifications/progress`. Arguments stay raw.
+//! long call from timing out), the token of a `notifications/progress`, and whether a
+//! call's result says `isError`. Arguments stay raw.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -57,6 +58,16 @@ pub fn progress_token(params: Option<&RawValue>) -> Option<String> {
     serde_json::from_str::<ProgressParams<'_>>(params.get())
         .ok()
         .map(|p| p.progress_token.get().trim().to_owned())
+}
+
+/// Whether a tools/call result says `isError: true` (a cheap look first: most do not).
+pub fn result_is_error(raw: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Flag {
+        #[serde(rename = "isError", default)]
+        is_error: bool,
+    }
+    raw.contains("\"isError\"") && serde_json::from_str::<Flag>(raw).is_ok_and(|f| f.is_error)
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 pub struct Repeats {
     count: usize,
     window: Duration,
-    seen: VecDeque<(Instant, String)>,
+    /// When each call in the window came, and the digest of its key (a key holds the
+    /// arguments, which may be megabytes; the window keeps only 32 bytes of each).
+    seen: VecDeque<(Instant, [u8; 32])>,
 }
 
 impl Repeats {
@@ -33,11 +35,13 @@ impl Repeats {
         {
             self.seen.pop_front();
         }
-        let same = self.seen.iter().filter(|(_, k)| k == key).count();
+        use sha2::Digest;
+        let digest: [u8; 32] = sha2::Sha256::digest(key.as_bytes()).into();
+        let same = self.seen.iter().filter(|(_, k)| *k == digest).count();
         if same + 1 >= self.count {
             return Err(same);
         }
-        self.seen.push_back((now, key.to_owned()));
+        self.seen.push_back((now, digest));
         Ok(())
     }
 }

@@ -125,12 +125,6 @@ struct CallArguments<'a> {
     arguments: Option<&'a RawValue>,
 }
 
-#[derive(Deserialize)]
-struct ErrorFlag {
-    #[serde(rename = "isError", default)]
-    is_error: bool,
-}
-
 pub fn id_value(id: &RequestId) -> Value {
     serde_json::from_str(&id.to_json()).unwrap_or(Value::Null)
 }
@@ -210,11 +204,7 @@ fn response(
     result: Option<&str>,
     bytes: usize,
 ) {
-    let is_error = is_rpc_error
-        || result.is_some_and(|r| {
-            r.contains("\"isError\"")
-                && serde_json::from_str::<ErrorFlag>(r).is_ok_and(|f| f.is_error)
-        });
+    let is_error = is_rpc_error || result.is_some_and(crate::mcp::tool_call::result_is_error);
     let payload = result.and_then(|r| raw_payload(audit, r));
     audit.response_with_payload(
         "response",

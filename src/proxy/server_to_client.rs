@@ -231,7 +231,8 @@ fn note(
                 if request.method == methods::TOOLS_CALL
                     && let Some(breaker) = state.breaker.as_mut()
                 {
-                    let failed = is_error || result.is_some_and(|r| tool_result_is_error(r.get()));
+                    let failed = is_error
+                        || result.is_some_and(|r| crate::mcp::tool_call::result_is_error(r.get()));
                     breaker.record(failed, std::time::Instant::now());
                 }
                 if request.method == methods::TOOLS_LIST
@@ -361,20 +362,7 @@ fn inspect_result(
         );
     }
     let replaced = inspection.replaced?;
-    Some(Bytes::from(format!(
-        "{{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{replaced}}}\n",
-        id.to_json()
-    )))
-}
-
-/// Whether a tools/call result says `isError: true`.
-fn tool_result_is_error(raw: &str) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Flag {
-        #[serde(rename = "isError", default)]
-        is_error: bool,
-    }
-    raw.contains("\"isError\"") && serde_json::from_str::<Flag>(raw).is_ok_and(|f| f.is_error)
+    Some(reply::result_line(id, &replaced))
 }
 
 /// Compares a tools/list answer with the pins: reports and records every change, and
@@ -453,12 +441,7 @@ fn hide_tools(
     if tools.len() == before {
         return None;
     }
-    let line = format!(
-        "{{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{}}}\n",
-        id.to_json(),
-        value
-    );
-    Some(Bytes::from(line))
+    Some(reply::result_line(id, &value))
 }
 
 /// Sends a line that is not a relayable message to stderr instead of the client. When it
