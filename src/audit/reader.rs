@@ -71,24 +71,50 @@ pub fn servers(state: &Path) -> Vec<(String, PathBuf)> {
     found
 }
 
-/// Every readable record of every chain, each chain in order, chains by server name.
+/// Every readable record of every chain, in time order.
 pub fn records(state: &Path) -> std::io::Result<Vec<Record>> {
-    let mut all = Vec::new();
-    for (_, dir) in servers(state) {
-        for file in chain_files(&dir)? {
-            let text = std::fs::read_to_string(&file)?;
-            all.extend(
-                text.lines()
-                    .filter_map(|line| serde_json::from_str::<Record>(line).ok()),
-            );
+    Tail::default().new_records(state)
+}
+
+/// Reads the trail as it grows: each call returns the records written since the last one
+/// (complete lines only; a line still being written waits for the next call), without
+/// reading again what was already read.
+#[derive(Debug, Default)]
+pub struct Tail {
+    /// How far each chain file has been read.
+    offsets: std::collections::HashMap<PathBuf, u64>,
+}
+
+impl Tail {
+    pub fn new_records(&mut self, state: &Path) -> std::io::Result<Vec<Record>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut fresh = Vec::new();
+        for (_, dir) in servers(state) {
+            for file in chain_files(&dir)? {
+                let offset = self.offsets.entry(file.clone()).or_default();
+                let mut handle = std::fs::File::open(&file)?;
+                handle.seek(SeekFrom::Start(*offset))?;
+                let mut text = Vec::new();
+                handle.read_to_end(&mut text)?;
+                let complete = text
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map_or(0, |end| end + 1);
+                *offset += complete as u64;
+                fresh.extend(
+                    String::from_utf8_lossy(&text[..complete])
+                        .lines()
+                        .filter_map(|line| serde_json::from_str::<Record>(line).ok()),
+                );
+            }
         }
+        fresh.sort_by(|a, b| {
+            a.ts.cmp(&b.ts)
+                .then(a.server.cmp(&b.server))
+                .then(a.seq.cmp(&b.seq))
+        });
+        Ok(fresh)
     }
-    all.sort_by(|a, b| {
-        a.ts.cmp(&b.ts)
-            .then(a.server.cmp(&b.server))
-            .then(a.seq.cmp(&b.seq))
-    });
-    Ok(all)
 }
 
 /// The result of checking one server's chain.
@@ -127,4 +153,53 @@ pub fn verify(server: &str, dir: &Path) -> std::io::Result<ChainReport> {
         records: head.seq,
         findings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::ProfileRef;
+    use pretty_assertions::assert_eq;
+    use std::io::Write;
+
+    fn line(seq: u64) -> String {
+        let mut record = Record::new(
+            "request",
+            "s",
+            "srv",
+            ProfileRef {
+                name: "p".into(),
+                digest: "d".into(),
+            },
+        );
+        record.ts = format!("2026-11-21T10:00:0{seq}.000Z");
+        record.seq = seq;
+        format!("{}\n", serde_json::to_string(&record).unwrap())
+    }
+
+    #[test]
+    fn a_tail_returns_each_complete_record_once() {
+        let state = tempfile::tempdir().unwrap();
+        let dir = state.path().join("audit/srv");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("2026-11-21.jsonl");
+        let (second, third) = (line(2), line(3));
+        let (third_head, third_rest) = third.split_at(10);
+        std::fs::write(&path, format!("{}{second}{third_head}", line(1))).unwrap();
+        let mut tail = Tail::default();
+        let seqs = |records: Vec<Record>| records.iter().map(|r| r.seq).collect::<Vec<_>>();
+        // The half-written third line waits for its end.
+        assert_eq!(seqs(tail.new_records(state.path()).unwrap()), vec![1, 2]);
+        assert_eq!(
+            seqs(tail.new_records(state.path()).unwrap()),
+            Vec::<u64>::new()
+        );
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        write!(file, "{third_rest}{}", line(4)).unwrap();
+        assert_eq!(seqs(tail.new_records(state.path()).unwrap()), vec![3, 4]);
+        assert_eq!(seqs(records(state.path()).unwrap()), vec![1, 2, 3, 4]);
+    }
 }

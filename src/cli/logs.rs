@@ -5,7 +5,6 @@ use crate::audit::reader::{self, Filter};
 use crate::audit::record::Record;
 use crate::paths;
 use anyhow::Context;
-use std::collections::HashSet;
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
@@ -17,7 +16,7 @@ pub fn run(args: LogsArgs) -> anyhow::Result<u8> {
         decision: args.decision,
         since: args.since,
     };
-    let mut seen: HashSet<(String, u64)> = HashSet::new();
+    let mut tail = reader::Tail::default();
     let mut out = std::io::stdout().lock();
     if !args.json {
         writeln!(
@@ -28,10 +27,11 @@ pub fn run(args: LogsArgs) -> anyhow::Result<u8> {
     }
     loop {
         let now = SystemTime::now();
-        let records =
-            reader::records(&state).with_context(|| format!("reading {}", state.display()))?;
+        let records = tail
+            .new_records(&state)
+            .with_context(|| format!("reading {}", state.display()))?;
         for record in records {
-            if !seen.insert((record.server.clone(), record.seq)) || !filter.matches(&record, now) {
+            if !filter.matches(&record, now) {
                 continue;
             }
             if args.json {
