@@ -458,6 +458,25 @@ fn check_escapes(who: Who) {
         &["EACCES", "EPERM"],
         "non-dumpable PID 1",
     );
+    // The kernel's knobs under /proc/sys are read-only, and no capability opens raw sockets
+    // (root can do both outside).
+    if matches!(who, Who::Root) {
+        for key in ["proc_sys_write", "socket:INET_RAW"] {
+            assert_eq!(text(&outside, key), "ok", "baseline {key}");
+        }
+    }
+    expect(
+        &inside,
+        "proc_sys_write",
+        &["EROFS", "EACCES"],
+        "read-only /proc/sys",
+    );
+    expect(
+        &inside,
+        "socket:INET_RAW",
+        &["EPERM", "EACCES"],
+        "no capabilities (raw sockets)",
+    );
     expect(
         &inside,
         &format!("kill:{}", std::process::id()),
