@@ -35,7 +35,8 @@ fn main() {
                     rule: "default",
                     reason: "bench",
                 },
-            );
+            )
+            .unwrap();
         }
         rates.push(RECORDS as f64 / start.elapsed().as_secs_f64());
     }

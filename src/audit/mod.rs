@@ -11,10 +11,22 @@ pub mod redact;
 pub mod report;
 pub mod writer;
 
+use crate::profile::model::AuditFailureMode;
 use record::{ClientInfo, Decision, Payload, ProfileRef, Record, ResultInfo};
 use redact::Redactor;
 use serde_json::Value;
 use std::path::Path;
+
+/// A record that could not be written (the reason is on stderr, once per outage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unrecorded;
+
+/// A time when records could not be written.
+struct Outage {
+    since: String,
+    error: String,
+    lost: u64,
+}
 
 /// How much of request and response payloads is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -34,6 +46,9 @@ const PREVIEW: usize = 1024;
 
 pub struct AuditLog {
     writer: writer::AuditWriter,
+    /// Set while records cannot be written: since when, why, and how many were lost.
+    outage: Option<Outage>,
+    on_failure: AuditFailureMode,
     redactor: Redactor,
     mode: PayloadMode,
     session: String,
@@ -63,6 +78,8 @@ impl AuditLog {
         ))?;
         Ok(AuditLog {
             writer,
+            outage: None,
+            on_failure: AuditFailureMode::default(),
             redactor: Redactor::new(injected),
             mode,
             session: session_id(),
@@ -88,10 +105,83 @@ impl AuditLog {
         }
     }
 
-    fn write(&mut self, record: Record, sync: bool) {
-        if let Err(e) = self.writer.append(record, sync) {
-            tracing::error!(server = %self.server, "the audit record could not be written: {e}");
+    /// What the session does with a request whose record cannot be written.
+    pub fn set_on_failure(&mut self, mode: AuditFailureMode) {
+        self.on_failure = mode;
+    }
+
+    /// Whether a request whose record could not be written is to be refused.
+    pub fn refuses_unrecorded(&self) -> bool {
+        self.on_failure == AuditFailureMode::Refuse
+    }
+
+    /// Appends a record. While records cannot be written, each attempt first tries to
+    /// write an `audit.resumed` record saying since when and how many records were lost,
+    /// so that a gap in the trail is itself on the trail, never silent.
+    fn write(&mut self, record: Record, sync: bool) -> Result<(), Unrecorded> {
+        if self.outage.is_some() && !self.end_outage() {
+            if let Some(outage) = self.outage.as_mut() {
+                outage.lost += 1;
+            }
+            return Err(Unrecorded);
         }
+        match self.writer.append(record, sync) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let consequence = match self.on_failure {
+                    AuditFailureMode::Refuse => {
+                        "requests are refused (mcpguard.audit_unavailable) until it can \
+                         (audit.on-failure = \"refuse\")"
+                    }
+                    AuditFailureMode::Continue => {
+                        "requests are relayed unrecorded (audit.on-failure = \"continue\")"
+                    }
+                };
+                tracing::error!(
+                    server = %self.server,
+                    "the audit trail cannot be written ({e}); {consequence}; free space or fix \
+                     the permissions of {}",
+                    self.writer.dir().display()
+                );
+                self.outage = Some(Outage {
+                    since: humantime::format_rfc3339_millis(std::time::SystemTime::now())
+                        .to_string(),
+                    error: e.to_string(),
+                    lost: 1,
+                });
+                Err(Unrecorded)
+            }
+        }
+    }
+
+    /// Appends a record whose loss stops nothing: a failure is on stderr and counted in
+    /// the outage, and the gap is recorded when the trail is writable again.
+    fn record(&mut self, record: Record, sync: bool) {
+        let _ = self.write(record, sync);
+    }
+
+    /// Tries to close an outage with its record; true when the trail is writable again.
+    fn end_outage(&mut self) -> bool {
+        let Some(outage) = &self.outage else {
+            return true;
+        };
+        let mut record = self.base("audit.resumed");
+        record.detail = Some(serde_json::json!({
+            "since": outage.since,
+            "error": outage.error,
+            "lost": outage.lost,
+        }));
+        if self.writer.append(record, true).is_err() {
+            return false;
+        }
+        tracing::warn!(
+            server = %self.server,
+            "the audit trail is writable again; {} record(s) since {} were lost (recorded as audit.resumed)",
+            outage.lost,
+            outage.since
+        );
+        self.outage = None;
+        true
     }
 
     /// How much of payloads this trail keeps.
@@ -146,13 +236,13 @@ impl AuditLog {
     pub fn session_start(&mut self, detail: Value) {
         let mut record = self.base("session.start");
         record.detail = self.detail(detail);
-        self.write(record, true);
+        self.record(record, true);
     }
 
     pub fn sandbox(&mut self, detail: Value) {
         let mut record = self.base("sandbox");
         record.detail = self.detail(detail);
-        self.write(record, true);
+        self.record(record, true);
     }
 
     /// A string as it may be recorded.
@@ -167,7 +257,7 @@ impl AuditLog {
         id: Option<Value>,
         args: Option<Payload>,
         verdict: Verdict<'_>,
-    ) {
+    ) -> Result<(), Unrecorded> {
         let mut record = self.base("request");
         record.method = Some(method.to_owned());
         record.tool = tool.map(|t| self.redactor.string(t));
@@ -175,7 +265,44 @@ impl AuditLog {
         record.args = args;
         let deny = verdict.verdict == "deny";
         record.decision = Some(decision(&self.redactor, verdict));
-        self.write(record, deny);
+        self.write(record, deny)
+    }
+
+    /// A request the server sent the client (sampling, elicitation, roots); `params` is
+    /// what it asks. Its loss refuses the request like a client request's.
+    pub fn server_request(
+        &mut self,
+        method: &str,
+        id: Option<Value>,
+        params: Option<Payload>,
+    ) -> Result<(), Unrecorded> {
+        let mut record = self.base("server.request");
+        record.method = Some(method.to_owned());
+        record.id = id.map(|i| self.redactor.value(&i));
+        record.args = params;
+        self.write(record, true)
+    }
+
+    /// The client's answer to a request of the server's (what a sampling model or a person
+    /// answering an elicitation sent back).
+    pub fn client_answer(
+        &mut self,
+        method: &str,
+        id: Option<Value>,
+        is_error: bool,
+        bytes: u64,
+        payload: Option<Payload>,
+    ) {
+        let mut record = self.base("server.response");
+        record.method = Some(method.to_owned());
+        record.id = id.map(|i| self.redactor.value(&i));
+        record.result = Some(ResultInfo {
+            is_error,
+            bytes,
+            tokens: bytes.div_ceil(4),
+            payload,
+        });
+        self.record(record, false);
     }
 
     /// A message mcpguard refused to relay (malformed, oversize, late).
@@ -190,7 +317,7 @@ impl AuditLog {
                 reason,
             },
         ));
-        self.write(record, true);
+        self.record(record, true);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -217,7 +344,7 @@ impl AuditLog {
             payload,
         });
         let sync = event != "response";
-        self.write(record, sync);
+        self.record(record, sync);
     }
 
     /// What response inspection found in a tool's answer.
@@ -226,14 +353,14 @@ impl AuditLog {
         record.tool = Some(tool.to_owned());
         record.id = Some(id);
         record.detail = self.detail(detail);
-        self.write(record, true);
+        self.record(record, true);
     }
 
     /// Tool definitions that differ from the pins.
     pub fn pin_change(&mut self, detail: Value) {
         let mut record = self.base("pin.change");
         record.detail = self.detail(detail);
-        self.write(record, true);
+        self.record(record, true);
     }
 
     /// A connection the egress filter allowed, refused or could not make (verdict allow,
@@ -244,7 +371,7 @@ impl AuditLog {
         record.detail = self.detail(detail);
         // Not synced one by one: the server decides how often it connects, and a flood of
         // refusals must not become a flood of fsyncs (the session's end syncs them all).
-        self.write(record, false);
+        self.record(record, false);
     }
 
     /// An allowed connection ended; `detail` has its byte counts.
@@ -252,13 +379,13 @@ impl AuditLog {
         let mut record = self.base("network.end");
         record.latency_ms = Some(latency_ms);
         record.detail = self.detail(detail);
-        self.write(record, false);
+        self.record(record, false);
     }
 
     pub fn session_end(&mut self, detail: Value) {
         let mut record = self.base("session.end");
         record.detail = self.detail(detail);
-        self.write(record, true);
+        self.record(record, true);
     }
 }
 

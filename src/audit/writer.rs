@@ -52,6 +52,11 @@ impl AuditWriter {
         })
     }
 
+    /// The directory of this server's chain.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Appends `record` (its `ts`, `seq`, `prev` and `hash` are set here, under the lock, so
     /// records of concurrent writers are in time order on the chain) and returns its hash.
     pub fn append(&mut self, mut record: Record, sync: bool) -> io::Result<String> {

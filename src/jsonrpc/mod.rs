@@ -1,5 +1,6 @@
 //! JSON-RPC 2.0 on newline-delimited streams: framing, envelope views, id recovery, replies.
 
+pub mod content;
 pub mod framing;
 pub mod id_recovery;
 pub mod keys;

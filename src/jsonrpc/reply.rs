@@ -25,6 +25,10 @@ pub enum ErrorCode {
     ResponseUnreadable,
     /// Too many tool calls for the profile's rate limit.
     RateLimited,
+    /// A request's params could not be read in full, so they could not be judged.
+    Unreadable,
+    /// The audit trail cannot be written, and the profile refuses what it cannot record.
+    AuditUnavailable,
 }
 
 impl ErrorCode {
@@ -37,6 +41,8 @@ impl ErrorCode {
             ErrorCode::ServerExited => -31005,
             ErrorCode::ResponseUnreadable => -31006,
             ErrorCode::RateLimited => -31007,
+            ErrorCode::Unreadable => -31008,
+            ErrorCode::AuditUnavailable => -31009,
         }
     }
 
@@ -49,6 +55,8 @@ impl ErrorCode {
             ErrorCode::ServerExited => "mcpguard.server_exited",
             ErrorCode::ResponseUnreadable => "mcpguard.response_unreadable",
             ErrorCode::RateLimited => "mcpguard.rate_limited",
+            ErrorCode::Unreadable => "mcpguard.unreadable",
+            ErrorCode::AuditUnavailable => "mcpguard.audit_unavailable",
         }
     }
 }

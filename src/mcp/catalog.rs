@@ -32,7 +32,6 @@ pub struct Catalog {
 
 #[derive(Deserialize)]
 struct ListResult {
-    #[serde(default)]
     tools: Vec<ToolView>,
 }
 
@@ -48,11 +47,10 @@ struct ToolView {
 }
 
 impl Catalog {
-    /// Learns from a `tools/list` result.
-    pub fn learn(&mut self, result: &str) {
-        let Ok(list) = serde_json::from_str::<ListResult>(result) else {
-            return;
-        };
+    /// Learns from a `tools/list` result; an error, and nothing learnt, when it is not a
+    /// list of tools each with a name (what cannot be learnt must not be relayed).
+    pub fn learn(&mut self, result: &Value) -> Result<(), String> {
+        let list = ListResult::deserialize(result).map_err(|e| e.to_string())?;
         self.seen_list = true;
         for tool in list.tools {
             self.tools.entry(tool.name).or_insert(ToolEntry {
@@ -61,6 +59,7 @@ impl Catalog {
                 annotations: tool.annotations,
             });
         }
+        Ok(())
     }
 
     pub fn get(&self, name: &str) -> Option<&ToolEntry> {
@@ -82,8 +81,12 @@ mod tests {
     fn first_definition_wins() {
         let mut catalog = Catalog::default();
         assert!(!catalog.seen_list());
-        catalog.learn(r#"{"tools":[{"name":"rm","inputSchema":{"type":"object"},"annotations":{"destructiveHint":true}}]}"#);
-        catalog.learn(r#"{"tools":[{"name":"rm","inputSchema":{},"annotations":{"destructiveHint":false}},{"name":"ls"}]}"#);
+        catalog
+            .learn(&json!({"tools":[{"name":"rm","inputSchema":{"type":"object"},"annotations":{"destructiveHint":true}}]}))
+            .unwrap();
+        catalog
+            .learn(&json!({"tools":[{"name":"rm","inputSchema":{},"annotations":{"destructiveHint":false}},{"name":"ls"}]}))
+            .unwrap();
         assert!(catalog.seen_list());
         assert_eq!(
             catalog.get("rm").unwrap().annotations,
@@ -91,5 +94,20 @@ mod tests {
         );
         assert!(!catalog.get("rm").unwrap().is_harmless());
         assert!(!catalog.get("ls").unwrap().is_harmless());
+    }
+
+    #[test]
+    fn a_list_of_another_shape_teaches_nothing() {
+        let mut catalog = Catalog::default();
+        for bad in [
+            json!({}),
+            json!({"tools": {"name": "rm"}}),
+            json!({"tools": [{"name": 5}]}),
+            json!({"tools": [{"description": "no name"}]}),
+        ] {
+            assert!(catalog.learn(&bad).is_err(), "{bad}");
+        }
+        assert!(!catalog.seen_list());
+        assert_eq!(catalog.get("rm"), None);
     }
 }

@@ -4,5 +4,6 @@ pub const INITIALIZE: &str = "initialize";
 pub const SERVER_DISCOVER: &str = "server/discover";
 pub const TOOLS_CALL: &str = "tools/call";
 pub const TOOLS_LIST: &str = "tools/list";
+pub const PING: &str = "ping";
 pub const NOTIFICATION_CANCELLED: &str = "notifications/cancelled";
 pub const NOTIFICATION_PROGRESS: &str = "notifications/progress";

@@ -60,14 +60,16 @@ pub fn progress_token(params: Option<&RawValue>) -> Option<String> {
         .map(|p| p.progress_token.get().trim().to_owned())
 }
 
-/// Whether a tools/call result says `isError: true` (a cheap look first: most do not).
+/// Whether a tools/call result says `isError: true` (a cheap look first: most do not; a
+/// key written with escapes, `"is\u0045rror"`, is read by the parse).
 pub fn result_is_error(raw: &str) -> bool {
     #[derive(Deserialize)]
     struct Flag {
         #[serde(rename = "isError", default)]
         is_error: bool,
     }
-    raw.contains("\"isError\"") && serde_json::from_str::<Flag>(raw).is_ok_and(|f| f.is_error)
+    (raw.contains("\"isError\"") || raw.contains("\\u"))
+        && serde_json::from_str::<Flag>(raw).is_ok_and(|f| f.is_error)
 }
 
 #[cfg(test)]

@@ -160,6 +160,7 @@ fn merge(base: &mut Profile, child: Profile) {
     base.tools.hide_denied = tools.hide_denied.or(base.tools.hide_denied);
     base.tools.on_prompt = tools.on_prompt.or(base.tools.on_prompt);
     base.tools.rules.extend(tools.rules);
+    base.audit.on_failure = child.audit.on_failure.or(base.audit.on_failure);
     let responses = child.responses;
     base.responses.max_text = responses.max_text.or(base.responses.max_text.take());
     base.responses.strip_control = responses.strip_control.or(base.responses.strip_control);

@@ -20,6 +20,29 @@ pub struct Profile {
     pub limits: LimitsSection,
     #[serde(default)]
     pub responses: ResponsesSection,
+    #[serde(default)]
+    pub audit: AuditSection,
+}
+
+/// What the session does when its audit trail cannot be written.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AuditSection {
+    /// "refuse" (default): requests whose record cannot be written are refused with
+    /// `mcpguard.audit_unavailable` until it can; "continue": they are relayed unrecorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<AuditFailureMode>,
+}
+
+/// What happens to a request whose audit record cannot be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditFailureMode {
+    /// Refuse it: nothing reaches the server that the trail does not hold.
+    #[default]
+    Refuse,
+    /// Relay it anyway, with a line on stderr.
+    Continue,
 }
 
 /// What tool results may carry back to the model.

@@ -13,13 +13,13 @@ use super::stdio::BoxedReader;
 use super::timeout;
 use super::writer::{Coalescer, LineSender};
 use super::{gate, recording};
+use crate::jsonrpc::content;
 use crate::jsonrpc::framing::{Frame, LineReader};
 use crate::jsonrpc::id_recovery::{self, Recovered, Role};
 use crate::jsonrpc::message::{self, Kind, Malformed, Parsed, RequestId};
 use crate::jsonrpc::reply::{self, ErrorCode};
 use crate::mcp::era::era_of_request;
 use crate::mcp::{methods, tool_call};
-use crate::profile::model::Verdict;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -178,6 +178,21 @@ fn note(
 ) -> Option<Bytes> {
     match kind {
         Kind::Request { id, method, params } => {
+            // Every stage below reads the params (the era, the gate, the audit record): what
+            // cannot be read in full is refused, never forwarded with a stage skipped.
+            let content = match params.map(|p| content::read(p.get())).transpose() {
+                Ok(content) => content,
+                Err(unreadable) => {
+                    let why = format!(
+                        "the params of this {method} request cannot be judged: {unreadable}"
+                    );
+                    tracing::warn!(server = %shared.config.server_name, "refused request {id}: {why}");
+                    if let Some(audit) = shared.lock().audit.as_mut() {
+                        audit.refused(Some(recording::id_value(&id)), "denied.unreadable", &why);
+                    }
+                    return Some(reply::error_line(Some(&id), ErrorCode::Unreadable, &why));
+                }
+            };
             let mut state = shared.lock();
             if let Some(era) = era_of_request(&method, params)
                 && state.era != era
@@ -185,66 +200,81 @@ fn note(
                 tracing::debug!(server = %shared.config.server_name, ?era, "client protocol era");
                 state.era = era;
             }
-            if method == methods::TOOLS_CALL {
-                let call = tool_call::read_tool_call(params);
-                let outcome = gate::judge(shared, &mut state, &id, call.name.as_deref(), params);
-                if state.audit.is_some() {
-                    let job = recording::Job::Request {
-                        id: id.clone(),
-                        method: method.to_string(),
-                        tool: call.name.clone(),
-                        line: line.clone(),
-                        params: params.and_then(|p| recording::range_in(line, p.get())),
-                        decision: (
-                            outcome.verdict,
-                            outcome.rule.clone(),
-                            outcome.reason.clone(),
-                        ),
-                    };
-                    state.audit_jobs.push(job);
-                }
-                if outcome.blocked.is_some() {
-                    return outcome.blocked;
-                }
-                let deadline = shared
-                    .config
-                    .call_timeout
-                    .map(|limit| Instant::now() + limit);
-                let generation = state.pending.client_request(
-                    id.clone(),
-                    &method,
-                    call.name,
-                    call.progress_token,
-                    deadline,
-                );
-                drop(state);
-                if let Some(deadline) = deadline {
-                    timeout::arm(
-                        Arc::clone(shared),
-                        id,
-                        generation,
-                        deadline,
-                        outlets.to_client.clone(),
-                        outlets.to_server.clone(),
-                    );
-                }
+            let is_call = method == methods::TOOLS_CALL;
+            let call = if is_call {
+                tool_call::read_tool_call(params)
             } else {
-                if state.audit.is_some() {
-                    let job = recording::Job::Request {
-                        id: id.clone(),
-                        method: method.to_string(),
-                        tool: None,
-                        line: line.clone(),
-                        params: params.and_then(|p| recording::range_in(line, p.get())),
-                        decision: (
-                            Verdict::Allow,
-                            "default".into(),
-                            "only tools/call is judged".into(),
-                        ),
-                    };
-                    state.audit_jobs.push(job);
+                tool_call::ToolCall::default()
+            };
+            let outcome = if is_call {
+                gate::judge(
+                    shared,
+                    &mut state,
+                    &id,
+                    call.name.as_deref(),
+                    params,
+                    content.as_ref(),
+                )
+            } else {
+                gate::Outcome::unjudged()
+            };
+            if let Some(audit) = state.audit.as_mut() {
+                let decision = (
+                    outcome.verdict,
+                    outcome.rule.clone(),
+                    outcome.reason.clone(),
+                );
+                let written = recording::request(
+                    audit,
+                    &id,
+                    &method,
+                    call.name.as_deref(),
+                    params.map(RawValue::get),
+                    &decision,
+                );
+                // A request the trail does not hold does not reach the server (a ping
+                // carries nothing, and keeps a client from taking the server for dead).
+                if written.is_err()
+                    && outcome.blocked.is_none()
+                    && audit.refuses_unrecorded()
+                    && method != methods::PING
+                {
+                    return Some(reply::error_line(
+                        Some(&id),
+                        ErrorCode::AuditUnavailable,
+                        "the audit trail cannot be written, so this request is not relayed \
+                         (audit.on-failure = \"refuse\"); it is relayed again once the trail is writable",
+                    ));
                 }
+            }
+            if outcome.blocked.is_some() {
+                return outcome.blocked;
+            }
+            if !is_call {
                 state.pending.client_request(id, &method, None, None, None);
+                return None;
+            }
+            let deadline = shared
+                .config
+                .call_timeout
+                .map(|limit| Instant::now() + limit);
+            let generation = state.pending.client_request(
+                id.clone(),
+                &method,
+                call.name,
+                call.progress_token,
+                deadline,
+            );
+            drop(state);
+            if let Some(deadline) = deadline {
+                timeout::arm(
+                    Arc::clone(shared),
+                    id,
+                    generation,
+                    deadline,
+                    outlets.to_client.clone(),
+                    outlets.to_server.clone(),
+                );
             }
             None
         }
@@ -264,8 +294,23 @@ fn note(
             }
             None
         }
-        Kind::Response { id: Some(id), .. } => {
-            shared.lock().pending.client_response(&id);
+        Kind::Response {
+            id: Some(id),
+            is_error,
+            result,
+        } => {
+            let mut state = shared.lock();
+            if let Some(method) = state.pending.client_response(&id)
+                && state.audit.is_some()
+            {
+                state.audit_jobs.push(recording::Job::ClientAnswer {
+                    id,
+                    method,
+                    is_rpc_error: is_error,
+                    line: line.clone(),
+                    result: result.and_then(|r| recording::range_in(line, r.get())),
+                });
+            }
             None
         }
         Kind::Response { id: None, .. } => None,

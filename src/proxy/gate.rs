@@ -12,7 +12,6 @@ use crate::mcp::era::Era;
 use crate::policy::rate::Bucket;
 use crate::profile::model::Verdict;
 use bytes::Bytes;
-use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -25,10 +24,16 @@ pub struct Outcome {
     pub reason: String,
 }
 
-#[derive(Deserialize)]
-struct Arguments {
-    #[serde(default)]
-    arguments: Option<Value>,
+impl Outcome {
+    /// What a request other than `tools/call` gets: relayed, only recorded.
+    pub fn unjudged() -> Self {
+        Outcome {
+            blocked: None,
+            verdict: Verdict::Allow,
+            rule: "default".into(),
+            reason: "only tools/call is judged".into(),
+        }
+    }
 }
 
 fn blocked_with(id: &RequestId, code: &str, rule: &str, reason: String, modern: bool) -> Outcome {
@@ -40,13 +45,15 @@ fn blocked_with(id: &RequestId, code: &str, rule: &str, reason: String, modern: 
     }
 }
 
-/// Judges a `tools/call` with `name` (None when unreadable or repeated).
+/// Judges a `tools/call` with `name` (None when unreadable or repeated); `content` is its
+/// params read in full (the caller refuses params that cannot be).
 pub fn judge(
     shared: &Shared,
     state: &mut State,
     id: &RequestId,
     name: Option<&str>,
     params: Option<&RawValue>,
+    content: Option<&Value>,
 ) -> Outcome {
     let Some(policy) = &shared.policy else {
         return Outcome {
@@ -56,9 +63,10 @@ pub fn judge(
             reason: "no policy configured".into(),
         };
     };
-    let arguments = params
-        .and_then(|p| serde_json::from_str::<Arguments>(p.get()).ok())
-        .and_then(|a| a.arguments);
+    // `"arguments": null` is read as no arguments, as the SDKs read it.
+    let arguments = content
+        .and_then(|c| c.get("arguments"))
+        .filter(|a| !a.is_null());
     // A name repeated in params, a key a lenient server would read as `name` or
     // `arguments`, or params that are not an object, give no name at all.
     // `keys_of` is `None` for params that are not an object.
@@ -106,7 +114,7 @@ pub fn judge(
     }
     let evaluation = policy.evaluate(
         name,
-        arguments.as_ref(),
+        arguments,
         entry.as_ref(),
         catalog.seen_list(),
         schemas,
@@ -195,7 +203,7 @@ pub fn judge(
     if let Some(repeats) = state.repeats.as_mut() {
         let key = format!(
             "{tool}\u{0}{}",
-            arguments.as_ref().map(Value::to_string).unwrap_or_default()
+            arguments.map(Value::to_string).unwrap_or_default()
         );
         if let Err(before) = repeats.check(&key, now) {
             let reason = format!(

@@ -9,7 +9,7 @@
 
 use super::pending::ClientRequest;
 use crate::audit::record::{ClientInfo, Payload};
-use crate::audit::{AuditLog, Verdict as AuditVerdict, chain};
+use crate::audit::{AuditLog, Unrecorded, Verdict as AuditVerdict, chain};
 use crate::jsonrpc::message::RequestId;
 use crate::profile::model::Verdict;
 use bytes::Bytes;
@@ -24,15 +24,6 @@ const PARSE_LIMIT: usize = 64 * 1024;
 /// An audit record to write once the message it describes has been forwarded. It holds the
 /// line (shared, not copied) and where in it the interesting JSON lies.
 pub enum Job {
-    Request {
-        id: RequestId,
-        method: String,
-        tool: Option<String>,
-        line: Bytes,
-        params: Option<Range<usize>>,
-        /// The gate's verdict, deciding rule and reason.
-        decision: (Verdict, String, String),
-    },
     Response {
         id: RequestId,
         request: ClientRequest,
@@ -41,6 +32,14 @@ pub enum Job {
         line: Bytes,
         result: Option<Range<usize>>,
         bytes: usize,
+    },
+    /// The client's answer to a request of the server's.
+    ClientAnswer {
+        id: RequestId,
+        method: String,
+        is_rpc_error: bool,
+        line: Bytes,
+        result: Option<Range<usize>>,
     },
 }
 
@@ -59,21 +58,21 @@ fn slice<'a>(line: &'a Bytes, range: &Option<Range<usize>>) -> Option<&'a str> {
 pub fn run(audit: &mut AuditLog, jobs: Vec<Job>) {
     for job in jobs {
         match job {
-            Job::Request {
+            Job::ClientAnswer {
                 id,
                 method,
-                tool,
+                is_rpc_error,
                 line,
-                params,
-                decision,
+                result,
             } => {
-                request(
-                    audit,
-                    &id,
+                let result = slice(&line, &result);
+                let payload = result.and_then(|r| raw_payload(audit, r));
+                audit.client_answer(
                     &method,
-                    tool.as_deref(),
-                    slice(&line, &params),
-                    &decision,
+                    Some(id_value(&id)),
+                    is_rpc_error,
+                    result.map_or(0, |r| r.len() as u64),
+                    payload,
                 );
             }
             Job::Response {
@@ -135,11 +134,13 @@ fn raw_payload(audit: &AuditLog, raw: &str) -> Option<Payload> {
     if audit.payload_mode() == crate::audit::PayloadMode::None {
         return None;
     }
-    if raw.len() <= PARSE_LIMIT {
-        return serde_json::from_str::<Value>(raw)
-            .ok()
-            .and_then(|v| audit.payload(&v));
+    if raw.len() <= PARSE_LIMIT
+        && let Ok(value) = serde_json::from_str::<Value>(raw)
+    {
+        return audit.payload(&value);
     }
+    // Too large to parse, or not readable in full: its size and hash are recorded, so the
+    // record still tells exactly what passed.
     let mut payload = audit.payload(&Value::Null)?;
     payload.bytes = raw.len() as u64;
     payload.sha256 = chain::sha256_hex(raw.as_bytes());
@@ -150,15 +151,16 @@ fn raw_payload(audit: &AuditLog, raw: &str) -> Option<Payload> {
     Some(payload)
 }
 
-/// Records a client request with the gate's decision.
-fn request(
+/// Records a client request with the gate's decision, before it is relayed (a request
+/// the trail cannot hold may be refused).
+pub fn request(
     audit: &mut AuditLog,
     id: &RequestId,
     method: &str,
     tool: Option<&str>,
     params: Option<&str>,
     decision: &(Verdict, String, String),
-) {
+) -> Result<(), Unrecorded> {
     if method == "initialize"
         || method == "server/discover"
         || params.is_some_and(|p| p.contains("clientInfo"))
@@ -191,7 +193,18 @@ fn request(
             rule: &decision.1,
             reason: &decision.2,
         },
-    );
+    )
+}
+
+/// Records a request the server sends the client, before it is relayed.
+pub fn server_request(
+    audit: &mut AuditLog,
+    id: &RequestId,
+    method: &str,
+    params: Option<&str>,
+) -> Result<(), Unrecorded> {
+    let payload = params.and_then(|raw| raw_payload(audit, raw));
+    audit.server_request(method, Some(id_value(id)), payload)
 }
 
 /// Records the server's answer to `request`.

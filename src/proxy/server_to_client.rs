@@ -12,6 +12,7 @@ use super::pending::ResponseFate;
 use super::recording;
 use super::shared::{Shared, State};
 use super::writer::{Coalescer, LineSender};
+use crate::jsonrpc::content;
 use crate::jsonrpc::framing::{Frame, LineReader};
 use crate::jsonrpc::id_recovery::{self, Recovered, Role};
 use crate::jsonrpc::message::RequestId;
@@ -135,14 +136,21 @@ fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Outcome {
         return Outcome::default();
     }
     match message::parse(text) {
-        Ok(Parsed::Single(kind)) => {
-            let mut replacement = None;
-            let deliver = note(shared, kind, &line, line.len(), &mut replacement);
-            Outcome {
-                to_client: deliver.then(|| replacement.unwrap_or(line)),
+        Ok(Parsed::Single(kind)) => match note(shared, kind, &line, line.len()) {
+            Fate::Deliver => Outcome {
+                to_client: Some(line),
                 to_server: None,
-            }
-        }
+            },
+            Fate::Replace(replaced) => Outcome {
+                to_client: Some(replaced),
+                to_server: None,
+            },
+            Fate::Drop => Outcome::default(),
+            Fate::AnswerServer(error) => Outcome {
+                to_client: None,
+                to_server: Some(error),
+            },
+        },
         Ok(Parsed::Batch(elements)) => {
             let total = elements.len();
             // Each element as it goes on: its own text, or what inspection made of it.
@@ -152,24 +160,20 @@ fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Outcome {
             let mut errors_for_client = Vec::new();
             for element in elements {
                 match element.kind {
-                    Ok(kind) => {
-                        let mut replacement = None;
-                        if note(
-                            shared,
-                            kind,
-                            &line,
-                            element.raw.get().len(),
-                            &mut replacement,
-                        ) {
-                            match replacement {
-                                Some(line) => {
-                                    rewritten = true;
-                                    kept.push(String::from_utf8_lossy(&line).trim_end().to_owned());
-                                }
-                                None => kept.push(element.raw.get().to_owned()),
-                            }
+                    Ok(kind) => match note(shared, kind, &line, element.raw.get().len()) {
+                        Fate::Deliver => kept.push(element.raw.get().to_owned()),
+                        Fate::Replace(replaced) => {
+                            rewritten = true;
+                            kept.push(String::from_utf8_lossy(&replaced).trim_end().to_owned());
                         }
-                    }
+                        Fate::Drop => {}
+                        Fate::AnswerServer(error) => {
+                            let mut errors =
+                                outcome.to_server.take().map(Vec::from).unwrap_or_default();
+                            errors.extend_from_slice(&error);
+                            outcome.to_server = Some(Bytes::from(errors));
+                        }
+                    },
                     Err(malformed) => {
                         let raw = element.raw.get().as_bytes();
                         let why = format!("batch element: {malformed}");
@@ -209,17 +213,24 @@ fn inspect_line(shared: &Arc<Shared>, line: Bytes) -> Outcome {
     }
 }
 
-/// Records what one server message means; `false` when it must not reach the client.
-/// Records what one server message means; `false` when it must not reach the client. A
-/// tools/list answer teaches the catalog, and with `hide-denied` the answer the client gets
-/// is `replacement`, without the tools the profile denies.
-fn note(
-    shared: &Arc<Shared>,
-    kind: Kind<'_>,
-    line: &Bytes,
-    bytes: usize,
-    replacement: &mut Option<Bytes>,
-) -> bool {
+/// What becomes of one server message.
+#[derive(Debug, PartialEq, Eq)]
+enum Fate {
+    /// It goes to the client as it is.
+    Deliver,
+    /// The client gets this instead: a tools/list without hidden tools, an inspected
+    /// result, or an error in place of an answer that was withheld.
+    Replace(Bytes),
+    /// Nobody gets it.
+    Drop,
+    /// Not relayed; the server gets this error for its request.
+    AnswerServer(Bytes),
+}
+
+/// Records what one server message means and decides its fate. A tools/list answer
+/// teaches the catalog and the pins; a tool result is inspected; the server's own requests
+/// are recorded before they reach the client.
+fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, bytes: usize) -> Fate {
     let mut state = shared.lock();
     match kind {
         Kind::Response {
@@ -235,23 +246,40 @@ fn note(
                         || result.is_some_and(|r| crate::mcp::tool_call::result_is_error(r.get()));
                     breaker.record(failed, std::time::Instant::now());
                 }
+                // What a stage must read and cannot is withheld, never relayed unjudged.
+                let mut withheld = None;
+                let mut replacement = None;
                 if request.method == methods::TOOLS_LIST
                     && let Some(result) = result
                 {
-                    state.catalog.learn(result.get());
-                    observe_pins(shared, &mut state, result.get());
-                    let hide_pending = state.pins.as_ref().is_some_and(|p| p.enforce);
-                    let hide_policy = shared.policy.as_ref().filter(|p| p.hide_denied);
-                    if hide_pending || hide_policy.is_some() {
-                        *replacement = hide_tools(hide_policy, &state, &id, result.get());
+                    match learn_tools(shared, &mut state, &id, result.get()) {
+                        Ok(hidden) => replacement = hidden,
+                        Err(why) => withheld = Some(why),
                     }
                 }
                 if request.method == methods::TOOLS_CALL
                     && let (Some(result), Some(policy)) = (result, shared.policy.as_ref())
                     && response::worth_inspecting(result.get(), &policy.responses)
                 {
-                    *replacement =
-                        inspect_result(shared, policy, &mut state, &request, &id, result.get());
+                    match inspect_result(shared, policy, &mut state, &request, &id, result.get()) {
+                        Ok(changed) => replacement = changed,
+                        Err(why) => withheld = Some(why),
+                    }
+                }
+                if let Some(why) = withheld {
+                    let why = format!(
+                        "the server's answer to {} was withheld: {why}",
+                        request.method
+                    );
+                    tracing::warn!(server = %shared.config.server_name, "{why} (id {id})");
+                    if let Some(audit) = state.audit.as_mut() {
+                        audit.refused(Some(recording::id_value(&id)), "response.unreadable", &why);
+                    }
+                    replacement = Some(reply::error_line(
+                        Some(&id),
+                        ErrorCode::ResponseUnreadable,
+                        &why,
+                    ));
                 }
                 if state.audit.is_some() {
                     let job = recording::Job::Response {
@@ -265,7 +293,7 @@ fn note(
                     };
                     state.audit_jobs.push(job);
                 }
-                true
+                replacement.map_or(Fate::Deliver, Fate::Replace)
             }
             ResponseFate::Unknown => {
                 // Not an answer to anything the client asked (or asked and cancelled): it
@@ -275,14 +303,14 @@ fn note(
                     server = %shared.config.server_name,
                     "dropped the server's answer to request {id}, which the client has not asked (or has cancelled)"
                 );
-                false
+                Fate::Drop
             }
             ResponseFate::AlreadyAnswered => {
                 tracing::warn!(
                     server = %shared.config.server_name,
                     "dropped the server's late answer to request {id}: mcpguard already answered it (timeout)"
                 );
-                false
+                Fate::Drop
             }
         },
         // An error the server could not tie to a request goes on; a result with no id is
@@ -292,12 +320,36 @@ fn note(
         } => {
             if !is_error {
                 tracing::warn!(server = %shared.config.server_name, "dropped a result without an id from the server");
+                return Fate::Drop;
             }
-            is_error
+            Fate::Deliver
         }
-        Kind::Request { id, method, .. } => {
+        Kind::Request { id, method, params } => {
+            // The client is asked on the server's behalf (a model to sample, a person to
+            // answer): the trail holds what was asked, and what it cannot hold is not asked.
+            let refusal = match params.map(|p| content::read(p.get())).transpose() {
+                Err(unreadable) => Some((
+                    ErrorCode::Malformed,
+                    format!("the params of this {method} request cannot be read in full: {unreadable}"),
+                )),
+                Ok(_) => state.audit.as_mut().and_then(|audit| {
+                    let written = recording::server_request(audit, &id, &method, params.map(|p| p.get()));
+                    (written.is_err() && audit.refuses_unrecorded()).then(|| {
+                        (
+                            ErrorCode::AuditUnavailable,
+                            "the audit trail cannot be written, so this request is not relayed to the client \
+                             (audit.on-failure = \"refuse\")"
+                                .to_owned(),
+                        )
+                    })
+                }),
+            };
+            if let Some((code, why)) = refusal {
+                tracing::warn!(server = %shared.config.server_name, "refused the server's {method} request {id}: {why}");
+                return Fate::AnswerServer(reply::error_line(Some(&id), code, &why));
+            }
             state.pending.server_request(id, &method);
-            true
+            Fate::Deliver
         }
         Kind::Notification { method, params } => {
             if method == methods::NOTIFICATION_PROGRESS {
@@ -312,13 +364,14 @@ fn note(
             {
                 state.pending.server_cancelled(&id);
             }
-            true
+            Fate::Deliver
         }
     }
 }
 
 /// Inspects a tool result (control characters, size, injection, outputSchema); returns the
-/// line to send instead when it changed. Findings go to stderr and the audit trail.
+/// line to send instead when it changed, or why the result cannot be inspected. Findings go
+/// to stderr and the audit trail.
 fn inspect_result(
     shared: &Shared,
     policy: &Policy,
@@ -326,8 +379,8 @@ fn inspect_result(
     request: &ClientRequest,
     id: &RequestId,
     raw: &str,
-) -> Option<Bytes> {
-    let value: serde_json::Value = serde_json::from_str(raw).ok()?;
+) -> Result<Option<Bytes>, String> {
+    let value = content::read(raw).map_err(|e| format!("it cannot be inspected: {e}"))?;
     let tool = request.tool.as_deref().unwrap_or("?");
     let entry = state
         .pins
@@ -345,7 +398,7 @@ fn inspect_result(
         &mut state.schemas,
     );
     if inspection.findings.is_empty() {
-        return None;
+        return Ok(None);
     }
     let server = &shared.config.server_name;
     tracing::warn!(
@@ -361,17 +414,39 @@ fn inspect_result(
             serde_json::json!({ "findings": inspection.findings, "blocked": inspection.blocked, "changed": inspection.replaced.is_some() }),
         );
     }
-    let replaced = inspection.replaced?;
-    Some(reply::result_line(id, &replaced))
+    Ok(inspection
+        .replaced
+        .map(|replaced| reply::result_line(id, &replaced)))
+}
+
+/// Learns a tools/list answer (the catalog, the pins) and returns the answer the client
+/// gets instead when tools are hidden; an error when the answer cannot be read in full or
+/// does not have the shape of a tool list (what the catalog cannot learn, the pins cannot
+/// compare, so it is not relayed).
+fn learn_tools(
+    shared: &Shared,
+    state: &mut State,
+    id: &RequestId,
+    raw: &str,
+) -> Result<Option<Bytes>, String> {
+    let value = content::read(raw).map_err(|e| format!("it cannot be read in full: {e}"))?;
+    state
+        .catalog
+        .learn(&value)
+        .map_err(|e| format!("it is not a tool list mcpguard can check: {e}"))?;
+    observe_pins(shared, state, &value);
+    let hide_pending = state.pins.as_ref().is_some_and(|p| p.enforce);
+    let hide_policy = shared.policy.as_ref().filter(|p| p.hide_denied);
+    if hide_pending || hide_policy.is_some() {
+        return Ok(hide_tools(hide_policy, state, id, value));
+    }
+    Ok(None)
 }
 
 /// Compares a tools/list answer with the pins: reports and records every change, and
 /// saves the pins (first sight pins everything).
-fn observe_pins(shared: &Shared, state: &mut State, result: &str) {
+fn observe_pins(shared: &Shared, state: &mut State, value: &serde_json::Value) {
     let Some(pins) = state.pins.as_mut() else {
-        return;
-    };
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(result) else {
         return;
     };
     let Some(tools) = value.get("tools").and_then(|t| t.as_array()) else {
@@ -417,9 +492,8 @@ fn hide_tools(
     policy: Option<&Policy>,
     state: &State,
     id: &RequestId,
-    result: &str,
+    mut value: serde_json::Value,
 ) -> Option<Bytes> {
-    let mut value: serde_json::Value = serde_json::from_str(result).ok()?;
     let tools = value.get_mut("tools")?.as_array_mut()?;
     let before = tools.len();
     let pending = |name: &str| {
