@@ -152,8 +152,10 @@ fn open_audit(
     } else {
         profile.profile.name.clone()
     };
-    AuditLog::open(&state, server, ProfileRef { name, digest }, mode, injected)
-        .with_context(|| format!("opening the audit trail under {}", state.display()))
+    let mut audit = AuditLog::open(&state, server, ProfileRef { name, digest }, mode, injected)
+        .with_context(|| format!("opening the audit trail under {}", state.display()))?;
+    audit.set_on_failure(profile.audit.on_failure.unwrap_or_default());
+    Ok(audit)
 }
 
 /// The pins of this server identity (name, command, profile), unless pinning is off.

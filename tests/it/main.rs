@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
+mod audit_outage;
 #[allow(dead_code)]
 mod common;
 mod generated;
