@@ -260,7 +260,39 @@ fn resolve_in_root(root: &Path, path: &Path) -> io::Result<PathBuf> {
     }
 }
 
-/// A fresh procfs for this pid namespace, with the kernel's knobs read-only.
+/// Files of a procfs that tell of the whole machine, not of this pid namespace: other
+/// users' keys, every timer and scheduler entity with its task's name and pid, the kernel's
+/// memory and symbols, every file lock with its inode. Masked as bubblewrap and Docker mask
+/// them: a file reads as empty (/dev/null over it), a directory is an empty read-only tmpfs.
+/// What servers do read (`meminfo`, `cpuinfo`, `stat`, `loadavg`, `uptime`, `self`) stays.
+const MASKED_PROC: &[&str] = &[
+    "keys",
+    "key-users",
+    "timer_list",
+    "timer_stats",
+    "sched_debug",
+    "latency_stats",
+    "kcore",
+    "kallsyms",
+    "kmsg",
+    "kpagecount",
+    "kpageflags",
+    "kpagecgroup",
+    "slabinfo",
+    "vmallocinfo",
+    "pagetypeinfo",
+    "locks",
+    "iomem",
+    "ioports",
+    "modules",
+    "acpi",
+    "asound",
+    "scsi",
+    "driver",
+];
+
+/// A fresh procfs for this pid namespace, with the kernel's knobs read-only and its
+/// machine-wide files masked.
 fn proc(target: &Path) -> Result<(), MountError> {
     make_mountpoint(target, true).map_err(fail_io("create mount point", target))?;
     mount(
@@ -287,6 +319,15 @@ fn proc(target: &Path) -> Result<(), MountError> {
                 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
             )
             .map_err(fail_io("make read-only", &path))?;
+        }
+    }
+    for name in MASKED_PROC {
+        let path = target.join(name);
+        match path.symlink_metadata() {
+            Ok(meta) if meta.is_dir() => tmpfs(&path, 0o000, true)?,
+            Ok(_) => bind(Path::new("/dev/null"), &path, false)?,
+            // Not built into this kernel: nothing to mask.
+            Err(_) => {}
         }
     }
     Ok(())

@@ -182,8 +182,8 @@ impl Scene {
             args.push(b);
         };
         push("--read", secret.clone());
-        for path in HOST_SECRETS {
-            push("--content", path.to_owned());
+        for path in HOST_SECRETS.iter().chain(&MACHINE_WIDE_PROC) {
+            push("--content", (*path).to_owned());
         }
         push(
             "--read",
@@ -307,6 +307,19 @@ const HOST_SECRETS: [&str; 5] = [
     "/etc/ssl/private/ssl-cert-snakeoil.key",
 ];
 
+/// Files of /proc that tell of the whole machine (other users' keys, every timer with its
+/// task, the kernel's memory and symbols, every file lock).
+const MACHINE_WIDE_PROC: [&str; 8] = [
+    "/proc/keys",
+    "/proc/key-users",
+    "/proc/timer_list",
+    "/proc/kallsyms",
+    "/proc/locks",
+    "/proc/modules",
+    "/proc/kcore",
+    "/proc/vmallocinfo",
+];
+
 fn check_escapes(who: Who) {
     let scene = Scene::new(who);
     let outside = scene.outside();
@@ -347,6 +360,26 @@ fn check_escapes(who: Who) {
             "baseline: root reads none of {HOST_SECRETS:?}"
         );
     }
+    // /proc is this pid namespace's: its machine-wide files read as empty, or not at all.
+    let mut readable = 0;
+    for path in MACHINE_WIDE_PROC {
+        let key = format!("content:{path}");
+        if text(&outside, &key) == "bytes" {
+            readable += 1;
+        }
+        expect(
+            &inside,
+            &key,
+            &["empty", "ENOENT", "EACCES"],
+            "masks over machine-wide /proc files",
+        );
+    }
+    // Outside, root reads most of them; a user at least key-users and kallsyms.
+    let least = if matches!(who, Who::Root) { 3 } else { 2 };
+    assert!(
+        readable >= least,
+        "baseline: fewer than {least} of {MACHINE_WIDE_PROC:?} are readable outside"
+    );
     // The host's System V IPC is another namespace's.
     assert_eq!(
         text(&outside, "shm_host_key"),
