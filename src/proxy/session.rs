@@ -120,6 +120,9 @@ pub async fn run(
         });
         if let Launch::Sandboxed(plan, egress) = &launch {
             detail["network"] = serde_json::json!(plan.network);
+            if let Some(cache) = plan.cache_dir() {
+                detail["cache"] = serde_json::json!(cache);
+            }
             if let Some(egress) = egress {
                 let hosts: Vec<&str> = egress.allowlist.entries().collect();
                 detail["allow_hosts"] = serde_json::json!(hosts);

@@ -68,7 +68,19 @@ pub fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanError> {
     }
     let caches = match paths::cache_dir() {
         Some(base) => {
-            let server = base.join("servers").join(sanitize(&request.server_name));
+            let server = base.join("servers").join(cache_key(
+                &request.server_name,
+                &canonical,
+                &request.argv,
+            ));
+            if !server.exists() {
+                tracing::warn!(
+                    server = %request.server_name,
+                    "a new package cache for this server: {} (one per server name and \
+                     command, so no other server can change what this one runs)",
+                    server.display()
+                );
+            }
             let pairs = [
                 ("npm", ".npm"),
                 ("cache", ".cache"),
@@ -117,6 +129,20 @@ pub fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanError> {
             .filter(|p| p.symlink_metadata().is_ok())
             .collect(),
     })
+}
+
+/// The directory name of a server's package cache: its name made safe, and a digest of
+/// its identity (the name, the program as resolved on this machine, every argument, so
+/// the package `npx` or `uvx` runs). A key two servers could share would let one plant
+/// code that the other runs with its own grants: every `npx` server once shared `npx`.
+pub fn cache_key(name: &str, program: &Path, argv: &[String]) -> String {
+    let mut identity = format!("{name}\0{}", program.display());
+    for arg in argv.iter().skip(1) {
+        identity.push('\0');
+        identity.push_str(arg);
+    }
+    let digest = crate::audit::chain::sha256_hex(identity.as_bytes());
+    format!("{}-{}", sanitize(name), &digest[..16])
 }
 
 /// A server name made safe as one path component.
@@ -261,6 +287,42 @@ mod tests {
         assert_eq!(sanitize("../../etc"), "_.._.._etc");
         assert_eq!(sanitize("a b/c"), "a_b_c");
         assert_eq!(sanitize(""), "_");
+    }
+
+    #[test]
+    fn cache_keys_separate_every_server_identity() {
+        let npx = Path::new("/usr/bin/npx");
+        let fs_pkg = "@modelcontextprotocol/server-filesystem";
+        let argv = |args: &[&str]| -> Vec<String> {
+            std::iter::once("npx")
+                .chain(args.iter().copied())
+                .map(String::from)
+                .collect()
+        };
+        let fs = cache_key("npx", npx, &argv(&["-y", fs_pkg]));
+        let memory = cache_key(
+            "npx",
+            npx,
+            &argv(&["-y", "@modelcontextprotocol/server-memory"]),
+        );
+        assert!(fs.starts_with("npx-") && fs.len() == 4 + 16, "{fs}");
+        assert_ne!(fs, memory);
+        // The same identity keeps its cache; another name, program or argument does not.
+        assert_eq!(fs, cache_key("npx", npx, &argv(&["-y", fs_pkg])));
+        for other in [
+            cache_key("fs", npx, &argv(&["-y", fs_pkg])),
+            cache_key(
+                "npx",
+                Path::new("/opt/node/bin/npx"),
+                &argv(&["-y", fs_pkg]),
+            ),
+            cache_key("npx", npx, &argv(&["-y", fs_pkg, "/srv"])),
+            // Arguments are separated, not joined: ["-y x"] is not ["-y", "x"].
+            cache_key("npx", npx, &argv(&[&format!("-y {fs_pkg}")])),
+        ] {
+            assert_ne!(fs, other);
+        }
+        assert!(cache_key("../x", npx, &argv(&[])).starts_with("_.._x-"));
     }
 
     #[test]

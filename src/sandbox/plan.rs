@@ -125,6 +125,16 @@ pub struct HostFacts {
     pub masked: Vec<PathBuf>,
 }
 
+impl Plan {
+    /// The server's own package cache on the host (the directory its caches live in).
+    pub fn cache_dir(&self) -> Option<&Path> {
+        self.mounts.iter().find_map(|mount| match mount {
+            Mount::BindAt { source, .. } => source.parent(),
+            _ => None,
+        })
+    }
+}
+
 /// One step of building the view, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Mount {

@@ -5,6 +5,7 @@
 
 mod audit;
 mod audit_outage;
+mod caches;
 #[allow(dead_code)]
 mod common;
 mod generated;
