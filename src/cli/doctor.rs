@@ -134,6 +134,7 @@ fn trial_outcome(network: Network) -> Result<probe::TrialOutcome, String> {
         env: Vec::new(),
         // Nothing required: the trial reports what it gets instead of refusing.
         require: Default::default(),
+        limits: Default::default(),
     };
     let facts = sandbox::host_facts(&request).map_err(|e| e.to_string())?;
     probe::trial(&plan::build(&request, &facts))

@@ -14,6 +14,7 @@ use crate::proxy::child::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
 use crate::proxy::session::{self, Launch, SessionError};
 use crate::proxy::shared::PinState;
 use crate::proxy::shared::SessionConfig;
+use crate::sandbox::limits::ResourceLimits;
 use crate::sandbox::plan::{self, EgressPlan, EnvGrant, Layer, Network, Plan, SandboxRequest};
 use crate::sandbox::{self, PlanError};
 use crate::units;
@@ -250,6 +251,7 @@ fn sandbox_request(
         write: sandbox::check_grants(&write, "--allow-write / sandbox.write")?,
         env,
         require,
+        limits: ResourceLimits::from_profile(&profile.limits).map_err(anyhow::Error::msg)?,
     };
     Ok((request, egress))
 }

@@ -9,6 +9,7 @@
 pub mod handoff;
 pub mod init;
 pub mod landlock;
+pub mod limits;
 pub mod mounts;
 pub mod namespaces;
 pub mod network;
