@@ -72,7 +72,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             "--net host: the server shares your network and can reach every host and every local service you can"
         );
     }
-    let audit = if args.no_audit {
+    let mut audit = if args.no_audit {
         tracing::warn!(server = %config.server_name, "--no-audit: this session leaves no audit trail");
         None
     } else {
@@ -85,6 +85,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             args.audit_payloads,
         )?)
     };
+    check_cache(&plan, &config.server_name, audit.as_mut());
     // One thread: the relay is I/O bound, a single reactor keeps latency low, and the
     // server's parent-death signal is tied to the thread that spawned it, which must live as
     // long as the session (this one does).
@@ -113,6 +114,50 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             Ok(e.exit_code())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Measures the server's persistent cache against `limits.cache`; over it, a line on stderr
+/// and a `limit` audit record. The session still starts: a full cache costs disk, not
+/// safety, and the user decides when to empty it.
+fn check_cache(plan: &Plan, server: &str, audit: Option<&mut AuditLog>) {
+    let Some(max) = plan.limits.cache else {
+        return;
+    };
+    // The server's cache directory holds every cache bound into the view.
+    let Some(dir) = plan.mounts.iter().find_map(|mount| match mount {
+        plan::Mount::BindAt { source, .. } => source.parent(),
+        _ => None,
+    }) else {
+        return;
+    };
+    let bytes = match sandbox::cache::usage(dir, Some(max)) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::warn!(%server, "could not measure the cache {}: {e}", dir.display());
+            return;
+        }
+    };
+    if bytes <= max {
+        return;
+    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    tracing::warn!(
+        %server,
+        "limit: the persistent cache {} holds more than limits.cache ({max} bytes): at least \
+         {bytes} bytes; `mcpguard cache prune --server {name}` empties it",
+        dir.display()
+    );
+    if let Some(audit) = audit {
+        audit.limit(serde_json::json!({
+            "limit": "cache",
+            "path": dir,
+            "bytes": bytes,
+            "max": max,
+        }));
     }
 }
 

@@ -5,7 +5,8 @@
 //! the key and the fix, and which kernel mechanism enforces each limit. Applying them is the
 //! helper's (`init.rs`, `mounts.rs`, `privileges.rs`); checking the cache is `cache.rs`'s.
 //!
-//! Mechanisms (no delegated cgroup v2 is used yet, see `mechanism`):
+//! Mechanisms (no cgroup: none is delegated on the machines this was built on, so that path
+//! is not written yet; `doctor` and the session's sandbox report say what is in force):
 //! - processes: the sandbox's own pid namespace gets `kernel.pid_max` = processes + 300
 //!   (Linux 6.14+; after pid numbers wrap the kernel skips the first 300, so the sandbox can
 //!   always hold `processes` tasks and never more than `processes + 299`), and, for a
@@ -132,36 +133,6 @@ fn size_or_off(key: &str, text: &str, min: u64, example: &str) -> Result<Option<
     Ok(Some(bytes))
 }
 
-/// Which mechanism enforces the process and memory limits here, for `doctor` and the
-/// sandbox report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Mechanism {
-    pub processes: String,
-    pub memory: String,
-    pub tmpfs: String,
-}
-
-/// What enforces each limit for a sandbox run by `uid` on a kernel whose pid namespaces
-/// have their own pid_max (`per_namespace_pid_max`) or not.
-pub fn mechanism(uid: u32, per_namespace_pid_max: bool) -> Mechanism {
-    let nproc = "RLIMIT_NPROC counted in the sandbox's own user namespace";
-    let processes = match (per_namespace_pid_max, uid == 0) {
-        (true, true) => {
-            "pid_max of the sandbox's pid namespace (uid 0 is exempt from RLIMIT_NPROC)".into()
-        }
-        (true, false) => format!("pid_max of the sandbox's pid namespace and {nproc}"),
-        (false, false) => nproc.into(),
-        (false, true) => "NOT ENFORCED: uid 0 is exempt from RLIMIT_NPROC and this kernel has \
-                          no per-namespace pid_max (Linux 6.14+); run mcpguard as a user"
-            .into(),
-    };
-    Mechanism {
-        processes,
-        memory: "RLIMIT_DATA per process (no delegated cgroup v2 found)".into(),
-        tmpfs: "one tmpfs of the budget's size shared by every scratch directory".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,12 +201,5 @@ mod tests {
         let limits = ResourceLimits::default();
         assert_eq!(limits.pid_max(), 812);
         assert_eq!(limits.tmpfs_inodes(), 131_072);
-    }
-
-    #[test]
-    fn root_is_limited_by_pid_max_only() {
-        assert!(mechanism(0, true).processes.starts_with("pid_max"));
-        assert!(mechanism(0, false).processes.starts_with("NOT ENFORCED"));
-        assert!(mechanism(1000, false).processes.starts_with("RLIMIT_NPROC"));
     }
 }

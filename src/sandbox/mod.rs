@@ -6,6 +6,7 @@
 //! socketpair the egress sockets come back on (fd 5); the helper's stdin/stdout become the
 //! server's.
 
+pub mod cache;
 pub mod handoff;
 pub mod init;
 pub mod landlock;
