@@ -8,6 +8,7 @@ mod audit;
 mod common;
 mod generated;
 mod lifecycle;
+mod limits;
 mod network;
 mod peers;
 mod policy;
