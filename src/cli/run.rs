@@ -469,6 +469,16 @@ fn dry_run(
         (Network::Allowlist, None) => "allowlist (no filter: nothing reachable)".to_owned(),
     };
     writeln!(out, "  network:         {network}")?;
+    let limits = &plan.limits;
+    let bytes = |b: Option<u64>| b.map_or_else(|| "off".to_owned(), |b| format!("{b} bytes"));
+    writeln!(
+        out,
+        "  limits:          {} tasks, memory {} per process, tmpfs {} bytes shared, cache {}",
+        limits.processes,
+        bytes(limits.memory),
+        limits.tmpfs,
+        bytes(limits.cache)
+    )?;
     let names: Vec<&str> = plan.env.iter().map(|(k, _)| k.as_str()).collect();
     writeln!(out, "  environment:     {}", names.join(" "))?;
     writeln!(out, "  view:")?;
