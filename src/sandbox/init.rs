@@ -397,8 +397,10 @@ fn report_full_tmpfs(limits: &super::limits::ResourceLimits) {
     let Ok(stats) = nix::sys::statvfs::statvfs("/tmp") else {
         return;
     };
-    let free = stats.blocks_available() as u64 * stats.fragment_size() as u64;
-    let inodes = stats.files_available() as u64;
+    let free = stats
+        .blocks_available()
+        .saturating_mul(stats.fragment_size());
+    let inodes = stats.files_available();
     // A page or less left (or no inode) means a write failed for want of space.
     if free <= 4096 || inodes == 0 {
         eprintln!(

@@ -125,9 +125,8 @@ fn size_or_off(key: &str, text: &str, min: u64, example: &str) -> Result<Option<
     let bytes = crate::units::parse_size(text).map_err(|e| format!("limits.{key}: {e}"))? as u64;
     if bytes < min {
         return Err(format!(
-            "limits.{key} = \"{text}\" is too small to run a server (at least {} bytes); write a \
-             size such as \"{example}\", or \"off\"",
-            min
+            "limits.{key} = \"{text}\" is too small to run a server (at least {min} bytes); write \
+             a size such as \"{example}\", or \"off\""
         ));
     }
     Ok(Some(bytes))

@@ -11,7 +11,7 @@ use crate::sandbox::{Who, test_user};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// A home, a state directory and a granted directory `who` owns, and the attack script.
