@@ -19,6 +19,9 @@ _mcpguard() {
             mcpguard,audit)
                 cmd="mcpguard__subcmd__audit"
                 ;;
+            mcpguard,cache)
+                cmd="mcpguard__subcmd__cache"
+                ;;
             mcpguard,completions)
                 cmd="mcpguard__subcmd__completions"
                 ;;
@@ -61,8 +64,29 @@ _mcpguard() {
             mcpguard__subcmd__audit__subcmd__help,verify)
                 cmd="mcpguard__subcmd__audit__subcmd__help__subcmd__verify"
                 ;;
+            mcpguard__subcmd__cache,help)
+                cmd="mcpguard__subcmd__cache__subcmd__help"
+                ;;
+            mcpguard__subcmd__cache,list)
+                cmd="mcpguard__subcmd__cache__subcmd__list"
+                ;;
+            mcpguard__subcmd__cache,prune)
+                cmd="mcpguard__subcmd__cache__subcmd__prune"
+                ;;
+            mcpguard__subcmd__cache__subcmd__help,help)
+                cmd="mcpguard__subcmd__cache__subcmd__help__subcmd__help"
+                ;;
+            mcpguard__subcmd__cache__subcmd__help,list)
+                cmd="mcpguard__subcmd__cache__subcmd__help__subcmd__list"
+                ;;
+            mcpguard__subcmd__cache__subcmd__help,prune)
+                cmd="mcpguard__subcmd__cache__subcmd__help__subcmd__prune"
+                ;;
             mcpguard__subcmd__help,audit)
                 cmd="mcpguard__subcmd__help__subcmd__audit"
+                ;;
+            mcpguard__subcmd__help,cache)
+                cmd="mcpguard__subcmd__help__subcmd__cache"
                 ;;
             mcpguard__subcmd__help,completions)
                 cmd="mcpguard__subcmd__help__subcmd__completions"
@@ -93,6 +117,12 @@ _mcpguard() {
                 ;;
             mcpguard__subcmd__help__subcmd__audit,verify)
                 cmd="mcpguard__subcmd__help__subcmd__audit__subcmd__verify"
+                ;;
+            mcpguard__subcmd__help__subcmd__cache,list)
+                cmd="mcpguard__subcmd__help__subcmd__cache__subcmd__list"
+                ;;
+            mcpguard__subcmd__help__subcmd__cache,prune)
+                cmd="mcpguard__subcmd__help__subcmd__cache__subcmd__prune"
                 ;;
             mcpguard__subcmd__help__subcmd__pins,approve)
                 cmd="mcpguard__subcmd__help__subcmd__pins__subcmd__approve"
@@ -167,7 +197,7 @@ _mcpguard() {
 
     case "${cmd}" in
         mcpguard)
-            opts="-v -q -h -V --verbose --quiet --log-dir --help --version run doctor logs audit profile pins completions man help"
+            opts="-v -q -h -V --verbose --quiet --log-dir --help --version run doctor logs audit profile pins cache completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -306,6 +336,124 @@ _mcpguard() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mcpguard__subcmd__cache)
+            opts="-v -q -h -V --verbose --quiet --log-dir --help --version list prune help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__cache__subcmd__help)
+            opts="list prune help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__cache__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__cache__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__cache__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__cache__subcmd__list)
+            opts="-v -q -h -V --server --verbose --quiet --log-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__cache__subcmd__prune)
+            opts="-v -q -h -V --server --verbose --quiet --log-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mcpguard__subcmd__completions)
             opts="-v -q -h -V --verbose --quiet --log-dir --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -343,7 +491,7 @@ _mcpguard() {
             return 0
             ;;
         mcpguard__subcmd__help)
-            opts="run doctor logs audit profile pins completions man help"
+            opts="run doctor logs audit profile pins cache completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -385,6 +533,48 @@ _mcpguard() {
             return 0
             ;;
         mcpguard__subcmd__help__subcmd__audit__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__help__subcmd__cache)
+            opts="list prune"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__help__subcmd__cache__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__help__subcmd__cache__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -382,6 +382,13 @@ impl AuditLog {
         self.record(record, false);
     }
 
+    /// A resource limit reached (`detail.limit` names which: `cache`).
+    pub fn limit(&mut self, detail: Value) {
+        let mut record = self.base("limit");
+        record.detail = self.detail(detail);
+        self.record(record, true);
+    }
+
     pub fn session_end(&mut self, detail: Value) {
         let mut record = self.base("session.end");
         record.detail = self.detail(detail);

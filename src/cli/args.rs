@@ -70,6 +70,12 @@ pub enum Command {
     #[command(subcommand)]
     Pins(PinsCommand),
 
+    /// The servers' persistent caches (npm, uv and other package caches kept between
+    /// sessions): their sizes, and emptying them. Each session checks its server's cache
+    /// against the profile's `limits.cache` when it starts.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+
     /// Print a shell completion script: `mcpguard completions bash >
     /// /etc/bash_completion.d/mcpguard` (zsh: a `_mcpguard` file on `$fpath`; fish:
     /// `~/.config/fish/completions/mcpguard.fish`).
@@ -96,6 +102,23 @@ pub enum PinsCommand {
     },
     /// Accept the pending changes (the new definitions become the pins).
     Approve {
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Each server's cache directory and the space it takes.
+    List {
+        /// Only the cache directory of this name.
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
+    },
+    /// Empty caches: the one named with --server, or every server's. Everything in a cache
+    /// can be fetched again; a running session keeps what it already opened.
+    Prune {
+        /// Only the cache directory of this name (as `mcpguard cache list` shows it).
         #[arg(long, value_name = "NAME")]
         server: Option<String>,
     },

@@ -15,6 +15,12 @@ struct Findings {
     trial: Trial,
     /// A trial in allowlist mode: the egress sockets handed over, or why not.
     allowlist: Allowlist,
+    /// Each resource limit and what enforces it, as the trial sandbox reported.
+    limits: Vec<String>,
+    /// The delegated cgroup v2 a future version could use, or why there is none.
+    cgroup: String,
+    /// Each server's persistent cache and its size.
+    caches: Vec<sandbox::cache::CacheEntry>,
     /// One line per gap: what is missing and how to fix it.
     fixes: Vec<String>,
     /// Whether `mcpguard run` with the default requirements will start here.
@@ -98,7 +104,34 @@ pub fn run(json: bool) -> anyhow::Result<u8> {
                 .unwrap_or("it started without every layer of the default sandbox (see above)")
         ));
     }
+    let limits = trial
+        .report
+        .as_ref()
+        .map(|r| r.limits.clone())
+        .unwrap_or_default();
+    let cgroup = match probe::delegated_cgroup() {
+        Ok(dir) => format!(
+            "{} is delegated (pids, memory), but mcpguard does not use cgroups yet",
+            dir.display()
+        ),
+        Err(why) => format!("none delegated ({why}); rlimits and pid_max apply"),
+    };
+    let caches = crate::paths::cache_dir()
+        .map(|base| sandbox::cache::list(&base).unwrap_or_default())
+        .unwrap_or_default();
+    let default_cache = sandbox::limits::DEFAULT_CACHE;
+    for entry in caches.iter().filter(|e| e.bytes > default_cache) {
+        fixes.push(format!(
+            "cache: {} holds {} bytes, over the default limits.cache ({default_cache} bytes);              `mcpguard cache prune --server {}` empties it",
+            entry.path.display(),
+            entry.bytes,
+            entry.name
+        ));
+    }
     let findings = Findings {
+        limits,
+        cgroup,
+        caches,
         namespaces,
         landlock_abi,
         landlock_covers: probe::landlock_coverage(landlock_abi),
@@ -134,6 +167,7 @@ fn trial_outcome(network: Network) -> Result<probe::TrialOutcome, String> {
         env: Vec::new(),
         // Nothing required: the trial reports what it gets instead of refusing.
         require: Default::default(),
+        limits: Default::default(),
     };
     let facts = sandbox::host_facts(&request).map_err(|e| e.to_string())?;
     probe::trial(&plan::build(&request, &facts))
@@ -244,6 +278,18 @@ fn print_table(out: &mut impl Write, f: &Findings) -> std::io::Result<()> {
         Some(e) => format!("FAILED: {e}"),
     };
     writeln!(out, "  {:<22} {allowlist}", "network allowlist")?;
+    for (index, line) in f.limits.iter().enumerate() {
+        let label = if index == 0 { "limits" } else { "" };
+        writeln!(out, "  {label:<22} {line}")?;
+    }
+    writeln!(out, "  {:<22} {}", "cgroup v2", f.cgroup)?;
+    let total: u64 = f.caches.iter().map(|e| e.bytes).sum();
+    writeln!(
+        out,
+        "  {:<22} {} server cache(s), {total} bytes (`mcpguard cache list`)",
+        "caches",
+        f.caches.len()
+    )?;
     if f.fixes.is_empty() {
         writeln!(
             out,

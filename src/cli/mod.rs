@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod audit;
+pub mod cache;
 pub mod doctor;
 pub mod generate;
 pub mod logs;
@@ -20,6 +21,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(command) => audit::run(command),
         Command::Profile(command) => profile::run(command),
         Command::Pins(command) => pins::run(command),
+        Command::Cache(command) => cache::run(command),
         Command::Completions { shell } => generate::completions(shell),
         Command::Man => generate::man_page(),
     }

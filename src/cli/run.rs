@@ -14,6 +14,7 @@ use crate::proxy::child::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
 use crate::proxy::session::{self, Launch, SessionError};
 use crate::proxy::shared::PinState;
 use crate::proxy::shared::SessionConfig;
+use crate::sandbox::limits::ResourceLimits;
 use crate::sandbox::plan::{self, EgressPlan, EnvGrant, Layer, Network, Plan, SandboxRequest};
 use crate::sandbox::{self, PlanError};
 use crate::units;
@@ -71,7 +72,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             "--net host: the server shares your network and can reach every host and every local service you can"
         );
     }
-    let audit = if args.no_audit {
+    let mut audit = if args.no_audit {
         tracing::warn!(server = %config.server_name, "--no-audit: this session leaves no audit trail");
         None
     } else {
@@ -84,6 +85,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             args.audit_payloads,
         )?)
     };
+    check_cache(&plan, &config.server_name, audit.as_mut());
     // One thread: the relay is I/O bound, a single reactor keeps latency low, and the
     // server's parent-death signal is tied to the thread that spawned it, which must live as
     // long as the session (this one does).
@@ -112,6 +114,50 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             Ok(e.exit_code())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Measures the server's persistent cache against `limits.cache`; over it, a line on stderr
+/// and a `limit` audit record. The session still starts: a full cache costs disk, not
+/// safety, and the user decides when to empty it.
+fn check_cache(plan: &Plan, server: &str, audit: Option<&mut AuditLog>) {
+    let Some(max) = plan.limits.cache else {
+        return;
+    };
+    // The server's cache directory holds every cache bound into the view.
+    let Some(dir) = plan.mounts.iter().find_map(|mount| match mount {
+        plan::Mount::BindAt { source, .. } => source.parent(),
+        _ => None,
+    }) else {
+        return;
+    };
+    let bytes = match sandbox::cache::usage(dir, Some(max)) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::warn!(%server, "could not measure the cache {}: {e}", dir.display());
+            return;
+        }
+    };
+    if bytes <= max {
+        return;
+    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    tracing::warn!(
+        %server,
+        "limit: the persistent cache {} holds more than limits.cache ({max} bytes): at least \
+         {bytes} bytes; `mcpguard cache prune --server {name}` empties it",
+        dir.display()
+    );
+    if let Some(audit) = audit {
+        audit.limit(serde_json::json!({
+            "limit": "cache",
+            "path": dir,
+            "bytes": bytes,
+            "max": max,
+        }));
     }
 }
 
@@ -252,6 +298,7 @@ fn sandbox_request(
         write: sandbox::check_grants(&write, "--allow-write / sandbox.write")?,
         env,
         require,
+        limits: ResourceLimits::from_profile(&profile.limits).map_err(anyhow::Error::msg)?,
     };
     Ok((request, egress))
 }
@@ -424,6 +471,16 @@ fn dry_run(
         (Network::Allowlist, None) => "allowlist (no filter: nothing reachable)".to_owned(),
     };
     writeln!(out, "  network:         {network}")?;
+    let limits = &plan.limits;
+    let bytes = |b: Option<u64>| b.map_or_else(|| "off".to_owned(), |b| format!("{b} bytes"));
+    writeln!(
+        out,
+        "  limits:          {} tasks, memory {} per process, tmpfs {} bytes shared, cache {}",
+        limits.processes,
+        bytes(limits.memory),
+        limits.tmpfs,
+        bytes(limits.cache)
+    )?;
     let names: Vec<&str> = plan.env.iter().map(|(k, _)| k.as_str()).collect();
     writeln!(out, "  environment:     {}", names.join(" "))?;
     writeln!(out, "  view:")?;

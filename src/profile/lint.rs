@@ -150,6 +150,9 @@ fn check_sandbox(profile: &Profile, out: &mut Vec<Diagnostic>) {
     {
         out.push(error(e));
     }
+    if let Err(e) = crate::sandbox::limits::ResourceLimits::from_profile(&profile.limits) {
+        out.push(error(e));
+    }
 }
 
 /// Replaces variables in the string values of an example's arguments.
@@ -261,6 +264,15 @@ examples = [{ args = { path = "${workspace}/a" }, decision = "deny" }]
                 .iter()
                 .any(|d| d.severity == Severity::Error && d.message.contains("does not compile")),
             "{found:?}"
+        );
+        std::fs::write(&path, "[limits]\nprocesses = 3\ntmpfs = \"off\"\n").unwrap();
+        let found = lint(path.to_str().unwrap(), &vars(), "2026-11-21");
+        let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("limits.processes = 3: write a number from 16")),
+            "{messages:?}"
         );
     }
 }

@@ -181,6 +181,10 @@ fn merge(base: &mut Profile, child: Profile) {
         .breaker_cooldown
         .or(base.limits.breaker_cooldown.take());
     base.limits.max_message = limits.max_message.or(base.limits.max_message.take());
+    base.limits.processes = limits.processes.or(base.limits.processes);
+    base.limits.memory = limits.memory.or(base.limits.memory.take());
+    base.limits.tmpfs = limits.tmpfs.or(base.limits.tmpfs.take());
+    base.limits.cache = limits.cache.or(base.limits.cache.take());
 }
 
 /// Replaces `${workspace}`, `${home}` and `${cwd}` in `text`.

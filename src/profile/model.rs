@@ -257,6 +257,19 @@ pub struct LimitsSection {
     pub call_timeout: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_message: Option<String>,
+    /// Most tasks (processes and threads) the sandbox holds at once (default 512).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<u32>,
+    /// Memory each sandboxed process may allocate, e.g. "4GiB" (default), or "off".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// One budget shared by every writable tmpfs of the view (/tmp, /var/tmp, /run, home,
+    /// /dev/shm), e.g. "512MiB" (default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tmpfs: Option<String>,
+    /// Size of the server's persistent cache checked at start, e.g. "2GiB" (default), or "off".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<String>,
 }
 
 #[cfg(test)]
@@ -313,6 +326,10 @@ breaker-failures = 5
 breaker-cooldown = "30s"
 call-timeout = "1s"
 max-message = "1KiB"
+processes = 64
+memory = "1GiB"
+tmpfs = "64MiB"
+cache = "1GiB"
 [responses]
 max-text = "1KiB"
 strip-control = true

@@ -59,6 +59,9 @@ pub struct LayerReport {
     pub network: Network,
     /// What is missing compared with the full sandbox, in words.
     pub degraded: Vec<String>,
+    /// Each resource limit in force and what enforces it, in words.
+    #[serde(default)]
+    pub limits: Vec<String>,
 }
 
 /// Entry point; never returns. argv: `mcpguard __sandbox-init PLAN_FD REPORT_FD
@@ -199,15 +202,26 @@ fn run_namespaced(plan: &Plan) -> ! {
             // Only PID 1 sends on the egress channel; the supervisor must see it close if
             // PID 1 dies first.
             close_egress_channel();
-            relay_until_exit(child, &signals, |sig| {
-                let _ = kill(child, sig);
-            })
+            relay_until_exit(
+                child,
+                &signals,
+                |sig| {
+                    let _ = kill(child, sig);
+                },
+                || {},
+            )
         }
     }
 }
 
-/// Waits for `child`, passing signals on with `forward`, then exits with its status.
-fn relay_until_exit(child: Pid, signals: &SigSet, forward: impl Fn(Signal)) -> ! {
+/// Waits for `child`, passing signals on with `forward`, then runs `at_exit` and exits with
+/// its status.
+fn relay_until_exit(
+    child: Pid,
+    signals: &SigSet,
+    forward: impl Fn(Signal),
+    at_exit: impl Fn(),
+) -> ! {
     loop {
         match signals.wait() {
             Ok(Signal::SIGCHLD) => loop {
@@ -217,6 +231,7 @@ fn relay_until_exit(child: Pid, signals: &SigSet, forward: impl Fn(Signal)) -> !
                         if status.pid() == Some(child)
                             && let Some(code) = code_of(status)
                         {
+                            at_exit();
                             std::process::exit(code);
                         }
                     }
@@ -233,9 +248,14 @@ fn pid_one(plan: &Plan, signals: &SigSet) -> ! {
     // Its own process group, so a signal to the helper's group reaches the server once,
     // through the helper, not a second time through here.
     let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
-    if let Err(e) = mounts::build_root(&plan.mounts) {
+    if let Err(e) = mounts::build_root(&plan.mounts, &plan.limits) {
         fatal(&format!("could not build the view: {e}"));
     }
+    // Kernels before 6.14 keep one pid_max for all namespaces; the write was refused then.
+    let pid_capped = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        == Some(plan.limits.pid_max());
     if let Err(e) = nix::unistd::sethostname(HOSTNAME) {
         fatal(&format!("could not set the hostname: {e}"));
     }
@@ -261,14 +281,20 @@ fn pid_one(plan: &Plan, signals: &SigSet) -> ! {
         Err(e) => fatal(&format!("fork: {e}")),
         Ok(ForkResult::Child) => {
             unblock_all();
-            become_server(plan, &plan.landlock, None, &plan.cwd, &plan.env)
+            let isolation = Isolation::Namespaced { pid_capped };
+            become_server(plan, &plan.landlock, isolation, &plan.cwd, &plan.env)
         }
         Ok(ForkResult::Parent { child }) => {
             release_stdio();
-            relay_until_exit(child, signals, |sig| {
-                // The server leads its own session and process group.
-                let _ = kill(Pid::from_raw(-child.as_raw()), sig);
-            })
+            relay_until_exit(
+                child,
+                signals,
+                |sig| {
+                    // The server leads its own session and process group.
+                    let _ = kill(Pid::from_raw(-child.as_raw()), sig);
+                },
+                || report_full_tmpfs(&plan.limits),
+            )
         }
     }
 }
@@ -336,7 +362,7 @@ fn run_degraded(plan: &Plan, why: &str) -> ! {
             become_server(
                 plan,
                 &plan.landlock_degraded,
-                Some(why),
+                Isolation::Degraded(why),
                 &cwd,
                 &plan.degraded_env,
             )
@@ -344,22 +370,60 @@ fn run_degraded(plan: &Plan, why: &str) -> ! {
         Ok(ForkResult::Parent { child }) => {
             release_stdio();
             close_egress_channel();
-            relay_until_exit(child, &signals, |sig| {
-                let _ = kill(Pid::from_raw(-child.as_raw()), sig);
-            })
+            relay_until_exit(
+                child,
+                &signals,
+                |sig| {
+                    let _ = kill(Pid::from_raw(-child.as_raw()), sig);
+                },
+                || {},
+            )
         }
     }
 }
 
-/// Gives up privileges, applies Landlock and seccomp, reports, and execs the server.
-/// `without_namespaces` holds the reason when the namespaces layer is missing.
+/// Where the server runs: inside the namespaces PID 1 set up, or without them.
+enum Isolation<'a> {
+    /// `pid_capped`: whether the pid namespace's pid_max caps the number of tasks.
+    Namespaced { pid_capped: bool },
+    /// No namespaces, for this reason.
+    Degraded(&'a str),
+}
+
+/// Says on stderr when the server exits with the shared tmpfs full, the one limit whose
+/// hitting PID 1 can see afterwards (a refused fork or allocation is seen by the server
+/// alone). /tmp is one of the scratch directories, so its file system is the shared one.
+fn report_full_tmpfs(limits: &super::limits::ResourceLimits) {
+    let Ok(stats) = nix::sys::statvfs::statvfs("/tmp") else {
+        return;
+    };
+    let free = stats
+        .blocks_available()
+        .saturating_mul(stats.fragment_size());
+    let inodes = stats.files_available();
+    // A page or less left (or no inode) means a write failed for want of space.
+    if free <= 4096 || inodes == 0 {
+        eprintln!(
+            "mcpguard: limit: the server filled its tmpfs budget ({} bytes shared by /tmp, \
+             /var/tmp, /run, home and /dev/shm); raise limits.tmpfs in the profile if it needs more",
+            limits.tmpfs
+        );
+    }
+}
+
+/// Gives up privileges, applies the limits, Landlock and seccomp, reports, and execs the
+/// server.
 fn become_server(
     plan: &Plan,
     rules: &super::plan::LandlockRules,
-    without_namespaces: Option<&str>,
+    isolation: Isolation<'_>,
     cwd: &Path,
     env: &[(String, String)],
 ) -> ! {
+    let without_namespaces = match isolation {
+        Isolation::Degraded(why) => Some(why),
+        Isolation::Namespaced { .. } => None,
+    };
     let step = |what: &str, result: std::io::Result<()>| {
         if let Err(e) = result {
             fatal(&format!("{what}: {e}"));
@@ -378,7 +442,14 @@ fn become_server(
         _ => landlock::Tcp::Denied,
     };
     step("setsid", privileges::new_session());
-    step("rlimits", privileges::limit_resources());
+    let (limits_in_force, limits_missing) = limits_in_force(plan, &isolation);
+    // RLIMIT_NPROC counts the uid's tasks in the sandbox's own user namespace only; without
+    // one it would count every process of the user on the host, so it is left alone then.
+    let nproc = (without_namespaces.is_none() && plan.uid != 0).then_some(plan.limits.processes);
+    step(
+        "rlimits",
+        privileges::limit_resources(nproc, plan.limits.memory),
+    );
     if let Err(e) = nix::unistd::chdir(cwd) {
         fatal(&format!("could not enter {}: {e}", cwd.display()));
     }
@@ -390,6 +461,7 @@ fn become_server(
     let mut degraded: Vec<String> = without_namespaces
         .map(|why| format!("namespaces: {why}"))
         .into_iter()
+        .chain(limits_missing)
         .collect();
     let outcome = match landlock::restrict(rules, &tcp) {
         Ok(outcome) => outcome,
@@ -435,8 +507,56 @@ fn become_server(
             (network, _) => network,
         },
         degraded,
+        limits: limits_in_force,
     });
     exec(&plan.argv, env)
+}
+
+/// Each limit in force and what enforces it, and the limits that are not, in words.
+fn limits_in_force(plan: &Plan, isolation: &Isolation<'_>) -> (Vec<String>, Vec<String>) {
+    let limits = &plan.limits;
+    let mut in_force = Vec::new();
+    let mut missing = Vec::new();
+    let namespaced = matches!(isolation, Isolation::Namespaced { .. });
+    let pid_capped = matches!(isolation, Isolation::Namespaced { pid_capped: true });
+    let nproc = namespaced && plan.uid != 0;
+    let by: Vec<&str> = [
+        pid_capped.then_some("pid_max of the sandbox's pid namespace"),
+        nproc.then_some("RLIMIT_NPROC in the sandbox's user namespace"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if by.is_empty() {
+        missing.push(format!(
+            "processes: not limited ({})",
+            match isolation {
+                Isolation::Degraded(_) =>
+                    "without a user namespace RLIMIT_NPROC would count all of the user's \
+                          processes",
+                Isolation::Namespaced { .. } =>
+                    "uid 0 is exempt from RLIMIT_NPROC and this kernel has no \
+                           per-namespace pid_max (Linux 6.14+)",
+            }
+        ));
+    } else {
+        in_force.push(format!(
+            "processes: {} tasks ({})",
+            limits.processes,
+            by.join(" and ")
+        ));
+    }
+    match limits.memory {
+        Some(bytes) => in_force.push(format!("memory: {bytes} bytes per process (RLIMIT_DATA)")),
+        None => in_force.push("memory: off (limits.memory)".into()),
+    }
+    if namespaced {
+        in_force.push(format!(
+            "tmpfs: {} bytes shared by /tmp, /var/tmp, /run, home and /dev/shm",
+            limits.tmpfs
+        ));
+    }
+    (in_force, missing)
 }
 
 /// Closes every inherited descriptor except the standard ones and the report pipe (which

@@ -6,9 +6,11 @@
 //! socketpair the egress sockets come back on (fd 5); the helper's stdin/stdout become the
 //! server's.
 
+pub mod cache;
 pub mod handoff;
 pub mod init;
 pub mod landlock;
+pub mod limits;
 pub mod mounts;
 pub mod namespaces;
 pub mod network;

@@ -5,7 +5,15 @@
 //! remounted writable from inside), the masks over host secrets, the fresh `/proc`, the
 //! minimal `/dev`, and `pivot_root` with the old root detached. Runs in PID 1 of the new pid
 //! namespace (a fresh /proc must be mounted from inside it).
+//!
+//! Every writable scratch directory (/tmp, /var/tmp, /run, home, /dev/shm) is a directory of
+//! one tmpfs sized by the plan's tmpfs budget, so the budget is shared: separate tmpfs
+//! mounts would each default to half the machine's memory. That tmpfs is detached after the
+//! pivot, so no path shows the whole of it. Every other tmpfs (the skeleton root, /dev, masks)
+//! is small and read-only once built. The pid namespace's `pid_max` is set on the fresh /proc
+//! before its knobs turn read-only.
 
+use super::limits::ResourceLimits;
 use super::plan::{DEVICES, Mount};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use std::ffi::CString;
@@ -124,9 +132,10 @@ fn bind(source: &Path, target: &Path, writable: bool) -> Result<(), MountError> 
     set_attributes(target, attrs).map_err(fail_io("restrict", source))
 }
 
+/// A tmpfs of its own (masks): empty, read-only, so a few pages are plenty.
 fn tmpfs(target: &Path, mode: u32, read_only: bool) -> Result<(), MountError> {
     make_mountpoint(target, true).map_err(fail_io("create mount point", target))?;
-    let options = format!("mode={mode:o}");
+    let options = format!("mode={mode:o},size={SMALL_TMPFS},nr_inodes=64");
     mount(
         Some("tmpfs"),
         target,
@@ -139,6 +148,45 @@ fn tmpfs(target: &Path, mode: u32, read_only: bool) -> Result<(), MountError> {
         set_attributes(target, MOUNT_ATTR_RDONLY).map_err(fail_io("restrict", target))?;
     }
     Ok(())
+}
+
+/// Size of the tmpfs mounts that only hold mcpguard's own skeleton (the root, /dev, masks),
+/// each read-only once built.
+const SMALL_TMPFS: &str = "4m";
+/// Where the shared scratch tmpfs sits while the view is built (detached after the pivot).
+const SCRATCH: &str = "/.mcpguard-scratch";
+
+/// Mounts the shared scratch tmpfs: `limits.tmpfs` bytes for every scratch directory.
+fn scratch(staging: &Path, limits: &ResourceLimits) -> Result<PathBuf, MountError> {
+    let target = inside(staging, Path::new(SCRATCH));
+    make_mountpoint(&target, true).map_err(fail_io("create mount point", &target))?;
+    let options = format!(
+        "mode=755,size={},nr_inodes={}",
+        limits.tmpfs,
+        limits.tmpfs_inodes()
+    );
+    mount(
+        Some("tmpfs"),
+        &target,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some(options.as_str()),
+    )
+    .map_err(fail("mount the shared tmpfs on", &target))?;
+    Ok(target)
+}
+
+/// A fresh directory of the scratch tmpfs (the `index`th), with `mode`, bound at `target`.
+fn scratch_dir(scratch: &Path, index: usize, target: &Path, mode: u32) -> Result<(), MountError> {
+    use std::os::unix::fs::PermissionsExt;
+    let source = scratch.join(index.to_string());
+    let make = || -> io::Result<()> {
+        std::fs::create_dir(&source)?;
+        // Set after creation: the umask must not narrow /tmp's 1777.
+        std::fs::set_permissions(&source, std::fs::Permissions::from_mode(mode))
+    };
+    make().map_err(fail_io("create", &source))?;
+    bind(&source, target, true)
 }
 
 /// Chooses where to assemble the new root.
@@ -163,8 +211,8 @@ fn staging_dir(mounts: &[Mount]) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// Builds the view described by `mounts` and makes it the root.
-pub fn build_root(mounts: &[Mount]) -> Result<(), MountError> {
+/// Builds the view described by `mounts` and makes it the root, within `limits`.
+pub fn build_root(mounts: &[Mount], limits: &ResourceLimits) -> Result<(), MountError> {
     let root_fs = Path::new("/");
     mount(
         None::<&str>,
@@ -184,15 +232,18 @@ pub fn build_root(mounts: &[Mount]) -> Result<(), MountError> {
         &staging,
         Some("tmpfs"),
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("mode=755"),
+        Some(format!("mode=755,size={SMALL_TMPFS}").as_str()),
     )
     .map_err(fail("mount the new root on", &staging))?;
+    let scratch = scratch(&staging, limits)?;
 
     for (index, step) in mounts.iter().enumerate() {
         match step {
             Mount::Bind { path, writable } => bind(path, &inside(&staging, path), *writable)?,
             Mount::BindAt { source, target } => bind(source, &inside(&staging, target), true)?,
-            Mount::Tmpfs { path, mode } => tmpfs(&inside(&staging, path), *mode, false)?,
+            Mount::Tmpfs { path, mode } => {
+                scratch_dir(&scratch, index, &inside(&staging, path), *mode)?
+            }
             Mount::Symlink { path, target } => {
                 let link = inside(&staging, path);
                 std::os::unix::fs::symlink(target, &link).map_err(fail_io("symlink", &link))?;
@@ -206,12 +257,14 @@ pub fn build_root(mounts: &[Mount]) -> Result<(), MountError> {
                 }
             }
             Mount::File { path, contents } => place_file(&staging, index, path, contents)?,
-            Mount::Proc => proc(&inside(&staging, Path::new("/proc")))?,
-            Mount::Dev => dev(&inside(&staging, Path::new("/dev")))?,
+            Mount::Proc => proc(&inside(&staging, Path::new("/proc")), limits)?,
+            Mount::Dev => dev(&inside(&staging, Path::new("/dev")), &scratch, index)?,
         }
     }
 
     pivot(&staging)?;
+    // The scratch directories stay bound where they are; the tmpfs itself leaves the view.
+    umount2(SCRATCH, MntFlags::MNT_DETACH).map_err(fail("detach", Path::new(SCRATCH)))?;
     // The skeleton of directories at `/` is not the server's to change.
     set_attributes_single(
         Path::new("/"),
@@ -291,9 +344,10 @@ const MASKED_PROC: &[&str] = &[
     "driver",
 ];
 
-/// A fresh procfs for this pid namespace, with the kernel's knobs read-only and its
+/// A fresh procfs for this pid namespace, with its pid_max lowered to the processes limit
+/// where the kernel keeps one per namespace (6.14+), the kernel's knobs read-only and its
 /// machine-wide files masked.
-fn proc(target: &Path) -> Result<(), MountError> {
+fn proc(target: &Path, limits: &ResourceLimits) -> Result<(), MountError> {
     make_mountpoint(target, true).map_err(fail_io("create mount point", target))?;
     mount(
         Some("proc"),
@@ -303,6 +357,12 @@ fn proc(target: &Path) -> Result<(), MountError> {
         None::<&str>,
     )
     .map_err(fail("mount a fresh /proc on", target))?;
+    // Older kernels have one global pid_max that a namespace cannot change; RLIMIT_NPROC
+    // (privileges.rs) is then the only process limit, and the report says so.
+    let _ = std::fs::write(
+        target.join("sys/kernel/pid_max"),
+        limits.pid_max().to_string(),
+    );
     for knob in ["sys", "sysrq-trigger", "irq", "bus"] {
         let path = target.join(knob);
         if path.exists() {
@@ -334,14 +394,14 @@ fn proc(target: &Path) -> Result<(), MountError> {
 }
 
 /// A minimal /dev: a few harmless device nodes, the standard fd links, a private /dev/shm.
-fn dev(target: &Path) -> Result<(), MountError> {
+fn dev(target: &Path, scratch: &Path, index: usize) -> Result<(), MountError> {
     make_mountpoint(target, true).map_err(fail_io("create mount point", target))?;
     mount(
         Some("tmpfs"),
         target,
         Some("tmpfs"),
         MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        Some("mode=755"),
+        Some(format!("mode=755,size={SMALL_TMPFS}").as_str()),
     )
     .map_err(fail("mount tmpfs on", target))?;
     for device in DEVICES {
@@ -369,7 +429,9 @@ fn dev(target: &Path) -> Result<(), MountError> {
         let link = target.join(name);
         std::os::unix::fs::symlink(to, &link).map_err(fail_io("symlink", &link))?;
     }
-    tmpfs(&target.join("shm"), 0o1777, false)?;
+    let shm = target.join("shm");
+    make_mountpoint(&shm, true).map_err(fail_io("create mount point", &shm))?;
+    scratch_dir(scratch, index, &shm, 0o1777)?;
     // Nothing more can be added to /dev from inside.
     set_attributes_single(target, MOUNT_ATTR_RDONLY).map_err(fail_io("make read-only", target))
 }

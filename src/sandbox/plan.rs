@@ -10,6 +10,7 @@
 //! inside, so Landlock rules, the working directory and error messages name the same paths
 //! in both worlds, and the same rules serve the degraded (no-namespace) mode.
 
+use super::limits::ResourceLimits;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -93,6 +94,8 @@ pub struct SandboxRequest {
     pub env: Vec<EnvGrant>,
     /// Layers without which the server must not start.
     pub require: BTreeSet<Layer>,
+    /// What the server may consume.
+    pub limits: ResourceLimits,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +145,8 @@ pub enum Mount {
     Bind { path: PathBuf, writable: bool },
     /// A persistent host directory bound at another path inside (caches).
     BindAt { source: PathBuf, target: PathBuf },
-    /// An empty private tmpfs.
+    /// An empty private directory of the view's one scratch tmpfs (`Plan::limits.tmpfs`
+    /// bytes shared by all of them and /dev/shm).
     Tmpfs { path: PathBuf, mode: u32 },
     /// A symlink, as on the host.
     Symlink { path: PathBuf, target: PathBuf },
@@ -177,6 +181,8 @@ pub struct Plan {
     /// The capture wiring, in allowlist mode.
     pub egress: Option<EgressPlan>,
     pub require: BTreeSet<Layer>,
+    /// What the server may consume (the tmpfs budget is shared by every `Mount::Tmpfs`).
+    pub limits: ResourceLimits,
     /// The view, when namespaces are available.
     pub mounts: Vec<Mount>,
     /// Landlock with namespaces: the view is already minimal, so everything in it may be
@@ -402,6 +408,7 @@ pub fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
         network: request.network,
         egress: request.egress.clone(),
         require: request.require.clone(),
+        limits: request.limits,
         mounts,
         landlock,
         landlock_degraded,
@@ -574,6 +581,12 @@ mod tests {
                 EnvGrant::Set("MODE".into(), "ci".into()),
             ],
             require: Layer::ALL.into_iter().collect(),
+            limits: ResourceLimits {
+                processes: 64,
+                memory: Some(1 << 30),
+                tmpfs: 32 << 20,
+                cache: None,
+            },
         }
     }
 
@@ -665,6 +678,12 @@ mod tests {
                 network: Network::None,
                 egress: None,
                 require: Layer::ALL.into_iter().collect(),
+                limits: ResourceLimits {
+                    processes: 64,
+                    memory: Some(1 << 30),
+                    tmpfs: 32 << 20,
+                    cache: None,
+                },
                 mounts: vec![
                     Mount::Symlink {
                         path: p("/bin"),

@@ -20,10 +20,20 @@ pub fn new_session() -> io::Result<()> {
     nix::unistd::setsid().map(|_| ()).map_err(io::Error::from)
 }
 
-/// No core dumps (they would carry the server's memory, secrets included, onto the host).
-pub fn limit_resources() -> io::Result<()> {
-    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0)
-        .map_err(io::Error::from)
+/// No core dumps (they would carry the server's memory, secrets included, onto the host);
+/// at most `processes` tasks of this uid in this user namespace (RLIMIT_NPROC; see
+/// `limits.rs` for what it counts); at most `memory` bytes of private writable memory per
+/// process (RLIMIT_DATA). Soft and hard limits alike, so the server cannot raise them.
+pub fn limit_resources(processes: Option<u32>, memory: Option<u64>) -> io::Result<()> {
+    use nix::sys::resource::{Resource, setrlimit};
+    setrlimit(Resource::RLIMIT_CORE, 0, 0)?;
+    if let Some(n) = processes {
+        setrlimit(Resource::RLIMIT_NPROC, n.into(), n.into())?;
+    }
+    if let Some(bytes) = memory {
+        setrlimit(Resource::RLIMIT_DATA, bytes, bytes)?;
+    }
+    Ok(())
 }
 
 /// Drops all capabilities. A process that holds none to begin with (degraded mode as an

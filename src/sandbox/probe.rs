@@ -18,6 +18,44 @@ use std::io::Read;
 use std::os::fd::AsFd;
 use std::process::Stdio;
 
+/// The cgroup v2 directory this process sits in, when it offers the `pids` and `memory`
+/// controllers and this user may create a child there (a delegated cgroup, as systemd's
+/// user manager gives one); otherwise why not. mcpguard does not use one yet (see
+/// `limits.rs`); doctor reports whether the machine would allow it.
+pub fn delegated_cgroup() -> Result<std::path::PathBuf, String> {
+    let membership = std::fs::read_to_string("/proc/self/cgroup")
+        .map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
+    let relative = membership
+        .lines()
+        .find_map(|line| line.strip_prefix("0::"))
+        .ok_or("no cgroup v2 hierarchy (a v1-only machine)")?;
+    let root = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+        .into_iter()
+        .map(std::path::Path::new)
+        .find(|root| root.join("cgroup.controllers").exists())
+        .ok_or("cgroup v2 is not mounted at /sys/fs/cgroup")?;
+    let dir = root.join(relative.trim_start_matches('/'));
+    let controllers = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+    let missing: Vec<&str> = ["pids", "memory"]
+        .into_iter()
+        .filter(|c| !controllers.split_whitespace().any(|x| x == *c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "{} does not offer the {} controller(s)",
+            dir.display(),
+            missing.join(" and ")
+        ));
+    }
+    let c_dir =
+        std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
+    // SAFETY: access() reads a NUL-terminated path.
+    if unsafe { libc::access(c_dir.as_ptr(), libc::W_OK) } != 0 {
+        return Err(format!("{} is not writable by this user", dir.display()));
+    }
+    Ok(dir)
+}
+
 /// One namespace type and whether an unprivileged user namespace can hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NamespaceCheck {

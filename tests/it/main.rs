@@ -10,6 +10,7 @@ mod caches;
 mod common;
 mod generated;
 mod lifecycle;
+mod limits;
 mod network;
 mod peers;
 mod policy;
