@@ -111,14 +111,16 @@ pub enum PinsCommand {
 pub enum CacheCommand {
     /// Each server's cache directory and the space it takes.
     List {
-        /// Only the cache directory of this name.
+        /// Only the caches of the server of this name (one per command it was run with), or
+        /// the one cache directory of this name.
         #[arg(long, value_name = "NAME")]
         server: Option<String>,
     },
-    /// Empty caches: the one named with --server, or every server's. Everything in a cache
+    /// Empty caches: those of the server named with --server, or every server's. Everything in a cache
     /// can be fetched again; a running session keeps what it already opened.
     Prune {
-        /// Only the cache directory of this name (as `mcpguard cache list` shows it).
+        /// Only the caches of the server of this name, or the one cache directory of this
+        /// name (as `mcpguard cache list` shows it).
         #[arg(long, value_name = "NAME")]
         server: Option<String>,
     },

@@ -6,20 +6,34 @@ use crate::sandbox::cache::{self, CacheEntry};
 use anyhow::Context;
 use std::io::Write;
 
-/// The caches the command is about: all of them, or the one named `server`.
+/// Whether the cache directory `dir_name` belongs to `server`: its exact directory name,
+/// or any identity of a server of that name (`<name>-<16 hex digits>`, see
+/// `sandbox::cache_key`).
+fn belongs_to(dir_name: &str, server: &str) -> bool {
+    if dir_name == server {
+        return true;
+    }
+    let prefix = crate::sandbox::sanitize(server);
+    dir_name
+        .strip_prefix(prefix.as_str())
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|digest| digest.len() == 16 && digest.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The caches the command is about: all of them, or those of `server`.
 fn selected(server: Option<&str>) -> anyhow::Result<Vec<CacheEntry>> {
     let base = paths::cache_dir().context("cannot tell mcpguard's cache directory")?;
     let all = cache::list(&base)
         .with_context(|| format!("reading {}", cache::servers_dir(&base).display()))?;
     let chosen: Vec<CacheEntry> = all
         .into_iter()
-        .filter(|entry| server.is_none_or(|name| entry.name == name))
+        .filter(|entry| server.is_none_or(|name| belongs_to(&entry.name, name)))
         .collect();
     if let Some(name) = server
         && chosen.is_empty()
     {
         anyhow::bail!(
-            "no cache named {name} under {}; `mcpguard cache list` shows the names",
+            "no cache of a server named {name} under {}; `mcpguard cache list` shows them",
             cache::servers_dir(&base).display()
         );
     }
@@ -53,4 +67,19 @@ pub fn run(command: CacheCommand) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_name_selects_each_of_its_identities() {
+        assert!(belongs_to("npx-0123456789abcdef", "npx"));
+        assert!(belongs_to("npx-0123456789abcdef", "npx-0123456789abcdef"));
+        assert!(!belongs_to("npx-0123456789abcdef", "np"));
+        assert!(!belongs_to("npx-fs-0123456789abcdef", "npx"));
+        assert!(!belongs_to("npx-0123456789abcdeg", "npx"));
+        assert!(belongs_to("a_b-0123456789abcdef", "a b"));
+    }
 }

@@ -125,10 +125,7 @@ fn check_cache(plan: &Plan, server: &str, audit: Option<&mut AuditLog>) {
         return;
     };
     // The server's cache directory holds every cache bound into the view.
-    let Some(dir) = plan.mounts.iter().find_map(|mount| match mount {
-        plan::Mount::BindAt { source, .. } => source.parent(),
-        _ => None,
-    }) else {
+    let Some(dir) = plan.cache_dir() else {
         return;
     };
     let bytes = match sandbox::cache::usage(dir, Some(max)) {

@@ -53,9 +53,23 @@ fn answer(guard: &Guarded, id: &str) -> Value {
     }
 }
 
-/// Runs a session on a disk that fills up after the tool list; returns the replies to two
-/// calls made while it is full, one made after space came back, the stderr and the trail.
-fn session_on_a_full_disk(profile_extra: &str) -> (Value, Value, Value, String, String) {
+/// What a session on a disk that fills up after the tool list saw: the calls relayed
+/// while the disk was full (records still fit into the slack of the trail's last page),
+/// the reply to the first call refused and to the one after it, the reply once space came
+/// back, the stderr and the trail.
+struct Outage {
+    relayed_while_full: Vec<String>,
+    refused: Vec<Value>,
+    after: Value,
+    stderr: String,
+    logged: String,
+}
+
+/// Most calls a full disk may take before records stop fitting into the slack of the
+/// trail's last page (each record is some hundred bytes, a page is 4 KiB).
+const SLACK_CALLS: usize = 40;
+
+fn session_on_a_full_disk(profile_extra: &str) -> Outage {
     let mount = tempfile::tempdir().unwrap();
     let disk = SmallDisk::mount(mount.path());
     let profile = mount.path().join("p.toml");
@@ -77,10 +91,22 @@ fn session_on_a_full_disk(profile_extra: &str) -> (Value, Value, Value, String, 
     guard.send_json(&request(json!("list"), "tools/list", json!({})));
     answer(&guard, "list");
     let filler = disk.fill();
-    guard.send_json(&echo_call(json!("full-1"), "first"));
-    let first = answer(&guard, "full-1");
-    guard.send_json(&echo_call(json!("full-2"), "second"));
-    let second = answer(&guard, "full-2");
+    let mut relayed_while_full = Vec::new();
+    let mut refused = Vec::new();
+    for n in 0..SLACK_CALLS {
+        let id = format!("full-{n}");
+        guard.send_json(&echo_call(json!(id), "while full"));
+        let reply = answer(&guard, &id);
+        let failing = guard.stderr().contains("the audit trail cannot be written");
+        if reply.get("error").is_some() || failing {
+            refused.push(reply);
+            break;
+        }
+        relayed_while_full.push(id);
+    }
+    assert_eq!(refused.len(), 1, "{SLACK_CALLS} calls fit on the full disk");
+    guard.send_json(&echo_call(json!("full-again"), "still full"));
+    refused.push(answer(&guard, "full-again"));
     std::fs::remove_file(&filler).unwrap();
     guard.send_json(&echo_call(json!("after"), "third"));
     let after = answer(&guard, "after");
@@ -89,13 +115,19 @@ fn session_on_a_full_disk(profile_extra: &str) -> (Value, Value, Value, String, 
     let verified = mcpguard_in(mount.path(), &["audit", "verify"]);
     assert_eq!(verified.0, Some(0), "{verified:?}");
     drop(disk);
-    (first, second, after, stderr, logged)
+    Outage {
+        relayed_while_full,
+        refused,
+        after,
+        stderr,
+        logged,
+    }
 }
 
 #[test]
 fn a_full_disk_refuses_calls_until_records_can_be_written_again() {
-    let (first, second, after, stderr, logged) = session_on_a_full_disk("");
-    for reply in [&first, &second] {
+    let outage = session_on_a_full_disk("");
+    for reply in &outage.refused {
         assert_eq!(
             reply["error"]["data"]["code"],
             json!("mcpguard.audit_unavailable"),
@@ -104,15 +136,18 @@ fn a_full_disk_refuses_calls_until_records_can_be_written_again() {
         assert_eq!(reply["error"]["code"], json!(-31009), "{reply}");
     }
     assert_eq!(
-        after["result"]["content"][0]["text"],
+        outage.after["result"]["content"][0]["text"],
         json!("third"),
-        "{after}"
+        "{}",
+        outage.after
     );
+    let stderr = &outage.stderr;
     assert!(
         stderr.contains("the audit trail cannot be written")
             && stderr.contains("the audit trail is writable again"),
         "{stderr}"
     );
+    let logged = &outage.logged;
     let records: Vec<Value> = logged
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -125,30 +160,34 @@ fn a_full_disk_refuses_calls_until_records_can_be_written_again() {
         resumed["detail"]["lost"].as_u64().unwrap() >= 2,
         "{resumed}"
     );
-    // Nothing relayed is missing from the trail: the call made after the outage is there,
-    // the refused ones never reached the server.
-    let calls: Vec<&Value> = records
+    // Nothing relayed is missing from the trail: every call answered by the server is
+    // there, and the refused ones never reached it.
+    let mut expected = outage.relayed_while_full.clone();
+    expected.push("after".into());
+    let calls: Vec<&str> = records
         .iter()
         .filter(|r| r["event"] == json!("request") && r["method"] == json!("tools/call"))
+        .map(|r| r["id"].as_str().unwrap())
         .collect();
-    assert_eq!(calls.len(), 1, "{logged}");
-    assert_eq!(calls[0]["id"], json!("after"));
+    assert_eq!(calls, expected, "{logged}");
 }
 
 #[test]
 fn on_failure_continue_relays_unrecorded_calls_and_says_so() {
-    let (first, second, after, stderr, logged) =
-        session_on_a_full_disk("[audit]\non-failure = \"continue\"\n");
-    for (reply, text) in [(&first, "first"), (&second, "second"), (&after, "third")] {
-        assert_eq!(
-            reply["result"]["content"][0]["text"],
-            json!(text),
-            "{reply}"
-        );
+    let outage = session_on_a_full_disk("[audit]\non-failure = \"continue\"\n");
+    for reply in outage.refused.iter().chain([&outage.after]) {
+        assert!(reply["result"]["content"][0]["text"].is_string(), "{reply}");
     }
     assert!(
-        stderr.contains("requests are relayed unrecorded (audit.on-failure = \"continue\")"),
-        "{stderr}"
+        outage
+            .stderr
+            .contains("requests are relayed unrecorded (audit.on-failure = \"continue\")"),
+        "{}",
+        outage.stderr
     );
-    assert!(logged.contains("\"event\":\"audit.resumed\""), "{logged}");
+    assert!(
+        outage.logged.contains("\"event\":\"audit.resumed\""),
+        "{}",
+        outage.logged
+    );
 }

@@ -225,10 +225,11 @@ fn every_tmpfs_shares_one_budget_as_a_user() {
 fn a_cache_over_its_limit_is_reported_recorded_and_pruned() {
     let host = Host::new(test_user());
     let profile = host.profile("cache = \"1MiB\"");
+    // The same server (same name and command, so the same cache) three times.
     let (_, stderr) = host.attack(&profile, &["cache", "4"]);
     assert!(!stderr.contains("limit:"), "{stderr}");
     // The next session finds the cache over its limit.
-    let (_, stderr) = host.attack(&profile, &["cache", "0"]);
+    let (_, stderr) = host.attack(&profile, &["cache", "4"]);
     assert!(
         stderr.contains("limit: the persistent cache")
             && stderr.contains("mcpguard cache prune --server attacker"),
@@ -248,7 +249,7 @@ fn a_cache_over_its_limit_is_reported_recorded_and_pruned() {
     let listed = String::from_utf8_lossy(&output.stdout);
     let line = listed
         .lines()
-        .find(|l| l.starts_with("attacker "))
+        .find(|l| l.starts_with("attacker-"))
         .unwrap_or_else(|| panic!("{listed}"));
     let bytes: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(bytes >= 4 << 20, "{line}");
@@ -262,11 +263,11 @@ fn a_cache_over_its_limit_is_reported_recorded_and_pruned() {
     assert!(
         listed
             .lines()
-            .any(|l| l.starts_with("attacker ") && l.contains(" 0 bytes")),
+            .any(|l| l.starts_with("attacker-") && l.contains(" 0 bytes")),
         "{listed}"
     );
     // Pruned, the cache is within its limit again.
-    let (_, stderr) = host.attack(&profile, &["cache", "0"]);
+    let (_, stderr) = host.attack(&profile, &["cache", "4"]);
     assert!(!stderr.contains("limit:"), "{stderr}");
 }
 

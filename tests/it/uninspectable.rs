@@ -329,6 +329,19 @@ fn a_server_request_is_recorded_and_one_the_guard_cannot_read_goes_back_to_the_s
     guard.send(b"\n");
     guard.send_json(&request(json!("ping"), "ping", json!({})));
     answer(&guard, "ping");
+    // Requests for resources and prompts are on the trail with their answers too.
+    guard.send_json(&request(
+        json!("res"),
+        "resources/read",
+        json!({"uri": "file:///etc/hostname"}),
+    ));
+    answer(&guard, "res");
+    guard.send_json(&request(
+        json!("prompt"),
+        "prompts/get",
+        json!({"name": "p", "arguments": {"a": "b"}}),
+    ));
+    answer(&guard, "prompt");
     guard.finish();
     let logged = mcpguard_in(home.path(), &["logs", "--json"]).1;
     let records: Vec<Value> = logged
@@ -353,6 +366,16 @@ fn a_server_request_is_recorded_and_one_the_guard_cannot_read_goes_back_to_the_s
         .unwrap_or_else(|| panic!("the client's answer is not on the trail: {logged}"));
     assert_eq!(answered["method"], json!("sampling/createMessage"));
     assert_eq!(answered["result"]["isError"], json!(false), "{answered}");
+    for (id, method) in [("res", "resources/read"), ("prompt", "prompts/get")] {
+        for event in ["request", "response"] {
+            assert!(
+                records.iter().any(|r| r["event"] == json!(event)
+                    && r["id"] == json!(id)
+                    && r["method"] == json!(method)),
+                "no {event} record of {method}: {logged}"
+            );
+        }
+    }
 
     // Unreadable: the client never sees it; the server gets an error.
     for pad in [SURROGATE_PAD.to_owned(), deep_pad()] {
