@@ -1,5 +1,8 @@
 //! Diagnostics on stderr (never the audit trail). Each line starts with `mcpguard:` so it
-//! stands apart from the server's own stderr, which is interleaved with it.
+//! stands apart from the server's own stderr (relayed with a `[server]` prefix), which is
+//! interleaved with it. Diagnostics quote what servers and models send (tool names,
+//! findings, previews), so every event's text is escaped for the terminal (`terminal`) as
+//! a whole: one event is one line, whatever the values in it hold.
 
 use std::fmt;
 use tracing::{Event, Level, Subscriber};
@@ -28,9 +31,10 @@ where
             Level::DEBUG => "debug",
             Level::TRACE => "trace",
         };
-        write!(writer, "mcpguard: {level}: ")?;
-        ctx.field_format().format_fields(writer.by_ref(), event)?;
-        writeln!(writer)
+        let mut text = String::new();
+        ctx.field_format()
+            .format_fields(Writer::new(&mut text), event)?;
+        writeln!(writer, "mcpguard: {level}: {}", crate::terminal::escape(&text))
     }
 }
 

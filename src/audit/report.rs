@@ -3,9 +3,13 @@
 //! Owns: the aggregation (pure: records in, `Report` out: calls, denials, errors, latency
 //! percentiles, bytes and tokens per tool; the inventory of servers, tools, profiles and
 //! clients; anomalies) and its two renderings: the terminal (bars and sparklines) and a
-//! self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched).
+//! self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched). Records hold
+//! what servers and models sent (tool names, clients, hosts), so both renderings show every
+//! such field through `terminal::escape` (visible `\e`, `\r`, `\n`; the HTML page escapes
+//! its markup on top).
 
 use super::record::Record;
+use crate::terminal;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -344,8 +348,8 @@ pub fn render_text(report: &Report) -> String {
     let _ = writeln!(
         out,
         "mcpguard audit report: {} to {}",
-        report.from.as_deref().unwrap_or("-"),
-        report.to.as_deref().unwrap_or("-")
+        terminal::escape(report.from.as_deref().unwrap_or("-")),
+        terminal::escape(report.to.as_deref().unwrap_or("-"))
     );
     if report.servers.is_empty() {
         let _ = writeln!(out, "\nno records in this window");
@@ -361,24 +365,15 @@ pub fn render_text(report: &Report) -> String {
     for (name, server) in &report.servers {
         let _ = writeln!(
             out,
-            "\n{name}: {} session(s), {} request(s); profile {}; client {}",
+            "\n{}: {} session(s), {} request(s); profile {}; client {}",
+            terminal::escape(name),
             server.sessions,
             server.requests,
-            server
-                .profiles
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
+            terminal::escape(&joined(&server.profiles)),
             if server.clients.is_empty() {
-                "-".into()
+                "-".to_owned()
             } else {
-                server
-                    .clients
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                terminal::escape(&joined(&server.clients)).into_owned()
             }
         );
         if !server.tools.is_empty() {
@@ -392,7 +387,7 @@ pub fn render_text(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "  {:<28} {:>6} {:>6} {:>6} {:>9} {:>9} {:>10} {:>8}  {:<20} {}",
-                tool,
+                terminal::escape(tool),
                 t.calls,
                 t.denials,
                 t.errors,
@@ -415,7 +410,8 @@ pub fn render_text(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "  {:<40} {:>7} {:>7} {:>6} {:>12} {:>12}",
-                target, h.allowed, h.refused, h.failed, h.bytes_up, h.bytes_down
+                terminal::escape(target),
+                h.allowed, h.refused, h.failed, h.bytes_up, h.bytes_down
             );
         }
     }
@@ -424,16 +420,25 @@ pub fn render_text(report: &Report) -> String {
         let _ = writeln!(out, "  none");
     }
     for anomaly in &report.anomalies {
-        let _ = writeln!(out, "  ! {anomaly}");
+        let _ = writeln!(out, "  ! {}", terminal::escape(anomaly));
     }
     out
 }
 
+fn joined(names: &BTreeSet<String>) -> String {
+    names.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+/// `text` for the HTML page: control characters made visible as on the terminal (a page
+/// copied into a terminal, or opened with a text viewer, must not act on them), then the
+/// markup escaped.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
+    terminal::escape(text)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// The report as one self-contained HTML page.
@@ -468,22 +473,8 @@ pub fn render_html(report: &Report) -> String {
             escape(name),
             server.sessions,
             server.requests,
-            escape(
-                &server
-                    .profiles
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            escape(
-                &server
-                    .clients
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            escape(&joined(&server.profiles)),
+            escape(&joined(&server.clients))
         );
         let max = server
             .tools
