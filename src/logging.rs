@@ -34,8 +34,27 @@ where
         let mut text = String::new();
         ctx.field_format()
             .format_fields(Writer::new(&mut text), event)?;
-        writeln!(writer, "mcpguard: {level}: {}", crate::terminal::escape(&text))
+        writeln!(
+            writer,
+            "mcpguard: {level}: {}",
+            crate::terminal::escape(&text)
+        )
     }
+}
+
+/// Fields as they are: the message, then `name=value` for the others. tracing-subscriber's
+/// own fields escape ESC as `\x1b` and leave CR and LF raw; `Prefixed` escapes the whole
+/// text instead, the same way as every other output of mcpguard.
+fn raw_fields() -> impl for<'writer> FormatFields<'writer> + 'static {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        if field.name() == "message" {
+            write!(writer, "{value:?}")
+        } else {
+            write!(writer, "{field}={value:?}")
+        }
+    })
+    .delimited(" ")
 }
 
 /// Sets up diagnostics: warnings by default, more with `-v`, errors only with `-q`; to
@@ -51,6 +70,7 @@ pub fn init(verbose: u8, quiet: bool, log_dir: Option<&std::path::Path>) {
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_ansi(false)
+        .fmt_fields(raw_fields())
         .event_format(Prefixed);
     let result = match log_dir {
         Some(dir) => {

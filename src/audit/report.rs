@@ -411,7 +411,11 @@ pub fn render_text(report: &Report) -> String {
                 out,
                 "  {:<40} {:>7} {:>7} {:>6} {:>12} {:>12}",
                 terminal::escape(target),
-                h.allowed, h.refused, h.failed, h.bytes_up, h.bytes_down
+                h.allowed,
+                h.refused,
+                h.failed,
+                h.bytes_up,
+                h.bytes_down
             );
         }
     }

@@ -62,7 +62,11 @@ fn relay(mut pipe: impl Read, prefix: &str, out: &mut impl Write) {
             Admission::Refused => return,
             Admission::Admitted { suppressed: 0 } => render(prefix, &line),
             Admission::Admitted { suppressed } => {
-                format!("{}{}", suppression_note(prefix, suppressed), render(prefix, &line))
+                format!(
+                    "{}{}",
+                    suppression_note(prefix, suppressed),
+                    render(prefix, &line)
+                )
             }
         };
         let _ = out.write_all(text.as_bytes());
@@ -144,7 +148,10 @@ fn render(prefix: &str, line: &Line<'_>) -> String {
     if line.cut == 0 {
         format!("{prefix}{text}\n")
     } else {
-        format!("{prefix}{text} [mcpguard: line cut, {} more bytes]\n", line.cut)
+        format!(
+            "{prefix}{text} [mcpguard: line cut, {} more bytes]\n",
+            line.cut
+        )
     }
 }
 
@@ -157,7 +164,9 @@ fn suppression_note(prefix: &str, suppressed: u64) -> String {
 #[derive(Debug, PartialEq, Eq)]
 enum Admission {
     /// Show the line; `suppressed` lines were refused since the last one shown.
-    Admitted { suppressed: u64 },
+    Admitted {
+        suppressed: u64,
+    },
     Refused,
 }
 
@@ -259,7 +268,8 @@ mod tests {
         assert!(shown.len() >= BURST as usize + 1 && shown.len() < BURST as usize + 25);
         let last = shown.last().unwrap();
         assert!(
-            last.starts_with("[fs] [mcpguard: ") && last.ends_with("line(s) suppressed: more than 50 a second]"),
+            last.starts_with("[fs] [mcpguard: ")
+                && last.ends_with("line(s) suppressed: more than 50 a second]"),
             "{last}"
         );
     }

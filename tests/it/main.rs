@@ -13,3 +13,4 @@ mod peers;
 mod policy;
 mod relay;
 mod sandbox;
+mod terminal;
