@@ -777,6 +777,36 @@ mod tests {
     }
 
     #[test]
+    fn names_are_escaped_in_both_renderings() {
+        let tool = "a\u{1b}]52;c;aGk=\u{7}\r\nforged".to_owned();
+        let mut server = ServerStats::default();
+        server.tools.insert(tool.clone(), ToolStats::default());
+        let report = Report {
+            from: Some("2026-01-01T00:00:00Z".into()),
+            to: Some("2026-01-01T00:00:00Z".into()),
+            servers: BTreeMap::from([("fs\u{1b}[2J".to_owned(), server)]),
+            anomalies: vec![format!("fs: tool {tool} was never seen before")],
+        };
+        let text = render_text(&report);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[2],
+            "fs\\e[2J: 0 session(s), 0 request(s); profile ; client -"
+        );
+        assert_eq!(
+            lines[4].split_whitespace().next(),
+            Some("a\\e]52;c;aGk=\\x07\\r\\nforged")
+        );
+        assert_eq!(
+            lines.last().copied(),
+            Some("  ! fs: tool a\\e]52;c;aGk=\\x07\\r\\nforged was never seen before")
+        );
+        let html = render_html(&report);
+        assert!(!html.contains(|c: char| c.is_control() && c != '\n'));
+        assert!(html.contains("<td>a\\e]52;c;aGk=\\x07\\r\\nforged</td>"));
+    }
+
+    #[test]
     fn sparkline_scales_to_the_peak() {
         assert_eq!(sparkline(&[0, 1, 2, 4, 8]), " ▁▂▄█");
     }
