@@ -172,22 +172,22 @@ complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and not __fish_
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and not __fish_seen_subcommand_from list prune help" -s h -l help -d 'Print help'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and not __fish_seen_subcommand_from list prune help" -s V -l version -d 'Print version'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and not __fish_seen_subcommand_from list prune help" -f -a "list" -d 'Each server\'s cache directory and the space it takes'
-complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and not __fish_seen_subcommand_from list prune help" -f -a "prune" -d 'Empty caches: the one named with --server, or every server\'s. Everything in a cache can be fetched again; a running session keeps what it already opened'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and not __fish_seen_subcommand_from list prune help" -f -a "prune" -d 'Empty caches: those of the server named with --server, or every server\'s. Everything in a cache can be fetched again; a running session keeps what it already opened'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and not __fish_seen_subcommand_from list prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from list" -l server -d 'Only the cache directory of this name' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from list" -l server -d 'Only the caches of the server of this name (one per command it was run with), or the one cache directory of this name' -r
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from list" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from prune" -l server -d 'Only the cache directory of this name (as `mcpguard cache list` shows it)' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from prune" -l server -d 'Only the caches of the server of this name, or the one cache directory of this name (as `mcpguard cache list` shows it)' -r
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from prune" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from prune" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Only errors on stderr'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "list" -d 'Each server\'s cache directory and the space it takes'
-complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Empty caches: the one named with --server, or every server\'s. Everything in a cache can be fetched again; a running session keeps what it already opened'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Empty caches: those of the server named with --server, or every server\'s. Everything in a cache can be fetched again; a running session keeps what it already opened'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand completions" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
@@ -218,4 +218,4 @@ complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and __fish_seen_
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and __fish_seen_subcommand_from pins" -f -a "diff" -d 'The pending changes, tool by tool, with the pinned and the new definition'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and __fish_seen_subcommand_from pins" -f -a "approve" -d 'Accept the pending changes (the new definitions become the pins)'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "list" -d 'Each server\'s cache directory and the space it takes'
-complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "prune" -d 'Empty caches: the one named with --server, or every server\'s. Everything in a cache can be fetched again; a running session keeps what it already opened'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "prune" -d 'Empty caches: those of the server named with --server, or every server\'s. Everything in a cache can be fetched again; a running session keeps what it already opened'

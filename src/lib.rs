@@ -12,4 +12,5 @@ pub mod policy;
 pub mod profile;
 pub mod proxy;
 pub mod sandbox;
+pub mod terminal;
 pub mod units;

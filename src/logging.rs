@@ -1,5 +1,8 @@
 //! Diagnostics on stderr (never the audit trail). Each line starts with `mcpguard:` so it
-//! stands apart from the server's own stderr, which is interleaved with it.
+//! stands apart from the server's own stderr (relayed with a `[server]` prefix), which is
+//! interleaved with it. Diagnostics quote what servers and models send (tool names,
+//! findings, previews), so every event's text is escaped for the terminal (`terminal`) as
+//! a whole: one event is one line, whatever the values in it hold.
 
 use std::fmt;
 use tracing::{Event, Level, Subscriber};
@@ -28,10 +31,30 @@ where
             Level::DEBUG => "debug",
             Level::TRACE => "trace",
         };
-        write!(writer, "mcpguard: {level}: ")?;
-        ctx.field_format().format_fields(writer.by_ref(), event)?;
-        writeln!(writer)
+        let mut text = String::new();
+        ctx.field_format()
+            .format_fields(Writer::new(&mut text), event)?;
+        writeln!(
+            writer,
+            "mcpguard: {level}: {}",
+            crate::terminal::escape(&text)
+        )
     }
+}
+
+/// Fields as they are: the message, then `name=value` for the others. tracing-subscriber's
+/// own fields escape ESC as `\x1b` and leave CR and LF raw; `Prefixed` escapes the whole
+/// text instead, the same way as every other output of mcpguard.
+fn raw_fields() -> impl for<'writer> FormatFields<'writer> + 'static {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        if field.name() == "message" {
+            write!(writer, "{value:?}")
+        } else {
+            write!(writer, "{field}={value:?}")
+        }
+    })
+    .delimited(" ")
 }
 
 /// Sets up diagnostics: warnings by default, more with `-v`, errors only with `-q`; to
@@ -47,6 +70,7 @@ pub fn init(verbose: u8, quiet: bool, log_dir: Option<&std::path::Path>) {
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_ansi(false)
+        .fmt_fields(raw_fields())
         .event_format(Prefixed);
     let result = match log_dir {
         Some(dir) => {

@@ -3,9 +3,13 @@
 //! Owns: the aggregation (pure: records in, `Report` out: calls, denials, errors, latency
 //! percentiles, bytes and tokens per tool; the inventory of servers, tools, profiles and
 //! clients; anomalies) and its two renderings: the terminal (bars and sparklines) and a
-//! self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched).
+//! self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched). Records hold
+//! what servers and models sent (tool names, clients, hosts), so both renderings show every
+//! such field through `terminal::escape` (visible `\e`, `\r`, `\n`; the HTML page escapes
+//! its markup on top).
 
 use super::record::Record;
+use crate::terminal;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -344,8 +348,8 @@ pub fn render_text(report: &Report) -> String {
     let _ = writeln!(
         out,
         "mcpguard audit report: {} to {}",
-        report.from.as_deref().unwrap_or("-"),
-        report.to.as_deref().unwrap_or("-")
+        terminal::escape(report.from.as_deref().unwrap_or("-")),
+        terminal::escape(report.to.as_deref().unwrap_or("-"))
     );
     if report.servers.is_empty() {
         let _ = writeln!(out, "\nno records in this window");
@@ -361,24 +365,15 @@ pub fn render_text(report: &Report) -> String {
     for (name, server) in &report.servers {
         let _ = writeln!(
             out,
-            "\n{name}: {} session(s), {} request(s); profile {}; client {}",
+            "\n{}: {} session(s), {} request(s); profile {}; client {}",
+            terminal::escape(name),
             server.sessions,
             server.requests,
-            server
-                .profiles
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
+            terminal::escape(&joined(&server.profiles)),
             if server.clients.is_empty() {
-                "-".into()
+                "-".to_owned()
             } else {
-                server
-                    .clients
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                terminal::escape(&joined(&server.clients)).into_owned()
             }
         );
         if !server.tools.is_empty() {
@@ -392,7 +387,7 @@ pub fn render_text(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "  {:<28} {:>6} {:>6} {:>6} {:>9} {:>9} {:>10} {:>8}  {:<20} {}",
-                tool,
+                terminal::escape(tool),
                 t.calls,
                 t.denials,
                 t.errors,
@@ -415,7 +410,12 @@ pub fn render_text(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "  {:<40} {:>7} {:>7} {:>6} {:>12} {:>12}",
-                target, h.allowed, h.refused, h.failed, h.bytes_up, h.bytes_down
+                terminal::escape(target),
+                h.allowed,
+                h.refused,
+                h.failed,
+                h.bytes_up,
+                h.bytes_down
             );
         }
     }
@@ -424,16 +424,25 @@ pub fn render_text(report: &Report) -> String {
         let _ = writeln!(out, "  none");
     }
     for anomaly in &report.anomalies {
-        let _ = writeln!(out, "  ! {anomaly}");
+        let _ = writeln!(out, "  ! {}", terminal::escape(anomaly));
     }
     out
 }
 
+fn joined(names: &BTreeSet<String>) -> String {
+    names.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+/// `text` for the HTML page: control characters made visible as on the terminal (a page
+/// copied into a terminal, or opened with a text viewer, must not act on them), then the
+/// markup escaped.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
+    terminal::escape(text)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// The report as one self-contained HTML page.
@@ -468,22 +477,8 @@ pub fn render_html(report: &Report) -> String {
             escape(name),
             server.sessions,
             server.requests,
-            escape(
-                &server
-                    .profiles
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            escape(
-                &server
-                    .clients
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            escape(&joined(&server.profiles)),
+            escape(&joined(&server.clients))
         );
         let max = server
             .tools
@@ -779,6 +774,36 @@ mod tests {
             vec!["fs: 3000 refused network connection(s) to 169.254.169.254:80".to_owned()]
         );
         assert!(render_text(&report).contains("registry.npmjs.org:443"));
+    }
+
+    #[test]
+    fn names_are_escaped_in_both_renderings() {
+        let tool = "a\u{1b}]52;c;aGk=\u{7}\r\nforged".to_owned();
+        let mut server = ServerStats::default();
+        server.tools.insert(tool.clone(), ToolStats::default());
+        let report = Report {
+            from: Some("2026-01-01T00:00:00Z".into()),
+            to: Some("2026-01-01T00:00:00Z".into()),
+            servers: BTreeMap::from([("fs\u{1b}[2J".to_owned(), server)]),
+            anomalies: vec![format!("fs: tool {tool} was never seen before")],
+        };
+        let text = render_text(&report);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[2],
+            "fs\\e[2J: 0 session(s), 0 request(s); profile ; client -"
+        );
+        assert_eq!(
+            lines[4].split_whitespace().next(),
+            Some("a\\e]52;c;aGk=\\x07\\r\\nforged")
+        );
+        assert_eq!(
+            lines.last().copied(),
+            Some("  ! fs: tool a\\e]52;c;aGk=\\x07\\r\\nforged was never seen before")
+        );
+        let html = render_html(&report);
+        assert!(!html.contains(|c: char| c.is_control() && c != '\n'));
+        assert!(html.contains("<td>a\\e]52;c;aGk=\\x07\\r\\nforged</td>"));
     }
 
     #[test]

@@ -35,8 +35,9 @@ pub enum Command {
     ///
     /// mcpguard starts CMD with its stdin and stdout connected to mcpguard, relays every
     /// JSON-RPC message between the agent (mcpguard's own stdin/stdout) and the server, and
-    /// passes the server's stderr through. Messages pass byte for byte unless mcpguard has to
-    /// answer them itself (oversize, malformed, timed out, server gone).
+    /// shows the server's stderr on its own, each line prefixed with the server's name and
+    /// escaped (the server never gets mcpguard's terminal or log). Messages pass byte for byte
+    /// unless mcpguard has to answer them itself (oversize, malformed, timed out, server gone).
     ///
     /// Exit status: the server's own exit code; 128+N when it died of signal N; 125 when
     /// mcpguard itself failed; 126 when CMD is not executable; 127 when CMD is not found.

@@ -1,9 +1,11 @@
 //! `mcpguard logs`: the audit trail as a table or as JSON Lines, optionally followed.
+//! Records hold what servers and models sent (tool names, methods), so every field is
+//! escaped for the terminal (`terminal`); JSON Lines stay JSON that means the same.
 
 use super::args::LogsArgs;
 use crate::audit::reader::{self, Filter};
 use crate::audit::record::Record;
-use crate::paths;
+use crate::{paths, terminal};
 use anyhow::Context;
 use std::io::Write;
 use std::time::{Duration, SystemTime};
@@ -35,7 +37,8 @@ pub fn run(args: LogsArgs) -> anyhow::Result<u8> {
                 continue;
             }
             if args.json {
-                writeln!(out, "{}", serde_json::to_string(&record)?)?;
+                let json = serde_json::to_string(&record)?;
+                writeln!(out, "{}", terminal::escape_json(&json))?;
             } else {
                 writeln!(out, "{}", row(&record))?;
             }
@@ -84,11 +87,11 @@ fn row(record: &Record) -> String {
         .map_or_else(|| "-".into(), |b| format!("{b} B"));
     format!(
         "{:<24} {:<16} {:<14} {:<24} {:<7} {:>10} {:>9}",
-        record.ts.get(..23).unwrap_or(&record.ts),
-        record.server,
-        record.event,
-        what,
-        verdict,
+        terminal::escape(record.ts.get(..23).unwrap_or(&record.ts)),
+        terminal::escape(&record.server),
+        terminal::escape(&record.event),
+        terminal::escape(what),
+        terminal::escape(&verdict),
         latency,
         size
     )

@@ -1,8 +1,9 @@
-//! `mcpguard pins list | diff | approve`.
+//! `mcpguard pins list | diff | approve`. Pinned definitions are what servers listed, so
+//! every name and definition is escaped for the terminal (`terminal`).
 
 use super::args::PinsCommand;
 use crate::mcp::pins::{self, PinFile};
-use crate::paths;
+use crate::{paths, terminal};
 use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;
@@ -42,11 +43,11 @@ pub fn run(command: PinsCommand) -> anyhow::Result<u8> {
                 writeln!(
                     out,
                     "{}: {} tools pinned, {} pending change(s); profile {}; command {}",
-                    file.server,
+                    terminal::escape(&file.server),
                     file.tools.len(),
                     file.pending.len(),
-                    file.profile,
-                    serde_json::to_string(&file.command)?
+                    terminal::escape(&file.profile),
+                    terminal::escape_json(&serde_json::to_string(&file.command)?)
                 )?;
             }
             Ok(0)
@@ -57,16 +58,27 @@ pub fn run(command: PinsCommand) -> anyhow::Result<u8> {
                 for (name, new) in &file.pending {
                     any = true;
                     let old = file.tools.get(name).map(|p| &p.definition);
-                    writeln!(out, "{}: {name}", file.server)?;
+                    writeln!(
+                        out,
+                        "{}: {}",
+                        terminal::escape(&file.server),
+                        terminal::escape(name)
+                    )?;
                     for change in file.changes.iter().filter(|c| &c.tool == name) {
-                        writeln!(out, "  {}: {}", change.kind, change.what.join("; "))?;
+                        writeln!(
+                            out,
+                            "  {}: {}",
+                            terminal::escape(&change.kind),
+                            terminal::escape(&change.what.join("; "))
+                        )?;
                     }
+                    let definition = |d| terminal::escape_json(&pins::canonical(d)).into_owned();
                     match old {
-                        Some(old) => writeln!(out, "  - pinned: {}", pins::canonical(old))?,
+                        Some(old) => writeln!(out, "  - pinned: {}", definition(old))?,
                         None => writeln!(out, "  - pinned: (none)")?,
                     }
                     match new {
-                        Some(new) => writeln!(out, "  + listed: {}", pins::canonical(new))?,
+                        Some(new) => writeln!(out, "  + listed: {}", definition(new))?,
                         None => writeln!(out, "  + listed: (no longer listed)")?,
                     }
                 }
@@ -81,7 +93,11 @@ pub fn run(command: PinsCommand) -> anyhow::Result<u8> {
                 let count = file.approve();
                 if count > 0 {
                     pins::save(&path, &file)?;
-                    writeln!(out, "{}: approved {count} change(s)", file.server)?;
+                    writeln!(
+                        out,
+                        "{}: approved {count} change(s)",
+                        terminal::escape(&file.server)
+                    )?;
                 }
             }
             Ok(0)

@@ -1,9 +1,12 @@
 //! Starting the server process and reading how it ended.
 //!
-//! Owns: spawning the server command with piped stdin/stdout and inherited stderr (agents log
-//! a server's stderr; it passes through byte for byte), in its own process group (so a
-//! terminal's Ctrl-C reaches it once, through us), with a parent-death signal (so it dies with
-//! the supervisor); mapping spawn failures and exit statuses to mcpguard's exit codes.
+//! Owns: spawning the server command with piped stdin, stdout and stderr (mcpguard's own
+//! stderr may be the user's terminal or the agent's log file, which the server must not
+//! hold; `server_stderr` relays what it writes), in a session of its own with no
+//! controlling terminal (so a terminal's Ctrl-C reaches it once, through us, and /dev/tty
+//! leads nowhere), holding no descriptor mcpguard did not open for it, with a parent-death
+//! signal (so it dies with the supervisor); mapping spawn failures and exit statuses to
+//! mcpguard's exit codes.
 
 use std::io;
 use std::os::unix::process::ExitStatusExt;
@@ -57,7 +60,7 @@ pub fn spawn_sandboxed(channels: &crate::sandbox::Channels) -> Result<Child, Spa
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(false);
     channels
@@ -65,17 +68,19 @@ pub fn spawn_sandboxed(channels: &crate::sandbox::Channels) -> Result<Child, Spa
         .map_err(SpawnError::Helper)
 }
 
-/// What every server child does between fork and exec: its own process group, and death
-/// with the supervisor.
+/// What every unsandboxed server child does between fork and exec: a session (and so a
+/// process group) of its own without a controlling terminal, no inherited descriptor past
+/// stderr, and death with the supervisor.
 ///
 /// # Safety
 /// Only for use in `pre_exec`: async-signal-safe calls only.
-unsafe fn prepare_child(supervisor: libc::pid_t) -> io::Result<()> {
+unsafe fn prepare_child(supervisor: libc::pid_t, open_files_limit: u32) -> io::Result<()> {
     // SAFETY: plain syscalls with integer arguments.
     unsafe {
-        if libc::setpgid(0, 0) != 0 {
+        if libc::setsid() < 0 {
             return Err(io::Error::last_os_error());
         }
+        close_on_exec_past_stderr(open_files_limit);
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
             return Err(io::Error::last_os_error());
         }
@@ -98,15 +103,48 @@ pub fn spawn_server(argv: &[String]) -> Result<Child, SpawnError> {
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .kill_on_drop(false);
     let supervisor = std::process::id() as libc::pid_t;
+    let open_files_limit = open_files_limit();
     // SAFETY: the closure runs in the forked child before exec and only makes
     // async-signal-safe syscalls.
     unsafe {
-        command.pre_exec(move || prepare_child(supervisor));
+        command.pre_exec(move || prepare_child(supervisor, open_files_limit));
     }
     command.spawn().map_err(|source| classify(program, source))
+}
+
+/// Marks every descriptor past stderr close-on-exec: whatever mcpguard inherited from the
+/// agent (a terminal, a log file) must not reach the server. Marked rather than closed,
+/// because the standard library's own exec-error pipe must stay open until exec.
+///
+/// # Safety
+/// Only for use in `pre_exec`: async-signal-safe calls only.
+unsafe fn close_on_exec_past_stderr(open_files_limit: u32) {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range and fcntl take plain integers.
+    unsafe {
+        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) == 0 {
+            return;
+        }
+        // Kernels before 5.11: one descriptor at a time, up to the limit (no descriptor
+        // can be numbered past it).
+        for fd in 3..open_files_limit as libc::c_int {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
+}
+
+/// The soft limit on open files, at most the kernel's default ceiling (`fs.nr_open`); read
+/// before fork, since getrlimit is not on the async-signal-safe list.
+fn open_files_limit() -> u32 {
+    const DEFAULT_NR_OPEN: u64 = 1 << 20;
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(DEFAULT_NR_OPEN, |(soft, _)| soft.min(DEFAULT_NR_OPEN)) as u32
 }
 
 /// Pipe capacity asked for on the server's pipes and on the pipe to the agent. The default

@@ -6,6 +6,7 @@ pub mod gate;
 pub mod pending;
 pub mod process_tree;
 pub mod recording;
+pub(crate) mod server_stderr;
 pub mod server_to_client;
 pub mod session;
 pub mod shared;

@@ -9,11 +9,14 @@
 //! Data flow:
 //!   client stdin ─► LineReader ─► client_to_server ─► writer ─► server stdin
 //!   client stdout ◄─ writer ◄─ server_to_client ◄─ LineReader ◄─ server stdout
+//!   mcpguard stderr ◄─ server_stderr (own thread: bounded, escaped, rate-limited) ◄─ server stderr
 //!   (mcpguard's own replies and timers queue into the same writers, so order holds)
 
 use super::child::{SpawnError, exit_code_of, spawn_sandboxed, spawn_server};
 use super::shared::{SessionConfig, Shared};
-use super::{child, client_to_server, process_tree, server_to_client, stdio, writer};
+use super::{
+    child, client_to_server, process_tree, server_stderr, server_to_client, stdio, writer,
+};
 use crate::audit::AuditLog;
 use crate::jsonrpc::framing::LineReader;
 use crate::jsonrpc::reply::{self, ErrorCode};
@@ -43,6 +46,9 @@ enum Step {
 
 /// How long the client writer gets to deliver the last answers once the server is gone.
 const FINAL_FLUSH: Duration = Duration::from_secs(5);
+/// How long the server's last stderr lines get to be shown once it is gone (everything
+/// holding the pipe is dead by then, so this is only a bound).
+const STDERR_DRAIN: Duration = Duration::from_secs(2);
 
 /// What to start.
 #[derive(Debug)]
@@ -95,6 +101,13 @@ pub async fn run(
         }
     };
     let child_pid = child.id().map(|pid| pid as i32);
+    let server_stderr = match child.stderr.take() {
+        Some(pipe) => Some(server_stderr::start(
+            pipe.into_owned_fd()?,
+            &shared.config.server_name,
+        )?),
+        None => None,
+    };
     let (Some(server_stdin), Some(server_stdout)) = (child.stdin.take(), child.stdout.take())
     else {
         return Err(SessionError::Setup(std::io::Error::other(
@@ -204,6 +217,9 @@ pub async fn run(
         server_side.abort();
     }
     client_side.abort();
+    if let Some(relay) = server_stderr {
+        relay.finish(STDERR_DRAIN).await;
+    }
     let code = exit_code_of(status);
     // Bounded: a client that stopped reading cannot keep mcpguard alive.
     let last_words = async {

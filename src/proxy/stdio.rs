@@ -57,8 +57,8 @@ impl PollFd {
 
 /// Whether O_NONBLOCK may be set on `fd`'s open file description. Only pipes and sockets
 /// qualify: a terminal is shared with the shell (and usually with stderr), and a pipe that
-/// is also our stderr (`2>&1`) is the server's stderr too, which must stay blocking or the
-/// server's own writes to it would fail with EAGAIN.
+/// is also our stderr (`2>&1`) must stay blocking, or mcpguard's own writes to stderr (its
+/// diagnostics, the server's relayed stderr) would fail with EAGAIN.
 fn may_go_non_blocking(fd: std::os::fd::BorrowedFd<'_>) -> bool {
     let Ok(meta) = nix::sys::stat::fstat(fd) else {
         return false;

@@ -109,6 +109,15 @@ pub fn main() -> ! {
             }
             libc::close(lifted);
         }
+        // Whatever else mcpguard inherited from the agent (a terminal, a log file) is not
+        // for the sandbox. Best effort here: the server's own closing before exec
+        // (`close_all_but_report`) is the one that must succeed.
+        libc::syscall(
+            libc::SYS_close_range,
+            (EGRESS_FD + 1) as u32,
+            u32::MAX,
+            0u32,
+        );
     }
 
     let plan = match read_plan() {

@@ -366,7 +366,8 @@ pub fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
     degraded_read.extend(facts.toolchain.iter().cloned());
     degraded_read.extend(request.read.iter().cloned());
     degraded_read.push(PathBuf::from("/proc"));
-    degraded_read.push(PathBuf::from("/dev"));
+    // Not all of /dev: the user's terminal (/dev/pts/N) is there. The devices a server
+    // uses are granted one by one below (read and write).
     let mut degraded_write: Vec<PathBuf> = vec![degraded_home.clone()];
     degraded_write.extend(request.write.iter().cloned());
     degraded_write.extend(DEVICES.iter().map(|d| Path::new("/dev").join(d)));
@@ -759,7 +760,6 @@ mod tests {
                         p("/home/me/.nvm/versions/node/v22"),
                         p("/home/me/docs"),
                         p("/proc"),
-                        p("/dev"),
                     ],
                     write: vec![
                         p("/home/me/.cache/mcpguard/servers/fs/home"),

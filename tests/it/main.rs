@@ -16,4 +16,5 @@ mod peers;
 mod policy;
 mod relay;
 mod sandbox;
+mod terminal;
 mod uninspectable;
