@@ -78,17 +78,21 @@ fn an_npx_server_cannot_rewrite_another_npx_servers_cached_code() {
     };
     let first = npx(&good, "good-server");
     assert!(first.contains("GOOD CODE RUNS"), "{first}");
-    // Each server is told which cache it got.
+    let attack = npx(&evil, "evil-server");
+    let again = npx(&good, "good-server");
+    assert!(
+        again.contains("GOOD CODE RUNS") && !again.contains("PLANTED"),
+        "the evil package rewrote the good one ({attack}): {again}"
+    );
+    assert!(attack.contains("evil planted 0"), "{attack}");
+    // Each server is told when it gets a cache of its own.
     assert!(
         first.contains("a new package cache for this server"),
         "{first}"
     );
-    let attack = npx(&evil, "evil-server");
-    assert!(attack.contains("evil planted 0"), "{attack}");
-    let again = npx(&good, "good-server");
     assert!(
-        again.contains("GOOD CODE RUNS") && !again.contains("PLANTED"),
-        "{again}"
+        attack.contains("a new package cache for this server"),
+        "{attack}"
     );
     // Same name (`npx`), two identities, two caches; the good one was reused.
     let caches: Vec<String> = std::fs::read_dir(home.path().join("cache/servers"))
