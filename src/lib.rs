@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod cli;
 pub mod egress;
+pub mod exit;
 pub mod fspath;
 pub mod jsonrpc;
 pub mod logging;
@@ -10,6 +11,7 @@ pub mod mcp;
 pub mod paths;
 pub mod policy;
 pub mod profile;
+pub mod program;
 pub mod proxy;
 pub mod sandbox;
 pub mod terminal;

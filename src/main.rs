@@ -1,12 +1,10 @@
-//! Entry point: parse the command line, run it, and map the outcome to an exit status.
-//! Exit codes are decided here only (contract: 125 when mcpguard itself failed).
+//! Entry point: parse the command line, run it, and map the outcome to an exit status
+//! (the numbers are `mcpguard::exit`'s).
 
 use clap::Parser;
 use mcpguard::cli::{self, args::Cli};
+use mcpguard::exit::GUARD_FAILED;
 use std::process::ExitCode;
-
-/// mcpguard could not do its own job (bad arguments, setup failure).
-const EXIT_GUARD_FAILED: u8 = 125;
 
 fn main() -> ExitCode {
     // The sandbox helper is this same binary; it must start before anything else exists
@@ -20,7 +18,7 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_GUARD_FAILED } else { 0 };
+            let code = if e.use_stderr() { GUARD_FAILED } else { 0 };
             // Printing help or a usage error; if stderr is gone there is nobody to tell.
             let _ = e.print();
             return ExitCode::from(code);
@@ -31,7 +29,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             tracing::error!("{e:#}");
-            ExitCode::from(EXIT_GUARD_FAILED)
+            ExitCode::from(GUARD_FAILED)
         }
     }
 }

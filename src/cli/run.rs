@@ -10,7 +10,6 @@ use crate::mcp::pins::{self, PinFile};
 use crate::paths;
 use crate::policy::Policy;
 use crate::profile::{self, model::Profile};
-use crate::proxy::child::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
 use crate::proxy::session::{self, Launch, SessionError};
 use crate::proxy::shared::PinState;
 use crate::proxy::shared::SessionConfig;
@@ -53,13 +52,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let (request, egress) = sandbox_request(&args, &profile, &config.server_name)?;
     let plan = match sandbox::host_facts(&request) {
         Ok(facts) => plan::build(&request, &facts),
-        Err(e @ PlanError::NotFound(_)) => {
+        Err(PlanError::Program(e)) => {
             tracing::error!("{e}");
-            return Ok(EXIT_NOT_FOUND);
-        }
-        Err(e @ PlanError::NotExecutable(_)) => {
-            tracing::error!("{e}");
-            return Ok(EXIT_NOT_EXECUTABLE);
+            return Ok(e.exit_code());
         }
         Err(e) => return Err(e.into()),
     };

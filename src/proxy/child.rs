@@ -5,26 +5,20 @@
 //! hold; `server_stderr` relays what it writes), in a session of its own with no
 //! controlling terminal (so a terminal's Ctrl-C reaches it once, through us, and /dev/tty
 //! leads nowhere), holding no descriptor mcpguard did not open for it, with a parent-death
-//! signal (so it dies with the supervisor); mapping spawn failures and exit statuses to
-//! mcpguard's exit codes.
+//! signal (so it dies with the supervisor); telling why a spawn failed (the exit codes
+//! themselves are `exit`'s).
 
+use crate::exit;
+use crate::program::ProgramError;
 use std::io;
-use std::os::unix::process::ExitStatusExt;
-use std::process::{ExitStatus, Stdio};
+use std::process::Stdio;
 use tokio::process::{Child, Command};
-
-/// Exit code when the command could not be executed (contract).
-pub const EXIT_NOT_EXECUTABLE: u8 = 126;
-/// Exit code when the command was not found (contract).
-pub const EXIT_NOT_FOUND: u8 = 127;
 
 /// Why the server could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
-    #[error("command not found: {command} (not a path to an existing file, and not on PATH)")]
-    NotFound { command: String },
-    #[error("command not executable: {command}: {source}")]
-    NotExecutable { command: String, source: io::Error },
+    #[error(transparent)]
+    Program(#[from] ProgramError),
     #[error("could not start {command}: {source}")]
     Other { command: String, source: io::Error },
     #[error(
@@ -38,10 +32,10 @@ impl SpawnError {
     /// The exit status mcpguard ends with (contract: 127 not found, 126 not executable).
     pub fn exit_code(&self) -> u8 {
         match self {
-            SpawnError::NotFound { .. } => EXIT_NOT_FOUND,
-            SpawnError::NotExecutable { .. } | SpawnError::Other { .. } => EXIT_NOT_EXECUTABLE,
-            // mcpguard itself failed, not the server's command (contract: 125).
-            SpawnError::Helper(_) => 125,
+            SpawnError::Program(e) => e.exit_code(),
+            SpawnError::Other { .. } => exit::NOT_EXECUTABLE,
+            // mcpguard itself failed, not the server's command.
+            SpawnError::Helper(_) => exit::GUARD_FAILED,
         }
     }
 }
@@ -95,9 +89,9 @@ unsafe fn prepare_child(supervisor: libc::pid_t, open_files_limit: u32) -> io::R
 
 /// Spawns `argv` as the server, without a sandbox.
 pub fn spawn_server(argv: &[String]) -> Result<Child, SpawnError> {
-    let (program, args) = argv.split_first().ok_or_else(|| SpawnError::NotFound {
-        command: String::new(),
-    })?;
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| ProgramError::NotFound(String::new()))?;
     let mut command = Command::new(program);
     command
         .args(args)
@@ -162,45 +156,15 @@ pub fn enlarge_pipe(fd: std::os::fd::BorrowedFd<'_>) {
     unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_CAPACITY) };
 }
 
-/// Where `program` would be found: itself when it names a path, else the first executable
-/// match on PATH (the lookup `execvp` does).
-pub fn resolve_program(
-    program: &str,
-    path_var: Option<&std::ffi::OsStr>,
-) -> Option<std::path::PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let is_executable = |p: &std::path::Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    if program.contains('/') {
-        let path = std::path::PathBuf::from(program);
-        return is_executable(&path).then_some(path);
-    }
-    std::env::split_paths(path_var?)
-        .map(|dir| dir.join(program))
-        .find(|candidate| is_executable(candidate))
-}
-
 fn classify(program: &str, source: io::Error) -> SpawnError {
     let command = program.to_owned();
     match source.kind() {
-        io::ErrorKind::NotFound => SpawnError::NotFound { command },
-        io::ErrorKind::PermissionDenied => SpawnError::NotExecutable { command, source },
+        io::ErrorKind::NotFound => ProgramError::NotFound(command).into(),
+        io::ErrorKind::PermissionDenied => ProgramError::NotExecutable { command, source }.into(),
         _ if source.raw_os_error() == Some(libc::ENOEXEC) => {
-            SpawnError::NotExecutable { command, source }
+            ProgramError::NotExecutable { command, source }.into()
         }
         _ => SpawnError::Other { command, source },
-    }
-}
-
-/// mcpguard's exit code for the server's exit status: its own code, or 128+N for signal N.
-pub fn exit_code_of(status: ExitStatus) -> u8 {
-    if let Some(code) = status.code() {
-        return code as u8;
-    }
-    match status.signal() {
-        Some(signal) => (128 + signal) as u8,
-        None => EXIT_NOT_EXECUTABLE,
     }
 }
 
@@ -208,31 +172,6 @@ pub fn exit_code_of(status: ExitStatus) -> u8 {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
-
-    #[test]
-    fn exit_codes_follow_the_contract() {
-        assert_eq!(exit_code_of(ExitStatus::from_raw(3 << 8)), 3);
-        assert_eq!(exit_code_of(ExitStatus::from_raw(0)), 0);
-        assert_eq!(exit_code_of(ExitStatus::from_raw(libc::SIGKILL)), 137);
-        assert_eq!(exit_code_of(ExitStatus::from_raw(libc::SIGTERM)), 143);
-    }
-
-    #[test]
-    fn resolves_like_execvp() {
-        let dir = tempfile::tempdir().unwrap();
-        let tool = dir.path().join("tool");
-        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
-        let path = std::ffi::OsString::from(format!("/nonexistent:{}", dir.path().display()));
-        assert_eq!(resolve_program("tool", Some(&path)), None);
-        std::fs::set_permissions(&tool, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap();
-        assert_eq!(resolve_program("tool", Some(&path)), Some(tool.clone()));
-        assert_eq!(
-            resolve_program(&tool.display().to_string(), None),
-            Some(tool)
-        );
-        assert_eq!(resolve_program("missing", Some(&path)), None);
-    }
 
     #[test]
     fn spawn_failures_map_to_126_and_127() {

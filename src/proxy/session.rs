@@ -12,7 +12,7 @@
 //!   mcpguard stderr ◄─ server_stderr (own thread: bounded, escaped, rate-limited) ◄─ server stderr
 //!   (mcpguard's own replies and timers queue into the same writers, so order holds)
 
-use super::child::{SpawnError, exit_code_of, spawn_sandboxed, spawn_server};
+use super::child::{SpawnError, spawn_sandboxed, spawn_server};
 use super::shared::{SessionConfig, Shared};
 use super::{
     child, client_to_server, process_tree, server_stderr, server_to_client, stdio, writer,
@@ -220,7 +220,7 @@ pub async fn run(
     if let Some(relay) = server_stderr {
         relay.finish(STDERR_DRAIN).await;
     }
-    let code = exit_code_of(status);
+    let code = crate::exit::of_server(status);
     // Bounded: a client that stopped reading cannot keep mcpguard alive.
     let last_words = async {
         let unanswered = {

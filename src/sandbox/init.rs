@@ -27,7 +27,7 @@ use std::ffi::CString;
 use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The hidden subcommand (argv[1]) that reaches this module.
 pub const SUBCOMMAND: &str = "__sandbox-init";
@@ -38,7 +38,7 @@ pub const REPORT_FD: RawFd = 4;
 /// The descriptor the egress sockets leave on (allowlist mode; see `handoff`).
 pub const EGRESS_FD: RawFd = 5;
 /// Exit status when the sandbox could not be set up as required (contract).
-const EXIT_SETUP: i32 = 125;
+const EXIT_SETUP: i32 = crate::exit::status(crate::exit::GUARD_FAILED);
 
 /// Signals passed on to the server.
 const FORWARDED: [Signal; 6] = [
@@ -623,15 +623,8 @@ fn exec(argv: &[String], env: &[(String, String)]) -> ! {
     let path = env
         .iter()
         .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    let candidates: Vec<PathBuf> = if program.contains('/') {
-        vec![PathBuf::from(program)]
-    } else {
-        std::env::split_paths(path)
-            .map(|dir| dir.join(program))
-            .collect()
-    };
+        .map(|(_, v)| std::ffi::OsStr::new(v.as_str()));
+    let candidates = crate::program::candidates(program, path);
     let mut denied = None;
     for candidate in candidates {
         let Ok(c_path) = CString::new(candidate.as_os_str().as_bytes()) else {
@@ -649,14 +642,14 @@ fn exec(argv: &[String], env: &[(String, String)]) -> ! {
                 "mcpguard: error: command not executable inside the sandbox: {}: {e}",
                 candidate.display()
             );
-            std::process::exit(126);
+            std::process::exit(crate::exit::status(crate::exit::NOT_EXECUTABLE));
         }
         None => {
             eprintln!(
                 "mcpguard: error: command not found inside the sandbox: {program} (it must be under a \
                  system directory or a path granted with --allow-read)"
             );
-            std::process::exit(127);
+            std::process::exit(crate::exit::status(crate::exit::NOT_FOUND));
         }
     }
 }

@@ -20,7 +20,6 @@ pub mod probe;
 pub mod seccomp;
 
 use crate::paths;
-use crate::proxy::child::resolve_program;
 use plan::{HostFacts, MASKED_ETC, Plan, SYSTEM_DIRS, SandboxRequest};
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
@@ -29,10 +28,8 @@ use std::path::{Path, PathBuf};
 /// Why a sandbox could not even be planned.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("command not found: {0} (not a path to an existing file, and not on PATH)")]
-    NotFound(String),
-    #[error("command not executable: {0} (it exists but has no execute permission)")]
-    NotExecutable(String),
+    #[error(transparent)]
+    Program(#[from] crate::program::ProgramError),
     #[error("{flag} {path}: {source} (the path must exist on this machine)")]
     Grant {
         flag: &'static str,
@@ -48,13 +45,7 @@ pub enum PlanError {
 /// Gathers what the plan needs to know about this machine.
 pub fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanError> {
     let program = request.argv.first().cloned().unwrap_or_default();
-    let resolved = resolve_program(&program, paths::search_path().as_deref()).ok_or_else(|| {
-        if program.contains('/') && Path::new(&program).is_file() {
-            PlanError::NotExecutable(program.clone())
-        } else {
-            PlanError::NotFound(program.clone())
-        }
-    })?;
+    let resolved = crate::program::resolve_or_explain(&program, paths::search_path().as_deref())?;
     let resolved = std::path::absolute(&resolved).unwrap_or(resolved);
     let canonical = std::fs::canonicalize(&resolved).unwrap_or_else(|_| resolved.clone());
     let home = paths::home().ok_or(PlanError::NoHome)?;
