@@ -39,6 +39,7 @@ mod target;
 pub use serve::{Filter, start};
 
 use allowlist::Allowlist;
+pub use records::NetworkRecorder;
 
 /// What the filter of one session is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,4 +47,12 @@ pub struct EgressConfig {
     pub allowlist: Allowlist,
     /// The profile's name, for messages that say where to change the allowlist.
     pub profile: String,
+}
+
+/// Locks `mutex`, taking over from a holder that panicked: the filter's tables stay usable
+/// (every update to them is a single insert, remove or increment).
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

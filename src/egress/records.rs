@@ -6,15 +6,16 @@
 //! that connects in a loop from filling the disk or the terminal (refusals of one
 //! destination sampled past a first hundred, a session-wide cap, a cap on the lines).
 
+use super::lock;
 use super::refusal::Refusal;
 use super::relay::Counts;
-use super::serve::{Filter, lock};
 use super::target::Target;
 use crate::audit::Verdict;
 use serde_json::json;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Distinct refusals explained on stderr in one session; the rest are in the audit trail.
@@ -28,6 +29,30 @@ const COUNTED_DESTINATIONS: usize = 10_000;
 /// Refusal records in one session before only one in `SAMPLE_EVERY` is kept, whatever the
 /// destination (a server trying a new name each time must not fill the disk).
 const RECORDED_PER_SESSION: u64 = 10_000;
+
+/// Where the filter's records go: the session's audit trail. The filter writes no file of
+/// its own and knows nothing of the relay that owns the trail.
+pub trait NetworkRecorder: Send + Sync {
+    /// A connection allowed, refused or failed (verdict allow, deny or error).
+    fn network(&self, verdict: Verdict<'_>, detail: serde_json::Value);
+    /// An allowed connection ended, with its byte counts in `detail`.
+    fn network_end(&self, latency_ms: f64, detail: serde_json::Value);
+}
+
+/// What the filter has said and still has to say in one session.
+pub(crate) struct Records {
+    recorder: Arc<dyn NetworkRecorder>,
+    /// Refusals already explained on stderr this session.
+    told: Mutex<HashSet<String>>,
+    /// Refusals per destination and rule, for sampling their records.
+    refusals: Mutex<HashMap<String, u64>>,
+    /// Refusals in all, and refusal records written.
+    refused: AtomicU64,
+    refusal_records: AtomicU64,
+    /// Allowed connections still open, by number, so the session's end can record them.
+    open: Mutex<HashMap<u64, Live>>,
+    next_connection: AtomicU64,
+}
 
 /// An allowed connection in progress.
 pub struct Live {
@@ -44,7 +69,34 @@ fn keeps_record(count: u64, overall: u64, written: u64) -> bool {
     sampled && within
 }
 
-impl Filter {
+impl Records {
+    pub(crate) fn new(recorder: Arc<dyn NetworkRecorder>) -> Self {
+        Records {
+            recorder,
+            told: Mutex::new(HashSet::new()),
+            refusals: Mutex::new(HashMap::new()),
+            refused: AtomicU64::new(0),
+            refusal_records: AtomicU64::new(0),
+            open: Mutex::new(HashMap::new()),
+            next_connection: AtomicU64::new(0),
+        }
+    }
+
+    /// Keeps an allowed connection until it ends; returns its number.
+    pub(super) fn opened(&self, live: Live) -> u64 {
+        let number = self.next_connection.fetch_add(1, Ordering::Relaxed);
+        lock(&self.open).insert(number, live);
+        number
+    }
+
+    /// Records the end of connection `number` (unless the session's end already did).
+    pub(super) fn closed(&self, number: u64) {
+        let live = lock(&self.open).remove(&number);
+        if let Some(live) = live {
+            self.record_end(live, false);
+        }
+    }
+
     /// Records every connection still open (the session is ending, and they with it).
     pub fn close_all(&self) {
         let open: Vec<Live> = lock(&self.open).drain().map(|(_, live)| live).collect();
@@ -60,12 +112,11 @@ impl Filter {
         if at_session_end {
             detail["open_at_session_end"] = json!(true);
         }
-        if let Some(audit) = self.shared.lock().audit.as_mut() {
-            audit.network_end(live.started.elapsed().as_secs_f64() * 1000.0, detail);
-        }
+        self.recorder
+            .network_end(live.started.elapsed().as_secs_f64() * 1000.0, detail);
     }
 
-    pub(super) fn detail(&self, target: &Target, address: Option<SocketAddr>) -> serde_json::Value {
+    pub(super) fn detail(target: &Target, address: Option<SocketAddr>) -> serde_json::Value {
         let mut detail = json!({
             "host": target.host,
             "port": target.port,
@@ -87,13 +138,11 @@ impl Filter {
         address: Option<SocketAddr>,
         count: Option<u64>,
     ) {
-        let mut detail = self.detail(target, address);
+        let mut detail = Self::detail(target, address);
         if let Some(count) = count {
             detail["refusals_so_far"] = json!(count);
         }
-        if let Some(audit) = self.shared.lock().audit.as_mut() {
-            audit.network(verdict, detail);
-        }
+        self.recorder.network(verdict, detail);
     }
 
     /// Counts a refusal under `key`; whether it gets a record of its own, and the count.
@@ -160,16 +209,14 @@ impl Filter {
             if count > RECORDED_PER_DESTINATION {
                 detail["refusals_so_far"] = json!(count);
             }
-            if let Some(audit) = self.shared.lock().audit.as_mut() {
-                audit.network(
-                    Verdict {
-                        verdict: "deny",
-                        rule: "network.protocol",
-                        reason,
-                    },
-                    detail,
-                );
-            }
+            self.recorder.network(
+                Verdict {
+                    verdict: "deny",
+                    rule: "network.protocol",
+                    reason,
+                },
+                detail,
+            );
         }
         self.tell_once("network.protocol", &format!("network: {reason}"));
     }

@@ -14,21 +14,20 @@ use super::EgressConfig;
 use super::address::{local_addresses, special_range};
 use super::admit::{Admitted, admit, claimed_of, forward_once};
 use super::allowlist::{Host, HostPattern};
+use super::lock;
 use super::names::{self, SyntheticNames};
-use super::records::Live;
+use super::records::{Live, NetworkRecorder, Records};
 use super::refusal::{Refusal, http_reply};
 use super::relay::{Counts, forward, idle_watch, pump};
 use super::sniff::{self, HttpHead, ProxyRequest, Sniffed};
 use super::target::{Target, Via};
 use crate::audit::Verdict;
-use crate::proxy::shared::Shared;
 use crate::sandbox::handoff::{self, Role};
 use crate::sandbox::plan::SYNTHETIC_NETWORK;
-use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -53,20 +52,11 @@ pub(super) struct Opened {
 pub struct Filter {
     pub(super) config: EgressConfig,
     pub(super) names: Mutex<SyntheticNames>,
-    pub(super) shared: Arc<Shared>,
+    /// What the filter records and says, and the connections still open.
+    pub(crate) records: Records,
     /// This machine's own addresses, refused like loopback.
     pub(super) local: Vec<IpAddr>,
-    /// Refusals already explained on stderr this session.
-    pub(super) told: Mutex<HashSet<String>>,
-    /// Refusals per destination and rule, for sampling their records.
-    pub(super) refusals: Mutex<HashMap<String, u64>>,
-    /// Refusals in all, and refusal records written.
-    pub(super) refused: AtomicU64,
-    pub(super) refusal_records: AtomicU64,
     pub(super) slots: Arc<Semaphore>,
-    /// Allowed connections still open, by number, so the session's end can record them.
-    pub(super) open: Mutex<HashMap<u64, Live>>,
-    pub(super) next_connection: AtomicU64,
     /// When the filter started, the origin of the activity clocks.
     pub(super) epoch: Instant,
 }
@@ -84,29 +74,17 @@ fn raise_descriptor_limit() {
     }
 }
 
-pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl Filter {
     /// The filter of a session whose server has already been started (so raising the
     /// descriptor limit here concerns the supervisor alone).
-    pub fn new(config: EgressConfig, shared: Arc<Shared>) -> Arc<Filter> {
+    pub fn new(config: EgressConfig, recorder: Arc<dyn NetworkRecorder>) -> Arc<Filter> {
         raise_descriptor_limit();
         Arc::new(Filter {
             config,
             names: Mutex::new(SyntheticNames::default()),
-            shared,
+            records: Records::new(recorder),
             local: local_addresses(),
-            told: Mutex::new(HashSet::new()),
-            refusals: Mutex::new(HashMap::new()),
-            refused: AtomicU64::new(0),
-            refusal_records: AtomicU64::new(0),
             slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
-            open: Mutex::new(HashMap::new()),
-            next_connection: AtomicU64::new(0),
             epoch: Instant::now(),
         })
     }
@@ -290,7 +268,7 @@ async fn proxied(mut client: TcpStream, filter: &Filter) {
     let (host, port, admitted) = match request {
         ProxyRequest::NeedMore => return,
         ProxyRequest::Socks => {
-            filter.refuse_protocol("a SOCKS5 client reached the HTTP proxy; only HTTP CONNECT and plain HTTP proxy requests are served");
+            filter.records.refuse_protocol("a SOCKS5 client reached the HTTP proxy; only HTTP CONNECT and plain HTTP proxy requests are served");
             // SOCKS5: no acceptable authentication method.
             let _ = client.write_all(&[5, 0xff]).await;
             return;
@@ -323,7 +301,7 @@ async fn proxied(mut client: TcpStream, filter: &Filter) {
                 via: Via::Proxy,
                 claimed: None,
             };
-            filter.record_refusal(&target, &refusal);
+            filter.records.record_refusal(&target, &refusal);
             let _ = client
                 .write_all(&http_reply(refusal.status, &refusal.rule, &refusal.text()))
                 .await;
@@ -341,7 +319,7 @@ async fn proxied(mut client: TcpStream, filter: &Filter) {
         Gate::Forward { path, head, rest } => match forward_once(&head, &path, &rest, &target) {
             Ok(admitted) => Gate::Known(admitted),
             Err(refusal) => {
-                filter.record_refusal(&target, &refusal);
+                filter.records.record_refusal(&target, &refusal);
                 let _ = client
                     .write_all(&http_reply(refusal.status, &refusal.rule, &refusal.text()))
                     .await;
@@ -373,7 +351,7 @@ async fn proxied(mut client: TcpStream, filter: &Filter) {
 
 /// Refuses a proxy request that names no usable destination: recorded, explained, 400.
 async fn bad_request(mut client: TcpStream, filter: &Filter, why: &str) {
-    filter.refuse_protocol(why);
+    filter.records.refuse_protocol(why);
     let _ = client
         .write_all(&http_reply(
             400,
@@ -412,7 +390,7 @@ async fn captured(mut client: TcpStream, filter: &Filter) {
                 via: Via::Capture,
                 claimed: None,
             };
-            filter.record_refusal(&target, &refusal);
+            filter.records.record_refusal(&target, &refusal);
             return;
         }
     };
@@ -448,7 +426,7 @@ async fn captured(mut client: TcpStream, filter: &Filter) {
     let opened = match admitted {
         Ok(admitted) => filter.open(&target).await.map(|opened| (opened, admitted)),
         Err(refusal) => {
-            filter.record_refusal(&target, &refusal);
+            filter.records.record_refusal(&target, &refusal);
             Err(refusal)
         }
     };
@@ -500,7 +478,7 @@ impl Filter {
     async fn open(&self, target: &Target) -> Result<Opened, Refusal> {
         let result = self.try_open(target).await;
         match &result {
-            Ok((opened, rule)) => self.record(
+            Ok((opened, rule)) => self.records.record(
                 target,
                 Verdict {
                     verdict: "allow",
@@ -510,7 +488,7 @@ impl Filter {
                 Some(opened.address),
                 None,
             ),
-            Err(refusal) => self.record_refusal(target, refusal),
+            Err(refusal) => self.records.record_refusal(target, refusal),
         }
         result.map(|(opened, _)| opened)
     }
@@ -622,15 +600,11 @@ impl Filter {
     async fn relay(&self, client: TcpStream, opened: Opened, target: &mut Target, gate: Gate) {
         let counts = Arc::new(Counts::default());
         counts.active.store(self.now_ms(), Ordering::Relaxed);
-        let number = self.next_connection.fetch_add(1, Ordering::Relaxed);
-        lock(&self.open).insert(
-            number,
-            Live {
-                detail: self.detail(target, Some(opened.address)),
-                started: Instant::now(),
-                counts: Arc::clone(&counts),
-            },
-        );
+        let number = self.records.opened(Live {
+            detail: Records::detail(target, Some(opened.address)),
+            started: Instant::now(),
+            counts: Arc::clone(&counts),
+        });
         let (mut client_read, client_write) = client.into_split();
         let (upstream_read, mut upstream_write) = opened.upstream.into_split();
         let epoch = self.epoch;
@@ -669,7 +643,7 @@ impl Filter {
                 Err(refusal) => {
                     down.abort();
                     if let Some(refusal) = refusal {
-                        self.record_refusal(target, &refusal);
+                        self.records.record_refusal(target, &refusal);
                     }
                 }
                 Ok(()) => {
@@ -681,10 +655,7 @@ impl Filter {
             },
             () = idle => down.abort(),
         }
-        let live = lock(&self.open).remove(&number);
-        if let Some(live) = live {
-            self.record_end(live, false);
-        }
+        self.records.closed(number);
     }
 }
 

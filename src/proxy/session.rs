@@ -93,7 +93,8 @@ pub async fn run(
             } = channels;
             tokio::spawn(report_layers(report_read, Arc::clone(&shared)));
             if let (Some((_, supervisor_end)), Some(config)) = (egress_channel, egress.clone()) {
-                let filter = crate::egress::Filter::new(config, Arc::clone(&shared));
+                let recorder: Arc<dyn crate::egress::NetworkRecorder> = shared.clone();
+                let filter = crate::egress::Filter::new(config, recorder);
                 crate::egress::start(supervisor_end, Arc::clone(&filter))?;
                 egress_filter = Some(filter);
             }
@@ -254,7 +255,7 @@ pub async fn run(
     }
     shared.flush_audit();
     if let Some(filter) = &egress_filter {
-        filter.close_all();
+        filter.records.close_all();
     }
     if let Some(audit) = shared.lock().audit.as_mut() {
         audit.session_end(serde_json::json!({ "exit_code": code }));

@@ -146,3 +146,18 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
+
+/// The egress filter records its decisions in the session's audit trail.
+impl crate::egress::NetworkRecorder for Shared {
+    fn network(&self, verdict: crate::audit::Verdict<'_>, detail: serde_json::Value) {
+        if let Some(audit) = self.lock().audit.as_mut() {
+            audit.network(verdict, detail);
+        }
+    }
+
+    fn network_end(&self, latency_ms: f64, detail: serde_json::Value) {
+        if let Some(audit) = self.lock().audit.as_mut() {
+            audit.network_end(latency_ms, detail);
+        }
+    }
+}
