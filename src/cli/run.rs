@@ -9,7 +9,10 @@ use crate::egress::allowlist::Allowlist;
 use crate::mcp::pins::{self, PinFile};
 use crate::paths;
 use crate::policy::Policy;
-use crate::profile::{self, model::Profile};
+use crate::profile::{
+    self,
+    model::{PinMode, Profile},
+};
 use crate::proxy::session::{self, Launch, SessionError};
 use crate::proxy::shared::PinState;
 use crate::proxy::shared::SessionConfig;
@@ -198,15 +201,10 @@ fn open_audit(
 
 /// The pins of this server identity (name, command, profile), unless pinning is off.
 fn pin_state(profile: &Profile, plan: &Plan, server: &str) -> anyhow::Result<Option<PinState>> {
-    let mode = profile.tools.pins.as_deref().unwrap_or("enforce");
-    let enforce = match mode {
-        "off" => return Ok(None),
-        "warn" => false,
-        "enforce" => true,
-        other => anyhow::bail!(
-            "tools.pins = \"{other}\" in profile {}: use \"enforce\", \"warn\" or \"off\"",
-            profile.profile.name
-        ),
+    let enforce = match profile.tools.pins.unwrap_or_default() {
+        PinMode::Off => return Ok(None),
+        PinMode::Warn => false,
+        PinMode::Enforce => true,
     };
     let state = paths::state_dir().context(paths::NO_STATE_DIR)?;
     let path = pins::pin_path(&state, server, &plan.argv, &profile.profile.name);
@@ -238,18 +236,15 @@ fn sandbox_request(
     profile: &Profile,
     server_name: &str,
 ) -> anyhow::Result<(SandboxRequest, Option<EgressConfig>)> {
-    let layers = args
-        .require
-        .clone()
-        .or_else(|| profile.sandbox.require.clone());
-    let require = match layers {
-        None => Layer::ALL.into_iter().collect(),
-        Some(names) => names
+    let require = match (&args.require, &profile.sandbox.require) {
+        (Some(names), _) => names
             .iter()
             .filter(|l| !l.trim().is_empty() && l.trim() != "none")
             .map(|l| Layer::parse(l.trim()).map_err(anyhow::Error::msg))
             .collect::<anyhow::Result<_>>()
-            .context("--require / sandbox.require")?,
+            .context("--require")?,
+        (None, Some(layers)) => layers.iter().copied().collect(),
+        (None, None) => Layer::ALL.into_iter().collect(),
     };
     let mut env: Vec<EnvGrant> = profile
         .sandbox
@@ -302,15 +297,7 @@ fn sandbox_request(
 /// or the profile turned that off.
 fn network(args: &RunArgs, profile: &Profile) -> anyhow::Result<(Network, Option<EgressConfig>)> {
     let sandbox = &profile.sandbox;
-    let from_profile = match sandbox.network.as_deref() {
-        None | Some("none") => Network::None,
-        Some("host") => Network::Host,
-        Some("allowlist") => Network::Allowlist,
-        Some(other) => anyhow::bail!(
-            "sandbox.network = \"{other}\" in profile {}: use \"none\", \"allowlist\" or \"host\"",
-            args.profile
-        ),
-    };
+    let from_profile = sandbox.network.unwrap_or(Network::None);
     if from_profile != Network::Allowlist && !sandbox.allow_hosts.is_empty() {
         anyhow::bail!(
             "profile {}: sandbox.allow-hosts is set but sandbox.network is not \"allowlist\"; set \
@@ -344,7 +331,7 @@ fn network(args: &RunArgs, profile: &Profile) -> anyhow::Result<(Network, Option
     hosts.extend(args.allow_host.iter().cloned());
     // An explicit "none" (flag or profile) keeps a launcher's registry out too.
     let explicitly_none = args.net == Some(NetArg::None)
-        || (args.net.is_none() && sandbox.network.as_deref() == Some("none"));
+        || (args.net.is_none() && sandbox.network == Some(Network::None));
     let launcher = crate::egress::launchers::registry_of(&args.command);
     if let Some((launcher, registry)) = launcher
         && sandbox.launcher_registries.unwrap_or(true)

@@ -6,7 +6,7 @@
 //! list of diagnostics, errors and warnings.
 
 use super::load::{self, Variables};
-use super::model::{Profile, Verdict};
+use super::model::{Network, Profile, Verdict};
 use crate::policy::{Policy, args::ArgRules};
 use serde_json::Value;
 
@@ -78,13 +78,6 @@ fn check_meta(profile: &Profile, today: &str, out: &mut Vec<Diagnostic>) {
         ))),
         Some(_) => {}
     }
-    if let Some(mode) = &profile.tools.pins
-        && !["enforce", "warn", "off"].contains(&mode.as_str())
-    {
-        out.push(error(format!(
-            "tools.pins = \"{mode}\": use \"enforce\", \"warn\" or \"off\""
-        )));
-    }
     if let Some(size) = profile.responses.max_text.as_ref().filter(|s| *s != "off")
         && let Err(e) = crate::units::parse_size(size)
     {
@@ -110,23 +103,16 @@ fn valid_date(text: &str) -> bool {
 
 fn check_sandbox(profile: &Profile, out: &mut Vec<Diagnostic>) {
     let sandbox = &profile.sandbox;
-    if let Some(network) = &sandbox.network
-        && !["none", "host", "allowlist"].contains(&network.as_str())
-    {
-        out.push(error(format!(
-            "sandbox.network = \"{network}\": use \"none\", \"allowlist\" or \"host\""
-        )));
-    }
     if let Err(e) = crate::egress::allowlist::Allowlist::parse(&sandbox.allow_hosts) {
         out.push(error(format!("sandbox.allow-hosts: {e}")));
     }
-    match sandbox.network.as_deref() {
+    match sandbox.network {
         // An empty allowlist is a profile whose users name the hosts (--allow-host).
-        Some("allowlist") => {}
+        Some(Network::Allowlist) => {}
         other if !sandbox.allow_hosts.is_empty() => {
             out.push(error(format!(
                 "sandbox.allow-hosts is set but network = \"{}\": set network = \"allowlist\"",
-                other.unwrap_or("none")
+                other.unwrap_or(Network::None).name()
             )));
         }
         _ => {}
@@ -138,11 +124,6 @@ fn check_sandbox(profile: &Profile, out: &mut Vec<Diagnostic>) {
                     "sandbox.{key}: {path} does not exist on this machine"
                 )));
             }
-        }
-    }
-    for layer in sandbox.require.iter().flatten() {
-        if let Err(e) = crate::sandbox::plan::Layer::parse(layer) {
-            out.push(error(format!("sandbox.require: {e}")));
         }
     }
     if let Some(calls) = &profile.limits.calls

@@ -336,6 +336,23 @@ mod tests {
             err.contains("line 2") && err.contains("expected one of `off`, `flag`, `block`"),
             "{err}"
         );
+        for (text, expected) in [
+            (
+                "[sandbox]\nnetwork = \"hots\"\n",
+                "expected one of `none`, `host`, `allowlist`",
+            ),
+            (
+                "[sandbox]\nrequire = [\"namespace\"]\n",
+                "expected one of `namespaces`, `landlock`, `seccomp`",
+            ),
+            (
+                "[tools]\npins = \"on\"\n",
+                "expected one of `enforce`, `warn`, `off`",
+            ),
+        ] {
+            let err = parse("p.toml", text).unwrap_err().to_string();
+            assert!(err.contains("line 2") && err.contains(expected), "{err}");
+        }
     }
 
     #[test]

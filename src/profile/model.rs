@@ -87,9 +87,9 @@ pub struct Meta {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SandboxSection {
-    /// none | host | allowlist
+    /// none (the default) | host | allowlist
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network: Option<String>,
+    pub network: Option<Network>,
     /// Hosts reachable in allowlist mode: `api.example.com`, `*.example.org:443`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_hosts: Vec<String>,
@@ -103,8 +103,75 @@ pub struct SandboxSection {
     /// Host variables passed through (by name).
     #[serde(default)]
     pub env: Vec<String>,
+    /// Layers that must be in force, or mcpguard refuses to run (exit 125).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub require: Option<Vec<String>>,
+    pub require: Option<Vec<Layer>>,
+}
+
+/// The isolation layers a user can require (contract names: profile `require`, `--require`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    Namespaces,
+    Landlock,
+    Seccomp,
+}
+
+impl Layer {
+    pub const ALL: [Layer; 3] = [Layer::Namespaces, Layer::Landlock, Layer::Seccomp];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Namespaces => "namespaces",
+            Layer::Landlock => "landlock",
+            Layer::Seccomp => "seccomp",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Layer, String> {
+        Layer::ALL.into_iter().find(|l| l.name() == text).ok_or_else(|| {
+            format!("unknown sandbox layer `{text}`; the layers are namespaces, landlock and seccomp")
+        })
+    }
+}
+
+/// Network access of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// A network namespace with only loopback; Landlock refuses TCP there too where the
+    /// kernel supports it (the default).
+    None,
+    /// The host's network, unfiltered.
+    Host,
+    /// Its own network namespace, like `None`, whose outbound TCP and name lookups reach
+    /// mcpguard's egress filter and nothing else.
+    Allowlist,
+}
+
+impl Network {
+    /// The profile's word for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Network::None => "none",
+            Network::Host => "host",
+            Network::Allowlist => "allowlist",
+        }
+    }
+}
+
+/// Tool pinning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PinMode {
+    /// A tool whose definition changed since it was pinned, or that appeared later, is
+    /// blocked and hidden until `mcpguard pins approve`.
+    #[default]
+    Enforce,
+    /// The change is reported and recorded; policy keeps using the pinned definition.
+    Warn,
+    /// No pins are kept.
+    Off,
 }
 
 /// What the prompt-injection heuristic does with a result that looks like one.
@@ -169,7 +236,7 @@ pub struct ToolsSection {
     /// or that appeared later, is blocked and hidden until `mcpguard pins approve`), `warn`
     /// (the change is reported and recorded; policy keeps using the pinned definition) or `off`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pins: Option<String>,
+    pub pins: Option<PinMode>,
     /// Remove denied tools from tools/list answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hide_denied: Option<bool>,

@@ -16,46 +16,8 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-/// The isolation layers a user can require (contract names: profile `require`, `--require`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Layer {
-    Namespaces,
-    Landlock,
-    Seccomp,
-}
-
-impl Layer {
-    pub const ALL: [Layer; 3] = [Layer::Namespaces, Layer::Landlock, Layer::Seccomp];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Layer::Namespaces => "namespaces",
-            Layer::Landlock => "landlock",
-            Layer::Seccomp => "seccomp",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Layer, String> {
-        Layer::ALL.into_iter().find(|l| l.name() == text).ok_or_else(|| {
-            format!("unknown sandbox layer `{text}`; the layers are namespaces, landlock and seccomp")
-        })
-    }
-}
-
-/// Network access of the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Network {
-    /// A network namespace with only loopback; Landlock refuses TCP there too where the
-    /// kernel supports it (the default).
-    None,
-    /// The host's network, unfiltered.
-    Host,
-    /// Its own network namespace, like `None`, whose outbound TCP and name lookups reach
-    /// mcpguard's egress filter (`crate::egress`) and nothing else.
-    Allowlist,
-}
+// The layers and network modes are the profile's words (the contract); the plan uses them.
+pub use crate::profile::model::{Layer, Network};
 
 /// How the sandbox's network namespace is wired to the egress filter (allowlist mode).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
