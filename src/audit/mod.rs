@@ -12,7 +12,7 @@ pub mod report;
 pub mod writer;
 
 use crate::profile::model::AuditFailureMode;
-use record::{ClientInfo, Decision, Payload, ProfileRef, Record, ResultInfo};
+use record::{ClientInfo, Decision, EventKind, Payload, ProfileRef, Record, ResultInfo};
 use redact::Redactor;
 use serde_json::Value;
 use std::path::Path;
@@ -98,10 +98,15 @@ impl AuditLog {
         self.client = Some(client);
     }
 
-    fn base(&self, event: &str) -> Record {
+    fn base(&self, kind: EventKind) -> Record {
         Record {
             client: self.client.clone(),
-            ..Record::new(event, &self.session, &self.server, self.profile.clone())
+            ..Record::new(
+                kind.name(),
+                &self.session,
+                &self.server,
+                self.profile.clone(),
+            )
         }
     }
 
@@ -165,7 +170,7 @@ impl AuditLog {
         let Some(outage) = &self.outage else {
             return true;
         };
-        let mut record = self.base("audit.resumed");
+        let mut record = self.base(EventKind::AuditResumed);
         record.detail = Some(serde_json::json!({
             "since": outage.since,
             "error": outage.error,
@@ -234,13 +239,13 @@ impl AuditLog {
     }
 
     pub fn session_start(&mut self, detail: Value) {
-        let mut record = self.base("session.start");
+        let mut record = self.base(EventKind::SessionStart);
         record.detail = self.detail(detail);
         self.record(record, true);
     }
 
     pub fn sandbox(&mut self, detail: Value) {
-        let mut record = self.base("sandbox");
+        let mut record = self.base(EventKind::Sandbox);
         record.detail = self.detail(detail);
         self.record(record, true);
     }
@@ -258,7 +263,7 @@ impl AuditLog {
         args: Option<Payload>,
         verdict: Verdict<'_>,
     ) -> Result<(), Unrecorded> {
-        let mut record = self.base("request");
+        let mut record = self.base(EventKind::Request);
         record.method = Some(method.to_owned());
         record.tool = tool.map(|t| self.redactor.string(t));
         record.id = id.map(|i| self.redactor.value(&i));
@@ -276,7 +281,7 @@ impl AuditLog {
         id: Option<Value>,
         params: Option<Payload>,
     ) -> Result<(), Unrecorded> {
-        let mut record = self.base("server.request");
+        let mut record = self.base(EventKind::ServerRequest);
         record.method = Some(method.to_owned());
         record.id = id.map(|i| self.redactor.value(&i));
         record.args = params;
@@ -293,7 +298,7 @@ impl AuditLog {
         bytes: u64,
         payload: Option<Payload>,
     ) {
-        let mut record = self.base("server.response");
+        let mut record = self.base(EventKind::ServerResponse);
         record.method = Some(method.to_owned());
         record.id = id.map(|i| self.redactor.value(&i));
         record.result = Some(ResultInfo {
@@ -307,7 +312,7 @@ impl AuditLog {
 
     /// A message mcpguard refused to relay (malformed, oversize, late).
     pub fn refused(&mut self, id: Option<Value>, rule: &str, reason: &str) {
-        let mut record = self.base("refused");
+        let mut record = self.base(EventKind::Refused);
         record.id = id.map(|i| self.redactor.value(&i));
         record.decision = Some(decision(
             &self.redactor,
@@ -323,7 +328,7 @@ impl AuditLog {
     #[allow(clippy::too_many_arguments)]
     pub fn response_with_payload(
         &mut self,
-        event: &str,
+        event: EventKind,
         method: &str,
         tool: Option<&str>,
         id: Option<Value>,
@@ -343,13 +348,13 @@ impl AuditLog {
             tokens: bytes.div_ceil(4),
             payload,
         });
-        let sync = event != "response";
+        let sync = event != EventKind::Response;
         self.record(record, sync);
     }
 
     /// What response inspection found in a tool's answer.
     pub fn inspection(&mut self, tool: &str, id: Value, detail: Value) {
-        let mut record = self.base("response.inspected");
+        let mut record = self.base(EventKind::ResponseInspected);
         record.tool = Some(tool.to_owned());
         record.id = Some(id);
         record.detail = self.detail(detail);
@@ -358,7 +363,7 @@ impl AuditLog {
 
     /// Tool definitions that differ from the pins.
     pub fn pin_change(&mut self, detail: Value) {
-        let mut record = self.base("pin.change");
+        let mut record = self.base(EventKind::PinChange);
         record.detail = self.detail(detail);
         self.record(record, true);
     }
@@ -366,7 +371,7 @@ impl AuditLog {
     /// A connection the egress filter allowed, refused or could not make (verdict allow,
     /// deny or error); `detail` names the destination.
     pub fn network(&mut self, verdict: Verdict<'_>, detail: Value) {
-        let mut record = self.base("network");
+        let mut record = self.base(EventKind::Network);
         record.decision = Some(decision(&self.redactor, verdict));
         record.detail = self.detail(detail);
         // Not synced one by one: the server decides how often it connects, and a flood of
@@ -376,7 +381,7 @@ impl AuditLog {
 
     /// An allowed connection ended; `detail` has its byte counts.
     pub fn network_end(&mut self, latency_ms: f64, detail: Value) {
-        let mut record = self.base("network.end");
+        let mut record = self.base(EventKind::NetworkEnd);
         record.latency_ms = Some(latency_ms);
         record.detail = self.detail(detail);
         self.record(record, false);
@@ -384,13 +389,13 @@ impl AuditLog {
 
     /// A resource limit reached (`detail.limit` names which: `cache`).
     pub fn limit(&mut self, detail: Value) {
-        let mut record = self.base("limit");
+        let mut record = self.base(EventKind::Limit);
         record.detail = self.detail(detail);
         self.record(record, true);
     }
 
     pub fn session_end(&mut self, detail: Value) {
-        let mut record = self.base("session.end");
+        let mut record = self.base(EventKind::SessionEnd);
         record.detail = self.detail(detail);
         self.record(record, true);
     }

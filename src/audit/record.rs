@@ -23,8 +23,8 @@ pub struct Record {
     pub profile: ProfileRef,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientInfo>,
-    /// session.start, sandbox, request, response, refused, timeout, aborted, network,
-    /// network.end, session.end
+    /// What happened: one of `EventKind`'s names (kept as text on disk, so a reader of an
+    /// older or newer trail still shows every record).
     pub event: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
@@ -48,7 +48,94 @@ pub struct Record {
     pub hash: String,
 }
 
+/// The kinds of audit record (contract: their names are what `event` holds on disk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    SessionStart,
+    Sandbox,
+    /// A client request, with the gate's decision.
+    Request,
+    /// The server's answer to a client request.
+    Response,
+    /// A message mcpguard refused to relay, or withheld.
+    Refused,
+    /// A call mcpguard answered itself because the server did not in time.
+    Timeout,
+    /// A request that died with the server.
+    Aborted,
+    /// A request whose answer could not be relayed.
+    Unreadable,
+    ResponseInspected,
+    PinChange,
+    /// A request the server sent the client (sampling, elicitation, roots).
+    ServerRequest,
+    /// The client's answer to one.
+    ServerResponse,
+    Network,
+    NetworkEnd,
+    /// A resource limit reached.
+    Limit,
+    /// The trail is writable again after records were lost.
+    AuditResumed,
+    SessionEnd,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 17] = [
+        EventKind::SessionStart,
+        EventKind::Sandbox,
+        EventKind::Request,
+        EventKind::Response,
+        EventKind::Refused,
+        EventKind::Timeout,
+        EventKind::Aborted,
+        EventKind::Unreadable,
+        EventKind::ResponseInspected,
+        EventKind::PinChange,
+        EventKind::ServerRequest,
+        EventKind::ServerResponse,
+        EventKind::Network,
+        EventKind::NetworkEnd,
+        EventKind::Limit,
+        EventKind::AuditResumed,
+        EventKind::SessionEnd,
+    ];
+
+    /// The name written in `event`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::SessionStart => "session.start",
+            EventKind::Sandbox => "sandbox",
+            EventKind::Request => "request",
+            EventKind::Response => "response",
+            EventKind::Refused => "refused",
+            EventKind::Timeout => "timeout",
+            EventKind::Aborted => "aborted",
+            EventKind::Unreadable => "unreadable",
+            EventKind::ResponseInspected => "response.inspected",
+            EventKind::PinChange => "pin.change",
+            EventKind::ServerRequest => "server.request",
+            EventKind::ServerResponse => "server.response",
+            EventKind::Network => "network",
+            EventKind::NetworkEnd => "network.end",
+            EventKind::Limit => "limit",
+            EventKind::AuditResumed => "audit.resumed",
+            EventKind::SessionEnd => "session.end",
+        }
+    }
+
+    /// The kind `name` stands for; None for a name this version does not write.
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
 impl Record {
+    /// What kind of record this is; None for an event this version does not know.
+    pub fn kind(&self) -> Option<EventKind> {
+        EventKind::from_name(&self.event)
+    }
+
     /// A record of `event` with nothing but its session's fields; the writer dates,
     /// numbers and seals it (`ts`, `seq`, `prev`, `hash`).
     pub fn new(event: &str, session: &str, server: &str, profile: ProfileRef) -> Record {
@@ -122,4 +209,17 @@ pub struct ResultInfo {
     pub tokens: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Payload>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_one_name() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(EventKind::from_name("nonsense"), None);
+    }
 }

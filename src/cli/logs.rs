@@ -4,7 +4,7 @@
 
 use super::args::LogsArgs;
 use crate::audit::reader::{self, Filter};
-use crate::audit::record::Record;
+use crate::audit::record::{EventKind, Record};
 use crate::{paths, terminal};
 use anyhow::Context;
 use std::io::Write;
@@ -53,7 +53,8 @@ pub fn run(args: LogsArgs) -> anyhow::Result<u8> {
 
 fn row(record: &Record) -> String {
     // Network records name a destination, not a tool.
-    let destination = if record.event.starts_with("network") {
+    let kind = record.kind();
+    let destination = if matches!(kind, Some(EventKind::Network | EventKind::NetworkEnd)) {
         crate::audit::report::destination(record)
     } else {
         None
@@ -61,7 +62,7 @@ fn row(record: &Record) -> String {
     let transferred = record
         .detail
         .as_ref()
-        .filter(|_| record.event == "network.end")
+        .filter(|_| kind == Some(EventKind::NetworkEnd))
         .and_then(|d| Some(d["bytes_up"].as_u64()? + d["bytes_down"].as_u64()?));
     let what = record
         .tool

@@ -8,7 +8,7 @@
 //! no latency to the exchange itself.
 
 use super::pending::ClientRequest;
-use crate::audit::record::{ClientInfo, Payload};
+use crate::audit::record::{ClientInfo, EventKind, Payload};
 use crate::audit::{AuditLog, Unrecorded, Verdict as AuditVerdict, chain};
 use crate::jsonrpc::message::RequestId;
 use crate::profile::model::Verdict;
@@ -220,7 +220,7 @@ fn response(
     let is_error = is_rpc_error || result.is_some_and(crate::mcp::tool_call::result_is_error);
     let payload = result.and_then(|r| raw_payload(audit, r));
     audit.response_with_payload(
-        "response",
+        EventKind::Response,
         &request.method,
         request.tool.as_deref(),
         Some(id_value(id)),
@@ -235,7 +235,7 @@ fn response(
 /// (`aborted`), or whose answer could not be relayed (`unreadable`).
 pub fn ended_without_answer(
     audit: &mut AuditLog,
-    event: &str,
+    event: EventKind,
     id: &RequestId,
     request: &ClientRequest,
 ) {

@@ -550,7 +550,12 @@ fn divert(
         let mut state = shared.lock();
         let fate = state.pending.server_response(&id);
         if let (ResponseFate::Answers(request), Some(audit)) = (&fate, state.audit.as_mut()) {
-            recording::ended_without_answer(audit, "unreadable", &id, request);
+            recording::ended_without_answer(
+                audit,
+                crate::audit::record::EventKind::Unreadable,
+                &id,
+                request,
+            );
         }
         matches!(fate, ResponseFate::Answers(_))
     };

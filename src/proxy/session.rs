@@ -229,7 +229,12 @@ pub async fn run(
             let unanswered = state.pending.drain_client_requests();
             if let Some(audit) = state.audit.as_mut() {
                 for (id, request) in &unanswered {
-                    super::recording::ended_without_answer(audit, "aborted", id, request);
+                    super::recording::ended_without_answer(
+                        audit,
+                        crate::audit::record::EventKind::Aborted,
+                        id,
+                        request,
+                    );
                 }
             }
             unanswered

@@ -38,7 +38,12 @@ pub fn arm(
                             breaker.record(true, std::time::Instant::now());
                         }
                         if let (Some(request), Some(audit)) = (&request, state.audit.as_mut()) {
-                            super::recording::ended_without_answer(audit, "timeout", &id, request);
+                            super::recording::ended_without_answer(
+                                audit,
+                                crate::audit::record::EventKind::Timeout,
+                                &id,
+                                request,
+                            );
                         }
                         request
                     }
