@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mcpguard::audit::record::ProfileRef;
-use mcpguard::audit::{AuditLog, PayloadMode, Verdict};
+use mcpguard::audit::{AuditLog, DecisionRef, PayloadMode};
 use std::time::Instant;
 
 const RECORDS: usize = 100_000;
@@ -30,7 +30,7 @@ fn main() {
                 Some("read_text_file"),
                 Some(serde_json::json!(7)),
                 payload,
-                Verdict {
+                DecisionRef {
                     verdict: "allow",
                     rule: "default",
                     reason: "bench",

@@ -57,8 +57,10 @@ pub struct AuditLog {
     client: Option<ClientInfo>,
 }
 
-/// The verdict mcpguard reached on a request.
-pub struct Verdict<'a> {
+/// A decision as it is recorded (borrowed; `record::Decision` is what is written): the
+/// verdict (allow, prompt, deny; `error` for a connection that failed), the deciding rule
+/// and the reason.
+pub struct DecisionRef<'a> {
     pub verdict: &'a str,
     pub rule: &'a str,
     pub reason: &'a str,
@@ -261,7 +263,7 @@ impl AuditLog {
         tool: Option<&str>,
         id: Option<Value>,
         args: Option<Payload>,
-        verdict: Verdict<'_>,
+        verdict: DecisionRef<'_>,
     ) -> Result<(), Unrecorded> {
         let mut record = self.base(EventKind::Request);
         record.method = Some(method.to_owned());
@@ -316,7 +318,7 @@ impl AuditLog {
         record.id = id.map(|i| self.redactor.value(&i));
         record.decision = Some(decision(
             &self.redactor,
-            Verdict {
+            DecisionRef {
                 verdict: "deny",
                 rule,
                 reason,
@@ -370,7 +372,7 @@ impl AuditLog {
 
     /// A connection the egress filter allowed, refused or could not make (verdict allow,
     /// deny or error); `detail` names the destination.
-    pub fn network(&mut self, verdict: Verdict<'_>, detail: Value) {
+    pub fn network(&mut self, verdict: DecisionRef<'_>, detail: Value) {
         let mut record = self.base(EventKind::Network);
         record.decision = Some(decision(&self.redactor, verdict));
         record.detail = self.detail(detail);
@@ -401,7 +403,7 @@ impl AuditLog {
     }
 }
 
-fn decision(redactor: &Redactor, verdict: Verdict<'_>) -> Decision {
+fn decision(redactor: &Redactor, verdict: DecisionRef<'_>) -> Decision {
     Decision {
         verdict: verdict.verdict.to_owned(),
         rule: redactor.string(verdict.rule),

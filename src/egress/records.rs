@@ -10,7 +10,7 @@ use super::lock;
 use super::refusal::Refusal;
 use super::relay::Counts;
 use super::target::Target;
-use crate::audit::Verdict;
+use crate::audit::DecisionRef;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -34,7 +34,7 @@ const RECORDED_PER_SESSION: u64 = 10_000;
 /// its own and knows nothing of the relay that owns the trail.
 pub trait NetworkRecorder: Send + Sync {
     /// A connection allowed, refused or failed (verdict allow, deny or error).
-    fn network(&self, verdict: Verdict<'_>, detail: serde_json::Value);
+    fn network(&self, verdict: DecisionRef<'_>, detail: serde_json::Value);
     /// An allowed connection ended, with its byte counts in `detail`.
     fn network_end(&self, latency_ms: f64, detail: serde_json::Value);
 }
@@ -134,7 +134,7 @@ impl Records {
     pub(super) fn record(
         &self,
         target: &Target,
-        verdict: Verdict<'_>,
+        verdict: DecisionRef<'_>,
         address: Option<SocketAddr>,
         count: Option<u64>,
     ) {
@@ -173,7 +173,7 @@ impl Records {
         if recorded {
             self.record(
                 target,
-                Verdict {
+                DecisionRef {
                     verdict: refusal.verdict,
                     rule: &refusal.rule,
                     reason: &refusal.reason,
@@ -210,7 +210,7 @@ impl Records {
                 detail["refusals_so_far"] = json!(count);
             }
             self.recorder.network(
-                Verdict {
+                DecisionRef {
                     verdict: "deny",
                     rule: "network.protocol",
                     reason,

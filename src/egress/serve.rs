@@ -21,7 +21,7 @@ use super::refusal::{Refusal, http_reply};
 use super::relay::{Counts, forward, idle_watch, pump};
 use super::sniff::{self, HttpHead, ProxyRequest, Sniffed};
 use super::target::{Target, Via};
-use crate::audit::Verdict;
+use crate::audit::DecisionRef;
 use crate::sandbox::handoff::{self, Role};
 use crate::sandbox::plan::SYNTHETIC_NETWORK;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -480,7 +480,7 @@ impl Filter {
         match &result {
             Ok((opened, rule)) => self.records.record(
                 target,
-                Verdict {
+                DecisionRef {
                     verdict: "allow",
                     rule,
                     reason: "",

@@ -34,6 +34,8 @@ pub struct Evaluation {
     pub verdict: Verdict,
     /// The finding that decided (the strictest; the first among equals).
     pub decisive: Finding,
+    /// The call needed approval, and `verdict` is what `tools.on-prompt` made of that.
+    pub prompt_resolved: bool,
     /// Everything that matched.
     pub findings: Vec<Finding>,
 }
@@ -260,7 +262,8 @@ fn finish(mut findings: Vec<Finding>, on_prompt: Verdict) -> Evaluation {
         });
     let mut verdict = strictest;
     let mut decisive = decisive;
-    if verdict == Verdict::Prompt {
+    let prompt_resolved = verdict == Verdict::Prompt;
+    if prompt_resolved {
         verdict = fallback(on_prompt);
         decisive.reason = format!(
             "{}; it needs approval, and no approval channel is configured (tools.on-prompt = \"{}\")",
@@ -273,6 +276,7 @@ fn finish(mut findings: Vec<Finding>, on_prompt: Verdict) -> Evaluation {
     Evaluation {
         verdict,
         decisive,
+        prompt_resolved,
         findings,
     }
 }
@@ -334,6 +338,7 @@ mod tests {
             &mut cache,
         );
         assert_eq!(write.verdict, Verdict::Deny);
+        assert!(write.prompt_resolved);
         assert!(
             write.decisive.reason.contains("needs approval"),
             "{:?}",

@@ -123,7 +123,7 @@ pub fn judge(
     if evaluation.verdict == Verdict::Deny {
         let code = if decisive.rule.starts_with("denied.") {
             decisive.rule.clone()
-        } else if decisive.reason.contains("needs approval") {
+        } else if evaluation.prompt_resolved {
             "denied.prompt".to_owned()
         } else {
             "denied.rule".to_owned()

@@ -9,7 +9,7 @@
 
 use super::pending::ClientRequest;
 use crate::audit::record::{ClientInfo, EventKind, Payload};
-use crate::audit::{AuditLog, Unrecorded, Verdict as AuditVerdict, chain};
+use crate::audit::{AuditLog, DecisionRef, Unrecorded, chain};
 use crate::jsonrpc::message::RequestId;
 use crate::profile::model::Verdict;
 use bytes::Bytes;
@@ -188,7 +188,7 @@ pub fn request(
         tool,
         Some(id_value(id)),
         payload,
-        AuditVerdict {
+        DecisionRef {
             verdict: decision.0.name(),
             rule: &decision.1,
             reason: &decision.2,

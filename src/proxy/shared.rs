@@ -149,7 +149,7 @@ impl Shared {
 
 /// The egress filter records its decisions in the session's audit trail.
 impl crate::egress::NetworkRecorder for Shared {
-    fn network(&self, verdict: crate::audit::Verdict<'_>, detail: serde_json::Value) {
+    fn network(&self, verdict: crate::audit::DecisionRef<'_>, detail: serde_json::Value) {
         if let Some(audit) = self.lock().audit.as_mut() {
             audit.network(verdict, detail);
         }
