@@ -14,6 +14,7 @@ pub mod rate;
 pub mod repeat;
 pub mod response;
 pub mod schema;
+pub mod throttle;
 
 use crate::mcp::catalog::ToolEntry;
 use crate::profile::model::{Profile, Verdict};

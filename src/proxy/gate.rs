@@ -1,15 +1,16 @@
 //! The policy gate on the client → server direction.
 //!
 //! Owns: running the policy on a `tools/call` (with the tools this session has seen listed,
-//! the compiled schemas and the rate bucket) and turning its outcome into either "forward"
-//! or the reply the client gets instead: a blocked call as an `isError` tool result (the
-//! model reads why), a rate-limited one as a `mcpguard.rate_limited` error.
+//! the pins, the compiled schemas), then the session's throttles (`policy::throttle`), and
+//! turning the outcome into either "forward" or the reply the client gets instead: a
+//! blocked call as an `isError` tool result (the model reads why), a rate-limited one as a
+//! `mcpguard.rate_limited` error.
 
 use super::shared::{Shared, State};
 use crate::jsonrpc::message::RequestId;
 use crate::jsonrpc::reply::{self, ErrorCode};
 use crate::mcp::era::Era;
-use crate::policy::rate::Bucket;
+use crate::policy::throttle::Throttled;
 use crate::profile::model::Verdict;
 use bytes::Bytes;
 use serde_json::Value;
@@ -27,21 +28,41 @@ pub struct Outcome {
 impl Outcome {
     /// What a request other than `tools/call` gets: relayed, only recorded.
     pub fn unjudged() -> Self {
+        Outcome::relayed(
+            Verdict::Allow,
+            "default".into(),
+            "only tools/call is judged".into(),
+        )
+    }
+
+    /// Relayed to the server, under `verdict` (allow, or a prompt the profile resolved).
+    fn relayed(verdict: Verdict, rule: String, reason: String) -> Self {
         Outcome {
             blocked: None,
-            verdict: Verdict::Allow,
-            rule: "default".into(),
-            reason: "only tools/call is judged".into(),
+            verdict,
+            rule,
+            reason,
         }
     }
-}
 
-fn blocked_with(id: &RequestId, code: &str, rule: &str, reason: String, modern: bool) -> Outcome {
-    Outcome {
-        blocked: Some(reply::denial_line(id, code, rule, &reason, modern)),
-        verdict: Verdict::Deny,
-        rule: rule.into(),
-        reason,
+    /// Blocked: the model gets a tool result saying why (contract: `code` in `_meta`).
+    fn blocked(id: &RequestId, code: &str, rule: String, reason: String, modern: bool) -> Self {
+        Outcome {
+            blocked: Some(reply::denial_line(id, code, &rule, &reason, modern)),
+            verdict: Verdict::Deny,
+            rule,
+            reason,
+        }
+    }
+
+    /// Refused for now: the client gets a `mcpguard.rate_limited` error and may retry.
+    fn rate_limited(id: &RequestId, rule: String, reason: String) -> Self {
+        Outcome {
+            blocked: Some(reply::error_line(Some(id), ErrorCode::RateLimited, &reason)),
+            verdict: Verdict::Deny,
+            rule,
+            reason,
+        }
     }
 }
 
@@ -56,12 +77,11 @@ pub fn judge(
     content: Option<&Value>,
 ) -> Outcome {
     let Some(policy) = &shared.policy else {
-        return Outcome {
-            blocked: None,
-            verdict: Verdict::Allow,
-            rule: "default".into(),
-            reason: "no policy configured".into(),
-        };
+        return Outcome::relayed(
+            Verdict::Allow,
+            "default".into(),
+            "no policy configured".into(),
+        );
     };
     // `"arguments": null` is read as no arguments, as the SDKs read it.
     let arguments = content
@@ -99,18 +119,13 @@ pub fn judge(
              `mcpguard pins diff --server {server}` and accept it with `mcpguard pins approve --server {server}`",
             server = shared.config.server_name
         );
-        return Outcome {
-            blocked: Some(reply::denial_line(
-                id,
-                "denied.pin",
-                "tools.pins",
-                &reason,
-                *era == Era::Modern,
-            )),
-            verdict: Verdict::Deny,
-            rule: "tools.pins".into(),
+        return Outcome::blocked(
+            id,
+            "denied.pin",
+            "tools.pins".into(),
             reason,
-        };
+            *era == Era::Modern,
+        );
     }
     let evaluation = policy.evaluate(
         name,
@@ -129,109 +144,26 @@ pub fn judge(
             "denied.rule".to_owned()
         };
         tracing::info!(server = %shared.config.server_name, "blocked tools/call {} (id {id}): {}", name.unwrap_or("?"), decisive.reason);
-        return Outcome {
-            blocked: Some(reply::denial_line(
-                id,
-                &code,
-                &decisive.rule,
-                &decisive.reason,
-                *era == Era::Modern,
-            )),
-            verdict: Verdict::Deny,
-            rule: decisive.rule,
-            reason: decisive.reason,
-        };
+        return Outcome::blocked(
+            id,
+            &code,
+            decisive.rule,
+            decisive.reason,
+            *era == Era::Modern,
+        );
     }
-    let now = std::time::Instant::now();
     let tool = name.unwrap_or("?");
     let modern = state.era == Era::Modern;
-    // Order: the rate (a refused call is not counted anywhere else), then loops, then the
-    // breaker last, so that a call it admits as its probe really goes to the server.
-    if let Some(bucket) = state.bucket.as_mut()
-        && let Err(wait) = bucket.take(now)
+    let in_flight = state.pending.calls_in_flight();
+    let now = std::time::Instant::now();
+    match state
+        .throttles
+        .admit(policy, tool, arguments, in_flight, now)
     {
-        let reason = format!(
-            "too many tool calls: the profile allows {} (limits.calls, burst {}); retry in {:.1}s",
-            policy
-                .rate
-                .map_or(String::new(), |r| format!("{:.3}/s", r.per_second)),
-            policy.rate.map_or(0.0, |r| r.burst),
-            wait.as_secs_f64()
-        );
-        return Outcome {
-            blocked: Some(reply::error_line(Some(id), ErrorCode::RateLimited, &reason)),
-            verdict: Verdict::Deny,
-            rule: "limits.calls".into(),
-            reason,
-        };
-    }
-    for (pattern, glob, spec) in &policy.per_tool {
-        if !glob.is_match(tool) {
-            continue;
+        Ok(()) => Outcome::relayed(evaluation.verdict, decisive.rule, decisive.reason),
+        Err(Throttled::RateLimited { rule, reason }) => Outcome::rate_limited(id, rule, reason),
+        Err(Throttled::Blocked { code, rule, reason }) => {
+            Outcome::blocked(id, code, rule.into(), reason, modern)
         }
-        let bucket = state
-            .tool_buckets
-            .entry(pattern.clone())
-            .or_insert_with(|| Bucket::new(*spec, now));
-        if let Err(wait) = bucket.take(now) {
-            let reason = format!(
-                "too many calls to `{tool}`: limits.per-tool \"{pattern}\" allows {:.0} per period; retry in {:.1}s",
-                spec.burst,
-                wait.as_secs_f64()
-            );
-            return Outcome {
-                blocked: Some(reply::error_line(Some(id), ErrorCode::RateLimited, &reason)),
-                verdict: Verdict::Deny,
-                rule: format!("limits.per-tool:{pattern}"),
-                reason,
-            };
-        }
-    }
-    if let Some(limit) = policy.concurrency
-        && state.pending.calls_in_flight() >= limit
-    {
-        let reason = format!(
-            "{limit} tool calls are already in flight (limits.concurrency); retry when one is answered"
-        );
-        return Outcome {
-            blocked: Some(reply::error_line(Some(id), ErrorCode::RateLimited, &reason)),
-            verdict: Verdict::Deny,
-            rule: "limits.concurrency".into(),
-            reason,
-        };
-    }
-    if let Some(repeats) = state.repeats.as_mut() {
-        let key = format!(
-            "{tool}\u{0}{}",
-            arguments.map(Value::to_string).unwrap_or_default()
-        );
-        if let Err(before) = repeats.check(&key, now) {
-            let reason = format!(
-                "`{tool}` was called with the same arguments {before} times in a short window already; this looks like a loop (limits.loop-count)"
-            );
-            return blocked_with(id, "denied.loop", "limits.loop-count", reason, modern);
-        }
-    }
-    if let Some(breaker) = state.breaker.as_mut()
-        && let Err(wait) = breaker.admit(now)
-    {
-        let reason = format!(
-            "the server failed {} tool calls in a row; calls fail fast for {:.0}s more (limits.breaker-failures, limits.breaker-cooldown)",
-            breaker.failures(),
-            wait.as_secs_f64().ceil()
-        );
-        return blocked_with(
-            id,
-            "denied.breaker",
-            "limits.breaker-failures",
-            reason,
-            modern,
-        );
-    }
-    Outcome {
-        blocked: None,
-        verdict: evaluation.verdict,
-        rule: decisive.rule,
-        reason: decisive.reason,
     }
 }

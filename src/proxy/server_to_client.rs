@@ -239,12 +239,15 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, bytes: usize) -> Fat
             result,
         } => match state.pending.server_response(&id) {
             ResponseFate::Answers(request) => {
-                if request.method == methods::TOOLS_CALL
-                    && let Some(breaker) = state.breaker.as_mut()
-                {
-                    let failed = is_error
-                        || result.is_some_and(|r| crate::mcp::tool_call::result_is_error(r.get()));
-                    breaker.record(failed, std::time::Instant::now());
+                if request.method == methods::TOOLS_CALL {
+                    let failed = || {
+                        is_error
+                            || result
+                                .is_some_and(|r| crate::mcp::tool_call::result_is_error(r.get()))
+                    };
+                    state
+                        .throttles
+                        .call_ended(failed, std::time::Instant::now());
                 }
                 // What a stage must read and cannot is withheld, never relayed unjudged.
                 let mut withheld = None;

@@ -10,10 +10,8 @@ use crate::mcp::catalog::Catalog;
 use crate::mcp::era::Era;
 use crate::mcp::pins::PinFile;
 use crate::policy::Policy;
-use crate::policy::breaker::Breaker;
-use crate::policy::rate::Bucket;
-use crate::policy::repeat::Repeats;
 use crate::policy::schema::SchemaCache;
+use crate::policy::throttle::Throttles;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -47,14 +45,10 @@ pub struct State {
     /// The tools the server listed in this session.
     pub catalog: Catalog,
     pub schemas: SchemaCache,
-    /// The rate limit on tools/call, when the profile sets one.
-    pub bucket: Option<Bucket>,
+    /// The stages that judge a call by the session's history (rates, loops, breaker).
+    pub throttles: Throttles,
     /// The server's pinned tools (absent with `tools.pins = "off"`).
     pub pins: Option<PinState>,
-    pub repeats: Option<Repeats>,
-    /// One bucket per `limits.per-tool` glob, by glob text.
-    pub tool_buckets: std::collections::HashMap<String, Bucket>,
-    pub breaker: Option<Breaker>,
 }
 
 /// The pin file of this server identity and how changes are treated.
@@ -95,18 +89,7 @@ impl Shared {
         policy: Option<Policy>,
         pins: Option<PinState>,
     ) -> Self {
-        let bucket = policy
-            .as_ref()
-            .and_then(|p| p.rate)
-            .map(|spec| Bucket::new(spec, std::time::Instant::now()));
-        let repeats = policy
-            .as_ref()
-            .and_then(|p| p.repeats)
-            .map(|(count, window)| Repeats::new(count, window));
-        let breaker = policy
-            .as_ref()
-            .and_then(|p| p.breaker)
-            .map(|(failures, cooldown)| Breaker::new(failures, cooldown));
+        let throttles = Throttles::new(policy.as_ref(), std::time::Instant::now());
         Self {
             config,
             policy,
@@ -117,11 +100,8 @@ impl Shared {
                 audit_jobs: Vec::new(),
                 catalog: Catalog::default(),
                 schemas: SchemaCache::default(),
-                bucket,
+                throttles,
                 pins,
-                repeats,
-                breaker,
-                tool_buckets: Default::default(),
             }),
         }
     }

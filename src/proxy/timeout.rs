@@ -34,9 +34,9 @@ pub fn arm(
                     }
                     Some(_) => {
                         let request = state.pending.answer_by_guard(&id, generation);
-                        if let Some(breaker) = state.breaker.as_mut() {
-                            breaker.record(true, std::time::Instant::now());
-                        }
+                        state
+                            .throttles
+                            .call_ended(|| true, std::time::Instant::now());
                         if let (Some(request), Some(audit)) = (&request, state.audit.as_mut()) {
                             super::recording::ended_without_answer(
                                 audit,
