@@ -3,7 +3,8 @@
 //! Owns: removing `.` and `..` as written (what a reader of a path sees), and resolving a
 //! path the way the kernel opens it, beneath a root: components in order, symlinks followed
 //! where they exist (an absolute target starts again from the root, a `..` after a symlink
-//! leaves the symlink's target), the part that does not exist yet appended as written.
+//! leaves the symlink's target), the part that does not exist yet appended as written; and
+//! a name made safe as one path component (a server's directories under mcpguard's own).
 
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
@@ -66,4 +67,45 @@ pub fn resolve_beneath(root: &Path, path: &Path) -> (PathBuf, bool) {
         }
     }
     (resolved, links >= MAX_LINKS)
+}
+
+/// A server name made safe as one path component.
+pub fn safe_component(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if cleaned.is_empty() || cleaned.starts_with('.') {
+        format!("_{cleaned}")
+    } else {
+        cleaned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn names_become_safe_path_components() {
+        assert_eq!(safe_component("fs"), "fs");
+        assert_eq!(safe_component("../../etc"), "_.._.._etc");
+        assert_eq!(safe_component("a b/c"), "a_b_c");
+        assert_eq!(safe_component(""), "_");
+    }
+
+    #[test]
+    fn grants_are_normalised() {
+        assert_eq!(
+            lexical_normalize(Path::new("/a/b/../c/./d")),
+            PathBuf::from("/a/c/d")
+        );
+    }
 }

@@ -76,7 +76,7 @@ impl AuditLog {
     ) -> std::io::Result<Self> {
         let writer = writer::AuditWriter::open(writer::server_dir(
             state,
-            &crate::sandbox::sanitize(server),
+            &crate::fspath::safe_component(server),
         ))?;
         Ok(AuditLog {
             writer,

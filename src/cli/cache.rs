@@ -13,7 +13,7 @@ fn belongs_to(dir_name: &str, server: &str) -> bool {
     if dir_name == server {
         return true;
     }
-    let prefix = crate::sandbox::sanitize(server);
+    let prefix = crate::fspath::safe_component(server);
     dir_name
         .strip_prefix(prefix.as_str())
         .and_then(|rest| rest.strip_prefix('-'))

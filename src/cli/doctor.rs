@@ -170,7 +170,9 @@ fn trial_outcome(network: Network) -> Result<probe::TrialOutcome, String> {
         limits: Default::default(),
     };
     let facts = sandbox::host_facts(&request).map_err(|e| e.to_string())?;
-    probe::trial(&plan::build(&request, &facts))
+    let plan = plan::build(&request, &facts);
+    sandbox::create_caches(&plan).map_err(|e| e.to_string())?;
+    probe::trial(&plan)
 }
 
 fn trial(network: Network) -> Trial {

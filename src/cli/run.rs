@@ -64,6 +64,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     if args.dry_run {
         return dry_run(&plan, &config, &profile, egress.as_ref());
     }
+    sandbox::create_caches(&plan)?;
     if plan.network == Network::Host {
         tracing::warn!(
             server = %config.server_name,

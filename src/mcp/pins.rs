@@ -227,7 +227,7 @@ impl PinFile {
 /// Where the pins of a server identity live.
 pub fn pin_path(state: &Path, server: &str, command: &[String], profile: &str) -> PathBuf {
     let identity = format!("{server}\0{}\0{profile}", command.join("\0"));
-    let safe = crate::sandbox::sanitize(server);
+    let safe = crate::fspath::safe_component(server);
     state.join("pins").join(format!(
         "{safe}-{}.json",
         &sha256_hex(identity.as_bytes())[..16]

@@ -1,0 +1,101 @@
+//! The descriptors the sandbox helper is started with.
+//!
+//! Owns: the plan pipe (the helper's fd 3), the report pipe (fd 4) and, in allowlist mode,
+//! the socketpair the egress sockets come back on (fd 5), the helper's command line, and
+//! keeping them inheritable only for the moment of the spawn.
+
+use super::init;
+use super::plan::{self, Plan};
+use std::io::{self, Write};
+use std::os::fd::OwnedFd;
+
+/// The pipes that carry the plan in and the layer report out.
+pub struct Channels {
+    /// The helper's fd 3.
+    pub plan_read: OwnedFd,
+    /// The helper's fd 4.
+    pub report_write: OwnedFd,
+    /// Where the supervisor reads the report.
+    pub report_read: OwnedFd,
+    /// The helper's fd 5 and the supervisor's end, in allowlist mode (see `handoff`).
+    pub egress: Option<(OwnedFd, OwnedFd)>,
+}
+
+impl Channels {
+    /// The helper's descriptors (plan, report, and the egress channel in allowlist mode).
+    fn helper_fds(&self) -> Vec<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        [self.plan_read.as_raw_fd(), self.report_write.as_raw_fd()]
+            .into_iter()
+            .chain(self.egress.as_ref().map(|(helper, _)| helper.as_raw_fd()))
+            .collect()
+    }
+
+    /// The helper's command line: `/proc/self/exe __sandbox-init PLAN REPORT PID [EGRESS]`
+    /// (re-executed through /proc/self/exe so a replaced or deleted binary does not matter).
+    pub fn helper_command(&self) -> std::process::Command {
+        let fds = self.helper_fds();
+        let mut command = std::process::Command::new("/proc/self/exe");
+        command
+            .arg(init::SUBCOMMAND)
+            .arg(fds[0].to_string())
+            .arg(fds[1].to_string())
+            .arg(std::process::id().to_string())
+            .args(fds.get(2).map(|fd| fd.to_string()));
+        command
+    }
+
+    /// Runs `spawn` with the helper's descriptors inheritable, and closes them on exec
+    /// again afterwards. Callers spawn from one thread only, so no other child can inherit
+    /// them during that window.
+    pub fn while_inheritable<T>(&self, spawn: impl FnOnce() -> T) -> T {
+        let fds = self.helper_fds();
+        let set = |flags: i32| {
+            for &fd in &fds {
+                // SAFETY: F_SETFD on descriptors these channels own.
+                unsafe { libc::fcntl(fd, libc::F_SETFD, flags) };
+            }
+        };
+        set(0);
+        let spawned = spawn();
+        set(libc::FD_CLOEXEC);
+        spawned
+    }
+}
+
+/// Writes `plan` into a pipe for the helper and opens the report pipe.
+pub fn channels(plan: &Plan) -> io::Result<Channels> {
+    let (plan_read, plan_write) = pipe()?;
+    let (report_read, report_write) = pipe()?;
+    let text = serde_json::to_vec(plan).map_err(io::Error::other)?;
+    // A plan is a few KiB; a pipe holds 64 KiB, so this write never waits for the reader.
+    if text.len() >= 60 * 1024 {
+        return Err(io::Error::other(
+            "the sandbox plan is too large for its pipe",
+        ));
+    }
+    std::fs::File::from(plan_write).write_all(&text)?;
+    let egress = if plan.network == plan::Network::Allowlist {
+        use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+        let (helper, supervisor) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(io::Error::from)?;
+        Some((helper, supervisor))
+    } else {
+        None
+    };
+    Ok(Channels {
+        plan_read,
+        report_write,
+        report_read,
+        egress,
+    })
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from)
+}
