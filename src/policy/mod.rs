@@ -70,20 +70,36 @@ fn duration(
 ) -> Result<std::time::Duration, PolicyError> {
     match text {
         Some(text) => crate::units::parse_duration(text)
-            .map_err(|e| PolicyError(format!("limits.{key}: {e}"))),
+            .map_err(|problem| PolicyError::value(format!("limits.{key}"), problem)),
         None => Ok(std::time::Duration::from_secs(default)),
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct PolicyError(pub String);
+/// Why a profile cannot be compiled into a policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// A tool-name glob or an argument rule that does not compile (the message names it).
+    #[error("{0}")]
+    Rule(String),
+    /// A value that does not parse, under its profile key.
+    #[error("{key}: {problem}")]
+    Value { key: String, problem: String },
+}
+
+impl PolicyError {
+    fn value(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        PolicyError::Value {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
 
 impl Policy {
     pub fn new(profile: &Profile) -> Result<Policy, PolicyError> {
         Ok(Policy {
-            names: names::NameRules::new(&profile.tools).map_err(PolicyError)?,
-            args: args::ArgRules::new(&profile.tools.rules).map_err(PolicyError)?,
+            names: names::NameRules::new(&profile.tools).map_err(PolicyError::Rule)?,
+            args: args::ArgRules::new(&profile.tools.rules).map_err(PolicyError::Rule)?,
             on_prompt: profile.tools.on_prompt.unwrap_or(Verdict::Deny),
             unlisted: profile.tools.unlisted.unwrap_or(Verdict::Deny),
             check_schema: profile.tools.check_schema.unwrap_or(true),
@@ -95,7 +111,7 @@ impl Policy {
                     Some(text) if text == "off" => None,
                     Some(text) => Some(
                         crate::units::parse_size(text)
-                            .map_err(|e| PolicyError(format!("responses.max-text: {e}")))?,
+                            .map_err(|e| PolicyError::value("responses.max-text", e))?,
                     ),
                     None => None,
                 },
@@ -108,12 +124,14 @@ impl Policy {
                 .iter()
                 .map(|(pattern, rate_text)| {
                     let glob = globset::Glob::new(pattern).map_err(|e| {
-                        PolicyError(format!(
-                            "limits.per-tool: `{pattern}` is not a valid glob: {e}"
-                        ))
+                        PolicyError::value(
+                            "limits.per-tool",
+                            format!("`{pattern}` is not a valid glob: {e}"),
+                        )
                     })?;
-                    let spec = rate::RateSpec::parse(rate_text, None)
-                        .map_err(|e| PolicyError(format!("limits.per-tool.\"{pattern}\": {e}")))?;
+                    let spec = rate::RateSpec::parse(rate_text, None).map_err(|e| {
+                        PolicyError::value(format!("limits.per-tool.\"{pattern}\""), e)
+                    })?;
                     // A per-tool bucket holds as many calls as its rate names.
                     let burst = spec.per_second * rate::seconds_of(rate_text);
                     Ok((
@@ -142,9 +160,9 @@ impl Policy {
                 None => None,
             },
             rate: match &profile.limits.calls {
-                Some(text) => {
-                    Some(rate::RateSpec::parse(text, profile.limits.burst).map_err(PolicyError)?)
-                }
+                Some(text) => Some(
+                    rate::RateSpec::parse(text, profile.limits.burst).map_err(PolicyError::Rule)?,
+                ),
                 None => None,
             },
         })
