@@ -2,8 +2,23 @@
 
 use std::time::Duration;
 
+/// Why a size or a duration was not understood; each says how to write it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnitError {
+    #[error("`{0}` is not a size; write it like 16MiB, 512KiB or 1000000")]
+    NotASize(String),
+    #[error("unknown size unit `{unit}` in `{text}`; use B, KiB, MiB or GiB")]
+    UnknownUnit { unit: String, text: String },
+    #[error("`{0}` is too large")]
+    TooLarge(String),
+    #[error("a size of 0 would refuse every message")]
+    Zero,
+    #[error("`{text}` is not a duration ({why}); write it like 60s, 2m or 500ms")]
+    NotADuration { text: String, why: String },
+}
+
 /// Parses a byte size: a number with an optional unit (B, KiB, MiB, GiB, KB, MB, GB).
-pub fn parse_size(text: &str) -> Result<usize, String> {
+pub fn parse_size(text: &str) -> Result<usize, UnitError> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -11,7 +26,7 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     let (digits, unit) = text.split_at(split);
     let number: usize = digits
         .parse()
-        .map_err(|_| format!("`{text}` is not a size; write it like 16MiB, 512KiB or 1000000"))?;
+        .map_err(|_| UnitError::NotASize(text.to_owned()))?;
     let factor: usize = match unit.trim() {
         "" | "B" => 1,
         "KiB" | "K" | "k" => 1 << 10,
@@ -21,16 +36,17 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         "MB" => 1_000_000,
         "GB" => 1_000_000_000,
         other => {
-            return Err(format!(
-                "unknown size unit `{other}` in `{text}`; use B, KiB, MiB or GiB"
-            ));
+            return Err(UnitError::UnknownUnit {
+                unit: other.to_owned(),
+                text: text.to_owned(),
+            });
         }
     };
     let bytes = number
         .checked_mul(factor)
-        .ok_or_else(|| format!("`{text}` is too large"))?;
+        .ok_or_else(|| UnitError::TooLarge(text.to_owned()))?;
     if bytes == 0 {
-        return Err("a size of 0 would refuse every message".into());
+        return Err(UnitError::Zero);
     }
     Ok(bytes)
 }
@@ -40,7 +56,7 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 pub struct Limit(pub Option<Duration>);
 
 /// Parses a duration such as `60s`, `2m`, `500ms`; `off` means no limit.
-pub fn parse_timeout(text: &str) -> Result<Limit, String> {
+pub fn parse_timeout(text: &str) -> Result<Limit, UnitError> {
     if text.trim() == "off" {
         return Ok(Limit(None));
     }
@@ -48,9 +64,11 @@ pub fn parse_timeout(text: &str) -> Result<Limit, String> {
 }
 
 /// Parses a duration such as `60s`, `2m`, `500ms`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("`{text}` is not a duration ({e}); write it like 60s, 2m or 500ms"))
+pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
+    humantime::parse_duration(text.trim()).map_err(|e| UnitError::NotADuration {
+        text: text.to_owned(),
+        why: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -65,10 +83,12 @@ mod tests {
         assert_eq!(parse_size("1000"), Ok(1000));
         assert_eq!(parse_size("2MB"), Ok(2_000_000));
         assert!(parse_size("0").is_err());
-        assert!(
-            parse_size("12 parsecs")
-                .unwrap_err()
-                .contains("unknown size unit")
+        assert_eq!(
+            parse_size("12 parsecs"),
+            Err(UnitError::UnknownUnit {
+                unit: "parsecs".into(),
+                text: "12 parsecs".into()
+            })
         );
         assert!(parse_size("MiB").is_err());
     }

@@ -70,7 +70,7 @@ fn duration(
 ) -> Result<std::time::Duration, PolicyError> {
     match text {
         Some(text) => crate::units::parse_duration(text)
-            .map_err(|problem| PolicyError::value(format!("limits.{key}"), problem)),
+            .map_err(|problem| PolicyError::value(format!("limits.{key}"), problem.to_string())),
         None => Ok(std::time::Duration::from_secs(default)),
     }
 }
@@ -111,7 +111,7 @@ impl Policy {
                     Some(text) if text == "off" => None,
                     Some(text) => Some(
                         crate::units::parse_size(text)
-                            .map_err(|e| PolicyError::value("responses.max-text", e))?,
+                            .map_err(|e| PolicyError::value("responses.max-text", e.to_string()))?,
                     ),
                     None => None,
                 },
