@@ -5,8 +5,8 @@
 // A benchmark fails loudly on purpose: a broken run must not print figures.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use mcpguard::audit::record::ProfileRef;
-use mcpguard::audit::{AuditLog, DecisionRef, PayloadMode};
+use mcpguard::bench::ProfileRef;
+use mcpguard::bench::{AuditLog, DecisionRef, PayloadMode};
 use std::time::Instant;
 
 const RECORDS: usize = 100_000;

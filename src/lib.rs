@@ -1,18 +1,28 @@
 //! mcpguard: a security guard for local MCP servers. See DESIGN notes in each module header.
 
-pub mod audit;
-pub mod cli;
-pub mod egress;
-pub mod exit;
-pub mod fspath;
-pub mod jsonrpc;
-pub mod logging;
-pub mod mcp;
-pub mod paths;
-pub mod policy;
-pub mod profile;
-pub mod program;
-pub mod proxy;
-pub mod sandbox;
-pub mod terminal;
-pub mod units;
+mod audit;
+mod cli;
+mod egress;
+mod entry;
+mod exit;
+mod fspath;
+mod jsonrpc;
+mod logging;
+mod mcp;
+mod paths;
+mod policy;
+mod profile;
+mod program;
+mod proxy;
+mod sandbox;
+mod terminal;
+mod units;
+
+pub use entry::main;
+
+/// What the benches (benches/*.rs) measure on its own, outside a session.
+#[doc(hidden)]
+pub mod bench {
+    pub use crate::audit::record::ProfileRef;
+    pub use crate::audit::{AuditLog, DecisionRef, PayloadMode};
+}

@@ -1,0 +1,39 @@
+//! The program: the hidden sandbox-init dispatch before anything else, then the command
+//! line, run, and the outcome mapped to an exit status (the numbers are `exit`'s).
+//!
+//! It lives in the library so that the library's public surface is this one function (and
+//! what the benches measure): everything else is `pub(crate)`, and unused code shows.
+
+use crate::cli::{self, args::Cli};
+use crate::exit::GUARD_FAILED;
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Runs mcpguard with this process's arguments.
+pub fn main() -> ExitCode {
+    // The sandbox helper is this same binary; it must start before anything else exists
+    // (no runtime, no threads, no parsing beyond argv[1]).
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == crate::sandbox::init::SUBCOMMAND)
+    {
+        crate::sandbox::init::main();
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { GUARD_FAILED } else { 0 };
+            // Printing help or a usage error; if stderr is gone there is nobody to tell.
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    crate::logging::init(cli.verbose, cli.quiet, cli.log_dir.as_deref());
+    match cli::dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::from(GUARD_FAILED)
+        }
+    }
+}
