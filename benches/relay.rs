@@ -60,6 +60,7 @@ fn plain_relay(server: &[String]) {
     }
     drop(out);
     // Our stdout must close before we wait for the client's EOF: the client waits for ours.
+    // SAFETY: fd 1 is this process's stdout; nothing uses it after this point.
     unsafe { libc::close(1) };
     let _ = upstream.join();
     let _ = child.wait();
@@ -134,6 +135,7 @@ fn emit(count: usize) {
     let _ = out.flush();
     drop(out);
     // Close our stdout so the reader sees EOF, then wait for the client to hang up.
+    // SAFETY: fd 1 is this process's stdout; nothing uses it after this point.
     unsafe { libc::close(1) };
     let mut sink = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut sink);

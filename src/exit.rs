@@ -10,11 +10,11 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 
 /// mcpguard could not do its own job.
-pub const GUARD_FAILED: u8 = 125;
+pub(crate) const GUARD_FAILED: u8 = 125;
 /// The server's command exists but cannot be executed.
-pub const NOT_EXECUTABLE: u8 = 126;
+pub(crate) const NOT_EXECUTABLE: u8 = 126;
 /// The server's command was not found.
-pub const NOT_FOUND: u8 = 127;
+pub(crate) const NOT_FOUND: u8 = 127;
 
 /// mcpguard's exit code for the server's exit status: its own code, or 128+N for signal N.
 pub(crate) fn of_server(status: ExitStatus) -> u8 {

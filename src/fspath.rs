@@ -13,7 +13,7 @@ use std::path::{Component, Path, PathBuf};
 const MAX_LINKS: usize = 40;
 
 /// `path` with `.` and `..` removed as written.
-pub fn lexical_normalize(path: &Path) -> PathBuf {
+pub(crate) fn lexical_normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
@@ -29,7 +29,7 @@ pub fn lexical_normalize(path: &Path) -> PathBuf {
 
 /// Where `path` leads beneath `root` (never above it), and whether the symlink limit was
 /// reached on the way (the kernel would refuse with ELOOP; the rest is taken as written).
-pub fn resolve_beneath(root: &Path, path: &Path) -> (PathBuf, bool) {
+pub(crate) fn resolve_beneath(root: &Path, path: &Path) -> (PathBuf, bool) {
     fn push_parts(path: &Path, pending: &mut Vec<OsString>) {
         for component in path.components().rev() {
             match component {
@@ -70,7 +70,7 @@ pub fn resolve_beneath(root: &Path, path: &Path) -> (PathBuf, bool) {
 }
 
 /// A server name made safe as one path component.
-pub fn safe_component(name: &str) -> String {
+pub(crate) fn safe_component(name: &str) -> String {
     let cleaned: String = name
         .chars()
         .map(|c| {

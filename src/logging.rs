@@ -59,7 +59,7 @@ fn raw_fields() -> impl for<'writer> FormatFields<'writer> + 'static {
 
 /// Sets up diagnostics: warnings by default, more with `-v`, errors only with `-q`; to
 /// stderr, and also to a daily rolling file in `log_dir` when given.
-pub fn init(verbose: u8, quiet: bool, log_dir: Option<&std::path::Path>) {
+pub(crate) fn init(verbose: u8, quiet: bool, log_dir: Option<&std::path::Path>) {
     let level = match (quiet, verbose) {
         (true, _) => Level::ERROR,
         (false, 0) => Level::WARN,

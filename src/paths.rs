@@ -8,12 +8,12 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// `PATH`, where commands are looked up.
-pub fn search_path() -> Option<OsString> {
+pub(crate) fn search_path() -> Option<OsString> {
     std::env::var_os("PATH")
 }
 
 /// The user's home directory.
-pub fn home() -> Option<PathBuf> {
+pub(crate) fn home() -> Option<PathBuf> {
     std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .map(PathBuf::from)
@@ -22,14 +22,14 @@ pub fn home() -> Option<PathBuf> {
 
 /// The whole environment, for the variables the sandbox lets through (non-UTF-8 pairs are
 /// skipped: they cannot be named on the command line anyway).
-pub fn environment() -> Vec<(String, String)> {
+pub(crate) fn environment() -> Vec<(String, String)> {
     std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect()
 }
 
 /// Where mcpguard keeps caches (per-server package caches for sandboxed servers).
-pub fn cache_dir() -> Option<PathBuf> {
+pub(crate) fn cache_dir() -> Option<PathBuf> {
     if let Some(base) = std::env::var_os("MCPGUARD_HOME").filter(|v| !v.is_empty()) {
         return Some(PathBuf::from(base).join("cache"));
     }
@@ -37,11 +37,11 @@ pub fn cache_dir() -> Option<PathBuf> {
 }
 
 /// What to say when `state_dir` has no answer.
-pub const NO_STATE_DIR: &str = "cannot tell where mcpguard keeps its state (the audit trail, \
+pub(crate) const NO_STATE_DIR: &str = "cannot tell where mcpguard keeps its state (the audit trail, \
      the pins): HOME is not set; set HOME, or set MCPGUARD_HOME to the directory to use";
 
 /// Where mcpguard keeps state (the audit trail).
-pub fn state_dir() -> Option<PathBuf> {
+pub(crate) fn state_dir() -> Option<PathBuf> {
     if let Some(base) = std::env::var_os("MCPGUARD_HOME").filter(|v| !v.is_empty()) {
         return Some(PathBuf::from(base).join("state"));
     }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// Why the server's program cannot be run.
 #[derive(Debug, thiserror::Error)]
-pub enum ProgramError {
+pub(crate) enum ProgramError {
     #[error("command not found: {0} (not a path to an existing file, and not on PATH)")]
     NotFound(String),
     #[error("command not executable: {command}: {source}")]
@@ -21,7 +21,7 @@ pub enum ProgramError {
 
 impl ProgramError {
     /// The exit status mcpguard ends with (contract: 127 not found, 126 not executable).
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             ProgramError::NotFound(_) => crate::exit::NOT_FOUND,
             ProgramError::NotExecutable { .. } => crate::exit::NOT_EXECUTABLE,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 /// Why a size or a duration was not understood; each says how to write it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UnitError {
+pub(crate) enum UnitError {
     #[error("`{0}` is not a size; write it like 16MiB, 512KiB or 1000000")]
     NotASize(String),
     #[error("unknown size unit `{unit}` in `{text}`; use B, KiB, MiB or GiB")]
@@ -18,7 +18,7 @@ pub enum UnitError {
 }
 
 /// Parses a byte size: a number with an optional unit (B, KiB, MiB, GiB, KB, MB, GB).
-pub fn parse_size(text: &str) -> Result<usize, UnitError> {
+pub(crate) fn parse_size(text: &str) -> Result<usize, UnitError> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -53,10 +53,10 @@ pub fn parse_size(text: &str) -> Result<usize, UnitError> {
 
 /// A time limit that can be switched off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit(pub Option<Duration>);
+pub(crate) struct Limit(pub Option<Duration>);
 
 /// Parses a duration such as `60s`, `2m`, `500ms`; `off` means no limit.
-pub fn parse_timeout(text: &str) -> Result<Limit, UnitError> {
+pub(crate) fn parse_timeout(text: &str) -> Result<Limit, UnitError> {
     if text.trim() == "off" {
         return Ok(Limit(None));
     }
@@ -64,7 +64,7 @@ pub fn parse_timeout(text: &str) -> Result<Limit, UnitError> {
 }
 
 /// Parses a duration such as `60s`, `2m`, `500ms`.
-pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, UnitError> {
     humantime::parse_duration(text.trim()).map_err(|e| UnitError::NotADuration {
         text: text.to_owned(),
         why: e.to_string(),

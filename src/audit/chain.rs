@@ -9,9 +9,9 @@
 use sha2::{Digest, Sha256};
 
 /// `prev` of the first record of a chain.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(bytes);
     let mut out = String::with_capacity(64);
@@ -24,14 +24,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The line to write for a record serialized without its hash: the same JSON with
 /// `"hash"` appended as the last key.
-pub fn seal(unhashed: &str) -> (String, String) {
+pub(crate) fn seal(unhashed: &str) -> (String, String) {
     let hash = sha256_hex(unhashed.as_bytes());
     let body = unhashed.strip_suffix('}').unwrap_or(unhashed);
     (format!("{body},\"hash\":\"{hash}\"}}"), hash)
 }
 
 /// Splits a sealed line into the hashed text and the stated hash.
-pub fn unseal(line: &str) -> Option<(String, &str)> {
+pub(crate) fn unseal(line: &str) -> Option<(String, &str)> {
     let start = line.rfind(",\"hash\":\"")?;
     let rest = &line[start + 9..];
     let hash = rest.strip_suffix("\"}")?;
@@ -43,7 +43,7 @@ pub fn unseal(line: &str) -> Option<(String, &str)> {
 
 /// One problem found on a chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Finding {
+pub(crate) enum Finding {
     /// A record whose content, position or link is wrong: the chain is broken here.
     Broken { line: usize, why: String },
     /// A line that is not a record (a write cut short by a crash).
@@ -52,7 +52,7 @@ pub enum Finding {
 
 /// The head of a chain: the last good record's sequence number and hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Head {
+pub(crate) struct Head {
     pub seq: u64,
     pub hash: String,
 }
@@ -68,7 +68,7 @@ impl Default for Head {
 
 /// Checks `lines` (numbered from `first_line`) as the continuation of `head`; returns the new
 /// head and what was found. Stops at the first broken record.
-pub fn check<'a>(
+pub(crate) fn check<'a>(
     head: Head,
     lines: impl Iterator<Item = &'a str>,
     first_line: usize,

@@ -4,12 +4,12 @@
 //! caps payloads, and hands records to the `writer`. `reader`, `report` and `chain` serve
 //! `mcpguard logs` and `mcpguard audit`.
 
-pub mod chain;
-pub mod reader;
-pub mod record;
-pub mod redact;
-pub mod report;
-pub mod writer;
+pub(crate) mod chain;
+pub(crate) mod reader;
+pub(crate) mod record;
+pub(crate) mod redact;
+pub(crate) mod report;
+pub(crate) mod writer;
 
 use crate::profile::model::AuditFailureMode;
 use record::{ClientInfo, Decision, EventKind, Payload, ProfileRef, Record, ResultInfo};

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 /// Which records `mcpguard logs` shows.
 #[derive(Debug, Clone, Default)]
-pub struct Filter {
+pub(crate) struct Filter {
     pub server: Option<String>,
     pub tool: Option<String>,
     /// allow | prompt | deny, or "error" for results with isError.
@@ -21,7 +21,7 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn matches(&self, record: &Record, now: SystemTime) -> bool {
+    pub(crate) fn matches(&self, record: &Record, now: SystemTime) -> bool {
         if self.server.as_ref().is_some_and(|s| *s != record.server) {
             return false;
         }
@@ -57,7 +57,7 @@ impl Filter {
 }
 
 /// The servers that have a chain under `state`.
-pub fn servers(state: &Path) -> Vec<(String, PathBuf)> {
+pub(crate) fn servers(state: &Path) -> Vec<(String, PathBuf)> {
     let mut found: Vec<(String, PathBuf)> = std::fs::read_dir(state.join("audit"))
         .map(|entries| {
             entries
@@ -72,7 +72,7 @@ pub fn servers(state: &Path) -> Vec<(String, PathBuf)> {
 }
 
 /// Every readable record of every chain, in time order.
-pub fn records(state: &Path) -> std::io::Result<Vec<Record>> {
+pub(crate) fn records(state: &Path) -> std::io::Result<Vec<Record>> {
     Tail::default().new_records(state)
 }
 
@@ -80,13 +80,13 @@ pub fn records(state: &Path) -> std::io::Result<Vec<Record>> {
 /// (complete lines only; a line still being written waits for the next call), without
 /// reading again what was already read.
 #[derive(Debug, Default)]
-pub struct Tail {
+pub(crate) struct Tail {
     /// How far each chain file has been read.
     offsets: std::collections::HashMap<PathBuf, u64>,
 }
 
 impl Tail {
-    pub fn new_records(&mut self, state: &Path) -> std::io::Result<Vec<Record>> {
+    pub(crate) fn new_records(&mut self, state: &Path) -> std::io::Result<Vec<Record>> {
         use std::io::{Read, Seek, SeekFrom};
         let mut fresh = Vec::new();
         for (_, dir) in servers(state) {
@@ -119,7 +119,7 @@ impl Tail {
 
 /// The result of checking one server's chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainReport {
+pub(crate) struct ChainReport {
     pub server: String,
     pub records: u64,
     /// (file, finding) for torn lines and the first break, if any.
@@ -127,7 +127,7 @@ pub struct ChainReport {
 }
 
 impl ChainReport {
-    pub fn broken(&self) -> bool {
+    pub(crate) fn broken(&self) -> bool {
         self.findings
             .iter()
             .any(|(_, f)| matches!(f, Finding::Broken { .. }))
@@ -135,7 +135,7 @@ impl ChainReport {
 }
 
 /// Walks one server's chain across all its files.
-pub fn verify(server: &str, dir: &Path) -> std::io::Result<ChainReport> {
+pub(crate) fn verify(server: &str, dir: &Path) -> std::io::Result<ChainReport> {
     let mut head = Head::default();
     let mut findings = Vec::new();
     for file in chain_files(dir)? {

@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The record format version.
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     pub v: u32,
     /// RFC 3339, UTC, milliseconds.
     pub ts: String,
@@ -132,13 +132,13 @@ impl EventKind {
 
 impl Record {
     /// What kind of record this is; None for an event this version does not know.
-    pub fn kind(&self) -> Option<EventKind> {
+    pub(crate) fn kind(&self) -> Option<EventKind> {
         EventKind::from_name(&self.event)
     }
 
     /// A record of `event` with nothing but its session's fields; the writer dates,
     /// numbers and seals it (`ts`, `seq`, `prev`, `hash`).
-    pub fn new(event: &str, session: &str, server: &str, profile: ProfileRef) -> Record {
+    pub(crate) fn new(event: &str, session: &str, server: &str, profile: ProfileRef) -> Record {
         Record {
             v: VERSION,
             ts: String::new(),
@@ -178,7 +178,7 @@ pub struct ClientInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Decision {
+pub(crate) struct Decision {
     /// allow | prompt | deny
     pub verdict: String,
     pub rule: String,
@@ -201,7 +201,7 @@ pub struct Payload {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResultInfo {
+pub(crate) struct ResultInfo {
     #[serde(rename = "isError")]
     pub is_error: bool,
     pub bytes: u64,

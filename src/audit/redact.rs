@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-pub const REDACTED: &str = "[redacted]";
+pub(crate) const REDACTED: &str = "[redacted]";
 
 /// Key fragments that mark a value as secret (compared lowercase, `-` and `_` ignored).
 const SECRET_KEYS: [&str; 11] = [
@@ -40,7 +40,7 @@ const SECRET_PREFIXES: [&str; 10] = [
 ];
 
 #[derive(Debug, Clone, Default)]
-pub struct Redactor {
+pub(crate) struct Redactor {
     /// Values mcpguard injected (environment values it set or passed); never recorded.
     injected: Vec<String>,
 }
@@ -48,14 +48,14 @@ pub struct Redactor {
 impl Redactor {
     /// `injected` values shorter than 4 characters are ignored: redacting "1" or "on"
     /// everywhere would destroy the record and protect nothing.
-    pub fn new(injected: impl IntoIterator<Item = String>) -> Self {
+    pub(crate) fn new(injected: impl IntoIterator<Item = String>) -> Self {
         let mut injected: Vec<String> = injected.into_iter().filter(|v| v.len() >= 4).collect();
         // Longest first, so a value containing another is replaced whole.
         injected.sort_by_key(|v| std::cmp::Reverse(v.len()));
         Redactor { injected }
     }
 
-    pub fn value(&self, value: &Value) -> Value {
+    pub(crate) fn value(&self, value: &Value) -> Value {
         match value {
             Value::String(s) => Value::String(self.string(s)),
             Value::Array(items) => Value::Array(items.iter().map(|v| self.value(v)).collect()),
@@ -78,7 +78,7 @@ impl Redactor {
         }
     }
 
-    pub fn string(&self, text: &str) -> String {
+    pub(crate) fn string(&self, text: &str) -> String {
         if looks_like_credential(text) {
             return REDACTED.into();
         }

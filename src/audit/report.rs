@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ToolStats {
+pub(crate) struct ToolStats {
     pub calls: u64,
     pub denials: u64,
     pub errors: u64,
@@ -29,7 +29,7 @@ pub struct ToolStats {
 
 /// Connections to one destination (`host:port`) through the egress filter.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct HostStats {
+pub(crate) struct HostStats {
     pub allowed: u64,
     pub refused: u64,
     pub failed: u64,
@@ -38,7 +38,7 @@ pub struct HostStats {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ServerStats {
+pub(crate) struct ServerStats {
     pub requests: u64,
     pub sessions: u64,
     pub profiles: BTreeSet<String>,
@@ -49,7 +49,7 @@ pub struct ServerStats {
 }
 
 /// The `host:port` a network record names (IPv6 hosts in brackets).
-pub fn destination(record: &Record) -> Option<String> {
+pub(crate) fn destination(record: &Record) -> Option<String> {
     let detail = record.detail.as_ref()?;
     let host = detail["host"].as_str()?;
     let port = detail["port"].as_u64()?;
@@ -61,7 +61,7 @@ pub fn destination(record: &Record) -> Option<String> {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub from: Option<String>,
     pub to: Option<String>,
     pub servers: BTreeMap<String, ServerStats>,
@@ -88,7 +88,7 @@ fn seconds(ts: &str) -> Option<u64> {
 
 /// Builds the report over `window` (the records to report on), with `history` (all records
 /// before the window) to tell new tools from known ones.
-pub fn build(history: &[Record], window: &[Record]) -> Report {
+pub(crate) fn build(history: &[Record], window: &[Record]) -> Report {
     let mut report = Report {
         from: window.first().map(|r| r.ts.clone()),
         to: window.last().map(|r| r.ts.clone()),
@@ -343,7 +343,7 @@ fn ms(value: Option<f64>) -> String {
 }
 
 /// The report for a terminal.
-pub fn render_text(report: &Report) -> String {
+pub(crate) fn render_text(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -446,7 +446,7 @@ fn escape(text: &str) -> String {
 }
 
 /// The report as one self-contained HTML page.
-pub fn render_html(report: &Report) -> String {
+pub(crate) fn render_html(report: &Report) -> String {
     let mut html = String::new();
     let _ = write!(
         html,

@@ -17,7 +17,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 /// Where a server's chain lives.
-pub fn server_dir(state: &Path, server: &str) -> PathBuf {
+pub(crate) fn server_dir(state: &Path, server: &str) -> PathBuf {
     state.join("audit").join(server)
 }
 
@@ -31,14 +31,14 @@ struct Cached {
     head: Head,
 }
 
-pub struct AuditWriter {
+pub(crate) struct AuditWriter {
     dir: PathBuf,
     lock: File,
     cached: Option<Cached>,
 }
 
 impl AuditWriter {
-    pub fn open(dir: PathBuf) -> io::Result<Self> {
+    pub(crate) fn open(dir: PathBuf) -> io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
         let lock = OpenOptions::new()
             .create(true)
@@ -53,13 +53,13 @@ impl AuditWriter {
     }
 
     /// The directory of this server's chain.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// Appends `record` (its `ts`, `seq`, `prev` and `hash` are set here, under the lock, so
     /// records of concurrent writers are in time order on the chain) and returns its hash.
-    pub fn append(&mut self, mut record: Record, sync: bool) -> io::Result<String> {
+    pub(crate) fn append(&mut self, mut record: Record, sync: bool) -> io::Result<String> {
         let _guard = FileLock::exclusive(&self.lock)?;
         record.ts = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
         let mut day = record.ts.get(..10).unwrap_or("undated").to_owned();
@@ -134,7 +134,7 @@ impl AuditWriter {
 }
 
 /// The chain's files, oldest first (names are dates).
-pub fn chain_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+pub(crate) fn chain_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .flatten()

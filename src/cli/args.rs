@@ -12,7 +12,7 @@ use std::time::Duration;
 /// stream, checking every message on the way.
 #[derive(Debug, Parser)]
 #[command(name = "mcpguard", version, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -30,7 +30,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run an MCP server behind mcpguard: `mcpguard run [OPTIONS] -- CMD [ARGS...]`.
     ///
     /// mcpguard starts CMD with its stdin and stdout connected to mcpguard, relays every
@@ -90,7 +90,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum PinsCommand {
+pub(crate) enum PinsCommand {
     /// Every pinned server: its command, profile, number of tools and pending changes.
     List {
         #[arg(long, value_name = "NAME")]
@@ -109,7 +109,7 @@ pub enum PinsCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum CacheCommand {
+pub(crate) enum CacheCommand {
     /// Each server's cache directory and the space it takes.
     List {
         /// Only the caches of the server of this name (one per command it was run with), or
@@ -128,7 +128,7 @@ pub enum CacheCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ProfileCommand {
+pub(crate) enum ProfileCommand {
     /// The built-in profiles, with what each is for.
     List,
     /// A profile's text; with --resolved, after `extends` and variables, as the session
@@ -156,7 +156,7 @@ pub enum ProfileCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct LogsArgs {
+pub(crate) struct LogsArgs {
     /// Keep printing new records as they are written.
     #[arg(long)]
     pub follow: bool,
@@ -178,7 +178,7 @@ pub struct LogsArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum AuditCommand {
+pub(crate) enum AuditCommand {
     /// Walk every server's hash chain; exit 1 naming the first record that does not match
     /// (changed, removed, inserted or reordered). Torn lines left by a crash are reported.
     Verify {
@@ -201,7 +201,7 @@ pub enum AuditCommand {
 
 /// Network access of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum NetArg {
+pub(crate) enum NetArg {
     /// No network: a network namespace with nothing but loopback; on Linux 6.7+ Landlock
     /// also refuses TCP bind and connect on loopback (Unix sockets still work).
     None,
@@ -214,7 +214,7 @@ pub enum NetArg {
 }
 
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Name of this server in diagnostics, the audit trail and its cache directory (default:
     /// the command's file name).
     #[arg(long, value_name = "NAME")]

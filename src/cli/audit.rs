@@ -8,7 +8,7 @@ use anyhow::Context;
 use std::io::Write;
 use std::time::SystemTime;
 
-pub fn run(command: AuditCommand) -> anyhow::Result<u8> {
+pub(crate) fn run(command: AuditCommand) -> anyhow::Result<u8> {
     let state = paths::state_dir().context(paths::NO_STATE_DIR)?;
     match command {
         AuditCommand::Verify { server } => verify(&state, server.as_deref()),

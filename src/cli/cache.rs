@@ -40,7 +40,7 @@ fn selected(server: Option<&str>) -> anyhow::Result<Vec<CacheEntry>> {
     Ok(chosen)
 }
 
-pub fn run(command: CacheCommand) -> anyhow::Result<u8> {
+pub(crate) fn run(command: CacheCommand) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
     match command {
         CacheCommand::List { server } => {

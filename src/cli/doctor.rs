@@ -43,7 +43,7 @@ struct Trial {
 }
 
 /// Runs the checks; exit code 0 when the default sandbox works here, 1 when it does not.
-pub fn run(json: bool) -> anyhow::Result<u8> {
+pub(crate) fn run(json: bool) -> anyhow::Result<u8> {
     let namespaces = probe::namespaces();
     let landlock_abi = probe::landlock_abi();
     let seccomp = probe::seccomp_available();

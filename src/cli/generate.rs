@@ -8,14 +8,14 @@ use clap::CommandFactory;
 use std::io::Write;
 
 /// Writes the completion script for `shell` to stdout.
-pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<u8> {
+pub(crate) fn completions(shell: clap_complete::Shell) -> anyhow::Result<u8> {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "mcpguard", &mut script);
     write_stdout(&script)
 }
 
 /// Writes the roff manual page `mcpguard(1)` to stdout.
-pub fn man_page() -> anyhow::Result<u8> {
+pub(crate) fn man_page() -> anyhow::Result<u8> {
     let mut page = Vec::new();
     clap_mangen::Man::new(Cli::command())
         .render(&mut page)

@@ -10,7 +10,7 @@ use anyhow::Context;
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
-pub fn run(args: LogsArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(args: LogsArgs) -> anyhow::Result<u8> {
     let state = paths::state_dir().context(paths::NO_STATE_DIR)?;
     let filter = Filter {
         server: args.server,

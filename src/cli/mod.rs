@@ -1,19 +1,19 @@
 //! The command-line edge: parsing lives in `args`, each subcommand in its own file, no policy.
 
-pub mod args;
-pub mod audit;
-pub mod cache;
-pub mod doctor;
-pub mod generate;
-pub mod logs;
-pub mod pins;
-pub mod profile;
-pub mod run;
+pub(crate) mod args;
+pub(crate) mod audit;
+pub(crate) mod cache;
+pub(crate) mod doctor;
+pub(crate) mod generate;
+pub(crate) mod logs;
+pub(crate) mod pins;
+pub(crate) mod profile;
+pub(crate) mod run;
 
 use args::{Cli, Command};
 
 /// Runs the parsed command line; returns the exit code.
-pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Doctor { json } => doctor::run(json),

@@ -31,7 +31,7 @@ fn pin_files(server: Option<&str>) -> anyhow::Result<Vec<(PathBuf, PinFile)>> {
     Ok(found)
 }
 
-pub fn run(command: PinsCommand) -> anyhow::Result<u8> {
+pub(crate) fn run(command: PinsCommand) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
     match command {
         PinsCommand::List { server } => {

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 /// The variables of this invocation: `${workspace}` as given (or the current directory).
-pub fn variables(workspace: Option<PathBuf>) -> Variables {
+pub(crate) fn variables(workspace: Option<PathBuf>) -> Variables {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     Variables {
         workspace: workspace
@@ -20,7 +20,7 @@ pub fn variables(workspace: Option<PathBuf>) -> Variables {
     }
 }
 
-pub fn run(command: ProfileCommand) -> anyhow::Result<u8> {
+pub(crate) fn run(command: ProfileCommand) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
     match command {
         ProfileCommand::List => {

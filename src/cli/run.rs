@@ -25,7 +25,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 /// Runs the session; returns mcpguard's exit code.
-pub fn run(args: RunArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(args: RunArgs) -> anyhow::Result<u8> {
     let vars = super::profile::variables(args.workspace.clone());
     let profile = profile::load::load(&args.profile, &vars).context("--profile")?;
     let mut policy = Policy::new(&profile).with_context(|| format!("profile {}", args.profile))?;
@@ -98,7 +98,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         home: vars.home.clone(),
     };
     let outcome = runtime.block_on(session::run(
-        Launch::Sandboxed(Box::new(plan), egress),
+        Launch {
+            plan: Box::new(plan),
+            egress,
+        },
         config,
         audit,
         Some(policy),

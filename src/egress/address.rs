@@ -11,7 +11,7 @@ use crate::sandbox::plan::SYNTHETIC_NETWORK;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The special range `address` lies in, by name; `None` for an ordinary public address.
-pub fn special_range(address: IpAddr) -> Option<&'static str> {
+pub(crate) fn special_range(address: IpAddr) -> Option<&'static str> {
     match address.to_canonical() {
         IpAddr::V4(v4) => special_v4(v4),
         IpAddr::V6(v6) => special_v6(v6),
@@ -91,7 +91,7 @@ fn special_v6(address: Ipv6Addr) -> Option<&'static str> {
 
 /// This machine's own addresses (a public address of its own reaches services bound to
 /// every interface, like loopback does).
-pub fn local_addresses() -> Vec<IpAddr> {
+pub(crate) fn local_addresses() -> Vec<IpAddr> {
     let Ok(interfaces) = nix::ifaddrs::getifaddrs() else {
         return Vec::new();
     };

@@ -13,7 +13,7 @@ use crate::sandbox::plan::WEB_PORTS;
 
 /// What of the client's bytes goes to the destination.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Admitted {
+pub(super) enum Admitted {
     /// These bytes, then everything the client sends.
     Raw(Vec<u8>),
     /// These bytes (a rewritten request head and the start of its body), then exactly
@@ -23,7 +23,7 @@ pub enum Admitted {
 
 /// A proxied plain HTTP request, rewritten for its destination: origin form, the URL's
 /// authority as Host (whatever Host the client wrote), one request.
-pub fn forward_once(
+pub(super) fn forward_once(
     head: &HttpHead,
     path: &str,
     rest: &[u8],
@@ -52,7 +52,7 @@ fn once(mut bytes: Vec<u8>, rest: &[u8], body: u64) -> Admitted {
 
 /// The authority of an absolute-form request target (`http://host:port/path`) and what
 /// follows it, if the target is one.
-pub fn absolute_authority(target: &str) -> Option<(&str, &str)> {
+pub(super) fn absolute_authority(target: &str) -> Option<(&str, &str)> {
     let scheme_end = target.find("://")?;
     let scheme = &target[..scheme_end];
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
@@ -64,7 +64,7 @@ pub fn absolute_authority(target: &str) -> Option<(&str, &str)> {
 
 /// Checks the client's first bytes against the name `target` was judged by, and says what
 /// of them goes to the destination.
-pub fn admit(sniffed: Sniffed, head: &[u8], target: &Target) -> Result<Admitted, Refusal> {
+pub(super) fn admit(sniffed: Sniffed, head: &[u8], target: &Target) -> Result<Admitted, Refusal> {
     let Some(name) = target.judged_name() else {
         // Judged by address: the address is the destination, whatever the bytes say.
         return Ok(Admitted::Raw(head.to_vec()));
@@ -146,7 +146,7 @@ pub fn admit(sniffed: Sniffed, head: &[u8], target: &Target) -> Result<Admitted,
     }
 }
 
-pub fn claimed_of(sniffed: &Sniffed) -> Option<String> {
+pub(super) fn claimed_of(sniffed: &Sniffed) -> Option<String> {
     match sniffed {
         Sniffed::Tls(hello) => hello.server_name.clone(),
         Sniffed::Http(request) => request.hosts().into_iter().next(),

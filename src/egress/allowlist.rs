@@ -16,7 +16,7 @@ const MAX_PORTS: usize = 64;
 /// A destination as the server named it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
-pub enum Host {
+pub(crate) enum Host {
     Name(String),
     Address(IpAddr),
 }
@@ -24,7 +24,7 @@ pub enum Host {
 impl Host {
     /// A host as a client wrote it, checked: an address, or a valid host name (anything
     /// else is refused before it is judged, logged or suggested back to the user).
-    pub fn checked(text: &str) -> Result<Host, String> {
+    pub(crate) fn checked(text: &str) -> Result<Host, String> {
         match Host::parse(text) {
             Host::Address(address) => Ok(Host::Address(address)),
             Host::Name(name) => valid_name(&name)
@@ -35,7 +35,7 @@ impl Host {
 
     /// A host as written in a request: lowercased, brackets and a trailing dot dropped,
     /// addresses recognised (IPv4-mapped IPv6 addresses become IPv4).
-    pub fn parse(text: &str) -> Host {
+    pub(crate) fn parse(text: &str) -> Host {
         let trimmed = text.trim();
         let unbracketed = trimmed
             .strip_prefix('[')
@@ -68,7 +68,7 @@ enum Matcher {
 
 /// One allowlist entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostPattern {
+pub(crate) struct HostPattern {
     /// The entry as written, for messages and audit records.
     pub text: String,
     matcher: Matcher,
@@ -76,7 +76,7 @@ pub struct HostPattern {
 }
 
 impl HostPattern {
-    pub fn parse(entry: &str) -> Result<HostPattern, String> {
+    pub(crate) fn parse(entry: &str) -> Result<HostPattern, String> {
         let text = entry.trim();
         let example = "write a host name with an optional port: \"api.example.com\", \
                        \"*.example.org:443\", \"10.0.0.5:5432\"";
@@ -132,7 +132,7 @@ impl HostPattern {
         }
     }
 
-    pub fn matches(&self, host: &Host, port: u16) -> bool {
+    pub(crate) fn matches(&self, host: &Host, port: u16) -> bool {
         if !self.port_matches(port) {
             return false;
         }
@@ -186,7 +186,7 @@ fn unlistable(address: IpAddr) -> Option<&'static str> {
 }
 
 /// A host name in canonical form, or why it is not one.
-pub fn valid_name(name: &str) -> Result<String, String> {
+pub(crate) fn valid_name(name: &str) -> Result<String, String> {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     if !name.is_ascii() {
         return Err("write international names in their ASCII (xn--) form".into());
@@ -212,13 +212,13 @@ pub fn valid_name(name: &str) -> Result<String, String> {
 
 /// The allowlist of a session.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Allowlist {
+pub(crate) struct Allowlist {
     patterns: Vec<HostPattern>,
 }
 
 impl Allowlist {
     /// Parses every entry; the first bad one is the error, naming the entry.
-    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Allowlist, String> {
+    pub(crate) fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Allowlist, String> {
         let mut patterns: Vec<HostPattern> = Vec::new();
         for entry in entries {
             let pattern = HostPattern::parse(entry.as_ref())?;
@@ -235,29 +235,25 @@ impl Allowlist {
         Ok(list)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
-    }
-
-    pub fn entries(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &str> {
         self.patterns.iter().map(|p| p.text.as_str())
     }
 
     /// The entry that allows `host:port`, if any.
-    pub fn permits(&self, host: &Host, port: u16) -> Option<&HostPattern> {
+    pub(crate) fn permits(&self, host: &Host, port: u16) -> Option<&HostPattern> {
         self.patterns.iter().find(|p| p.matches(host, port))
     }
 
     /// Whether an entry names `address` itself on `port`: the only way an address in a
     /// private, loopback or link-local range becomes reachable (through a name that
     /// resolves to it, too).
-    pub fn names_address(&self, address: IpAddr, port: u16) -> bool {
+    pub(crate) fn names_address(&self, address: IpAddr, port: u16) -> bool {
         self.permits(&Host::Address(address.to_canonical()), port)
             .is_some()
     }
 
     /// The TCP ports captured in the sandbox: the web ports and every port an entry names.
-    pub fn capture_ports(&self) -> Vec<u16> {
+    pub(crate) fn capture_ports(&self) -> Vec<u16> {
         let mut ports: Vec<u16> = WEB_PORTS.to_vec();
         ports.extend(self.patterns.iter().filter_map(|p| p.port));
         ports.sort_unstable();
@@ -266,7 +262,7 @@ impl Allowlist {
     }
 
     /// IPv4 addresses entries name, captured in the sandbox like the synthetic range.
-    pub fn captured_addresses(&self) -> Vec<Ipv4Addr> {
+    pub(crate) fn captured_addresses(&self) -> Vec<Ipv4Addr> {
         let mut addresses: Vec<Ipv4Addr> = self
             .patterns
             .iter()

@@ -12,7 +12,7 @@ const NPM: &[&str] = &["registry.npmjs.org"];
 const PYPI: &[&str] = &["pypi.org", "files.pythonhosted.org"];
 
 /// The launcher `argv` starts with, and the hosts of its registry.
-pub fn registry_of(argv: &[String]) -> Option<(&'static str, &'static [&'static str])> {
+pub(crate) fn registry_of(argv: &[String]) -> Option<(&'static str, &'static [&'static str])> {
     let program = argv.first()?;
     let name = program.rsplit('/').next().unwrap_or(program);
     let subcommand = |words: &[&str]| {

@@ -24,26 +24,26 @@
 //! an HTTP 403 where the protocol allows one, and a line on stderr that names the profile
 //! key to change.
 
-pub mod address;
+pub(crate) mod address;
 mod admit;
-pub mod allowlist;
-pub mod launchers;
-pub mod names;
+pub(crate) mod allowlist;
+pub(crate) mod launchers;
+pub(crate) mod names;
 mod records;
 mod refusal;
 mod relay;
 mod serve;
-pub mod sniff;
+pub(crate) mod sniff;
 mod target;
 
-pub use serve::{Filter, start};
+pub(crate) use serve::{Filter, start};
 
 use allowlist::Allowlist;
-pub use records::NetworkRecorder;
+pub(crate) use records::NetworkRecorder;
 
 /// What the filter of one session is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EgressConfig {
+pub(crate) struct EgressConfig {
     pub allowlist: Allowlist,
     /// The profile's name, for messages that say where to change the allowlist.
     pub profile: String,

@@ -30,7 +30,7 @@ const RCODE_NOT_IMPLEMENTED: u8 = 4;
 
 /// Synthetic addresses handed out, both ways.
 #[derive(Debug, Default)]
-pub struct SyntheticNames {
+pub(crate) struct SyntheticNames {
     by_name: HashMap<String, Ipv4Addr>,
     by_address: HashMap<Ipv4Addr, String>,
     /// Offset of the next address from the start of the range.
@@ -40,7 +40,7 @@ pub struct SyntheticNames {
 impl SyntheticNames {
     /// The address for `name` (lowercase, no trailing dot), allocated on first use; `None`
     /// when the range is used up.
-    pub fn address_for(&mut self, name: &str) -> Option<Ipv4Addr> {
+    pub(crate) fn address_for(&mut self, name: &str) -> Option<Ipv4Addr> {
         if let Some(address) = self.by_name.get(name) {
             return Some(*address);
         }
@@ -60,7 +60,7 @@ impl SyntheticNames {
     }
 
     /// The name a synthetic address was handed out for.
-    pub fn name_of(&self, address: Ipv4Addr) -> Option<&str> {
+    pub(crate) fn name_of(&self, address: Ipv4Addr) -> Option<&str> {
         self.by_address.get(&address).map(String::as_str)
     }
 }
@@ -111,7 +111,7 @@ fn question(query: &[u8]) -> Option<Question> {
 
 /// The reply to `query`, or `None` when it is not worth one (a response, or too short to
 /// carry an id).
-pub fn answer(query: &[u8], names: &mut SyntheticNames) -> Option<Vec<u8>> {
+pub(crate) fn answer(query: &[u8], names: &mut SyntheticNames) -> Option<Vec<u8>> {
     if query.len() < 12 || query[2] & 0x80 != 0 {
         return None;
     }

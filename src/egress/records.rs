@@ -32,7 +32,7 @@ const RECORDED_PER_SESSION: u64 = 10_000;
 
 /// Where the filter's records go: the session's audit trail. The filter writes no file of
 /// its own and knows nothing of the relay that owns the trail.
-pub trait NetworkRecorder: Send + Sync {
+pub(crate) trait NetworkRecorder: Send + Sync {
     /// A connection allowed, refused or failed (verdict allow, deny or error).
     fn network(&self, verdict: DecisionRef<'_>, detail: serde_json::Value);
     /// An allowed connection ended, with its byte counts in `detail`.
@@ -55,7 +55,7 @@ pub(crate) struct Records {
 }
 
 /// An allowed connection in progress.
-pub struct Live {
+pub(super) struct Live {
     pub detail: serde_json::Value,
     pub started: Instant,
     pub counts: Arc<Counts>,
@@ -98,7 +98,7 @@ impl Records {
     }
 
     /// Records every connection still open (the session is ending, and they with it).
-    pub fn close_all(&self) {
+    pub(crate) fn close_all(&self) {
         let open: Vec<Live> = lock(&self.open).drain().map(|(_, live)| live).collect();
         for live in open {
             self.record_end(live, true);

@@ -2,7 +2,7 @@
 
 /// Why a connection did not go through.
 #[derive(Debug)]
-pub struct Refusal {
+pub(super) struct Refusal {
     /// deny (policy) or error (lookup, connect).
     pub verdict: &'static str,
     pub rule: String,
@@ -13,7 +13,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    pub fn denied(rule: &str, reason: String, fix: Option<String>) -> Refusal {
+    pub(super) fn denied(rule: &str, reason: String, fix: Option<String>) -> Refusal {
         Refusal {
             verdict: "deny",
             rule: rule.to_owned(),
@@ -25,11 +25,11 @@ impl Refusal {
 
     /// The client's bytes do not match the name the connection was judged by, or cannot
     /// be read well enough to tell.
-    pub fn content(reason: String) -> Refusal {
+    pub(super) fn content(reason: String) -> Refusal {
         Refusal::denied("network.content", reason, None)
     }
 
-    pub fn failed(reason: String) -> Refusal {
+    pub(super) fn failed(reason: String) -> Refusal {
         Refusal {
             verdict: "error",
             rule: "network.upstream".to_owned(),
@@ -39,7 +39,7 @@ impl Refusal {
         }
     }
 
-    pub fn text(&self) -> String {
+    pub(super) fn text(&self) -> String {
         match &self.fix {
             Some(fix) => format!("mcpguard: {}; {fix}\n", self.reason),
             None => format!("mcpguard: {}\n", self.reason),
@@ -47,7 +47,7 @@ impl Refusal {
     }
 }
 
-pub fn http_reply(status: u16, rule: &str, body: &str) -> Vec<u8> {
+pub(super) fn http_reply(status: u16, rule: &str, body: &str) -> Vec<u8> {
     let phrase = match status {
         400 => "Bad Request",
         403 => "Forbidden",

@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Default)]
-pub struct Counts {
+pub(super) struct Counts {
     pub up: AtomicU64,
     pub down: AtomicU64,
     /// Milliseconds since the filter's epoch of the last byte either way.
@@ -21,7 +21,7 @@ pub struct Counts {
 }
 
 /// Sends what was admitted of the client's bytes to the destination.
-pub async fn forward(
+pub(super) async fn forward(
     mut client: impl AsyncRead + Unpin,
     upstream: &mut (impl AsyncWrite + Unpin),
     admitted: Admitted,
@@ -52,7 +52,7 @@ pub async fn forward(
 }
 
 /// Returns once no byte has moved for `IDLE_TIMEOUT`.
-pub async fn idle_watch(active: &AtomicU64, epoch: Instant) {
+pub(super) async fn idle_watch(active: &AtomicU64, epoch: Instant) {
     loop {
         tokio::time::sleep(IDLE_TIMEOUT / 10).await;
         let idle_ms =
@@ -65,7 +65,7 @@ pub async fn idle_watch(active: &AtomicU64, epoch: Instant) {
 
 /// Copies `from` to `to` until EOF or an error, counting bytes, then shuts `to` down for
 /// writing (so the other side sees the end, and the other direction goes on).
-pub async fn pump(
+pub(super) async fn pump(
     from: impl AsyncRead + Unpin,
     mut to: impl AsyncWrite + Unpin,
     count: &AtomicU64,

@@ -49,7 +49,7 @@ pub(super) struct Opened {
 }
 
 /// The egress filter of one session. The session keeps it to close the books at the end.
-pub struct Filter {
+pub(crate) struct Filter {
     pub(super) config: EgressConfig,
     pub(super) names: Mutex<SyntheticNames>,
     /// What the filter records and says, and the connections still open.
@@ -77,7 +77,7 @@ fn raise_descriptor_limit() {
 impl Filter {
     /// The filter of a session whose server has already been started (so raising the
     /// descriptor limit here concerns the supervisor alone).
-    pub fn new(config: EgressConfig, recorder: Arc<dyn NetworkRecorder>) -> Arc<Filter> {
+    pub(crate) fn new(config: EgressConfig, recorder: Arc<dyn NetworkRecorder>) -> Arc<Filter> {
         raise_descriptor_limit();
         Arc::new(Filter {
             config,
@@ -96,7 +96,7 @@ impl Filter {
 
 /// Serves the egress sockets on a thread of their own, with its own reactor, so a bulk
 /// download never queues in front of the JSON-RPC relay (and may use the other core).
-pub fn start(channel: OwnedFd, filter: Arc<Filter>) -> std::io::Result<()> {
+pub(crate) fn start(channel: OwnedFd, filter: Arc<Filter>) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 /// Largest head read before a connection is judged (a ClientHello with post-quantum key
 /// shares is under 2 KiB; request heads are rarely over 8 KiB).
-pub const MAX_HEAD: usize = 16 * 1024;
+pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// Most headers a request head may carry.
 const MAX_HEADERS: usize = 100;
 /// The TLS extensions that carry an encrypted ClientHello (ECH, its drafts 0xfe08-0xfe0d)
@@ -25,7 +25,7 @@ fn hides_the_server(extension: u16) -> bool {
 
 /// What the first bytes of a connection say.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sniffed {
+pub(crate) enum Sniffed {
     NeedMore,
     Tls(ClientHello),
     Http(HttpHead),
@@ -36,7 +36,7 @@ pub enum Sniffed {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientHello {
+pub(crate) struct ClientHello {
     /// The server_name extension, lowercased, without a trailing dot.
     pub server_name: Option<String>,
     /// Whether it carries an encrypted ClientHello.
@@ -45,7 +45,7 @@ pub struct ClientHello {
 
 /// A parsed HTTP/1 request head.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpHead {
+pub(crate) struct HttpHead {
     pub method: String,
     pub target: String,
     /// The minor version: HTTP/1.0 or HTTP/1.1.
@@ -57,7 +57,7 @@ pub struct HttpHead {
 
 impl HttpHead {
     /// Every Host header value, as text (invalid UTF-8 as replacement characters).
-    pub fn hosts(&self) -> Vec<String> {
+    pub(crate) fn hosts(&self) -> Vec<String> {
         self.headers
             .iter()
             .filter(|(name, _)| name.eq_ignore_ascii_case("host"))
@@ -69,7 +69,7 @@ impl HttpHead {
     /// head (chunked or other transfer codings, several or invalid Content-Length), and for
     /// a body on a method that has none (a server that ignores it would read it as a second
     /// request).
-    pub fn body_length(&self) -> Result<u64, String> {
+    pub(crate) fn body_length(&self) -> Result<u64, String> {
         let length = self.declared_length()?;
         let bodiless = ["GET", "HEAD", "OPTIONS", "TRACE", "DELETE", "CONNECT"];
         if length > 0 && bodiless.iter().any(|m| self.method.eq_ignore_ascii_case(m)) {
@@ -113,7 +113,7 @@ impl HttpHead {
 
     /// The head forwarded for this request alone: origin-form `path`, `Host: host`, no
     /// hop-by-hop or proxy headers, `Connection: close`.
-    pub fn rebuild(&self, path: &str, host: &str) -> Vec<u8> {
+    pub(crate) fn rebuild(&self, path: &str, host: &str) -> Vec<u8> {
         let mut head = format!(
             "{} {path} HTTP/1.{}\r\nHost: {host}\r\n",
             self.method, self.minor
@@ -217,7 +217,7 @@ fn http_head(bytes: &[u8]) -> Sniffed {
     }
 }
 
-pub fn sniff(bytes: &[u8]) -> Sniffed {
+pub(crate) fn sniff(bytes: &[u8]) -> Sniffed {
     match bytes.first() {
         None => Sniffed::NeedMore,
         Some(0x16) => match client_hello(bytes) {
@@ -245,7 +245,7 @@ pub fn sniff(bytes: &[u8]) -> Sniffed {
 /// trying on the first bytes, when a TLS head is complete, or when a line has ended, so
 /// that a client sending one byte at a time does not make the filter re-read its whole
 /// head each time.
-pub fn worth_sniffing(bytes: &[u8], from: usize) -> bool {
+pub(crate) fn worth_sniffing(bytes: &[u8], from: usize) -> bool {
     if bytes.len() >= MAX_HEAD || from == 0 {
         return true;
     }
@@ -292,7 +292,7 @@ fn tls_head_complete(bytes: &[u8]) -> bool {
 
 /// `host[:port]` or `[v6][:port]` into the host and the port, if written; an error for a
 /// port that is not 1-65535 in digits.
-pub fn split_authority(authority: &str) -> Result<(&str, Option<u16>), String> {
+pub(crate) fn split_authority(authority: &str) -> Result<(&str, Option<u16>), String> {
     let port_of = |text: &str| -> Result<u16, String> {
         match text.parse::<u16>() {
             Ok(port) if port > 0 && text.bytes().all(|b| b.is_ascii_digit()) => Ok(port),
@@ -449,7 +449,7 @@ impl<'a> Reader<'a> {
 
 /// A request to the HTTP proxy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProxyRequest {
+pub(crate) enum ProxyRequest {
     NeedMore,
     /// `CONNECT host:port`: a tunnel; `rest` is what followed the head.
     Connect {
@@ -473,7 +473,7 @@ pub enum ProxyRequest {
 
 /// The origin-form path of what follows an absolute URL's authority: the fragment dropped,
 /// `/` when nothing is left, a leading `/` before a bare query.
-pub fn origin_path(after_authority: &str) -> String {
+pub(crate) fn origin_path(after_authority: &str) -> String {
     let path = after_authority
         .split_once('#')
         .map_or(after_authority, |(before, _)| before);
@@ -486,7 +486,7 @@ pub fn origin_path(after_authority: &str) -> String {
     }
 }
 
-pub fn proxy_request(bytes: &[u8]) -> ProxyRequest {
+pub(crate) fn proxy_request(bytes: &[u8]) -> ProxyRequest {
     if bytes.first() == Some(&0x05) {
         return ProxyRequest::Socks;
     }

@@ -5,7 +5,7 @@ use super::allowlist::Host;
 
 /// How a connection reached the filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
+pub(super) enum Via {
     /// Through the HTTP proxy the proxy variables name.
     Proxy,
     /// Captured on its way to a (synthetic or listed) address.
@@ -13,7 +13,7 @@ pub enum Via {
 }
 
 impl Via {
-    pub fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Via::Proxy => "proxy",
             Via::Capture => "capture",
@@ -23,7 +23,7 @@ impl Via {
 
 /// Where a connection wants to go, and what it said about it.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(super) struct Target {
     pub host: Host,
     pub port: u16,
     pub via: Via,
@@ -34,14 +34,14 @@ pub struct Target {
 impl Target {
     /// The name the connection was judged by; `None` when judged by address, where no
     /// name can steer it elsewhere at the destination.
-    pub fn judged_name(&self) -> Option<&str> {
+    pub(super) fn judged_name(&self) -> Option<&str> {
         match &self.host {
             Host::Name(name) => Some(name),
             Host::Address(_) => None,
         }
     }
 
-    pub fn shown(&self) -> String {
+    pub(super) fn shown(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
 }
@@ -49,7 +49,7 @@ impl Target {
 #[cfg(test)]
 impl Target {
     /// A destination judged by name, as a captured connection to it would be.
-    pub fn named(name: &str, port: u16) -> Target {
+    pub(super) fn named(name: &str, port: u16) -> Target {
         Target {
             host: Host::Name(name.into()),
             port,

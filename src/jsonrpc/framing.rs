@@ -15,11 +15,11 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 /// How much is asked of the kernel per read when no long line is pending.
 const READ_CHUNK: usize = 64 * 1024;
 /// How much of an oversize line is kept so that its request id can still be recovered.
-pub const OVERSIZE_PREFIX: usize = 4 * 1024;
+pub(crate) const OVERSIZE_PREFIX: usize = 4 * 1024;
 
 /// One unit read from a stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Frame {
+pub(crate) enum Frame {
     /// A complete line, exactly as received, including its `\n` (and any `\r` before it).
     /// A last line that ended at EOF without `\n` is reported with a `\n` appended.
     Line(Bytes),
@@ -63,7 +63,7 @@ impl Discarded {
 }
 
 /// Reads bounded lines from an async byte stream.
-pub struct LineReader<R> {
+pub(crate) struct LineReader<R> {
     source: R,
     buf: Vec<u8>,
     /// Start of the first line not yet handed out.
@@ -78,7 +78,7 @@ pub struct LineReader<R> {
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
     /// `max_line` is the largest line accepted, newline excluded.
-    pub fn new(source: R, max_line: usize) -> Self {
+    pub(crate) fn new(source: R, max_line: usize) -> Self {
         Self {
             source,
             buf: Vec::with_capacity(READ_CHUNK),
@@ -91,7 +91,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     }
 
     /// The next frame, or `None` at end of stream.
-    pub async fn next_frame(&mut self) -> std::io::Result<Option<Frame>> {
+    pub(crate) async fn next_frame(&mut self) -> std::io::Result<Option<Frame>> {
         loop {
             if let Some(frame) = self.take_buffered() {
                 return Ok(Some(frame));
@@ -105,7 +105,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
 
     /// Whether a complete line (or the end of an oversize one) is already buffered, so
     /// that the next [`next_frame`](Self::next_frame) returns without waiting for input.
-    pub fn has_buffered_line(&self) -> bool {
+    pub(crate) fn has_buffered_line(&self) -> bool {
         memchr::memchr(b'\n', &self.buf[self.scanned..]).is_some()
     }
 

@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 
 /// What a broken line was, as far as can be told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     Request,
     Response,
     Unknown,
@@ -20,14 +20,14 @@ pub enum Role {
 
 /// What could be recovered from a broken line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recovered {
+pub(crate) struct Recovered {
     pub id: Option<RequestId>,
     pub role: Role,
 }
 
 /// Recovers id and role from the first bytes of a line and, for an oversize line whose
 /// middle was dropped, from its last bytes (where an `"id"` written last would be).
-pub fn recover(prefix: &[u8], suffix: Option<&[u8]>) -> Recovered {
+pub(crate) fn recover(prefix: &[u8], suffix: Option<&[u8]>) -> Recovered {
     let mut found = scan_prefix(prefix);
     if found.id.is_none() {
         found.id = suffix.and_then(trailing_id);
@@ -36,7 +36,8 @@ pub fn recover(prefix: &[u8], suffix: Option<&[u8]>) -> Recovered {
 }
 
 /// The top-level `"id"` of the object that `bytes` starts, if it can be read completely.
-pub fn recover_id(bytes: &[u8]) -> Option<RequestId> {
+#[cfg(test)]
+fn recover_id(bytes: &[u8]) -> Option<RequestId> {
     scan_prefix(bytes).id
 }
 

@@ -28,7 +28,7 @@ impl<'de> Visitor<'de> for KeyList {
 }
 
 /// The keys of the object `text` holds, in order, repeats included.
-pub fn keys_of(text: &str) -> Option<Vec<String>> {
+pub(crate) fn keys_of(text: &str) -> Option<Vec<String>> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     deserializer.deserialize_map(KeyList(Vec::new())).ok()
 }
@@ -47,7 +47,7 @@ fn fold(key: &str) -> String {
 }
 
 /// The first key of `keys` that repeats or shadows one of `judged`, described.
-pub fn shadowing(keys: &[String], judged: &[&str]) -> Option<String> {
+pub(crate) fn shadowing(keys: &[String], judged: &[&str]) -> Option<String> {
     for (i, key) in keys.iter().enumerate() {
         let folded = fold(key);
         let Some(real) = judged.iter().find(|j| **j == folded) else {

@@ -14,14 +14,14 @@ use std::fmt;
 /// A request id as a JSON value. Numbers are kept in canonical integer form so that the
 /// same id written as `1` and `1.0` still matches; strings never match numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RequestId {
+pub(crate) enum RequestId {
     Number(String),
     String(String),
 }
 
 impl RequestId {
     /// Reads an id from its raw JSON text; `None` for `null` or a non-scalar.
-    pub fn from_raw(raw: &RawValue) -> Option<Self> {
+    pub(crate) fn from_raw(raw: &RawValue) -> Option<Self> {
         let text = raw.get().trim();
         if text.starts_with('"') {
             return serde_json::from_str::<String>(text)
@@ -33,7 +33,7 @@ impl RequestId {
     }
 
     /// The id as JSON text, for writing replies.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         match self {
             RequestId::Number(n) => n.clone(),
             RequestId::String(s) => serde_json::Value::String(s.clone()).to_string(),
@@ -83,7 +83,7 @@ const ENVELOPE_KEYS: &[&str] = &["jsonrpc", "id", "method", "params", "result", 
 
 /// What one JSON-RPC object is.
 #[derive(Debug, Clone)]
-pub enum Kind<'a> {
+pub(crate) enum Kind<'a> {
     Request {
         id: RequestId,
         method: Cow<'a, str>,
@@ -103,7 +103,7 @@ pub enum Kind<'a> {
 
 /// Why a line is not an acceptable JSON-RPC message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Malformed {
+pub(crate) enum Malformed {
     #[error("the line is not valid UTF-8 (byte {valid_up_to} starts an invalid sequence)")]
     InvalidUtf8 { valid_up_to: usize },
     #[error("the line is not valid JSON: {0}")]
@@ -117,20 +117,20 @@ pub enum Malformed {
 /// One element of a batch: its raw text (to rebuild the batch without some elements) and
 /// what it is, or why it is not a message.
 #[derive(Debug, Clone)]
-pub struct Element<'a> {
+pub(crate) struct Element<'a> {
     pub raw: &'a RawValue,
     pub kind: Result<Kind<'a>, Malformed>,
 }
 
 /// One parsed line: a single message or a batch, each element classified on its own.
 #[derive(Debug, Clone)]
-pub enum Parsed<'a> {
+pub(crate) enum Parsed<'a> {
     Single(Kind<'a>),
     Batch(Vec<Element<'a>>),
 }
 
 /// A batch line made of some of the elements of another, in order.
-pub fn batch_line(elements: &[&RawValue]) -> bytes::Bytes {
+pub(crate) fn batch_line(elements: &[&RawValue]) -> bytes::Bytes {
     let mut line =
         Vec::with_capacity(elements.iter().map(|e| e.get().len() + 1).sum::<usize>() + 2);
     line.push(b'[');
@@ -145,7 +145,7 @@ pub fn batch_line(elements: &[&RawValue]) -> bytes::Bytes {
 }
 
 /// Checks that `line` is UTF-8 and returns it as text without its line ending.
-pub fn line_text(line: &[u8]) -> Result<&str, Malformed> {
+pub(crate) fn line_text(line: &[u8]) -> Result<&str, Malformed> {
     let text = std::str::from_utf8(line).map_err(|e| Malformed::InvalidUtf8 {
         valid_up_to: e.valid_up_to(),
     })?;
@@ -153,7 +153,7 @@ pub fn line_text(line: &[u8]) -> Result<&str, Malformed> {
 }
 
 /// Parses one line (already checked to be UTF-8 by [`line_text`]).
-pub fn parse(text: &str) -> Result<Parsed<'_>, Malformed> {
+pub(crate) fn parse(text: &str) -> Result<Parsed<'_>, Malformed> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
         let elements: Vec<&RawValue> =

@@ -1,8 +1,8 @@
 //! JSON-RPC 2.0 on newline-delimited streams: framing, envelope views, id recovery, replies.
 
-pub mod content;
-pub mod framing;
-pub mod id_recovery;
-pub mod keys;
-pub mod message;
-pub mod reply;
+pub(crate) mod content;
+pub(crate) mod framing;
+pub(crate) mod id_recovery;
+pub(crate) mod keys;
+pub(crate) mod message;
+pub(crate) mod reply;

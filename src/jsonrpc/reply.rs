@@ -10,7 +10,7 @@ use bytes::Bytes;
 /// Why mcpguard answered a request itself. The numeric code and the dotted name are a
 /// contract: clients and log pipelines key on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
+pub(crate) enum ErrorCode {
     /// The request was not valid JSON or not JSON-RPC 2.0.
     Malformed,
     /// The message was longer than the configured cap.
@@ -32,7 +32,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub fn number(self) -> i64 {
+    pub(crate) fn number(self) -> i64 {
         match self {
             ErrorCode::Malformed => -31001,
             ErrorCode::MessageTooLarge => -31002,
@@ -46,7 +46,7 @@ impl ErrorCode {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             ErrorCode::Malformed => "mcpguard.malformed",
             ErrorCode::MessageTooLarge => "mcpguard.message_too_large",
@@ -63,7 +63,7 @@ impl ErrorCode {
 
 /// A JSON-RPC error line for `id` (or `null` when the id could not be read). Keys are
 /// written in the conventional order (`jsonrpc`, `id`, `error`) for people reading logs.
-pub fn error_line(id: Option<&RequestId>, code: ErrorCode, message: &str) -> Bytes {
+pub(crate) fn error_line(id: Option<&RequestId>, code: ErrorCode, message: &str) -> Bytes {
     let id = id.map_or_else(|| "null".to_owned(), RequestId::to_json);
     let message = serde_json::Value::String(format!("mcpguard: {message}"));
     let line = format!(
@@ -75,7 +75,7 @@ pub fn error_line(id: Option<&RequestId>, code: ErrorCode, message: &str) -> Byt
 }
 
 /// A result line for `id` carrying `result` (mcpguard's rewrite of a server's answer).
-pub fn result_line(id: &RequestId, result: &impl std::fmt::Display) -> Bytes {
+pub(crate) fn result_line(id: &RequestId, result: &impl std::fmt::Display) -> Bytes {
     Bytes::from(format!(
         "{{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{result}}}\n",
         id.to_json()
@@ -85,7 +85,13 @@ pub fn result_line(id: &RequestId, result: &impl std::fmt::Display) -> Bytes {
 /// A blocked `tools/call`, answered as a tool result the model can read (contract):
 /// `isError: true`, the reason as text, and the decision in `_meta`. Modern-era clients get
 /// `resultType: "complete"` as every modern result carries.
-pub fn denial_line(id: &RequestId, code: &str, rule: &str, reason: &str, modern: bool) -> Bytes {
+pub(crate) fn denial_line(
+    id: &RequestId,
+    code: &str,
+    rule: &str,
+    reason: &str,
+    modern: bool,
+) -> Bytes {
     let text = serde_json::Value::String(format!("mcpguard: blocked: {reason}"));
     let code = serde_json::Value::String(code.to_owned());
     let rule = serde_json::Value::String(rule.to_owned());
@@ -102,7 +108,7 @@ pub fn denial_line(id: &RequestId, code: &str, rule: &str, reason: &str, modern:
 }
 
 /// `notifications/cancelled` for a request the server did not answer in time.
-pub fn cancelled_line(id: &RequestId, reason: &str) -> Bytes {
+pub(crate) fn cancelled_line(id: &RequestId, reason: &str) -> Bytes {
     let reason = serde_json::Value::String(reason.to_owned());
     let line = format!(
         "{{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{{\"requestId\":{},\"reason\":{reason}}}}}\n",

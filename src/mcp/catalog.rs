@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct ToolEntry {
+pub(crate) struct ToolEntry {
     pub input_schema: Value,
     pub output_schema: Value,
     pub annotations: Value,
@@ -18,14 +18,14 @@ pub struct ToolEntry {
 
 impl ToolEntry {
     /// Marked read-only, or explicitly non-destructive. Absent annotations mean neither.
-    pub fn is_harmless(&self) -> bool {
+    pub(crate) fn is_harmless(&self) -> bool {
         self.annotations.get("readOnlyHint") == Some(&Value::Bool(true))
             || self.annotations.get("destructiveHint") == Some(&Value::Bool(false))
     }
 }
 
 #[derive(Debug, Default)]
-pub struct Catalog {
+pub(crate) struct Catalog {
     tools: HashMap<String, ToolEntry>,
     seen_list: bool,
 }
@@ -49,7 +49,7 @@ struct ToolView {
 impl Catalog {
     /// Learns from a `tools/list` result; an error, and nothing learnt, when it is not a
     /// list of tools each with a name (what cannot be learnt must not be relayed).
-    pub fn learn(&mut self, result: &Value) -> Result<(), String> {
+    pub(crate) fn learn(&mut self, result: &Value) -> Result<(), String> {
         let list = ListResult::deserialize(result).map_err(|e| e.to_string())?;
         self.seen_list = true;
         for tool in list.tools {
@@ -62,11 +62,11 @@ impl Catalog {
         Ok(())
     }
 
-    pub fn get(&self, name: &str) -> Option<&ToolEntry> {
+    pub(crate) fn get(&self, name: &str) -> Option<&ToolEntry> {
         self.tools.get(name)
     }
 
-    pub fn seen_list(&self) -> bool {
+    pub(crate) fn seen_list(&self) -> bool {
         self.seen_list
     }
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Era {
+pub(crate) enum Era {
     Unknown,
     Legacy,
     Modern,
@@ -29,7 +29,7 @@ struct MetaVersion<'a> {
 }
 
 /// The era a request tells of, if it tells one.
-pub fn era_of_request(method: &str, params: Option<&RawValue>) -> Option<Era> {
+pub(crate) fn era_of_request(method: &str, params: Option<&RawValue>) -> Option<Era> {
     if method == methods::INITIALIZE {
         return Some(Era::Legacy);
     }

@@ -1,7 +1,7 @@
 //! MCP-level knowledge on top of JSON-RPC: method names, protocol era, tool-call views.
 
-pub mod catalog;
-pub mod era;
-pub mod methods;
-pub mod pins;
-pub mod tool_call;
+pub(crate) mod catalog;
+pub(crate) mod era;
+pub(crate) mod methods;
+pub(crate) mod pins;
+pub(crate) mod tool_call;

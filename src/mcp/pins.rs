@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 const VOLATILE_META: [&str; 2] = ["io.modelcontextprotocol/related-task", "progressToken"];
 
 /// A definition in canonical form.
-pub fn canonical(definition: &Value) -> String {
+pub(crate) fn canonical(definition: &Value) -> String {
     let mut value = definition.clone();
     if let Some(meta) = value.get_mut("_meta").and_then(Value::as_object_mut) {
         for key in VOLATILE_META {
@@ -31,14 +31,14 @@ pub fn canonical(definition: &Value) -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Pinned {
+pub(crate) struct Pinned {
     pub hash: String,
     pub definition: Value,
 }
 
 /// One difference from the pins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Change {
+pub(crate) struct Change {
     pub tool: String,
     /// added | removed | changed
     pub kind: String,
@@ -47,7 +47,7 @@ pub struct Change {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct PinFile {
+pub(crate) struct PinFile {
     pub server: String,
     pub command: Vec<String>,
     pub profile: String,
@@ -97,13 +97,14 @@ impl PinFile {
     /// Compares a tools/list answer with the pins. On first sight everything is pinned;
     /// after that differences become pending changes. `complete` says the list is whole
     /// (no pagination cursor), so tools missing from it were removed.
-    pub fn observe(&mut self, tools: &[Value], complete: bool) -> Vec<Change> {
+    #[cfg(test)]
+    fn observe(&mut self, tools: &[Value], complete: bool) -> Vec<Change> {
         self.observe_page(tools, complete, false)
     }
 
     /// Like `observe`, for one page of a paginated list; `first_listing` keeps pinning
     /// everything while the very first listing of this identity is still paging.
-    pub fn observe_page(
+    pub(crate) fn observe_page(
         &mut self,
         tools: &[Value],
         complete: bool,
@@ -184,12 +185,12 @@ impl PinFile {
     }
 
     /// Whether calls to `name` wait for approval (its listed definition is not the pinned one).
-    pub fn is_pending(&self, name: &str) -> bool {
+    pub(crate) fn is_pending(&self, name: &str) -> bool {
         matches!(self.pending.get(name), Some(Some(_)))
     }
 
     /// The pinned definition of `name`, as policy sees it.
-    pub fn entry(&self, name: &str) -> Option<ToolEntry> {
+    pub(crate) fn entry(&self, name: &str) -> Option<ToolEntry> {
         let pinned = self.tools.get(name)?;
         let field = |key: &str| pinned.definition.get(key).cloned().unwrap_or(Value::Null);
         Some(ToolEntry {
@@ -200,7 +201,7 @@ impl PinFile {
     }
 
     /// Accepts every pending change.
-    pub fn approve(&mut self) -> usize {
+    pub(crate) fn approve(&mut self) -> usize {
         let count = self.pending.len();
         for (name, definition) in std::mem::take(&mut self.pending) {
             match definition {
@@ -225,7 +226,7 @@ impl PinFile {
 }
 
 /// Where the pins of a server identity live.
-pub fn pin_path(state: &Path, server: &str, command: &[String], profile: &str) -> PathBuf {
+pub(crate) fn pin_path(state: &Path, server: &str, command: &[String], profile: &str) -> PathBuf {
     let identity = format!("{server}\0{}\0{profile}", command.join("\0"));
     let safe = crate::fspath::safe_component(server);
     state.join("pins").join(format!(
@@ -234,7 +235,7 @@ pub fn pin_path(state: &Path, server: &str, command: &[String], profile: &str) -
     ))
 }
 
-pub fn load(path: &Path) -> std::io::Result<Option<PinFile>> {
+pub(crate) fn load(path: &Path) -> std::io::Result<Option<PinFile>> {
     match std::fs::read_to_string(path) {
         Ok(text) => serde_json::from_str(&text)
             .map(Some)
@@ -245,7 +246,7 @@ pub fn load(path: &Path) -> std::io::Result<Option<PinFile>> {
 }
 
 /// Writes atomically (a crash leaves the old pins or the new ones, never half a file).
-pub fn save(path: &Path, pins: &PinFile) -> std::io::Result<()> {
+pub(crate) fn save(path: &Path, pins: &PinFile) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }

@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 
 /// What the relay keeps of a `tools/call`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ToolCall {
+pub(crate) struct ToolCall {
     pub name: Option<String>,
     /// The progress token as JSON text (tokens are strings or numbers).
     pub progress_token: Option<String>,
@@ -36,7 +36,7 @@ struct ProgressParams<'a> {
 }
 
 /// Reads a `tools/call`'s params; malformed params give an empty view (the server judges them).
-pub fn read_tool_call(params: Option<&RawValue>) -> ToolCall {
+pub(crate) fn read_tool_call(params: Option<&RawValue>) -> ToolCall {
     let Some(params) = params else {
         return ToolCall::default();
     };
@@ -53,7 +53,7 @@ pub fn read_tool_call(params: Option<&RawValue>) -> ToolCall {
 }
 
 /// The progress token of a `notifications/progress`, as JSON text.
-pub fn progress_token(params: Option<&RawValue>) -> Option<String> {
+pub(crate) fn progress_token(params: Option<&RawValue>) -> Option<String> {
     let params = params?;
     serde_json::from_str::<ProgressParams<'_>>(params.get())
         .ok()
@@ -62,7 +62,7 @@ pub fn progress_token(params: Option<&RawValue>) -> Option<String> {
 
 /// Whether a tools/call result says `isError: true` (a cheap look first: most do not; a
 /// key written with escapes, `"is\u0045rror"`, is read by the parse).
-pub fn result_is_error(raw: &str) -> bool {
+pub(crate) fn result_is_error(raw: &str) -> bool {
     #[derive(Deserialize)]
     struct Flag {
         #[serde(rename = "isError", default)]

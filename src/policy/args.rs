@@ -22,7 +22,7 @@ struct Compiled {
     regex: Option<Regex>,
 }
 
-pub struct ArgRules(Vec<Compiled>);
+pub(crate) struct ArgRules(Vec<Compiled>);
 
 fn glob(pattern: &str, what: &str) -> Result<GlobMatcher, String> {
     Glob::new(pattern)
@@ -31,7 +31,7 @@ fn glob(pattern: &str, what: &str) -> Result<GlobMatcher, String> {
 }
 
 impl ArgRules {
-    pub fn new(rules: &[ArgRule]) -> Result<ArgRules, String> {
+    pub(crate) fn new(rules: &[ArgRule]) -> Result<ArgRules, String> {
         let mut compiled = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
             let what = format!("tools.rules[{index}] ({})", rule.tool);
@@ -65,7 +65,7 @@ impl ArgRules {
     }
 
     /// The findings of every rule that fires for this call.
-    pub fn check(&self, tool: &str, arguments: &Value, base: &Base) -> Vec<Finding> {
+    pub(crate) fn check(&self, tool: &str, arguments: &Value, base: &Base) -> Vec<Finding> {
         self.0
             .iter()
             .filter(|c| c.tool.is_match(tool))
@@ -74,7 +74,7 @@ impl ArgRules {
     }
 
     /// What rule `index` alone gives `arguments` (for lint's examples).
-    pub fn outcome_of(&self, index: usize, arguments: &Value, base: &Base) -> Verdict {
+    pub(crate) fn outcome_of(&self, index: usize, arguments: &Value, base: &Base) -> Verdict {
         self.0
             .iter()
             .find(|c| c.index == index)
@@ -183,7 +183,7 @@ impl Compiled {
 
 /// Where relative paths and `~` lead for the server: its working directory and home.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Base {
+pub(crate) struct Base {
     pub cwd: PathBuf,
     pub home: PathBuf,
 }
@@ -215,7 +215,7 @@ impl Base {
 }
 
 /// The path the kernel would open (see `fspath::resolve_beneath`).
-pub fn resolve_path(path: &Path) -> String {
+pub(crate) fn resolve_path(path: &Path) -> String {
     crate::fspath::resolve_beneath(Path::new("/"), path)
         .0
         .display()

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Breaker {
+pub(crate) struct Breaker {
     threshold: u32,
     cooldown: Duration,
     failures: u32,
@@ -16,7 +16,7 @@ pub struct Breaker {
 }
 
 impl Breaker {
-    pub fn new(threshold: u32, cooldown: Duration) -> Breaker {
+    pub(crate) fn new(threshold: u32, cooldown: Duration) -> Breaker {
         Breaker {
             threshold: threshold.max(1),
             cooldown,
@@ -27,7 +27,7 @@ impl Breaker {
     }
 
     /// Whether a call may go to the server now; `Err` holds how long until it may.
-    pub fn admit(&mut self, now: Instant) -> Result<(), Duration> {
+    pub(crate) fn admit(&mut self, now: Instant) -> Result<(), Duration> {
         match self.open_until {
             Some(until) if now < until => Err(until - now),
             Some(_) if self.probing => Err(Duration::ZERO),
@@ -41,7 +41,7 @@ impl Breaker {
     }
 
     /// The outcome of a call that went through.
-    pub fn record(&mut self, failed: bool, now: Instant) {
+    pub(crate) fn record(&mut self, failed: bool, now: Instant) {
         if failed {
             self.failures += 1;
             if self.probing || self.failures >= self.threshold {
@@ -54,7 +54,7 @@ impl Breaker {
         self.probing = false;
     }
 
-    pub fn failures(&self) -> u32 {
+    pub(crate) fn failures(&self) -> u32 {
         self.failures
     }
 }

@@ -7,14 +7,14 @@
 //! then the rate limit. A `prompt` resolves through `on-prompt` (deny by default) until an
 //! approval channel exists. A denial is a decision, never an error.
 
-pub mod args;
-pub mod breaker;
-pub mod names;
-pub mod rate;
-pub mod repeat;
-pub mod response;
-pub mod schema;
-pub mod throttle;
+pub(crate) mod args;
+pub(crate) mod breaker;
+pub(crate) mod names;
+pub(crate) mod rate;
+pub(crate) mod repeat;
+pub(crate) mod response;
+pub(crate) mod schema;
+pub(crate) mod throttle;
 
 use crate::mcp::catalog::ToolEntry;
 use crate::profile::model::{Profile, Verdict};
@@ -22,7 +22,7 @@ use serde_json::Value;
 
 /// Why a call was decided as it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub verdict: Verdict,
     /// A stable name for what decided (`denied.schema`, `tools.deny:delete_*`, ...).
     pub rule: String,
@@ -31,7 +31,7 @@ pub struct Finding {
 
 /// The outcome of the pipeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Evaluation {
+pub(crate) struct Evaluation {
     pub verdict: Verdict,
     /// The finding that decided (the strictest; the first among equals).
     pub decisive: Finding,
@@ -42,7 +42,7 @@ pub struct Evaluation {
 }
 
 /// A compiled profile, ready to judge calls.
-pub struct Policy {
+pub(crate) struct Policy {
     names: names::NameRules,
     args: args::ArgRules,
     on_prompt: Verdict,
@@ -77,7 +77,7 @@ fn duration(
 
 /// Why a profile cannot be compiled into a policy.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PolicyError {
+pub(crate) enum PolicyError {
     /// A tool-name glob or an argument rule that does not compile (the message names it).
     #[error("{0}")]
     Rule(String),
@@ -96,7 +96,7 @@ impl PolicyError {
 }
 
 impl Policy {
-    pub fn new(profile: &Profile) -> Result<Policy, PolicyError> {
+    pub(crate) fn new(profile: &Profile) -> Result<Policy, PolicyError> {
         Ok(Policy {
             names: names::NameRules::new(&profile.tools).map_err(PolicyError::Rule)?,
             args: args::ArgRules::new(&profile.tools.rules).map_err(PolicyError::Rule)?,
@@ -169,7 +169,7 @@ impl Policy {
     }
 
     /// The decision for a listed tool by its name and annotations alone (for hiding it).
-    pub fn tool_verdict(&self, name: &str, entry: Option<&ToolEntry>) -> Verdict {
+    pub(crate) fn tool_verdict(&self, name: &str, entry: Option<&ToolEntry>) -> Verdict {
         let verdict = self.names.decide(name, entry).verdict;
         self.resolve_prompt(verdict)
     }
@@ -184,7 +184,7 @@ impl Policy {
 
     /// Judges one `tools/call`. `name` is None when the call had no readable single name;
     /// `entry` is the tool as listed in this session (None: never listed).
-    pub fn evaluate(
+    pub(crate) fn evaluate(
         &self,
         name: Option<&str>,
         arguments: Option<&Value>,

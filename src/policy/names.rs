@@ -11,14 +11,14 @@ use crate::mcp::catalog::ToolEntry;
 use crate::profile::model::{ToolsSection, Verdict};
 use globset::{Glob, GlobMatcher};
 
-pub struct NameRules {
+pub(crate) struct NameRules {
     lists: Vec<(Verdict, String, GlobMatcher)>,
     default: Verdict,
     destructive: Option<Verdict>,
 }
 
 impl NameRules {
-    pub fn new(tools: &ToolsSection) -> Result<NameRules, String> {
+    pub(crate) fn new(tools: &ToolsSection) -> Result<NameRules, String> {
         let mut lists = Vec::new();
         for (verdict, patterns, key) in [
             (Verdict::Allow, &tools.allow, "allow"),
@@ -42,7 +42,7 @@ impl NameRules {
         })
     }
 
-    pub fn decide(&self, name: &str, entry: Option<&ToolEntry>) -> Finding {
+    pub(crate) fn decide(&self, name: &str, entry: Option<&ToolEntry>) -> Finding {
         let mut best: Option<Finding> = None;
         for (verdict, rule, glob) in &self.lists {
             if glob.is_match(name) && best.as_ref().is_none_or(|b| *verdict > b.verdict) {

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RateSpec {
+pub(crate) struct RateSpec {
     /// Tokens added per second.
     pub per_second: f64,
     /// Bucket size.
@@ -14,7 +14,7 @@ pub struct RateSpec {
 }
 
 impl RateSpec {
-    pub fn parse(text: &str, burst: Option<u32>) -> Result<RateSpec, String> {
+    pub(crate) fn parse(text: &str, burst: Option<u32>) -> Result<RateSpec, String> {
         let (count, unit) = text
             .split_once('/')
             .ok_or_else(|| format!("limits.calls = \"{text}\": write it like \"120/min\""))?;
@@ -45,7 +45,7 @@ impl RateSpec {
 }
 
 /// The period a rate text names, in seconds (`"10/min"`: 60); 1 when unreadable.
-pub fn seconds_of(text: &str) -> f64 {
+pub(crate) fn seconds_of(text: &str) -> f64 {
     match text.split_once('/').map(|(_, unit)| unit.trim()) {
         Some("m" | "min" | "minute") => 60.0,
         Some("h" | "hour") => 3600.0,
@@ -54,14 +54,14 @@ pub fn seconds_of(text: &str) -> f64 {
 }
 
 #[derive(Debug, Clone)]
-pub struct Bucket {
+pub(crate) struct Bucket {
     spec: RateSpec,
     tokens: f64,
     last: Instant,
 }
 
 impl Bucket {
-    pub fn new(spec: RateSpec, now: Instant) -> Bucket {
+    pub(crate) fn new(spec: RateSpec, now: Instant) -> Bucket {
         Bucket {
             spec,
             tokens: spec.burst,
@@ -70,7 +70,7 @@ impl Bucket {
     }
 
     /// Takes a token if one is there; otherwise says how long until one is.
-    pub fn take(&mut self, now: Instant) -> Result<(), Duration> {
+    pub(crate) fn take(&mut self, now: Instant) -> Result<(), Duration> {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.spec.per_second).min(self.spec.burst);
         self.last = now;

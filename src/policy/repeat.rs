@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
-pub struct Repeats {
+pub(crate) struct Repeats {
     count: usize,
     window: Duration,
     /// When each call in the window came, and the digest of its key (a key holds the
@@ -17,7 +17,7 @@ pub struct Repeats {
 }
 
 impl Repeats {
-    pub fn new(count: usize, window: Duration) -> Repeats {
+    pub(crate) fn new(count: usize, window: Duration) -> Repeats {
         Repeats {
             count: count.max(2),
             window,
@@ -27,7 +27,7 @@ impl Repeats {
 
     /// Records a call identified by `key` (tool and canonical arguments); `Err` with how many
     /// identical calls the window already holds when this one would reach the limit.
-    pub fn check(&mut self, key: &str, now: Instant) -> Result<(), usize> {
+    pub(crate) fn check(&mut self, key: &str, now: Instant) -> Result<(), usize> {
         while self
             .seen
             .front()

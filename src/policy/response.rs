@@ -14,7 +14,7 @@ use serde_json::Value;
 
 /// What the profile asks of responses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResponseRules {
+pub(crate) struct ResponseRules {
     pub strip_control: bool,
     /// Largest total of text content kept, in bytes.
     pub max_text: Option<usize>,
@@ -24,7 +24,7 @@ pub struct ResponseRules {
 
 /// What inspection did to a result.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Inspection {
+pub(crate) struct Inspection {
     /// The result to send instead, when it changed.
     pub replaced: Option<Value>,
     /// What was found, in words (for stderr and the audit trail).
@@ -58,7 +58,7 @@ const MARKUP: [&str; 6] = [
 
 /// A quick look at the raw result text: whether anything could need inspection (any
 /// escape or non-ASCII byte, an injection phrase, a large size, structured content).
-pub fn worth_inspecting(raw: &str, rules: &ResponseRules) -> bool {
+pub(crate) fn worth_inspecting(raw: &str, rules: &ResponseRules) -> bool {
     // Control and tag characters arrive escaped or raw: any escape or non-ASCII byte counts.
     let unusual = raw.contains('\\') || !raw.is_ascii();
     (rules.strip_control && unusual)
@@ -95,7 +95,7 @@ fn looks_injected(text: &str) -> Option<String> {
 }
 
 /// Removes ANSI escape sequences and control characters other than newline, tab and CR.
-pub fn strip_control(text: &str) -> String {
+pub(crate) fn strip_control(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -216,7 +216,7 @@ fn clean_strings(
 }
 
 /// Inspects a tools/call `result` of `tool`, whose pinned `output_schema` may be Null.
-pub fn inspect(
+pub(crate) fn inspect(
     result: &Value,
     tool: &str,
     output_schema: &Value,

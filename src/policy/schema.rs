@@ -11,13 +11,13 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 #[derive(Default)]
-pub struct SchemaCache {
+pub(crate) struct SchemaCache {
     compiled: HashMap<(String, String), Result<jsonschema::Validator, String>>,
 }
 
 impl SchemaCache {
     /// A description of what is wrong with `arguments`, or None when they fit the schema.
-    pub fn check(
+    pub(crate) fn check(
         &mut self,
         tool: &str,
         schema: &Value,

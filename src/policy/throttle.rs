@@ -16,7 +16,7 @@ use std::time::Instant;
 
 /// Why a call that the profile allows is not relayed now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Throttled {
+pub(crate) enum Throttled {
     /// Too many calls: a JSON-RPC error (`mcpguard.rate_limited`) the client backs off on.
     RateLimited { rule: String, reason: String },
     /// A call the model should not repeat as it is: a blocked tool result it reads.
@@ -29,7 +29,7 @@ pub enum Throttled {
 
 /// The session's history as these stages keep it.
 #[derive(Debug)]
-pub struct Throttles {
+pub(crate) struct Throttles {
     calls: Option<Bucket>,
     per_tool: HashMap<String, Bucket>,
     repeats: Option<Repeats>,
@@ -37,7 +37,7 @@ pub struct Throttles {
 }
 
 impl Throttles {
-    pub fn new(policy: Option<&Policy>, now: Instant) -> Self {
+    pub(crate) fn new(policy: Option<&Policy>, now: Instant) -> Self {
         Throttles {
             calls: policy
                 .and_then(|p| p.rate)
@@ -54,7 +54,7 @@ impl Throttles {
 
     /// Whether a call to `tool` with `arguments` may go to the server now, with
     /// `in_flight` calls still unanswered.
-    pub fn admit(
+    pub(crate) fn admit(
         &mut self,
         policy: &Policy,
         tool: &str,
@@ -139,7 +139,7 @@ impl Throttles {
 
     /// Tells the breaker how a relayed call ended (an error result, or no answer in time,
     /// is a failure); `failed` is asked only when there is a breaker to tell.
-    pub fn call_ended(&mut self, failed: impl FnOnce() -> bool, now: Instant) {
+    pub(crate) fn call_ended(&mut self, failed: impl FnOnce() -> bool, now: Instant) {
         if let Some(breaker) = self.breaker.as_mut() {
             breaker.record(failed(), now);
         }

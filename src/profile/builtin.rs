@@ -12,7 +12,7 @@ const BUILT_IN: [(&str, &str); 8] = [
 ];
 
 /// The text of built-in profile `name`.
-pub fn get(name: &str) -> Option<&'static str> {
+pub(crate) fn get(name: &str) -> Option<&'static str> {
     BUILT_IN
         .iter()
         .find(|(n, _)| *n == name)
@@ -20,6 +20,6 @@ pub fn get(name: &str) -> Option<&'static str> {
 }
 
 /// Every built-in profile's name.
-pub fn names() -> impl Iterator<Item = &'static str> {
+pub(crate) fn names() -> impl Iterator<Item = &'static str> {
     BUILT_IN.iter().map(|(n, _)| *n)
 }

@@ -11,13 +11,13 @@ use crate::policy::{Policy, args::ArgRules};
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Severity {
+pub(crate) enum Severity {
     Error,
     Warning,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
+pub(crate) struct Diagnostic {
     pub severity: Severity,
     pub message: String,
 }
@@ -37,7 +37,7 @@ fn warning(message: String) -> Diagnostic {
 }
 
 /// Lints profile `spec` (a file or a built-in name); `today` is YYYY-MM-DD.
-pub fn lint(spec: &str, vars: &Variables, today: &str) -> Vec<Diagnostic> {
+pub(crate) fn lint(spec: &str, vars: &Variables, today: &str) -> Vec<Diagnostic> {
     let profile = match load::load(spec, vars) {
         Ok(profile) => profile,
         Err(e) => return vec![error(e.to_string())],

@@ -12,14 +12,14 @@ use std::path::{Path, PathBuf};
 
 /// The values variables expand to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Variables {
+pub(crate) struct Variables {
     pub workspace: PathBuf,
     pub home: PathBuf,
     pub cwd: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
+pub(crate) enum LoadError {
     #[error(
         "no profile named `{0}`: not a built-in (see `mcpguard profile list`) and no such file"
     )]
@@ -78,7 +78,7 @@ fn find(spec: &str, relative_to: Option<&Path>) -> Result<Source, LoadError> {
 }
 
 /// Parses one profile's text.
-pub fn parse(source_name: &str, text: &str) -> Result<Profile, LoadError> {
+pub(crate) fn parse(source_name: &str, text: &str) -> Result<Profile, LoadError> {
     toml::from_str(text).map_err(|e| LoadError::Parse {
         source_name: source_name.to_owned(),
         message: e.to_string().trim_end().to_owned(),
@@ -86,7 +86,7 @@ pub fn parse(source_name: &str, text: &str) -> Result<Profile, LoadError> {
 }
 
 /// Loads `spec` with everything it extends, merged, not yet expanded.
-pub fn load_unexpanded(spec: &str) -> Result<(Profile, String), LoadError> {
+pub(crate) fn load_unexpanded(spec: &str) -> Result<(Profile, String), LoadError> {
     let mut chain: Vec<(Profile, String)> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     let mut next = Some((spec.to_owned(), None::<PathBuf>));
@@ -117,7 +117,7 @@ pub fn load_unexpanded(spec: &str) -> Result<(Profile, String), LoadError> {
 }
 
 /// Loads and expands `spec`: the profile a session runs under.
-pub fn load(spec: &str, vars: &Variables) -> Result<Profile, LoadError> {
+pub(crate) fn load(spec: &str, vars: &Variables) -> Result<Profile, LoadError> {
     let (profile, name) = load_unexpanded(spec)?;
     expand(profile, &name, vars)
 }
@@ -188,7 +188,7 @@ fn merge(base: &mut Profile, child: Profile) {
 }
 
 /// Replaces `${workspace}`, `${home}` and `${cwd}` in `text`.
-pub fn expand_text(
+pub(crate) fn expand_text(
     text: &str,
     vars: &Variables,
     source_name: &str,

@@ -1,6 +1,6 @@
 //! Profiles: everything a security team decides about one server, as TOML.
 
-pub mod builtin;
-pub mod lint;
-pub mod load;
-pub mod model;
+pub(crate) mod builtin;
+pub(crate) mod lint;
+pub(crate) mod load;
+pub(crate) mod model;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Profile {
+pub(crate) struct Profile {
     #[serde(default)]
     pub profile: Meta,
     #[serde(default)]
@@ -27,7 +27,7 @@ pub struct Profile {
 /// What the session does when its audit trail cannot be written.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct AuditSection {
+pub(crate) struct AuditSection {
     /// "refuse" (default): requests whose record cannot be written are refused with
     /// `mcpguard.audit_unavailable` until it can; "continue": they are relayed unrecorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,7 +48,7 @@ pub enum AuditFailureMode {
 /// What tool results may carry back to the model.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ResponsesSection {
+pub(crate) struct ResponsesSection {
     /// Largest total of text content per result (e.g. "1MiB", or "off"); the rest is cut
     /// with a visible marker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,7 +67,7 @@ pub struct ResponsesSection {
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Meta {
+pub(crate) struct Meta {
     #[serde(default)]
     pub name: String,
     #[serde(default)]
@@ -86,7 +86,7 @@ pub struct Meta {
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct SandboxSection {
+pub(crate) struct SandboxSection {
     /// none (the default) | host | allowlist
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<Network>,
@@ -111,16 +111,16 @@ pub struct SandboxSection {
 /// The isolation layers a user can require (contract names: profile `require`, `--require`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Layer {
+pub(crate) enum Layer {
     Namespaces,
     Landlock,
     Seccomp,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 3] = [Layer::Namespaces, Layer::Landlock, Layer::Seccomp];
+    pub(crate) const ALL: [Layer; 3] = [Layer::Namespaces, Layer::Landlock, Layer::Seccomp];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Layer::Namespaces => "namespaces",
             Layer::Landlock => "landlock",
@@ -128,7 +128,7 @@ impl Layer {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Layer, String> {
+    pub(crate) fn parse(text: &str) -> Result<Layer, String> {
         Layer::ALL.into_iter().find(|l| l.name() == text).ok_or_else(|| {
             format!("unknown sandbox layer `{text}`; the layers are namespaces, landlock and seccomp")
         })
@@ -138,7 +138,7 @@ impl Layer {
 /// Network access of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Network {
+pub(crate) enum Network {
     /// A network namespace with only loopback; Landlock refuses TCP there too where the
     /// kernel supports it (the default).
     None,
@@ -151,7 +151,7 @@ pub enum Network {
 
 impl Network {
     /// The profile's word for it.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Network::None => "none",
             Network::Host => "host",
@@ -163,7 +163,7 @@ impl Network {
 /// Tool pinning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum PinMode {
+pub(crate) enum PinMode {
     /// A tool whose definition changed since it was pinned, or that appeared later, is
     /// blocked and hidden until `mcpguard pins approve`.
     #[default]
@@ -177,7 +177,7 @@ pub enum PinMode {
 /// What the prompt-injection heuristic does with a result that looks like one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum InjectionMode {
+pub(crate) enum InjectionMode {
     Off,
     /// Report on stderr and in the audit trail, and pass the result on.
     #[default]
@@ -191,7 +191,7 @@ pub enum InjectionMode {
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Allow,
     Prompt,
     #[default]
@@ -199,7 +199,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Verdict::Allow => "allow",
             Verdict::Prompt => "prompt",
@@ -210,7 +210,7 @@ impl Verdict {
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ToolsSection {
+pub(crate) struct ToolsSection {
     /// Decision for tools no pattern names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Verdict>,
@@ -251,7 +251,7 @@ pub struct ToolsSection {
 /// its decision applies.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ArgRule {
+pub(crate) struct ArgRule {
     /// Tool name pattern (glob).
     pub tool: String,
     /// JSON pointer into the arguments, e.g. `/path`.
@@ -286,7 +286,7 @@ fn deny() -> Verdict {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Example {
+pub(crate) struct Example {
     pub args: serde_json::Value,
     /// The rule's own outcome: its decision when it fires, `allow` when it does not.
     pub decision: Verdict,
@@ -294,7 +294,7 @@ pub struct Example {
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct LimitsSection {
+pub(crate) struct LimitsSection {
     /// `N/sec`, `N/min` or `N/hour`: the sustained rate of tools/call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calls: Option<String>,

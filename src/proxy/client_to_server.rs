@@ -28,7 +28,7 @@ use tokio::time::Instant;
 
 /// How the client side ended.
 #[derive(Debug)]
-pub enum ClientEnd {
+pub(crate) enum ClientEnd {
     /// The client closed its end (EOF).
     Eof,
     /// Reading failed.
@@ -43,7 +43,7 @@ struct Outlets<'a> {
     to_client: &'a LineSender,
 }
 
-pub async fn relay(
+pub(crate) async fn relay(
     mut reader: LineReader<BoxedReader>,
     shared: Arc<Shared>,
     to_server: LineSender,
@@ -324,7 +324,7 @@ struct CancelledParams<'a> {
 }
 
 /// The request a `notifications/cancelled` names.
-pub fn cancelled_request_id(params: Option<&RawValue>) -> Option<RequestId> {
+pub(crate) fn cancelled_request_id(params: Option<&RawValue>) -> Option<RequestId> {
     let params: CancelledParams<'_> = serde_json::from_str(params?.get()).ok()?;
     RequestId::from_raw(params.request_id)
 }

@@ -17,7 +17,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 /// What the gate decided, for the relay and the audit record.
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// The reply to send the client instead of forwarding; None: forward.
     pub blocked: Option<Bytes>,
     pub verdict: Verdict,
@@ -27,7 +27,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// What a request other than `tools/call` gets: relayed, only recorded.
-    pub fn unjudged() -> Self {
+    pub(crate) fn unjudged() -> Self {
         Outcome::relayed(
             Verdict::Allow,
             "default".into(),
@@ -68,7 +68,7 @@ impl Outcome {
 
 /// Judges a `tools/call` with `name` (None when unreadable or repeated); `content` is its
 /// params read in full (the caller refuses params that cannot be).
-pub fn judge(
+pub(crate) fn judge(
     shared: &Shared,
     state: &mut State,
     id: &RequestId,

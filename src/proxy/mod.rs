@@ -1,15 +1,15 @@
 //! The stdio relay between the agent (client) and the MCP server.
 
-pub mod child;
-pub mod client_to_server;
-pub mod gate;
-pub mod pending;
-pub mod process_tree;
-pub mod recording;
+pub(crate) mod child;
+pub(crate) mod client_to_server;
+pub(crate) mod gate;
+pub(crate) mod pending;
+pub(crate) mod process_tree;
+pub(crate) mod recording;
 pub(crate) mod server_stderr;
-pub mod server_to_client;
-pub mod session;
-pub mod shared;
-pub mod stdio;
-pub mod timeout;
-pub mod writer;
+pub(crate) mod server_to_client;
+pub(crate) mod session;
+pub(crate) mod shared;
+pub(crate) mod stdio;
+pub(crate) mod timeout;
+pub(crate) mod writer;

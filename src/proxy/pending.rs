@@ -15,7 +15,7 @@ const ANSWERED_MEMORY: usize = 1024;
 
 /// A client request the server has not answered yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientRequest {
+pub(crate) struct ClientRequest {
     pub method: String,
     pub tool: Option<String>,
     pub progress_token: Option<String>,
@@ -29,7 +29,7 @@ pub struct ClientRequest {
 
 /// What became of a server response.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResponseFate {
+pub(crate) enum ResponseFate {
     /// It answers a pending client request: forward it.
     Answers(ClientRequest),
     /// mcpguard already answered this id (timeout): drop it.
@@ -39,7 +39,7 @@ pub enum ResponseFate {
 }
 
 #[derive(Debug, Default)]
-pub struct Pending {
+pub(crate) struct Pending {
     from_client: HashMap<RequestId, ClientRequest>,
     from_server: HashMap<RequestId, String>,
     progress: HashMap<String, RequestId>,
@@ -50,7 +50,7 @@ pub struct Pending {
 
 impl Pending {
     /// Records a client request; returns its generation.
-    pub fn client_request(
+    pub(crate) fn client_request(
         &mut self,
         id: RequestId,
         method: &str,
@@ -79,7 +79,7 @@ impl Pending {
     }
 
     /// A server response arrived for `id`.
-    pub fn server_response(&mut self, id: &RequestId) -> ResponseFate {
+    pub(crate) fn server_response(&mut self, id: &RequestId) -> ResponseFate {
         if let Some(request) = self.from_client.remove(id) {
             self.drop_progress(&request);
             return ResponseFate::Answers(request);
@@ -91,14 +91,14 @@ impl Pending {
     }
 
     /// The client cancelled its request `id`: it leaves the table, and nothing is owed.
-    pub fn client_cancelled(&mut self, id: &RequestId) -> Option<ClientRequest> {
+    pub(crate) fn client_cancelled(&mut self, id: &RequestId) -> Option<ClientRequest> {
         let request = self.from_client.remove(id)?;
         self.drop_progress(&request);
         Some(request)
     }
 
     /// Progress for `token`: a pending call's deadline moves to `new_deadline`.
-    pub fn progress(&mut self, token: &str, new_deadline: Instant) {
+    pub(crate) fn progress(&mut self, token: &str, new_deadline: Instant) {
         if let Some(id) = self.progress.get(token)
             && let Some(request) = self.from_client.get_mut(id)
             && let Some(deadline) = request.deadline.as_mut()
@@ -108,7 +108,7 @@ impl Pending {
     }
 
     /// The deadline of request `id` of `generation`, if it is still pending.
-    pub fn deadline_of(&self, id: &RequestId, generation: u64) -> Option<Instant> {
+    pub(crate) fn deadline_of(&self, id: &RequestId, generation: u64) -> Option<Instant> {
         self.from_client
             .get(id)
             .filter(|r| r.generation == generation)
@@ -116,7 +116,11 @@ impl Pending {
     }
 
     /// Takes request `id` of `generation` out because mcpguard answers it itself.
-    pub fn answer_by_guard(&mut self, id: &RequestId, generation: u64) -> Option<ClientRequest> {
+    pub(crate) fn answer_by_guard(
+        &mut self,
+        id: &RequestId,
+        generation: u64,
+    ) -> Option<ClientRequest> {
         if self
             .from_client
             .get(id)
@@ -137,45 +141,47 @@ impl Pending {
     }
 
     /// Every client request still pending, taken out (the server is gone).
-    pub fn drain_client_requests(&mut self) -> Vec<(RequestId, ClientRequest)> {
+    pub(crate) fn drain_client_requests(&mut self) -> Vec<(RequestId, ClientRequest)> {
         self.progress.clear();
         let mut all: Vec<_> = self.from_client.drain().collect();
         all.sort_by_key(|(_, r)| r.generation);
         all
     }
 
-    pub fn server_request(&mut self, id: RequestId, method: &str) {
+    pub(crate) fn server_request(&mut self, id: RequestId, method: &str) {
         self.from_server.insert(id, method.to_owned());
     }
 
     /// The client answered server request `id`; returns its method if it was pending.
-    pub fn client_response(&mut self, id: &RequestId) -> Option<String> {
+    pub(crate) fn client_response(&mut self, id: &RequestId) -> Option<String> {
         self.from_server.remove(id)
     }
 
     /// Whether `id` is a server request the client has not answered.
-    pub fn is_server_request(&self, id: &RequestId) -> bool {
+    pub(crate) fn is_server_request(&self, id: &RequestId) -> bool {
         self.from_server.contains_key(id)
     }
 
     /// The server cancelled its own request `id`.
-    pub fn server_cancelled(&mut self, id: &RequestId) -> Option<String> {
+    pub(crate) fn server_cancelled(&mut self, id: &RequestId) -> Option<String> {
         self.from_server.remove(id)
     }
 
     /// tools/call requests the server has not answered yet.
-    pub fn calls_in_flight(&self) -> usize {
+    pub(crate) fn calls_in_flight(&self) -> usize {
         self.from_client
             .values()
             .filter(|r| r.method == "tools/call")
             .count()
     }
 
-    pub fn client_pending_count(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn client_pending_count(&self) -> usize {
         self.from_client.len()
     }
 
-    pub fn server_pending_count(&self) -> usize {
+    #[cfg(test)]
+    fn server_pending_count(&self) -> usize {
         self.from_server.len()
     }
 

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// Makes orphaned descendants of this process its children.
-pub fn become_subreaper() -> std::io::Result<()> {
+pub(crate) fn become_subreaper() -> std::io::Result<()> {
     // SAFETY: prctl with integer arguments only.
     let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     if rc != 0 {
@@ -74,7 +74,7 @@ fn children_of(pid: i32) -> Option<Vec<i32>> {
 
 /// All descendants of `root`, parents before children: walked through the children lists
 /// when the kernel has them (cost proportional to the tree), else by scanning all of /proc.
-pub fn descendants(root: i32) -> Vec<i32> {
+pub(crate) fn descendants(root: i32) -> Vec<i32> {
     if let Some(direct) = children_of(root) {
         let mut found = Vec::new();
         let mut queue = direct;
@@ -107,7 +107,7 @@ fn descendants_by_scan(root: i32) -> Vec<i32> {
 /// SIGKILLs every descendant of this process, repeating until none is alive so that a
 /// process forking meanwhile is caught, and reaps the dead ones except `owned_child`, whose
 /// status belongs to the code that spawned it. Returns how many processes were signalled.
-pub fn kill_descendants(owned_child: Option<i32>) -> usize {
+pub(crate) fn kill_descendants(owned_child: Option<i32>) -> usize {
     let me = std::process::id() as i32;
     let mut killed = 0;
     for _ in 0..100 {
@@ -131,7 +131,7 @@ pub fn kill_descendants(owned_child: Option<i32>) -> usize {
 }
 
 /// Reaps our own exited children, leaving `spared` to its owner.
-pub fn reap_children_except(spared: Option<i32>) {
+pub(crate) fn reap_children_except(spared: Option<i32>) {
     let me = std::process::id() as i32;
     let children = children_of(me).unwrap_or_else(|| {
         parent_map()

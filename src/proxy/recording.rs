@@ -23,7 +23,7 @@ const PARSE_LIMIT: usize = 64 * 1024;
 
 /// An audit record to write once the message it describes has been forwarded. It holds the
 /// line (shared, not copied) and where in it the interesting JSON lies.
-pub enum Job {
+pub(crate) enum Job {
     Response {
         id: RequestId,
         request: ClientRequest,
@@ -44,7 +44,7 @@ pub enum Job {
 }
 
 /// Where `part` (a slice of `line`) lies within it.
-pub fn range_in(line: &[u8], part: &str) -> Option<Range<usize>> {
+pub(crate) fn range_in(line: &[u8], part: &str) -> Option<Range<usize>> {
     let start = (part.as_ptr() as usize).checked_sub(line.as_ptr() as usize)?;
     let end = start + part.len();
     (end <= line.len()).then_some(start..end)
@@ -55,7 +55,7 @@ fn slice<'a>(line: &'a Bytes, range: &Option<Range<usize>>) -> Option<&'a str> {
 }
 
 /// Writes the records of `jobs`.
-pub fn run(audit: &mut AuditLog, jobs: Vec<Job>) {
+pub(crate) fn run(audit: &mut AuditLog, jobs: Vec<Job>) {
     for job in jobs {
         match job {
             Job::ClientAnswer {
@@ -124,7 +124,7 @@ struct CallArguments<'a> {
     arguments: Option<&'a RawValue>,
 }
 
-pub fn id_value(id: &RequestId) -> Value {
+pub(crate) fn id_value(id: &RequestId) -> Value {
     serde_json::from_str(&id.to_json()).unwrap_or(Value::Null)
 }
 
@@ -153,7 +153,7 @@ fn raw_payload(audit: &AuditLog, raw: &str) -> Option<Payload> {
 
 /// Records a client request with the gate's decision, before it is relayed (a request
 /// the trail cannot hold may be refused).
-pub fn request(
+pub(crate) fn request(
     audit: &mut AuditLog,
     id: &RequestId,
     method: &str,
@@ -197,7 +197,7 @@ pub fn request(
 }
 
 /// Records a request the server sends the client, before it is relayed.
-pub fn server_request(
+pub(crate) fn server_request(
     audit: &mut AuditLog,
     id: &RequestId,
     method: &str,
@@ -233,7 +233,7 @@ fn response(
 
 /// Records a request mcpguard answered itself (`timeout`), that died with the server
 /// (`aborted`), or whose answer could not be relayed (`unreadable`).
-pub fn ended_without_answer(
+pub(crate) fn ended_without_answer(
     audit: &mut AuditLog,
     event: EventKind,
     id: &RequestId,

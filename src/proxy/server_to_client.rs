@@ -31,7 +31,7 @@ const PREVIEW_BYTES: usize = 200;
 
 /// How the server side ended.
 #[derive(Debug)]
-pub enum ServerEnd {
+pub(crate) enum ServerEnd {
     Eof,
     ReadError(std::io::Error),
     /// The client no longer reads.
@@ -48,7 +48,7 @@ struct Outcome {
     to_server: Option<Bytes>,
 }
 
-pub async fn relay<R: AsyncRead + Unpin>(
+pub(crate) async fn relay<R: AsyncRead + Unpin>(
     mut reader: LineReader<R>,
     shared: Arc<Shared>,
     to_client: LineSender,

@@ -12,7 +12,7 @@
 //!   mcpguard stderr ◄─ server_stderr (own thread: bounded, escaped, rate-limited) ◄─ server stderr
 //!   (mcpguard's own replies and timers queue into the same writers, so order holds)
 
-use super::child::{SpawnError, spawn_sandboxed, spawn_server};
+use super::child::{SpawnError, spawn_sandboxed};
 use super::shared::{SessionConfig, Shared};
 use super::{
     child, client_to_server, process_tree, server_stderr, server_to_client, stdio, writer,
@@ -30,7 +30,7 @@ use tokio::time::{Instant, sleep_until};
 
 /// Why a session could not run at all.
 #[derive(Debug, thiserror::Error)]
-pub enum SessionError {
+pub(crate) enum SessionError {
     #[error(transparent)]
     Spawn(#[from] SpawnError),
     #[error("could not set up the session: {0}")]
@@ -50,17 +50,16 @@ const FINAL_FLUSH: Duration = Duration::from_secs(5);
 /// holding the pipe is dead by then, so this is only a bound).
 const STDERR_DRAIN: Duration = Duration::from_secs(2);
 
-/// What to start.
+/// What to start: the command inside the sandbox `plan` describes, with the egress
+/// filter's settings in allowlist mode. (There is no unconfined launch: every server runs
+/// in a sandbox.)
 #[derive(Debug)]
-pub enum Launch {
-    /// The command as is, with the user's rights.
-    Unconfined(Vec<String>),
-    /// The command inside the sandbox this plan describes, with the egress filter's
-    /// settings in allowlist mode.
-    Sandboxed(Box<Plan>, Option<crate::egress::EgressConfig>),
+pub(crate) struct Launch {
+    pub(crate) plan: Box<Plan>,
+    pub(crate) egress: Option<crate::egress::EgressConfig>,
 }
 
-pub async fn run(
+pub(crate) async fn run(
     launch: Launch,
     config: SessionConfig,
     audit: Option<AuditLog>,
@@ -79,27 +78,25 @@ pub async fn run(
 
     let shared = Arc::new(Shared::with_guards(config, audit, policy, pins));
     let mut egress_filter = None;
-    let mut child = match &launch {
-        Launch::Unconfined(argv) => spawn_server(argv)?,
-        Launch::Sandboxed(plan, egress) => {
-            let channels = sandbox::channels(plan)?;
-            let child = spawn_sandboxed(&channels)?;
+    let Launch { plan, egress } = &launch;
+    let mut child = {
+        let channels = sandbox::channels(plan)?;
+        let child = spawn_sandboxed(&channels)?;
 
-            // The helper's ends close here, so a helper that dies is seen as EOF.
-            let sandbox::Channels {
-                report_read,
-                egress: egress_channel,
-                ..
-            } = channels;
-            tokio::spawn(report_layers(report_read, Arc::clone(&shared)));
-            if let (Some((_, supervisor_end)), Some(config)) = (egress_channel, egress.clone()) {
-                let recorder: Arc<dyn crate::egress::NetworkRecorder> = shared.clone();
-                let filter = crate::egress::Filter::new(config, recorder);
-                crate::egress::start(supervisor_end, Arc::clone(&filter))?;
-                egress_filter = Some(filter);
-            }
-            child
+        // The helper's ends close here, so a helper that dies is seen as EOF.
+        let sandbox::Channels {
+            report_read,
+            egress: egress_channel,
+            ..
+        } = channels;
+        tokio::spawn(report_layers(report_read, Arc::clone(&shared)));
+        if let (Some((_, supervisor_end)), Some(config)) = (egress_channel, egress.clone()) {
+            let recorder: Arc<dyn crate::egress::NetworkRecorder> = shared.clone();
+            let filter = crate::egress::Filter::new(config, recorder);
+            crate::egress::start(supervisor_end, Arc::clone(&filter))?;
+            egress_filter = Some(filter);
         }
+        child
     };
     let child_pid = child.id().map(|pid| pid as i32);
     let server_stderr = match child.stderr.take() {
@@ -122,25 +119,19 @@ pub async fn run(
     }
     let (client_in, client_out) = stdio::open_client_stdio()?;
     if let Some(audit) = shared.lock().audit.as_mut() {
-        let argv = match &launch {
-            Launch::Unconfined(argv) => argv.clone(),
-            Launch::Sandboxed(plan, _) => plan.argv.clone(),
-        };
         let mut detail = serde_json::json!({
-            "command": argv,
+            "command": plan.argv,
             "pid": child_pid,
-            "sandboxed": matches!(launch, Launch::Sandboxed(..)),
+            "sandboxed": true,
             "mcpguard": env!("CARGO_PKG_VERSION"),
+            "network": plan.network,
         });
-        if let Launch::Sandboxed(plan, egress) = &launch {
-            detail["network"] = serde_json::json!(plan.network);
-            if let Some(cache) = plan.cache_dir() {
-                detail["cache"] = serde_json::json!(cache);
-            }
-            if let Some(egress) = egress {
-                let hosts: Vec<&str> = egress.allowlist.entries().collect();
-                detail["allow_hosts"] = serde_json::json!(hosts);
-            }
+        if let Some(cache) = plan.cache_dir() {
+            detail["cache"] = serde_json::json!(cache);
+        }
+        if let Some(egress) = egress {
+            let hosts: Vec<&str> = egress.allowlist.entries().collect();
+            detail["allow_hosts"] = serde_json::json!(hosts);
         }
         audit.session_start(detail);
     }
@@ -181,17 +172,29 @@ pub async fn run(
             status = child.wait() => break status?,
             end = &mut client_side, if !client_done => {
                 client_done = true;
+                if let Ok(client_to_server::ClientEnd::ReadError(e)) = &end {
+                    tracing::warn!("reading from the client failed ({e}); ending the session");
+                }
                 tracing::debug!(?end, "client side ended; closing the server's stdin");
                 ladder = ladder.or(Some((Instant::now() + grace, Step::Terminate)));
             }
             end = &mut server_side, if !server_out_done => {
                 server_out_done = true;
+                if let Ok(server_to_client::ServerEnd::ReadError(e)) = &end {
+                    tracing::warn!("reading the server's stdout failed ({e}); ending the session");
+                }
                 tracing::debug!(?end, "server side ended");
                 to_server.close();
                 ladder = ladder.or(Some((Instant::now() + grace, Step::Terminate)));
             }
             end = &mut server_writer, if !server_in_done => {
                 server_in_done = true;
+                // A server that closed its stdin is a normal end; anything else is worth a line.
+                if let Ok(writer::WriterEnd::Failed(e)) = &end
+                    && e.kind() != std::io::ErrorKind::BrokenPipe
+                {
+                    tracing::warn!("writing to the server's stdin failed ({e})");
+                }
                 tracing::debug!(?end, "server stdin closed");
             }
             Some(()) = interrupt.recv() => forward(Signal::SIGINT, child_pid, &mut signalled, &mut ladder, grace),

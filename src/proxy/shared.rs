@@ -17,7 +17,7 @@ use std::time::Duration;
 
 /// What a session is told at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionConfig {
+pub(crate) struct SessionConfig {
     /// Server name used in diagnostics.
     pub server_name: String,
     /// Largest accepted line, newline excluded.
@@ -28,14 +28,14 @@ pub struct SessionConfig {
     pub shutdown_grace: Duration,
 }
 
-pub struct Shared {
+pub(crate) struct Shared {
     pub config: SessionConfig,
     /// The profile's rules for tool calls (absent: everything is relayed).
     pub policy: Option<Policy>,
     state: Mutex<State>,
 }
 
-pub struct State {
+pub(crate) struct State {
     pub pending: Pending,
     pub era: Era,
     /// The session's audit trail (absent with --no-audit).
@@ -52,7 +52,7 @@ pub struct State {
 }
 
 /// The pin file of this server identity and how changes are treated.
-pub struct PinState {
+pub(crate) struct PinState {
     pub path: std::path::PathBuf,
     pub file: PinFile,
     /// Block and hide changed tools (else only report them).
@@ -65,25 +65,15 @@ pub struct PinState {
 }
 
 impl Shared {
-    pub fn new(config: SessionConfig) -> Self {
-        Self::with_audit(config, None)
-    }
-
-    pub fn with_audit(config: SessionConfig, audit: Option<AuditLog>) -> Self {
-        Self::with_policy(config, audit, None)
-    }
-
-    pub fn with_policy(
-        config: SessionConfig,
-        audit: Option<AuditLog>,
-        policy: Option<Policy>,
-    ) -> Self {
-        Self::with_guards(config, audit, policy, None)
+    /// A session's shared state with no guards at all (the relay's own tests).
+    #[cfg(test)]
+    pub(crate) fn new(config: SessionConfig) -> Self {
+        Self::with_guards(config, None, None, None)
     }
 
     /// A session's shared state with everything that guards it: the audit trail, the
     /// policy and the pins.
-    pub fn with_guards(
+    pub(crate) fn with_guards(
         config: SessionConfig,
         audit: Option<AuditLog>,
         policy: Option<Policy>,
@@ -107,7 +97,7 @@ impl Shared {
     }
 
     /// Writes the audit records of messages already forwarded.
-    pub fn flush_audit(&self) {
+    pub(crate) fn flush_audit(&self) {
         let mut state = self.lock();
         if state.audit_jobs.is_empty() {
             return;
@@ -120,7 +110,7 @@ impl Shared {
 
     /// The shared state. A panic while holding the lock cannot leave the tables half
     /// updated in a way that matters more than losing them, so poisoning is ignored.
-    pub fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -15,11 +15,11 @@ use std::task::{Context, Poll, ready};
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-pub type BoxedReader = Box<dyn AsyncRead + Unpin + Send>;
-pub type BoxedWriter = Box<dyn AsyncWrite + Unpin + Send>;
+pub(crate) type BoxedReader = Box<dyn AsyncRead + Unpin + Send>;
+pub(crate) type BoxedWriter = Box<dyn AsyncWrite + Unpin + Send>;
 
 /// A pollable descriptor driven by the tokio reactor.
-pub struct PollFd {
+pub(crate) struct PollFd {
     inner: AsyncFd<OwnedFd>,
     original_flags: libc::c_int,
 }
@@ -104,6 +104,8 @@ impl AsyncRead for PollFd {
             // exactly the bytes it reports as initialised.
             let unfilled = unsafe { buf.unfilled_mut() };
             let result = guard.try_io(|fd| {
+                // SAFETY: `unfilled` is writable memory of `unfilled.len()` bytes, and the
+                // descriptor is open for as long as `fd` borrows it.
                 let n = unsafe {
                     libc::read(fd.as_raw_fd(), unfilled.as_mut_ptr().cast(), unfilled.len())
                 };
@@ -187,7 +189,7 @@ fn park_on_dev_null(target: RawFd) -> io::Result<()> {
 
 /// mcpguard's stdin and stdout as async streams. After this call fds 0 and 1 point at
 /// /dev/null; the returned streams own the agent's pipes.
-pub fn open_client_stdio() -> io::Result<(BoxedReader, BoxedWriter)> {
+pub(crate) fn open_client_stdio() -> io::Result<(BoxedReader, BoxedWriter)> {
     // Both flags are read before either is changed: fds 0 and 1 may share one open file
     // description (a socket used both ways), and each must restore what the agent set.
     let input_flags = status_flags(0)?;

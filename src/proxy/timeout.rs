@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokio::time::{Instant, sleep_until};
 
 /// Starts the timer of call `id` (of `generation`) due at `deadline`.
-pub fn arm(
+pub(crate) fn arm(
     shared: Arc<Shared>,
     id: RequestId,
     generation: u64,

@@ -15,7 +15,7 @@ const BATCH_BYTES: usize = 64 * 1024;
 
 /// A line on its way, holding its share of the byte budget until it is written.
 #[derive(Debug)]
-pub struct Queued {
+pub(crate) struct Queued {
     line: Bytes,
     _budget: OwnedSemaphorePermit,
 }
@@ -24,7 +24,7 @@ pub struct Queued {
 /// waits when `budget` bytes are queued and not yet written (backpressure toward the peer
 /// that sends faster than the other side reads).
 #[derive(Debug, Clone)]
-pub struct LineSender {
+pub(crate) struct LineSender {
     queue: mpsc::UnboundedSender<Queued>,
     budget: Arc<Semaphore>,
     budget_bytes: usize,
@@ -33,7 +33,7 @@ pub struct LineSender {
 
 impl LineSender {
     /// Queues a line; `false` when the writer is gone (its destination failed or closed).
-    pub async fn send(&self, line: Bytes) -> bool {
+    pub(crate) async fn send(&self, line: Bytes) -> bool {
         let share = line.len().clamp(1, self.budget_bytes) as u32;
         let Ok(permit) = Arc::clone(&self.budget).acquire_many_owned(share).await else {
             return false;
@@ -48,14 +48,14 @@ impl LineSender {
 
     /// Asks the writer to close its destination once what is queued now is written. Never
     /// waits, so a peer that stopped reading cannot stall the caller.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.close.send_replace(true);
     }
 }
 
 /// How a writer ended.
 #[derive(Debug)]
-pub enum WriterEnd {
+pub(crate) enum WriterEnd {
     /// Told to close, or every producer went away.
     Closed,
     /// The destination refused a write (the reader went away).
@@ -64,7 +64,7 @@ pub enum WriterEnd {
 
 /// The consumer side, handed to [`write_lines`].
 #[derive(Debug)]
-pub struct LineQueue {
+pub(crate) struct LineQueue {
     queue: mpsc::UnboundedReceiver<Queued>,
     budget: Arc<Semaphore>,
     close: watch::Receiver<bool>,
@@ -72,7 +72,7 @@ pub struct LineQueue {
 
 /// A writer's queue holding at most `budget_bytes` unwritten bytes (a single larger line
 /// is let through alone).
-pub fn channel(budget_bytes: usize) -> (LineSender, LineQueue) {
+pub(crate) fn channel(budget_bytes: usize) -> (LineSender, LineQueue) {
     let budget_bytes = budget_bytes.clamp(1, u32::MAX as usize);
     let (tx, rx) = mpsc::unbounded_channel();
     let budget = Arc::new(Semaphore::new(budget_bytes));
@@ -95,14 +95,14 @@ pub fn channel(budget_bytes: usize) -> (LineSender, LineQueue) {
 /// Gathers consecutive outgoing lines that a reader already has in hand, so a burst of small
 /// messages costs one queue hand-off instead of one per message. Lines keep their order.
 #[derive(Debug, Default)]
-pub struct Coalescer {
+pub(crate) struct Coalescer {
     pending: Vec<u8>,
 }
 
 impl Coalescer {
     /// Takes `line`; returns what should be sent now. When `more_ready` is false (the reader
     /// would have to wait for input), everything gathered is released so nothing is delayed.
-    pub fn push(&mut self, line: Bytes, more_ready: bool) -> Option<Bytes> {
+    pub(crate) fn push(&mut self, line: Bytes, more_ready: bool) -> Option<Bytes> {
         if self.pending.is_empty() && (!more_ready || line.len() >= BATCH_BYTES) {
             return Some(line);
         }
@@ -111,12 +111,12 @@ impl Coalescer {
     }
 
     /// Whether nothing is waiting to be released.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.pending.is_empty()
     }
 
     /// Releases whatever was gathered.
-    pub fn flush(&mut self) -> Option<Bytes> {
+    pub(crate) fn flush(&mut self) -> Option<Bytes> {
         (!self.pending.is_empty()).then(|| self.take())
     }
 
@@ -129,7 +129,10 @@ impl Coalescer {
 }
 
 /// Writes queued lines to `destination` until closed; the destination is dropped at the end.
-pub async fn write_lines<W: AsyncWrite + Unpin>(destination: W, mut queue: LineQueue) -> WriterEnd {
+pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
+    destination: W,
+    mut queue: LineQueue,
+) -> WriterEnd {
     let end = drive(destination, &mut queue).await;
     // Wake producers waiting for budget: nothing more will be written.
     queue.budget.close();

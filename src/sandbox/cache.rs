@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// One server's cache directory and its size.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CacheEntry {
+pub(crate) struct CacheEntry {
     /// The directory's name under `servers/`.
     pub name: String,
     pub path: PathBuf,
@@ -21,13 +21,13 @@ pub struct CacheEntry {
 }
 
 /// The directory holding every server's cache, under mcpguard's cache directory.
-pub fn servers_dir(cache_dir: &Path) -> PathBuf {
+pub(crate) fn servers_dir(cache_dir: &Path) -> PathBuf {
     cache_dir.join("servers")
 }
 
 /// Bytes allocated under `dir`, counting stopped once past `stop_after` (so a check at
 /// start does not walk a huge cache to the end). A missing directory holds nothing.
-pub fn usage(dir: &Path, stop_after: Option<u64>) -> io::Result<u64> {
+pub(crate) fn usage(dir: &Path, stop_after: Option<u64>) -> io::Result<u64> {
     let top = match std::fs::symlink_metadata(dir) {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
@@ -65,7 +65,7 @@ pub fn usage(dir: &Path, stop_after: Option<u64>) -> io::Result<u64> {
 }
 
 /// Every server's cache under `cache_dir`, by name.
-pub fn list(cache_dir: &Path) -> io::Result<Vec<CacheEntry>> {
+pub(crate) fn list(cache_dir: &Path) -> io::Result<Vec<CacheEntry>> {
     let entries = match std::fs::read_dir(servers_dir(cache_dir)) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -90,7 +90,7 @@ pub fn list(cache_dir: &Path) -> io::Result<Vec<CacheEntry>> {
 
 /// Empties `dir` (it stays, empty); returns the bytes freed. Symlinks inside are removed,
 /// never followed.
-pub fn prune(dir: &Path) -> io::Result<u64> {
+pub(crate) fn prune(dir: &Path) -> io::Result<u64> {
     let before = usage(dir, None)?;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;

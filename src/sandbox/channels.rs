@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 
 /// The pipes that carry the plan in and the layer report out.
-pub struct Channels {
+pub(crate) struct Channels {
     /// The helper's fd 3.
     pub plan_read: OwnedFd,
     /// The helper's fd 4.
@@ -33,7 +33,7 @@ impl Channels {
 
     /// The helper's command line: `/proc/self/exe __sandbox-init PLAN REPORT PID [EGRESS]`
     /// (re-executed through /proc/self/exe so a replaced or deleted binary does not matter).
-    pub fn helper_command(&self) -> std::process::Command {
+    pub(crate) fn helper_command(&self) -> std::process::Command {
         let fds = self.helper_fds();
         let mut command = std::process::Command::new("/proc/self/exe");
         command
@@ -48,7 +48,7 @@ impl Channels {
     /// Runs `spawn` with the helper's descriptors inheritable, and closes them on exec
     /// again afterwards. Callers spawn from one thread only, so no other child can inherit
     /// them during that window.
-    pub fn while_inheritable<T>(&self, spawn: impl FnOnce() -> T) -> T {
+    pub(crate) fn while_inheritable<T>(&self, spawn: impl FnOnce() -> T) -> T {
         let fds = self.helper_fds();
         let set = |flags: i32| {
             for &fd in &fds {
@@ -64,7 +64,7 @@ impl Channels {
 }
 
 /// Writes `plan` into a pipe for the helper and opens the report pipe.
-pub fn channels(plan: &Plan) -> io::Result<Channels> {
+pub(crate) fn channels(plan: &Plan) -> io::Result<Channels> {
     let (plan_read, plan_write) = pipe()?;
     let (report_read, report_write) = pipe()?;
     let text = serde_json::to_vec(plan).map_err(io::Error::other)?;

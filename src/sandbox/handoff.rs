@@ -15,14 +15,14 @@ use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// Most sockets one handoff carries (the kernel allows 253 descriptors per message).
-pub const MAX_SOCKETS: usize = 128;
+pub(crate) const MAX_SOCKETS: usize = 128;
 /// Room for the description of the sockets.
 const MAX_DESCRIPTION: usize = 8 * 1024;
 
 /// What a handed-over socket is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Role {
+pub(crate) enum Role {
     /// The HTTP proxy the server's proxy variables name (TCP, 127.0.0.1:3128).
     Proxy,
     /// Connections to any address on this TCP port (transparent capture).
@@ -33,7 +33,7 @@ pub enum Role {
 
 /// Opens the egress sockets in the current network namespace. Ports below 1024 need
 /// CAP_NET_BIND_SERVICE over the namespace, which PID 1 has.
-pub fn open(plan: &EgressPlan) -> io::Result<Vec<(Role, OwnedFd)>> {
+pub(crate) fn open(plan: &EgressPlan) -> io::Result<Vec<(Role, OwnedFd)>> {
     let named = |role: Role, e: io::Error| io::Error::new(e.kind(), format!("{role:?}: {e}"));
     let mut sockets: Vec<(Role, OwnedFd)> = Vec::new();
     let proxy =
@@ -50,7 +50,7 @@ pub fn open(plan: &EgressPlan) -> io::Result<Vec<(Role, OwnedFd)>> {
 }
 
 /// Sends the sockets, and what each is for, in one message on `channel`.
-pub fn send(channel: BorrowedFd<'_>, sockets: &[(Role, OwnedFd)]) -> io::Result<()> {
+pub(crate) fn send(channel: BorrowedFd<'_>, sockets: &[(Role, OwnedFd)]) -> io::Result<()> {
     if sockets.len() > MAX_SOCKETS {
         return Err(io::Error::other(format!(
             "{} egress sockets; at most {MAX_SOCKETS} fit one handoff",
@@ -74,7 +74,7 @@ pub fn send(channel: BorrowedFd<'_>, sockets: &[(Role, OwnedFd)]) -> io::Result<
 
 /// Receives the sockets PID 1 sent; `UnexpectedEof` when the sandbox ended before sending
 /// them (it says why itself), another error when what arrived is not a whole handoff.
-pub fn receive(channel: BorrowedFd<'_>) -> io::Result<Vec<(Role, OwnedFd)>> {
+pub(crate) fn receive(channel: BorrowedFd<'_>) -> io::Result<Vec<(Role, OwnedFd)>> {
     let mut description = vec![0u8; MAX_DESCRIPTION];
     let mut control = nix::cmsg_space!([RawFd; MAX_SOCKETS]);
     let mut iov = [IoSliceMut::new(&mut description)];

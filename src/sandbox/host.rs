@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// Why a sandbox could not even be planned.
 #[derive(Debug, thiserror::Error)]
-pub enum PlanError {
+pub(crate) enum PlanError {
     #[error(transparent)]
     Program(#[from] crate::program::ProgramError),
     #[error("{flag} {path}: {source} (the path must exist on this machine)")]
@@ -28,7 +28,7 @@ pub enum PlanError {
 }
 
 /// Gathers what the plan needs to know about this machine.
-pub fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanError> {
+pub(crate) fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanError> {
     let program = request.argv.first().cloned().unwrap_or_default();
     let resolved = crate::program::resolve_or_explain(&program, paths::search_path().as_deref())?;
     let resolved = std::path::absolute(&resolved).unwrap_or(resolved);
@@ -78,8 +78,9 @@ pub fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanError> {
         );
     }
     Ok(HostFacts {
-        // SAFETY: getuid/getgid cannot fail.
+        // SAFETY: getuid cannot fail and touches no memory.
         uid: unsafe { libc::getuid() },
+        // SAFETY: getgid cannot fail and touches no memory.
         gid: unsafe { libc::getgid() },
         cwd: std::env::current_dir().unwrap_or_else(|_| home.clone()),
         home: home.clone(),
@@ -100,7 +101,7 @@ pub fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanError> {
 /// its identity (the name, the program as resolved on this machine, every argument, so
 /// the package `npx` or `uvx` runs). A key two servers could share would let one plant
 /// code that the other runs with its own grants: every `npx` server once shared `npx`.
-pub fn cache_key(name: &str, program: &Path, argv: &[String]) -> String {
+pub(crate) fn cache_key(name: &str, program: &Path, argv: &[String]) -> String {
     let mut identity = format!("{name}\0{}", program.display());
     for arg in argv.iter().skip(1) {
         identity.push('\0');
@@ -111,7 +112,10 @@ pub fn cache_key(name: &str, program: &Path, argv: &[String]) -> String {
 }
 
 /// Checks the paths the user granted and makes them absolute.
-pub fn check_grants(paths: &[PathBuf], flag: &'static str) -> Result<Vec<PathBuf>, PlanError> {
+pub(crate) fn check_grants(
+    paths: &[PathBuf],
+    flag: &'static str,
+) -> Result<Vec<PathBuf>, PlanError> {
     paths
         .iter()
         .map(|path| {
@@ -133,7 +137,7 @@ pub fn check_grants(paths: &[PathBuf], flag: &'static str) -> Result<Vec<PathBuf
 
 /// Creates the server's persistent caches (the host side of each cache the plan binds),
 /// saying so the first time a server identity gets one.
-pub fn create_caches(plan: &Plan) -> Result<(), PlanError> {
+pub(crate) fn create_caches(plan: &Plan) -> Result<(), PlanError> {
     let Some(dir) = plan.cache_dir() else {
         return Ok(());
     };

@@ -30,13 +30,13 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// The hidden subcommand (argv[1]) that reaches this module.
-pub const SUBCOMMAND: &str = "__sandbox-init";
+pub(crate) const SUBCOMMAND: &str = "__sandbox-init";
 /// The descriptor the plan arrives on.
-pub const PLAN_FD: RawFd = 3;
+pub(crate) const PLAN_FD: RawFd = 3;
 /// The descriptor the layer report leaves on.
-pub const REPORT_FD: RawFd = 4;
+pub(crate) const REPORT_FD: RawFd = 4;
 /// The descriptor the egress sockets leave on (allowlist mode; see `handoff`).
-pub const EGRESS_FD: RawFd = 5;
+pub(crate) const EGRESS_FD: RawFd = 5;
 /// Exit status when the sandbox could not be set up as required (contract).
 const EXIT_SETUP: i32 = crate::exit::status(crate::exit::GUARD_FAILED);
 
@@ -52,7 +52,7 @@ const FORWARDED: [Signal; 6] = [
 
 /// What the sandbox really enforces, reported to the supervisor before the server starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct LayerReport {
+pub(crate) struct LayerReport {
     pub namespaces: bool,
     pub landlock: LandlockOutcome,
     pub seccomp: bool,
@@ -66,7 +66,7 @@ pub struct LayerReport {
 
 /// Entry point; never returns. argv: `mcpguard __sandbox-init PLAN_FD REPORT_FD
 /// SUPERVISOR_PID [EGRESS_FD]`.
-pub fn main() -> ! {
+pub(crate) fn main() -> ! {
     let args: Vec<i32> = std::env::args()
         .skip(2)
         .filter_map(|a| a.parse().ok())

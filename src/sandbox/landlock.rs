@@ -21,7 +21,7 @@ const TARGET_ABI: ABI = ABI::V6;
 
 /// What Landlock enforced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LandlockOutcome {
+pub(crate) struct LandlockOutcome {
     /// The kernel's ABI version (0: not available).
     pub abi: i32,
     /// "full", "partial" or "off".
@@ -29,13 +29,13 @@ pub struct LandlockOutcome {
 }
 
 impl LandlockOutcome {
-    pub fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.enforced == "full"
     }
 }
 
 /// The ABI version the running kernel supports (0 when Landlock is off or absent).
-pub fn kernel_abi() -> i32 {
+pub(crate) fn kernel_abi() -> i32 {
     const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
     // SAFETY: with a NULL attribute and size 0 this flag only queries the ABI version.
     let version = unsafe {
@@ -51,7 +51,7 @@ pub fn kernel_abi() -> i32 {
 
 /// What TCP the server may do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Tcp {
+pub(crate) enum Tcp {
     /// Landlock leaves TCP alone (host network).
     Unrestricted,
     /// No bind, no connect, on any port.
@@ -61,7 +61,7 @@ pub enum Tcp {
 }
 
 /// Restricts this process (and what it executes) to `rules` and `tcp`.
-pub fn restrict(rules: &LandlockRules, tcp: &Tcp) -> Result<LandlockOutcome, String> {
+pub(crate) fn restrict(rules: &LandlockRules, tcp: &Tcp) -> Result<LandlockOutcome, String> {
     let abi = kernel_abi();
     let fs_all = AccessFs::from_all(TARGET_ABI);
     let read = AccessFs::from_read(TARGET_ABI);

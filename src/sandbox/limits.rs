@@ -25,13 +25,13 @@
 use serde::{Deserialize, Serialize};
 
 /// Default most tasks at once: a Node server runs about a dozen threads, a Python one a few.
-pub const DEFAULT_PROCESSES: u32 = 512;
+pub(crate) const DEFAULT_PROCESSES: u32 = 512;
 /// Default memory per process.
-pub const DEFAULT_MEMORY: u64 = 4 << 30;
+pub(crate) const DEFAULT_MEMORY: u64 = 4 << 30;
 /// Default shared tmpfs budget.
-pub const DEFAULT_TMPFS: u64 = 512 << 20;
+pub(crate) const DEFAULT_TMPFS: u64 = 512 << 20;
 /// Default persistent cache size.
-pub const DEFAULT_CACHE: u64 = 2 << 30;
+pub(crate) const DEFAULT_CACHE: u64 = 2 << 30;
 
 /// Fewer tasks than this cannot run a real server (Node alone starts ~11 threads).
 const MIN_PROCESSES: u32 = 16;
@@ -42,11 +42,11 @@ const MIN_MEMORY: u64 = 64 << 20;
 /// A smaller tmpfs budget cannot hold a runtime's scratch files.
 const MIN_TMPFS: u64 = 1 << 20;
 /// Pid numbers below this are not reused after the pid space wraps (kernel RESERVED_PIDS).
-pub const RESERVED_PIDS: u32 = 300;
+pub(crate) const RESERVED_PIDS: u32 = 300;
 
 /// The limits a sandbox is planned with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResourceLimits {
+pub(crate) struct ResourceLimits {
     /// Most tasks at once (processes and threads).
     pub processes: u32,
     /// Bytes of private writable memory per process; `None` when switched off.
@@ -70,7 +70,9 @@ impl Default for ResourceLimits {
 
 impl ResourceLimits {
     /// The limits a profile's `[limits]` section asks for, defaults filling the rest.
-    pub fn from_profile(limits: &crate::profile::model::LimitsSection) -> Result<Self, String> {
+    pub(crate) fn from_profile(
+        limits: &crate::profile::model::LimitsSection,
+    ) -> Result<Self, String> {
         let defaults = ResourceLimits::default();
         let processes = match limits.processes {
             None => defaults.processes,
@@ -107,13 +109,13 @@ impl ResourceLimits {
     }
 
     /// The pid_max of the sandbox's pid namespace that lets it hold `processes` tasks.
-    pub fn pid_max(&self) -> u32 {
+    pub(crate) fn pid_max(&self) -> u32 {
         self.processes + RESERVED_PIDS
     }
 
     /// Inodes of the shared tmpfs: one per 4 KiB of budget, so empty files run out no
     /// sooner than the space does, and cost the kernel a bounded amount.
-    pub fn tmpfs_inodes(&self) -> u64 {
+    pub(crate) fn tmpfs_inodes(&self) -> u64 {
         (self.tmpfs / 4096).max(1024)
     }
 }

@@ -5,20 +5,20 @@
 //! request into a plan (pure); `channels` hands the plan to the helper (`init`), which
 //! builds the sandbox from it; the helper's stdin/stdout become the server's.
 
-pub mod cache;
-pub mod channels;
-pub mod handoff;
-pub mod host;
-pub mod init;
-pub mod landlock;
-pub mod limits;
-pub mod mounts;
-pub mod namespaces;
-pub mod network;
-pub mod plan;
-pub mod privileges;
-pub mod probe;
-pub mod seccomp;
+pub(crate) mod cache;
+pub(crate) mod channels;
+pub(crate) mod handoff;
+pub(crate) mod host;
+pub(crate) mod init;
+pub(crate) mod landlock;
+pub(crate) mod limits;
+pub(crate) mod mounts;
+pub(crate) mod namespaces;
+pub(crate) mod network;
+pub(crate) mod plan;
+pub(crate) mod privileges;
+pub(crate) mod probe;
+pub(crate) mod seccomp;
 
-pub use channels::{Channels, channels};
-pub use host::{PlanError, cache_key, check_grants, create_caches, host_facts};
+pub(crate) use channels::{Channels, channels};
+pub(crate) use host::{PlanError, check_grants, create_caches, host_facts};

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 /// A failed step, named for the user.
 #[derive(Debug, thiserror::Error)]
 #[error("{step} {path}: {source}")]
-pub struct MountError {
+pub(crate) struct MountError {
     step: &'static str,
     path: PathBuf,
     source: io::Error,
@@ -212,7 +212,7 @@ fn staging_dir(mounts: &[Mount]) -> Option<PathBuf> {
 }
 
 /// Builds the view described by `mounts` and makes it the root, within `limits`.
-pub fn build_root(mounts: &[Mount], limits: &ResourceLimits) -> Result<(), MountError> {
+pub(crate) fn build_root(mounts: &[Mount], limits: &ResourceLimits) -> Result<(), MountError> {
     let root_fs = Path::new("/");
     mount(
         None::<&str>,

@@ -10,7 +10,7 @@ use std::io;
 
 /// Why the namespaces could not be entered.
 #[derive(Debug, thiserror::Error)]
-pub enum NamespaceError {
+pub(crate) enum NamespaceError {
     #[error(
         "user namespaces are not available ({0}); {hint}",
         hint = userns_hint()
@@ -21,7 +21,7 @@ pub enum NamespaceError {
 }
 
 /// How to enable user namespaces on this machine, from what it shows.
-pub fn userns_hint() -> String {
+pub(crate) fn userns_hint() -> String {
     let read = |path: &str| {
         std::fs::read_to_string(path)
             .ok()
@@ -47,7 +47,7 @@ pub fn userns_hint() -> String {
 
 /// Enters new namespaces and maps the caller's ids into the user namespace. The pid
 /// namespace applies to children forked after this.
-pub fn enter(network: Network, uid: u32, gid: u32) -> Result<(), NamespaceError> {
+pub(crate) fn enter(network: Network, uid: u32, gid: u32) -> Result<(), NamespaceError> {
     let mut flags = CloneFlags::CLONE_NEWUSER
         | CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWPID

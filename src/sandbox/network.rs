@@ -10,7 +10,7 @@ use std::io;
 use std::net::Ipv4Addr;
 
 /// Sets IFF_UP on `lo`. Needs CAP_NET_ADMIN over the network namespace (PID 1 has it).
-pub fn loopback_up() -> io::Result<()> {
+pub(crate) fn loopback_up() -> io::Result<()> {
     // SAFETY: a plain datagram socket used only for the interface ioctls below.
     let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
@@ -43,7 +43,7 @@ pub fn loopback_up() -> io::Result<()> {
 /// whole prefix local, so a connection to any address in it is delivered to this
 /// namespace's own listeners, with the address it was meant for as the local address.
 /// Needs CAP_NET_ADMIN over the network namespace (PID 1 has it).
-pub fn add_loopback_address(address: Ipv4Addr, prefix: u8) -> io::Result<()> {
+pub(crate) fn add_loopback_address(address: Ipv4Addr, prefix: u8) -> io::Result<()> {
     const RTM_NEWADDR: u16 = 20;
     const IFA_ADDRESS: u16 = 1;
     const IFA_LOCAL: u16 = 2;

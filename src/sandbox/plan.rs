@@ -17,11 +17,11 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 // The layers and network modes are the profile's words (the contract); the plan uses them.
-pub use crate::profile::model::{Layer, Network};
+pub(crate) use crate::profile::model::{Layer, Network};
 
 /// How the sandbox's network namespace is wired to the egress filter (allowlist mode).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EgressPlan {
+pub(crate) struct EgressPlan {
     /// TCP ports whose connections to any captured address reach the filter.
     pub capture_ports: Vec<u16>,
     /// IPv4 addresses named in the allowlist, captured as well (the synthetic range always is).
@@ -30,19 +30,19 @@ pub struct EgressPlan {
 
 /// The synthetic addresses the sandbox's name server hands out (198.18.0.0/15, reserved for
 /// benchmarking, so no real destination is shadowed); all of them lead to the filter.
-pub const SYNTHETIC_NETWORK: (Ipv4Addr, u8) = (Ipv4Addr::new(198, 18, 0, 0), 15);
+pub(crate) const SYNTHETIC_NETWORK: (Ipv4Addr, u8) = (Ipv4Addr::new(198, 18, 0, 0), 15);
 /// The address the synthetic range is given on the sandbox's loopback.
-pub const SYNTHETIC_GATEWAY: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+pub(crate) const SYNTHETIC_GATEWAY: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 /// The HTTP proxy port on the sandbox's loopback (HTTP_PROXY and friends point here).
-pub const PROXY_PORT: u16 = 3128;
+pub(crate) const PROXY_PORT: u16 = 3128;
 /// Where the proxy is, as the server's proxy variables say it.
-pub const PROXY_URL: &str = "http://127.0.0.1:3128";
+pub(crate) const PROXY_URL: &str = "http://127.0.0.1:3128";
 /// TCP ports captured whatever the allowlist says (host patterns without a port mean these).
-pub const WEB_PORTS: [u16; 2] = [80, 443];
+pub(crate) const WEB_PORTS: [u16; 2] = [80, 443];
 
 /// What the user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SandboxRequest {
+pub(crate) struct SandboxRequest {
     pub server_name: String,
     pub argv: Vec<String>,
     pub network: Network,
@@ -61,7 +61,7 @@ pub struct SandboxRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EnvGrant {
+pub(crate) enum EnvGrant {
     /// Pass the host's value of this variable, if it has one.
     Inherit(String),
     /// Set this variable to this value.
@@ -70,7 +70,7 @@ pub enum EnvGrant {
 
 /// Facts about this machine and user that the plan depends on, gathered by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostFacts {
+pub(crate) struct HostFacts {
     pub uid: u32,
     pub gid: u32,
     pub home: PathBuf,
@@ -92,7 +92,7 @@ pub struct HostFacts {
 
 impl Plan {
     /// The server's own package cache on the host (the directory its caches live in).
-    pub fn cache_dir(&self) -> Option<&Path> {
+    pub(crate) fn cache_dir(&self) -> Option<&Path> {
         self.mounts.iter().find_map(|mount| match mount {
             Mount::BindAt { source, .. } => source.parent(),
             _ => None,
@@ -102,7 +102,7 @@ impl Plan {
 
 /// One step of building the view, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Mount {
+pub(crate) enum Mount {
     /// A host path bound at the same path inside.
     Bind { path: PathBuf, writable: bool },
     /// A persistent host directory bound at another path inside (caches).
@@ -125,14 +125,14 @@ pub enum Mount {
 
 /// Landlock rules, on the paths as seen by the server.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct LandlockRules {
+pub(crate) struct LandlockRules {
     pub read: Vec<PathBuf>,
     pub write: Vec<PathBuf>,
 }
 
 /// Everything the sandbox helper does, as data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub server_name: String,
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,
@@ -159,7 +159,7 @@ pub struct Plan {
 }
 
 /// The hostname inside the sandbox.
-pub const HOSTNAME: &str = "mcpguard";
+pub(crate) const HOSTNAME: &str = "mcpguard";
 
 /// The sandbox's resolver configuration in allowlist mode: the name server on its loopback.
 const RESOLV_CONF: &str = "# written by mcpguard: names are answered by its egress filter\nnameserver 127.0.0.1\noptions attempts:2 timeout:2\n";
@@ -192,7 +192,7 @@ const PROXY_ENV: [&str; 6] = [
 ];
 
 /// Whether `name` is one of the variables allowlist mode sets to point at its proxy.
-pub fn is_proxy_variable(name: &str) -> bool {
+pub(crate) fn is_proxy_variable(name: &str) -> bool {
     PROXY_ENV.contains(&name) || ["NO_PROXY", "no_proxy", "NODE_USE_ENV_PROXY"].contains(&name)
 }
 
@@ -200,12 +200,12 @@ pub fn is_proxy_variable(name: &str) -> bool {
 const BASIC_ENV: [&str; 6] = ["PATH", "LANG", "LANGUAGE", "TZ", "TERM", "LC_ALL"];
 
 /// Standard system directories shown read-only when they exist.
-pub const SYSTEM_DIRS: [&str; 9] = [
+pub(crate) const SYSTEM_DIRS: [&str; 9] = [
     "/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc", "/opt",
 ];
 
 /// Files and directories under /etc that hold host secrets; hidden even though /etc is shown.
-pub const MASKED_ETC: [&str; 10] = [
+pub(crate) const MASKED_ETC: [&str; 10] = [
     "/etc/shadow",
     "/etc/gshadow",
     "/etc/shadow-",
@@ -219,10 +219,10 @@ pub const MASKED_ETC: [&str; 10] = [
 ];
 
 /// Device nodes bound into the minimal /dev.
-pub const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+pub(crate) const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
 
 /// Builds the plan.
-pub fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
+pub(crate) fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
     let mut mounts = Vec::new();
     for (path, target) in &facts.root_symlinks {
         mounts.push(Mount::Symlink {
@@ -380,7 +380,7 @@ pub fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
 }
 
 /// Whether `path` lies under one of `dirs` (already shown).
-pub fn covered_by(path: &Path, dirs: &[PathBuf]) -> bool {
+pub(crate) fn covered_by(path: &Path, dirs: &[PathBuf]) -> bool {
     dirs.iter().any(|dir| path.starts_with(dir))
 }
 
@@ -450,7 +450,11 @@ fn environment(request: &SandboxRequest, facts: &HostFacts) -> Vec<(String, Stri
 /// own directory only when that is narrower, and nothing otherwise (`--allow-read` grants
 /// it); `~/bin` holds programs only, and a version manager's own tree (`~/.pyenv`) is
 /// granted whole because its shims need it.
-pub fn toolchain_roots(resolved: &Path, canonical: &Path, homes: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn toolchain_roots(
+    resolved: &Path,
+    canonical: &Path,
+    homes: &[PathBuf],
+) -> Vec<PathBuf> {
     let too_broad = |dir: &Path| {
         dir == Path::new("/")
             || homes.iter().any(|home| {

@@ -16,7 +16,7 @@ const SECBIT_NO_CAP_AMBIENT_RAISE: libc::c_ulong = 1 << 6;
 const SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED: libc::c_ulong = 1 << 7;
 
 /// A new session with no controlling terminal.
-pub fn new_session() -> io::Result<()> {
+pub(crate) fn new_session() -> io::Result<()> {
     nix::unistd::setsid().map(|_| ()).map_err(io::Error::from)
 }
 
@@ -24,7 +24,7 @@ pub fn new_session() -> io::Result<()> {
 /// at most `processes` tasks of this uid in this user namespace (RLIMIT_NPROC; see
 /// `limits.rs` for what it counts); at most `memory` bytes of private writable memory per
 /// process (RLIMIT_DATA). Soft and hard limits alike, so the server cannot raise them.
-pub fn limit_resources(processes: Option<u32>, memory: Option<u64>) -> io::Result<()> {
+pub(crate) fn limit_resources(processes: Option<u32>, memory: Option<u64>) -> io::Result<()> {
     use nix::sys::resource::{Resource, setrlimit};
     setrlimit(Resource::RLIMIT_CORE, 0, 0)?;
     if let Some(n) = processes {
@@ -39,7 +39,7 @@ pub fn limit_resources(processes: Option<u32>, memory: Option<u64>) -> io::Resul
 /// Drops all capabilities. A process that holds none to begin with (degraded mode as an
 /// unprivileged user) may lack the right to change securebits and the bounding set; that is
 /// tolerated only then, since it has nothing to give up and NO_NEW_PRIVS stops it gaining any.
-pub fn drop_capabilities() -> io::Result<()> {
+pub(crate) fn drop_capabilities() -> io::Result<()> {
     // SAFETY: prctl with integer arguments only, throughout this function.
     unsafe {
         let bits = SECBIT_NOROOT
@@ -106,7 +106,7 @@ struct CapData {
     inheritable: u32,
 }
 
-pub fn no_new_privs() -> io::Result<()> {
+pub(crate) fn no_new_privs() -> io::Result<()> {
     // SAFETY: prctl with integer arguments.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
         return Err(io::Error::last_os_error());
@@ -127,7 +127,7 @@ fn read_status() -> String {
 
 /// Checks that the process really holds no capability and cannot gain any (one read of
 /// /proc/self/status for all five fields).
-pub fn verify_unprivileged() -> Result<(), String> {
+pub(crate) fn verify_unprivileged() -> Result<(), String> {
     let status = read_status();
     for field in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
         let value = status_field(&status, field).unwrap_or_default();

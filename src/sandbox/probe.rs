@@ -22,7 +22,7 @@ use std::process::Stdio;
 /// controllers and this user may create a child there (a delegated cgroup, as systemd's
 /// user manager gives one); otherwise why not. mcpguard does not use one yet (see
 /// `limits.rs`); doctor reports whether the machine would allow it.
-pub fn delegated_cgroup() -> Result<std::path::PathBuf, String> {
+pub(crate) fn delegated_cgroup() -> Result<std::path::PathBuf, String> {
     let membership = std::fs::read_to_string("/proc/self/cgroup")
         .map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
     let relative = membership
@@ -58,7 +58,7 @@ pub fn delegated_cgroup() -> Result<std::path::PathBuf, String> {
 
 /// One namespace type and whether an unprivileged user namespace can hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NamespaceCheck {
+pub(crate) struct NamespaceCheck {
     pub name: &'static str,
     /// `None` when it works, else the error.
     pub error: Option<String>,
@@ -104,7 +104,7 @@ fn try_namespace(extra: CloneFlags) -> Option<String> {
     }
 }
 
-pub fn namespaces() -> Vec<NamespaceCheck> {
+pub(crate) fn namespaces() -> Vec<NamespaceCheck> {
     [
         ("user", CloneFlags::empty()),
         ("mount", CloneFlags::CLONE_NEWNS),
@@ -123,7 +123,7 @@ pub fn namespaces() -> Vec<NamespaceCheck> {
 }
 
 /// What a Landlock ABI version covers, in words.
-pub fn landlock_coverage(abi: i32) -> &'static str {
+pub(crate) fn landlock_coverage(abi: i32) -> &'static str {
     match abi {
         i32::MIN..=0 => "not available",
         1 => "filesystem only, and renames across directories are always refused (breaks npm)",
@@ -135,12 +135,12 @@ pub fn landlock_coverage(abi: i32) -> &'static str {
     }
 }
 
-pub fn landlock_abi() -> i32 {
+pub(crate) fn landlock_abi() -> i32 {
     landlock::kernel_abi()
 }
 
 /// Whether seccomp filters can be installed (checked without installing one).
-pub fn seccomp_available() -> bool {
+pub(crate) fn seccomp_available() -> bool {
     // SAFETY: PR_GET_SECCOMP takes no pointer.
     let mode = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) };
     mode >= 0 && std::fs::read_to_string("/proc/self/status").is_ok_and(|s| s.contains("Seccomp:"))
@@ -148,7 +148,7 @@ pub fn seccomp_available() -> bool {
 
 /// What a trial sandbox did.
 #[derive(Debug)]
-pub struct TrialOutcome {
+pub(crate) struct TrialOutcome {
     pub report: Option<LayerReport>,
     pub code: Option<i32>,
     /// In allowlist mode: the roles of the egress sockets it handed over, or why none came.
@@ -159,7 +159,7 @@ pub struct TrialOutcome {
 
 impl TrialOutcome {
     /// Why the trial did not end well, in words; `None` when it exited 0.
-    pub fn failure(&self) -> Option<String> {
+    pub(crate) fn failure(&self) -> Option<String> {
         let how = match self.code {
             Some(0) => return None,
             Some(code) => format!("the trial sandbox exited with status {code}"),
@@ -175,7 +175,7 @@ impl TrialOutcome {
 
 /// Starts the real sandbox helper on `plan` and returns what it reports, its exit code and,
 /// in allowlist mode, what it handed over for the egress filter.
-pub fn trial(plan: &Plan) -> Result<TrialOutcome, String> {
+pub(crate) fn trial(plan: &Plan) -> Result<TrialOutcome, String> {
     let channels = super::channels(plan).map_err(|e| e.to_string())?;
     let mut command = channels.helper_command();
     command

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 /// The syscalls refused, by name, and why they are grouped as they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Denials {
+pub(crate) struct Denials {
     /// Refused with EPERM outright.
     pub eperm: Vec<(&'static str, i64)>,
     /// Refused with ENOSYS (callers fall back, or the call is newer than any need).
@@ -47,7 +47,7 @@ macro_rules! calls {
 
 /// The default denials. `allow_inet` is false in degraded mode with no network, where no
 /// network namespace stands between the server and the host's network.
-pub fn denials(allow_inet: bool) -> Denials {
+pub(crate) fn denials(allow_inet: bool) -> Denials {
     let eperm = calls![
         SYS_syslog,
         SYS_uselib,
@@ -159,7 +159,7 @@ fn arch() -> TargetArch {
 }
 
 /// Compiles the denials into BPF programs, in installation order.
-pub fn programs(denials: &Denials) -> Result<Vec<BpfProgram>, String> {
+pub(crate) fn programs(denials: &Denials) -> Result<Vec<BpfProgram>, String> {
     let mut programs = Vec::new();
     if cfg!(target_arch = "x86_64") {
         programs.push(x32_guard());
@@ -268,7 +268,7 @@ fn x32_guard() -> BpfProgram {
 }
 
 /// Installs the programs on this thread (NO_NEW_PRIVS must already be set).
-pub fn install(programs: &[BpfProgram]) -> Result<(), String> {
+pub(crate) fn install(programs: &[BpfProgram]) -> Result<(), String> {
     for program in programs {
         seccompiler::apply_filter(program).map_err(|e| e.to_string())?;
     }

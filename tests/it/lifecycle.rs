@@ -104,6 +104,7 @@ fn signals_to_mcpguard_reach_the_server() {
         let mut guard = Guarded::start(&[], &fake(&["normal"]));
         guard.send_json(&request(json!(1), "ping", json!({})));
         assert_eq!(guard.recv_json()["id"], json!(1));
+        // SAFETY: kill(2) takes plain integers and touches no memory.
         unsafe { libc::kill(guard.pid(), signal) };
         assert_eq!(
             guard.wait().code(),

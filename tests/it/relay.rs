@@ -388,6 +388,7 @@ fn a_server_that_stops_reading_cannot_grow_mcpguard_without_bound() {
         "64 MiB were accepted although nobody reads them"
     );
     assert!(rss_kib < 32 * 1024, "mcpguard holds {rss_kib} KiB");
+    // SAFETY: kill(2) takes plain integers and touches no memory.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     let _ = writer.join();
 }

@@ -858,6 +858,7 @@ fn killing_mcpguard_takes_the_whole_sandbox_with_it() {
     );
     wait_for_file(&pidfile);
     assert_eq!(processes_with_marker(&marker).len(), 5);
+    // SAFETY: kill(2) takes plain integers and touches no memory.
     unsafe { libc::kill(guard.pid(), libc::SIGKILL) };
     let start = std::time::Instant::now();
     while !processes_with_marker(&marker).is_empty() && start.elapsed() < PATIENCE {

@@ -11,18 +11,18 @@ use std::time::{Duration, Instant};
 
 /// How long any single expected event may take before the test fails. Generous: this is a
 /// hang detector, not a timing assertion.
-pub const PATIENCE: Duration = Duration::from_secs(30);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 
-pub fn mcpguard() -> PathBuf {
+pub(crate) fn mcpguard() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_mcpguard"))
 }
 
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The fake server for misbehaviour no real peer shows, with its mode arguments.
-pub fn fake(mode: &[&str]) -> Vec<String> {
+pub(crate) fn fake(mode: &[&str]) -> Vec<String> {
     let script = repo().join("tests/fixtures/fake_server.py");
     let mut argv = vec!["python3".to_string(), script.display().to_string()];
     argv.extend(mode.iter().map(|s| s.to_string()));
@@ -31,7 +31,7 @@ pub fn fake(mode: &[&str]) -> Vec<String> {
 
 /// Where tests/setup.sh installed the real peers. Fails loudly when they are missing: a
 /// real-peer test that silently skips would prove nothing.
-pub fn peers() -> PathBuf {
+pub(crate) fn peers() -> PathBuf {
     let dir = std::env::var_os("MCPGUARD_TEST_PEERS")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target/peers"));
@@ -44,7 +44,7 @@ pub fn peers() -> PathBuf {
 }
 
 /// A running `mcpguard run` with the test as its agent.
-pub struct Guarded {
+pub(crate) struct Guarded {
     pub child: Child,
     /// mcpguard's own files (MCPGUARD_HOME): the audit trail and caches of this session.
     pub home: PathBuf,
@@ -55,11 +55,11 @@ pub struct Guarded {
 }
 
 impl Guarded {
-    pub fn start(options: &[&str], server: &[String]) -> Self {
+    pub(crate) fn start(options: &[&str], server: &[String]) -> Self {
         Self::start_with(options, server, |_| {})
     }
 
-    pub fn start_with(
+    pub(crate) fn start_with(
         options: &[&str],
         server: &[String],
         customize: impl FnOnce(&mut Command),
@@ -70,7 +70,7 @@ impl Guarded {
     }
 
     /// Like `start_with`, with mcpguard's files under `home` (shared between sessions).
-    pub fn start_in(
+    pub(crate) fn start_in(
         home: &Path,
         home_dir: Option<tempfile::TempDir>,
         options: &[&str],
@@ -138,25 +138,25 @@ impl Guarded {
         }
     }
 
-    pub fn send(&mut self, bytes: &[u8]) {
+    pub(crate) fn send(&mut self, bytes: &[u8]) {
         let stdin = self.stdin.as_mut().expect("stdin still open");
         stdin.write_all(bytes).expect("write to mcpguard");
         stdin.flush().expect("flush");
     }
 
-    pub fn send_json(&mut self, value: &Value) {
+    pub(crate) fn send_json(&mut self, value: &Value) {
         let mut line = serde_json::to_vec(value).unwrap();
         line.push(b'\n');
         self.send(&line);
     }
 
     /// The next line mcpguard writes, raw.
-    pub fn recv(&self) -> Vec<u8> {
+    pub(crate) fn recv(&self) -> Vec<u8> {
         self.recv_within(PATIENCE)
     }
 
     /// Like `recv`, with more patience (a first start that downloads a package).
-    pub fn recv_within(&self, patience: Duration) -> Vec<u8> {
+    pub(crate) fn recv_within(&self, patience: Duration) -> Vec<u8> {
         match self.lines.recv_timeout(patience) {
             Ok(line) => line,
             Err(RecvTimeoutError::Timeout) => panic!(
@@ -169,14 +169,14 @@ impl Guarded {
         }
     }
 
-    pub fn recv_json(&self) -> Value {
+    pub(crate) fn recv_json(&self) -> Value {
         let line = self.recv();
         serde_json::from_slice(&line)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&line)))
     }
 
     /// Whether mcpguard writes nothing more before its stdout closes.
-    pub fn expect_stdout_closed(&self) {
+    pub(crate) fn expect_stdout_closed(&self) {
         match self.lines.recv_timeout(PATIENCE) {
             Err(RecvTimeoutError::Disconnected) => {}
             Ok(line) => panic!("unexpected line: {}", String::from_utf8_lossy(&line)),
@@ -185,23 +185,23 @@ impl Guarded {
     }
 
     /// Hands the pipe to mcpguard's stdin over to the test (to write from another thread).
-    pub fn take_stdin(&mut self) -> ChildStdin {
+    pub(crate) fn take_stdin(&mut self) -> ChildStdin {
         self.stdin.take().expect("stdin still open")
     }
 
-    pub fn close_stdin(&mut self) {
+    pub(crate) fn close_stdin(&mut self) {
         self.stdin.take();
     }
 
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
 
-    pub fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         self.child.id() as i32
     }
 
-    pub fn wait(&mut self) -> ExitStatus {
+    pub(crate) fn wait(&mut self) -> ExitStatus {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -219,7 +219,7 @@ impl Guarded {
     }
 
     /// Closes stdin and returns the exit code.
-    pub fn finish(mut self) -> (Option<i32>, String) {
+    pub(crate) fn finish(mut self) -> (Option<i32>, String) {
         self.close_stdin();
         let status = self.wait();
         // Let the stderr thread drain.
@@ -237,11 +237,11 @@ impl Drop for Guarded {
     }
 }
 
-pub fn request(id: Value, method: &str, params: Value) -> Value {
+pub(crate) fn request(id: Value, method: &str, params: Value) -> Value {
     serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
 }
 
-pub fn initialize(id: Value) -> Value {
+pub(crate) fn initialize(id: Value) -> Value {
     request(
         id,
         "initialize",
@@ -249,7 +249,7 @@ pub fn initialize(id: Value) -> Value {
     )
 }
 
-pub fn echo_call(id: Value, text: &str) -> Value {
+pub(crate) fn echo_call(id: Value, text: &str) -> Value {
     request(
         id,
         "tools/call",
@@ -258,7 +258,7 @@ pub fn echo_call(id: Value, text: &str) -> Value {
 }
 
 /// Whether process `pid` is gone (no /proc entry, or a zombie about to be collected).
-pub fn is_dead(pid: i32) -> bool {
+pub(crate) fn is_dead(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
         Ok(stat) => stat
@@ -268,7 +268,7 @@ pub fn is_dead(pid: i32) -> bool {
 }
 
 /// Waits until `pid` is dead, up to PATIENCE.
-pub fn wait_dead(pid: i32) -> bool {
+pub(crate) fn wait_dead(pid: i32) -> bool {
     let start = Instant::now();
     while start.elapsed() < PATIENCE {
         if is_dead(pid) {
@@ -281,7 +281,7 @@ pub fn wait_dead(pid: i32) -> bool {
 
 /// Processes whose environment contains `marker` (the test sets it in mcpguard's environment;
 /// the server and everything it starts inherit it).
-pub fn processes_with_marker(marker: &str) -> Vec<i32> {
+pub(crate) fn processes_with_marker(marker: &str) -> Vec<i32> {
     let needle = marker.as_bytes();
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -302,7 +302,7 @@ pub fn processes_with_marker(marker: &str) -> Vec<i32> {
     found
 }
 
-pub fn wait_for_file(path: &Path) -> String {
+pub(crate) fn wait_for_file(path: &Path) -> String {
     let start = Instant::now();
     while start.elapsed() < PATIENCE {
         if let Ok(text) = std::fs::read_to_string(path)
@@ -316,7 +316,7 @@ pub fn wait_for_file(path: &Path) -> String {
 }
 
 /// Runs `mcpguard ARGS` with mcpguard's files under `home`; returns (exit code, stdout, stderr).
-pub fn mcpguard_in(home: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+pub(crate) fn mcpguard_in(home: &Path, args: &[&str]) -> (Option<i32>, String, String) {
     let output = Command::new(mcpguard())
         .env("MCPGUARD_HOME", home)
         .args(args)
@@ -331,7 +331,7 @@ pub fn mcpguard_in(home: &Path, args: &[&str]) -> (Option<i32>, String, String) 
 
 /// Runs `command` the way an agent runs a server it never writes to: stdin held open until
 /// the process exits, stdout discarded, stderr kept; returns (exit code, stderr).
-pub fn run_holding_stdin(command: &mut Command) -> (Option<i32>, String) {
+pub(crate) fn run_holding_stdin(command: &mut Command) -> (Option<i32>, String) {
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
