@@ -6,17 +6,6 @@ use crate::common::*;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-fn node_server(bin: &str) -> Vec<String> {
-    vec![
-        "node".into(),
-        peers()
-            .join("node/node_modules/.bin")
-            .join(bin)
-            .display()
-            .to_string(),
-    ]
-}
-
 /// A session that has initialized and listed the tools.
 fn start(options: &[&str], server: Vec<String>) -> (Guarded, Vec<String>) {
     start_at(None, options, server)
@@ -104,7 +93,7 @@ fn filesystem_profile_allows_reads_in_the_workspace_and_blocks_the_rest() {
         .display()
         .to_string();
     std::fs::write(format!("{ws}/notes.md"), "hello from the workspace").unwrap();
-    let mut server = node_server("mcp-server-filesystem");
+    let mut server = node_bin("mcp-server-filesystem");
     server.push(ws.clone());
     let (mut guard, tools) = start(
         &[
@@ -209,7 +198,7 @@ fn memory_profile_denies_deletions_and_default_profile_prompts_destructive_tools
             "--env",
             &env,
         ],
-        node_server("mcp-server-memory"),
+        node_bin("mcp-server-memory"),
     );
     assert!(
         !tools.iter().any(|t| t.starts_with("delete_")),
@@ -240,7 +229,7 @@ fn memory_profile_denies_deletions_and_default_profile_prompts_destructive_tools
             "--profile",
             "default",
         ],
-        node_server("mcp-server-memory"),
+        node_bin("mcp-server-memory"),
     );
     assert_eq!(
         blocked(&call(&mut guard, json!(1), "read_graph", json!({}))),
