@@ -121,13 +121,12 @@ async fn inspect_line(shared: &Arc<Shared>, line: Bytes, outlets: &Outlets<'_>) 
     }
     match message::parse(text) {
         Ok(Parsed::Single(kind)) => match note(shared, kind, &line, outlets) {
-            Some(reply) => {
-                if !reply.is_empty() {
-                    outlets.to_client.send(reply).await;
-                }
+            Fate::Forward => Some(line),
+            Fate::Answer(reply) => {
+                outlets.to_client.send(reply).await;
                 None
             }
-            None => Some(line),
+            Fate::Drop => None,
         },
         Ok(Parsed::Batch(elements)) => {
             let total = elements.len();
@@ -135,12 +134,11 @@ async fn inspect_line(shared: &Arc<Shared>, line: Bytes, outlets: &Outlets<'_>) 
             for element in elements {
                 match element.kind {
                     Ok(kind) => match note(shared, kind, &line, outlets) {
-                        Some(reply) => {
-                            if !reply.is_empty() {
-                                outlets.to_client.send(reply).await;
-                            }
+                        Fate::Forward => kept.push(element.raw),
+                        Fate::Answer(reply) => {
+                            outlets.to_client.send(reply).await;
                         }
-                        None => kept.push(element.raw),
+                        Fate::Drop => {}
                     },
                     Err(malformed) => {
                         let found = id_recovery::recover(element.raw.get().as_bytes(), None);
@@ -167,15 +165,19 @@ async fn inspect_line(shared: &Arc<Shared>, line: Bytes, outlets: &Outlets<'_>) 
     }
 }
 
-/// Records what one client message means for the session.
-/// Returns the reply the client gets instead, when the message is not to be forwarded (an
-/// empty reply: dropped without one).
-fn note(
-    shared: &Arc<Shared>,
-    kind: Kind<'_>,
-    line: &Bytes,
-    outlets: &Outlets<'_>,
-) -> Option<Bytes> {
+/// What becomes of one client message (of a line, or of one element of a batch).
+enum Fate {
+    /// It goes to the server as it is.
+    Forward,
+    /// Not relayed; the client gets this instead: a denial, or an error in place of the
+    /// answer.
+    Answer(Bytes),
+    /// Not relayed, and nobody is answered (a tools/call without an id has no one to answer).
+    Drop,
+}
+
+/// Records what one client message means for the session and decides its fate.
+fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, outlets: &Outlets<'_>) -> Fate {
     match kind {
         Kind::Request { id, method, params } => {
             // Every stage below reads the params (the era, the gate, the audit record): what
@@ -190,7 +192,7 @@ fn note(
                     if let Some(audit) = shared.lock().audit.as_mut() {
                         audit.refused(Some(recording::id_value(&id)), "denied.unreadable", &why);
                     }
-                    return Some(reply::error_line(Some(&id), ErrorCode::Unreadable, &why));
+                    return Fate::Answer(reply::error_line(Some(&id), ErrorCode::Unreadable, &why));
                 }
             };
             let mut state = shared.lock();
@@ -239,7 +241,7 @@ fn note(
                     && audit.refuses_unrecorded()
                     && method != methods::PING
                 {
-                    return Some(reply::error_line(
+                    return Fate::Answer(reply::error_line(
                         Some(&id),
                         ErrorCode::AuditUnavailable,
                         "the audit trail cannot be written, so this request is not relayed \
@@ -247,12 +249,12 @@ fn note(
                     ));
                 }
             }
-            if outcome.blocked.is_some() {
-                return outcome.blocked;
+            if let Some(blocked) = outcome.blocked {
+                return Fate::Answer(blocked);
             }
             if !is_call {
                 state.pending.client_request(id, &method, None, None, None);
-                return None;
+                return Fate::Forward;
             }
             let deadline = shared
                 .config
@@ -276,7 +278,7 @@ fn note(
                     outlets.to_server.clone(),
                 );
             }
-            None
+            Fate::Forward
         }
         Kind::Notification { method, .. } if method == methods::TOOLS_CALL => {
             // A tools/call without an id would run unjudged and unanswered: it is dropped.
@@ -284,7 +286,7 @@ fn note(
             if let Some(audit) = shared.lock().audit.as_mut() {
                 audit.refused(None, "denied.malformed", "a tools/call without an id");
             }
-            Some(Bytes::new())
+            Fate::Drop
         }
         Kind::Notification { method, params } => {
             if method == methods::NOTIFICATION_CANCELLED
@@ -292,7 +294,7 @@ fn note(
             {
                 shared.lock().pending.client_cancelled(&id);
             }
-            None
+            Fate::Forward
         }
         Kind::Response {
             id: Some(id),
@@ -311,9 +313,9 @@ fn note(
                     result: result.and_then(|r| recording::range_in(line, r.get())),
                 });
             }
-            None
+            Fate::Forward
         }
-        Kind::Response { id: None, .. } => None,
+        Kind::Response { id: None, .. } => Fate::Forward,
     }
 }
 

@@ -7,16 +7,6 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
-fn everything() -> Vec<String> {
-    vec![
-        "node".into(),
-        peers()
-            .join("node/node_modules/.bin/mcp-server-everything")
-            .display()
-            .to_string(),
-    ]
-}
-
 fn peers_grant() -> String {
     peers().display().to_string()
 }
@@ -33,7 +23,13 @@ fn everything_session(home: &Path, name: &str, extra: &[&str], message: &str) ->
         "300ms",
     ];
     options.extend_from_slice(extra);
-    let mut guard = Guarded::start_in(home, None, &options, &everything(), |_| {});
+    let mut guard = Guarded::start_in(
+        home,
+        None,
+        &options,
+        &node_bin("mcp-server-everything"),
+        |_| {},
+    );
     guard.send_json(&json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"audit-test","version":"1.2"}}}));
     assert_eq!(guard.recv_json()["id"], json!(1));
     guard.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");

@@ -245,24 +245,6 @@ fn zombie_children() -> usize {
         .count()
 }
 
-/// Every process: (pid, state, parent pid).
-fn process_table() -> Vec<(i32, String, i32)> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| {
-            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
-            let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
-            Some((
-                pid,
-                fields.first()?.to_string(),
-                fields.get(1)?.parse().ok()?,
-            ))
-        })
-        .collect()
-}
-
 /// Zombies anywhere under `root` (its children, and theirs: the sandbox's PID 1 is the
 /// one that inherits the server's orphans).
 fn zombies_under(root: i32) -> Vec<i32> {

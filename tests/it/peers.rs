@@ -64,17 +64,6 @@ fn compare(scenario: &str, mode: &str, server: Vec<String>) {
     );
 }
 
-fn node_bin(name: &str) -> Vec<String> {
-    vec![
-        "node".into(),
-        peers()
-            .join("node/node_modules/.bin")
-            .join(name)
-            .display()
-            .to_string(),
-    ]
-}
-
 #[test]
 fn everything_server_legacy_mode() {
     compare("everything", "legacy", node_bin("mcp-server-everything"));

@@ -6,17 +6,6 @@ use crate::common::*;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-fn node_server(bin: &str) -> Vec<String> {
-    vec![
-        "node".into(),
-        peers()
-            .join("node/node_modules/.bin")
-            .join(bin)
-            .display()
-            .to_string(),
-    ]
-}
-
 /// A session that has initialized and listed the tools.
 fn start(options: &[&str], server: Vec<String>) -> (Guarded, Vec<String>) {
     start_at(None, options, server)
@@ -96,6 +85,43 @@ fn blocked(reply: &Value) -> Option<(String, String)> {
     ))
 }
 
+/// What a call must come to: the server's answer, or the contract's block with its code
+/// and rule (a case about one of them checks that one only).
+enum Outcome {
+    Answered,
+    Blocked(&'static str, &'static str),
+    BlockedWithCode(&'static str),
+    BlockedByRule(&'static str),
+}
+
+/// Checks `reply` against `outcome`; a failure names `case`.
+fn expect(case: &str, reply: &Value, outcome: &Outcome) {
+    let got = blocked(reply);
+    match *outcome {
+        Outcome::Answered => assert_eq!(got, None, "{case}: {reply}"),
+        Outcome::Blocked(code, rule) => assert_eq!(
+            got,
+            Some((code.to_owned(), rule.to_owned())),
+            "{case}: {reply}"
+        ),
+        Outcome::BlockedWithCode(code) => {
+            assert_eq!(got.map(|b| b.0), Some(code.to_owned()), "{case}: {reply}")
+        }
+        Outcome::BlockedByRule(rule) => {
+            assert_eq!(got.map(|b| b.1), Some(rule.to_owned()), "{case}: {reply}")
+        }
+    }
+}
+
+/// Calls `tool` with `arguments` as request `id` for each case, in order, and checks each
+/// reply against its outcome.
+fn expect_calls(guard: &mut Guarded, cases: Vec<(&str, i64, &str, Value, Outcome)>) {
+    for (case, id, tool, arguments, outcome) in cases {
+        let reply = call(guard, json!(id), tool, arguments);
+        expect(case, &reply, &outcome);
+    }
+}
+
 #[test]
 fn filesystem_profile_allows_reads_in_the_workspace_and_blocks_the_rest() {
     let workspace = tempfile::tempdir().unwrap();
@@ -104,7 +130,7 @@ fn filesystem_profile_allows_reads_in_the_workspace_and_blocks_the_rest() {
         .display()
         .to_string();
     std::fs::write(format!("{ws}/notes.md"), "hello from the workspace").unwrap();
-    let mut server = node_server("mcp-server-filesystem");
+    let mut server = node_bin("mcp-server-filesystem");
     server.push(ws.clone());
     let (mut guard, tools) = start(
         &[
@@ -150,36 +176,31 @@ fn filesystem_profile_allows_reads_in_the_workspace_and_blocks_the_rest() {
         "the blocked write reached the server"
     );
 
-    let escape = call(
+    expect_calls(
         &mut guard,
-        json!(3),
-        "read_text_file",
-        json!({"path": format!("{ws}/../../etc/passwd")}),
-    );
-    assert_eq!(
-        blocked(&escape),
-        Some(("denied.rule".into(), "tools.rules[0]:*:/path".into()))
-    );
-    let absolute = call(
-        &mut guard,
-        json!(4),
-        "read_text_file",
-        json!({"path": "/etc/passwd"}),
-    );
-    assert_eq!(blocked(&absolute).map(|b| b.0), Some("denied.rule".into()));
-    // One path outside among several inside: the whole call is refused.
-    let smuggled = call(
-        &mut guard,
-        json!(6),
-        "read_multiple_files",
-        json!({"paths": [format!("{ws}/notes.md"), "/etc/passwd"]}),
-    );
-    assert_eq!(
-        blocked(&smuggled),
-        Some((
-            "denied.rule".into(),
-            "tools.rules[3]:read_multiple_files:/paths".into()
-        ))
+        vec![
+            (
+                "a path that climbs out of the workspace",
+                3,
+                "read_text_file",
+                json!({"path": format!("{ws}/../../etc/passwd")}),
+                Outcome::Blocked("denied.rule", "tools.rules[0]:*:/path"),
+            ),
+            (
+                "an absolute path outside",
+                4,
+                "read_text_file",
+                json!({"path": "/etc/passwd"}),
+                Outcome::BlockedWithCode("denied.rule"),
+            ),
+            (
+                "one path outside among several inside: the whole call is refused",
+                6,
+                "read_multiple_files",
+                json!({"paths": [format!("{ws}/notes.md"), "/etc/passwd"]}),
+                Outcome::Blocked("denied.rule", "tools.rules[3]:read_multiple_files:/paths"),
+            ),
+        ],
     );
 
     let invalid = call(&mut guard, json!(5), "read_text_file", json!({"path": 42}));
@@ -209,7 +230,7 @@ fn memory_profile_denies_deletions_and_default_profile_prompts_destructive_tools
             "--env",
             &env,
         ],
-        node_server("mcp-server-memory"),
+        node_bin("mcp-server-memory"),
     );
     assert!(
         !tools.iter().any(|t| t.starts_with("delete_")),
@@ -240,28 +261,27 @@ fn memory_profile_denies_deletions_and_default_profile_prompts_destructive_tools
             "--profile",
             "default",
         ],
-        node_server("mcp-server-memory"),
+        node_bin("mcp-server-memory"),
     );
-    assert_eq!(
-        blocked(&call(&mut guard, json!(1), "read_graph", json!({}))),
-        None
-    );
-    let create = call(
+    expect_calls(
         &mut guard,
-        json!(2),
-        "create_entities",
-        json!({"entities": [{"name": "a", "entityType": "t", "observations": []}]}),
-    );
-    assert_eq!(blocked(&create), None, "{create}");
-    let delete = call(
-        &mut guard,
-        json!(3),
-        "delete_entities",
-        json!({"entityNames": ["a"]}),
-    );
-    assert_eq!(
-        blocked(&delete),
-        Some(("denied.prompt".into(), "tools.destructive".into()))
+        vec![
+            ("read-only", 1, "read_graph", json!({}), Outcome::Answered),
+            (
+                "non-destructive",
+                2,
+                "create_entities",
+                json!({"entities": [{"name": "a", "entityType": "t", "observations": []}]}),
+                Outcome::Answered,
+            ),
+            (
+                "destructive",
+                3,
+                "delete_entities",
+                json!({"entityNames": ["a"]}),
+                Outcome::Blocked("denied.prompt", "tools.destructive"),
+            ),
+        ],
     );
     guard.finish();
 }
@@ -301,38 +321,56 @@ fn bypass_attempts_are_denied() {
         &["--profile", &profile, "--allow-write", &grant],
         fake(&["record", record.to_str().unwrap()]),
     );
-    // A tool never listed, and a denied name.
-    assert_eq!(
-        blocked(&call(&mut guard, json!(2), "secret_tool", json!({}))).map(|b| b.0),
-        Some("denied.unlisted".into())
+    expect_calls(
+        &mut guard,
+        vec![
+            (
+                "a tool never listed",
+                2,
+                "secret_tool",
+                json!({}),
+                Outcome::BlockedWithCode("denied.unlisted"),
+            ),
+            (
+                "a denied name",
+                3,
+                "rm_everything",
+                json!({}),
+                Outcome::BlockedByRule("tools.deny:rm*"),
+            ),
+        ],
     );
-    assert_eq!(
-        blocked(&call(&mut guard, json!(3), "rm_everything", json!({}))).map(|b| b.1),
-        Some("tools.deny:rm*".into())
-    );
-    // The same name, \\u-escaped.
-    guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"\\u0072m_all\",\"arguments\":{}}}\n");
-    assert_eq!(
-        blocked(&answer(&guard, json!(4))).map(|b| b.1),
-        Some("tools.deny:rm*".into())
-    );
-    // Two names: the guard must not judge one while the server runs the other.
-    guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"name\":\"rm_all\",\"arguments\":{}}}\n");
-    assert_eq!(
-        blocked(&answer(&guard, json!(5))).map(|b| b.0),
-        Some("denied.malformed".into())
-    );
-    // Keys a case-insensitive or NUL-tolerant server would read as `name` or `arguments`.
-    guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":51,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"Name\":\"rm_all\",\"arguments\":{}}}\n");
-    assert_eq!(
-        blocked(&answer(&guard, json!(51))).map(|b| b.0),
-        Some("denied.malformed".into())
-    );
-    guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":52,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"text\":\"a\"},\"arguments\":{\"text\":\"b\"}}}\n");
-    assert_eq!(
-        blocked(&answer(&guard, json!(52))).map(|b| b.0),
-        Some("denied.malformed".into())
-    );
+    // Frames written by hand, each answered by its id.
+    let frames: [(&str, i64, &[u8], Outcome); 4] = [
+        (
+            "the same name, \\u-escaped",
+            4,
+            b"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"\\u0072m_all\",\"arguments\":{}}}\n",
+            Outcome::BlockedByRule("tools.deny:rm*"),
+        ),
+        (
+            "two names: the guard must not judge one while the server runs the other",
+            5,
+            b"{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"name\":\"rm_all\",\"arguments\":{}}}\n",
+            Outcome::BlockedWithCode("denied.malformed"),
+        ),
+        (
+            "a key a case-insensitive server would read as `name`",
+            51,
+            b"{\"jsonrpc\":\"2.0\",\"id\":51,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"Name\":\"rm_all\",\"arguments\":{}}}\n",
+            Outcome::BlockedWithCode("denied.malformed"),
+        ),
+        (
+            "`arguments` twice",
+            52,
+            b"{\"jsonrpc\":\"2.0\",\"id\":52,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"text\":\"a\"},\"arguments\":{\"text\":\"b\"}}}\n",
+            Outcome::BlockedWithCode("denied.malformed"),
+        ),
+    ];
+    for (case, id, frame, outcome) in frames {
+        guard.send(frame);
+        expect(case, &answer(&guard, json!(id)), &outcome);
+    }
     guard.send(b"{\"jsonrpc\":\"2.0\",\"id\":53,\"method\":\"tools/list\",\"Method\":\"tools/call\",\"params\":{\"name\":\"rm_all\"}}\n");
     assert_eq!(
         answer(&guard, json!(53))["error"]["data"]["code"],
@@ -720,37 +758,27 @@ fn loops_and_failing_servers_are_cut_short() {
     .unwrap();
     let profile = profile.display().to_string();
     let (mut guard, _) = start(&["--profile", &profile], fake(&["normal"]));
-    assert_eq!(
-        blocked(&call(
-            &mut guard,
-            json!(1),
-            "echo",
-            json!({"text": "again"})
-        )),
-        None
-    );
-    assert_eq!(
-        blocked(&call(
-            &mut guard,
-            json!(2),
-            "echo",
-            json!({"text": "again"})
-        )),
-        None
-    );
-    let third = call(&mut guard, json!(3), "echo", json!({"text": "again"}));
-    assert_eq!(
-        blocked(&third),
-        Some(("denied.loop".into(), "limits.loop-count".into()))
-    );
-    assert_eq!(
-        blocked(&call(
-            &mut guard,
-            json!(4),
-            "echo",
-            json!({"text": "other"})
-        )),
-        None
+    let again = || json!({"text": "again"});
+    expect_calls(
+        &mut guard,
+        vec![
+            ("the first call", 1, "echo", again(), Outcome::Answered),
+            ("the same call again", 2, "echo", again(), Outcome::Answered),
+            (
+                "the third same call in the window",
+                3,
+                "echo",
+                again(),
+                Outcome::Blocked("denied.loop", "limits.loop-count"),
+            ),
+            (
+                "another call",
+                4,
+                "echo",
+                json!({"text": "other"}),
+                Outcome::Answered,
+            ),
+        ],
     );
     // Three failures in a row (the fake server answers unknown tools with a JSON-RPC error).
     for id in 5..8 {
@@ -838,25 +866,24 @@ fn git_profile_refuses_resets_and_other_repositories() {
             .contains("branch"),
         "{status}"
     );
-    let reset = call(
+    expect_calls(
         &mut guard,
-        json!(2),
-        "git_reset",
-        json!({"repo_path": repo_path}),
-    );
-    assert_eq!(
-        blocked(&reset),
-        Some(("denied.rule".into(), "tools.deny:git_reset".into()))
-    );
-    let other = call(
-        &mut guard,
-        json!(3),
-        "git_log",
-        json!({"repo_path": "/srv/other"}),
-    );
-    assert_eq!(
-        blocked(&other).map(|b| b.1),
-        Some("tools.rules[0]:git_*:/repo_path".into())
+        vec![
+            (
+                "a reset",
+                2,
+                "git_reset",
+                json!({"repo_path": repo_path}),
+                Outcome::Blocked("denied.rule", "tools.deny:git_reset"),
+            ),
+            (
+                "another repository",
+                3,
+                "git_log",
+                json!({"repo_path": "/srv/other"}),
+                Outcome::BlockedByRule("tools.rules[0]:git_*:/repo_path"),
+            ),
+        ],
     );
     guard.finish();
 }

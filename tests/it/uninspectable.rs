@@ -34,14 +34,6 @@ fn decision(reply: &Value) -> Option<&str> {
     reply["result"]["_meta"]["dev.mcpguard/decision"]["code"].as_str()
 }
 
-fn node_bin(name: &str) -> String {
-    peers()
-        .join("node/node_modules/.bin")
-        .join(name)
-        .display()
-        .to_string()
-}
-
 #[test]
 fn a_call_padded_with_what_the_guard_cannot_read_never_reaches_the_server() {
     let workspace = tempfile::tempdir().unwrap();
@@ -57,12 +49,8 @@ fn a_call_padded_with_what_the_guard_cannot_read_never_reaches_the_server() {
     let peers = peers().display().to_string();
     // The server itself may read both directories: the profile's workspace rule is the only
     // thing between the model and the secret.
-    let server = vec![
-        "node".into(),
-        node_bin("mcp-server-filesystem"),
-        ws.clone(),
-        out.clone(),
-    ];
+    let mut server = node_bin("mcp-server-filesystem");
+    server.extend([ws.clone(), out.clone()]);
     // The schema check off, as a profile may have it: the workspace rule on `path` is then
     // the only judge of the call, and it must see the arguments.
     let profile = workspace.path().join("fs-noschema.toml");

@@ -1,5 +1,10 @@
 //! Shared test plumbing: where the binary, the fixtures and the real peers are, and a
 //! driver that runs `mcpguard run` the way an agent does (pipes on stdin/stdout, stderr kept).
+//! `procs` reads the machine's processes.
+
+mod procs;
+
+pub(crate) use procs::*;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -41,6 +46,19 @@ pub(crate) fn peers() -> PathBuf {
         dir.display()
     );
     dir
+}
+
+/// The command line of a real Node peer: `node` and the script npm installed as `bin`
+/// (`mcp-server-everything`, `mcp-server-filesystem`...).
+pub(crate) fn node_bin(bin: &str) -> Vec<String> {
+    vec![
+        "node".into(),
+        peers()
+            .join("node/node_modules/.bin")
+            .join(bin)
+            .display()
+            .to_string(),
+    ]
 }
 
 /// A running `mcpguard run` with the test as its agent.
@@ -255,51 +273,6 @@ pub(crate) fn echo_call(id: Value, text: &str) -> Value {
         "tools/call",
         serde_json::json!({"name": "echo", "arguments": {"text": text}}),
     )
-}
-
-/// Whether process `pid` is gone (no /proc entry, or a zombie about to be collected).
-pub(crate) fn is_dead(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rfind(')')
-            .is_some_and(|i| stat[i + 1..].trim_start().starts_with(['Z', 'X'])),
-    }
-}
-
-/// Waits until `pid` is dead, up to PATIENCE.
-pub(crate) fn wait_dead(pid: i32) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < PATIENCE {
-        if is_dead(pid) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
-/// Processes whose environment contains `marker` (the test sets it in mcpguard's environment;
-/// the server and everything it starts inherit it).
-pub(crate) fn processes_with_marker(marker: &str) -> Vec<i32> {
-    let needle = marker.as_bytes();
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ"))
-            && environ.split(|b| *b == 0).any(|var| var == needle)
-            && !is_dead(pid)
-        {
-            found.push(pid);
-        }
-    }
-    found
 }
 
 pub(crate) fn wait_for_file(path: &Path) -> String {

@@ -1,0 +1,363 @@
+//! `mcpguard audit report`: what happened, per server and tool, and what looks unusual.
+//!
+//! Owns: the report itself (`Report` and its statistics) and how it is built: `aggregate`
+//! counts the window's records per server and tool, `anomalies` finds what looks unusual.
+//! Its two renderings, `text` (a terminal: bars and sparklines) and `html` (one
+//! self-contained page: inline CSS and SVG, no scripts, nothing fetched), each own their
+//! layout. Records hold what servers and models sent (tool names, clients, hosts), so both
+//! renderings show every such field through `terminal::escape` (visible `\e`, `\r`, `\n`;
+//! the HTML template escapes its markup on top).
+
+mod aggregate;
+mod anomalies;
+mod html;
+mod text;
+
+pub(crate) use anomalies::Anomaly;
+pub(crate) use html::render_html;
+pub(crate) use text::render_text;
+
+use super::record::Record;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct ToolStats {
+    pub calls: u64,
+    pub denials: u64,
+    pub errors: u64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub bytes: u64,
+    pub tokens: u64,
+    /// Calls per bucket across the window, for the sparkline.
+    pub timeline: Vec<u64>,
+}
+
+/// Connections to one destination (`host:port`) through the egress filter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct HostStats {
+    pub allowed: u64,
+    pub refused: u64,
+    pub failed: u64,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct ServerStats {
+    pub requests: u64,
+    pub sessions: u64,
+    pub profiles: BTreeSet<String>,
+    pub clients: BTreeSet<String>,
+    pub tools: BTreeMap<String, ToolStats>,
+    /// Destinations of the network allowlist, by `host:port`.
+    pub hosts: BTreeMap<String, HostStats>,
+}
+
+/// The `host:port` a network record names (IPv6 hosts in brackets).
+pub(crate) fn destination(record: &Record) -> Option<String> {
+    let detail = record.detail.as_ref()?;
+    let host = detail["host"].as_str()?;
+    let port = detail["port"].as_u64()?;
+    Some(if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    })
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct Report {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub servers: BTreeMap<String, ServerStats>,
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Builds the report over `window` (the records to report on), with `history` (all records
+/// before the window) to tell new tools from known ones.
+pub(crate) fn build(history: &[Record], window: &[Record]) -> Report {
+    let servers = aggregate::per_server(window);
+    let unusual = anomalies::detect(history, window, &servers);
+    Report {
+        from: window.first().map(|r| r.ts.clone()),
+        to: window.last().map(|r| r.ts.clone()),
+        servers,
+        anomalies: unusual,
+    }
+}
+
+/// A latency in milliseconds as both renderings show it.
+fn ms(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".into(), |v| format!("{v:.1}"))
+}
+
+/// A set of names (profiles, clients) on one line.
+fn joined(names: &BTreeSet<String>) -> String {
+    names.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::{Decision, ProfileRef, ResultInfo};
+    use pretty_assertions::assert_eq;
+
+    fn sentences(anomalies: &[Anomaly]) -> Vec<String> {
+        anomalies.iter().map(ToString::to_string).collect()
+    }
+
+    fn rec(
+        ts: &str,
+        event: &str,
+        tool: Option<&str>,
+        verdict: Option<&str>,
+        latency: Option<f64>,
+        error: bool,
+    ) -> Record {
+        Record {
+            ts: ts.into(),
+            method: Some("tools/call".into()),
+            tool: tool.map(str::to_owned),
+            decision: verdict.map(|v| Decision {
+                verdict: v.into(),
+                rule: "r".into(),
+                reason: "x".into(),
+                approver: None,
+            }),
+            latency_ms: latency,
+            result: (event == "response").then_some(ResultInfo {
+                is_error: error,
+                bytes: 400,
+                tokens: 100,
+                payload: None,
+            }),
+            ..Record::new(
+                event,
+                "s1",
+                "fs",
+                ProfileRef {
+                    name: "cli".into(),
+                    digest: "abcdef0123456789".into(),
+                },
+            )
+        }
+    }
+
+    #[test]
+    fn aggregates_per_tool_and_flags_new_tools_and_streaks() {
+        let history = vec![rec(
+            "2026-11-20T10:00:00.000Z",
+            "request",
+            Some("read"),
+            Some("allow"),
+            None,
+            false,
+        )];
+        let window = vec![
+            rec(
+                "2026-11-21T10:00:00.000Z",
+                "request",
+                Some("read"),
+                Some("allow"),
+                None,
+                false,
+            ),
+            rec(
+                "2026-11-21T10:00:00.010Z",
+                "response",
+                Some("read"),
+                None,
+                Some(10.0),
+                false,
+            ),
+            rec(
+                "2026-11-21T10:00:01.000Z",
+                "request",
+                Some("write"),
+                Some("deny"),
+                None,
+                false,
+            ),
+            rec(
+                "2026-11-21T10:00:02.000Z",
+                "request",
+                Some("write"),
+                Some("deny"),
+                None,
+                false,
+            ),
+            rec(
+                "2026-11-21T10:00:03.000Z",
+                "request",
+                Some("write"),
+                Some("deny"),
+                None,
+                false,
+            ),
+            rec(
+                "2026-11-21T10:00:04.000Z",
+                "response",
+                Some("read"),
+                None,
+                Some(30.0),
+                true,
+            ),
+        ];
+        let report = build(&history, &window);
+        let fs = &report.servers["fs"];
+        assert_eq!(fs.requests, 4);
+        assert_eq!(fs.sessions, 1);
+        let read = &fs.tools["read"];
+        assert_eq!(
+            (
+                read.calls,
+                read.errors,
+                read.p50_ms,
+                read.p95_ms,
+                read.bytes,
+                read.tokens
+            ),
+            (1, 1, Some(30.0), Some(30.0), 800, 200)
+        );
+        let write = &fs.tools["write"];
+        assert_eq!((write.calls, write.denials), (3, 3));
+        assert_eq!(
+            sentences(&report.anomalies),
+            vec![
+                "fs: denial streak (3 denials in a row) at 2026-11-21T10:00:03.000Z".to_owned(),
+                "fs: tool write was never seen before".to_owned()
+            ]
+        );
+        assert!(render_text(&report).contains("write"));
+        let html = render_html(&report);
+        assert!(
+            html.starts_with("<!DOCTYPE html>")
+                && html.contains("<svg")
+                && !html.contains("<script")
+        );
+    }
+
+    #[test]
+    fn network_records_add_up_per_destination_and_refusals_are_anomalies() {
+        let network = |ts: &str, event: &str, verdict: Option<&str>, detail: serde_json::Value| {
+            let mut record = rec(ts, event, None, verdict, None, false);
+            record.detail = Some(detail);
+            record
+        };
+        let npm = serde_json::json!({"host": "registry.npmjs.org", "port": 443, "via": "proxy"});
+        let window = vec![
+            network(
+                "2026-11-21T10:00:00.000Z",
+                "network",
+                Some("allow"),
+                npm.clone(),
+            ),
+            network(
+                "2026-11-21T10:00:01.000Z",
+                "network.end",
+                None,
+                serde_json::json!({"host": "registry.npmjs.org", "port": 443, "bytes_up": 10, "bytes_down": 2000}),
+            ),
+            network("2026-11-21T10:00:02.000Z", "network", Some("allow"), npm),
+            network(
+                "2026-11-21T10:00:03.000Z",
+                "network",
+                Some("deny"),
+                serde_json::json!({"host": "169.254.169.254", "port": 80}),
+            ),
+            network(
+                "2026-11-21T10:00:03.500Z",
+                "network",
+                Some("deny"),
+                serde_json::json!({"host": "169.254.169.254", "port": 80, "refusals_so_far": 1000}),
+            ),
+            {
+                // Another session's refusals of the same destination add up.
+                let mut other = network(
+                    "2026-11-21T10:00:03.600Z",
+                    "network",
+                    Some("deny"),
+                    serde_json::json!({"host": "169.254.169.254", "port": 80, "refusals_so_far": 2000}),
+                );
+                other.session = "s2".into();
+                other
+            },
+            network(
+                "2026-11-21T10:00:04.000Z",
+                "network",
+                Some("error"),
+                serde_json::json!({"host": "2001:db8::1", "port": 443}),
+            ),
+        ];
+        let report = build(&[], &window);
+        let hosts = &report.servers["fs"].hosts;
+        assert_eq!(
+            hosts.clone(),
+            BTreeMap::from([
+                (
+                    "169.254.169.254:80".to_owned(),
+                    HostStats {
+                        refused: 3000,
+                        ..HostStats::default()
+                    }
+                ),
+                (
+                    "[2001:db8::1]:443".to_owned(),
+                    HostStats {
+                        failed: 1,
+                        ..HostStats::default()
+                    }
+                ),
+                (
+                    "registry.npmjs.org:443".to_owned(),
+                    HostStats {
+                        allowed: 2,
+                        bytes_up: 10,
+                        bytes_down: 2000,
+                        ..HostStats::default()
+                    }
+                ),
+            ])
+        );
+        assert_eq!(
+            sentences(&report.anomalies),
+            vec!["fs: 3000 refused network connection(s) to 169.254.169.254:80".to_owned()]
+        );
+        assert!(render_text(&report).contains("registry.npmjs.org:443"));
+    }
+
+    #[test]
+    fn names_are_escaped_in_both_renderings() {
+        let tool = "a\u{1b}]52;c;aGk=\u{7}\r\nforged".to_owned();
+        let mut server = ServerStats::default();
+        server.tools.insert(tool.clone(), ToolStats::default());
+        let report = Report {
+            from: Some("2026-01-01T00:00:00Z".into()),
+            to: Some("2026-01-01T00:00:00Z".into()),
+            servers: BTreeMap::from([("fs\u{1b}[2J".to_owned(), server)]),
+            anomalies: vec![Anomaly::NewTool {
+                server: "fs".into(),
+                tool: tool.clone(),
+            }],
+        };
+        let text = render_text(&report);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[2],
+            "fs\\e[2J: 0 session(s), 0 request(s); profile ; client -"
+        );
+        assert_eq!(
+            lines[4].split_whitespace().next(),
+            Some("a\\e]52;c;aGk=\\x07\\r\\nforged")
+        );
+        assert_eq!(
+            lines.last().copied(),
+            Some("  ! fs: tool a\\e]52;c;aGk=\\x07\\r\\nforged was never seen before")
+        );
+        let html = render_html(&report);
+        assert!(!html.contains(|c: char| c.is_control() && c != '\n'));
+        assert!(html.contains("<td>a\\e]52;c;aGk=\\x07\\r\\nforged</td>"));
+    }
+}

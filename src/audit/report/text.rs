@@ -1,0 +1,138 @@
+//! The terminal rendering of `audit report`: a table per server with a bar and a sparkline
+//! per tool, the network destinations, then the anomalies.
+//!
+//! Owns: the layout of the text report. Every name a server or a model chose goes through
+//! `terminal::escape`, so a tool name cannot move the cursor or forge a line.
+
+use super::{Report, joined, ms};
+use crate::terminal;
+use std::fmt::Write as _;
+
+/// The eight heights of a sparkline cell, lowest first (an empty bucket is a space).
+const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// Width of the calls bar of the busiest tool, in characters.
+const BAR_WIDTH: usize = 20;
+
+fn sparkline(values: &[u64]) -> String {
+    let max = values.iter().copied().max().unwrap_or(0);
+    values
+        .iter()
+        .map(|v| {
+            if max == 0 || *v == 0 {
+                ' '
+            } else {
+                SPARKS[((*v * 7) / max) as usize]
+            }
+        })
+        .collect()
+}
+
+/// A bar of `value` against `max` over `width` characters; any nonzero value shows at
+/// least one block, so a rarely called tool is still visible.
+fn bar(value: u64, max: u64, width: usize) -> String {
+    let filled = if max == 0 {
+        0
+    } else {
+        ((value as f64 / max as f64) * width as f64).round() as usize
+    };
+    "█".repeat(filled.max(usize::from(value > 0)))
+}
+
+/// The report for a terminal.
+pub(crate) fn render_text(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "mcpguard audit report: {} to {}",
+        terminal::escape(report.from.as_deref().unwrap_or("-")),
+        terminal::escape(report.to.as_deref().unwrap_or("-"))
+    );
+    if report.servers.is_empty() {
+        let _ = writeln!(out, "\nno records in this window");
+        return out;
+    }
+    let max_calls = report
+        .servers
+        .values()
+        .flat_map(|s| s.tools.values())
+        .map(|t| t.calls)
+        .max()
+        .unwrap_or(0);
+    for (name, server) in &report.servers {
+        let _ = writeln!(
+            out,
+            "\n{}: {} session(s), {} request(s); profile {}; client {}",
+            terminal::escape(name),
+            server.sessions,
+            server.requests,
+            terminal::escape(&joined(&server.profiles)),
+            if server.clients.is_empty() {
+                "-".to_owned()
+            } else {
+                terminal::escape(&joined(&server.clients)).into_owned()
+            }
+        );
+        if !server.tools.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {:<28} {:>6} {:>6} {:>6} {:>9} {:>9} {:>10} {:>8}  {:<20} activity",
+                "tool", "calls", "denied", "errors", "p50 ms", "p95 ms", "bytes", "tokens", ""
+            );
+        }
+        for (tool, t) in &server.tools {
+            let _ = writeln!(
+                out,
+                "  {:<28} {:>6} {:>6} {:>6} {:>9} {:>9} {:>10} {:>8}  {:<20} {}",
+                terminal::escape(tool),
+                t.calls,
+                t.denials,
+                t.errors,
+                ms(t.p50_ms),
+                ms(t.p95_ms),
+                t.bytes,
+                t.tokens,
+                bar(t.calls, max_calls, BAR_WIDTH),
+                sparkline(&t.timeline)
+            );
+        }
+        if !server.hosts.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {:<40} {:>7} {:>7} {:>6} {:>12} {:>12}",
+                "network destination", "allowed", "refused", "failed", "bytes up", "bytes down"
+            );
+        }
+        for (target, h) in &server.hosts {
+            let _ = writeln!(
+                out,
+                "  {:<40} {:>7} {:>7} {:>6} {:>12} {:>12}",
+                terminal::escape(target),
+                h.allowed,
+                h.refused,
+                h.failed,
+                h.bytes_up,
+                h.bytes_down
+            );
+        }
+    }
+    let _ = writeln!(out, "\nanomalies:");
+    if report.anomalies.is_empty() {
+        let _ = writeln!(out, "  none");
+    }
+    for anomaly in &report.anomalies {
+        let _ = writeln!(out, "  ! {}", terminal::escape(&anomaly.to_string()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn sparkline_scales_to_the_peak() {
+        assert_eq!(sparkline(&[0, 1, 2, 4, 8]), " ▁▂▄█");
+    }
+}
