@@ -44,15 +44,6 @@ impl Drop for SmallDisk<'_> {
     }
 }
 
-fn answer(guard: &Guarded, id: &str) -> Value {
-    loop {
-        let message = guard.recv_json();
-        if message["id"] == json!(id) && message.get("method").is_none() {
-            return message;
-        }
-    }
-}
-
 /// What a session on a disk that fills up after the tool list saw: the calls relayed
 /// while the disk was full (records still fit into the slack of the trail's last page),
 /// the reply to the first call refused and to the one after it, the reply once space came
@@ -97,7 +88,7 @@ fn session_on_a_full_disk(profile_extra: &str) -> Outage {
     for n in 0..SLACK_CALLS {
         let id = format!("full-{n}");
         guard.send_json(&echo_call(json!(id), "while full"));
-        let reply = answer(&guard, &id);
+        let reply = answer(&guard, id.as_str());
         // Refused, or (with "continue") relayed once the trail has been failing: a record
         // of an answer may be the first to fail, so the stderr line alone does not say
         // that this call was refused.

@@ -38,16 +38,6 @@ fn start_at(
     (guard, names)
 }
 
-/// The answer to request `id`, skipping notifications and server requests.
-fn answer(guard: &Guarded, id: Value) -> Value {
-    loop {
-        let message = guard.recv_json();
-        if message["id"] == id && message.get("method").is_none() {
-            return message;
-        }
-    }
-}
-
 fn call(guard: &mut Guarded, id: Value, tool: &str, arguments: Value) -> Value {
     guard.send_json(&request(
         id.clone(),

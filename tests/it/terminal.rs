@@ -341,15 +341,6 @@ fn assert_terminal_safe(what: &str, text: &str) {
     );
 }
 
-fn answer(guard: &Guarded, id: Value) -> Value {
-    loop {
-        let message = guard.recv_json();
-        if message["id"] == id && message.get("method").is_none() {
-            return message;
-        }
-    }
-}
-
 #[test]
 fn names_from_servers_and_models_are_escaped_in_logs_and_reports() {
     let dir = tempfile::tempdir().unwrap();

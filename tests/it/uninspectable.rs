@@ -16,16 +16,6 @@ fn deep_pad() -> String {
     format!("{}1{}", "[".repeat(300), "]".repeat(300))
 }
 
-/// The answer to request `id`, skipping notifications and server requests.
-fn answer(guard: &Guarded, id: &str) -> Value {
-    loop {
-        let message = guard.recv_json();
-        if message["id"] == json!(id) && message.get("method").is_none() {
-            return message;
-        }
-    }
-}
-
 fn own_error(reply: &Value) -> Option<&str> {
     reply["error"]["data"]["code"].as_str()
 }

@@ -323,3 +323,14 @@ pub(crate) fn run_holding_stdin(command: &mut Command) -> (Option<i32>, String) 
     drop(stdin);
     (status.code(), stderr)
 }
+
+/// The answer to request `id`, skipping notifications and server requests.
+pub(crate) fn answer(guard: &Guarded, id: impl Into<Value>) -> Value {
+    let id = id.into();
+    loop {
+        let message = guard.recv_json();
+        if message["id"] == id && message.get("method").is_none() {
+            return message;
+        }
+    }
+}
