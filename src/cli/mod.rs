@@ -5,6 +5,7 @@ pub(crate) mod audit;
 pub(crate) mod cache;
 pub(crate) mod doctor;
 pub(crate) mod generate;
+pub(crate) mod lint;
 pub(crate) mod logs;
 pub(crate) mod pins;
 pub(crate) mod profile;

@@ -3,7 +3,7 @@
 use super::args::ProfileCommand;
 use crate::paths;
 use crate::profile::builtin;
-use crate::profile::lint::{self, Severity};
+use super::lint::{self, Severity};
 use crate::profile::load::{self, Variables};
 use std::io::Write;
 use std::path::PathBuf;

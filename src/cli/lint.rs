@@ -5,8 +5,8 @@
 //! that do not come out as declared, review dates in the past, values out of range) as a
 //! list of diagnostics, errors and warnings.
 
-use super::load::{self, Variables};
-use super::model::{Network, Profile, Verdict};
+use crate::profile::load::{self, Variables};
+use crate::profile::model::{Network, Profile, Verdict};
 use crate::policy::{Policy, args::ArgRules};
 use serde_json::Value;
 
@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn built_in_profiles_are_clean() {
-        for name in super::super::builtin::names() {
+        for name in super::crate::profile::builtin::names() {
             let errors: Vec<Diagnostic> = lint(name, &vars(), "2026-11-21")
                 .into_iter()
                 .filter(|d| d.severity == Severity::Error)
