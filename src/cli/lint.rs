@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn built_in_profiles_are_clean() {
-        for name in super::crate::profile::builtin::names() {
+        for name in crate::profile::builtin::names() {
             let errors: Vec<Diagnostic> = lint(name, &vars(), "2026-11-21")
                 .into_iter()
                 .filter(|d| d.severity == Severity::Error)
