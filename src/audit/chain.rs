@@ -53,8 +53,8 @@ pub(crate) enum Finding {
 /// The head of a chain: the last good record's sequence number and hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Head {
-    pub seq: u64,
-    pub hash: String,
+    pub(crate) seq: u64,
+    pub(crate) hash: String,
 }
 
 impl Default for Head {

@@ -13,11 +13,11 @@ use std::time::{Duration, SystemTime};
 /// Which records `mcpguard logs` shows.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Filter {
-    pub server: Option<String>,
-    pub tool: Option<String>,
+    pub(crate) server: Option<String>,
+    pub(crate) tool: Option<String>,
     /// allow | prompt | deny, or "error" for results with isError.
-    pub decision: Option<String>,
-    pub since: Option<Duration>,
+    pub(crate) decision: Option<String>,
+    pub(crate) since: Option<Duration>,
 }
 
 impl Filter {
@@ -120,10 +120,10 @@ impl Tail {
 /// The result of checking one server's chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ChainReport {
-    pub server: String,
-    pub records: u64,
+    pub(crate) server: String,
+    pub(crate) records: u64,
     /// (file, finding) for torn lines and the first break, if any.
-    pub findings: Vec<(PathBuf, Finding)>,
+    pub(crate) findings: Vec<(PathBuf, Finding)>,
 }
 
 impl ChainReport {

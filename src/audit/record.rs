@@ -13,39 +13,39 @@ pub(crate) const VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Record {
-    pub v: u32,
+    pub(crate) v: u32,
     /// RFC 3339, UTC, milliseconds.
-    pub ts: String,
+    pub(crate) ts: String,
     /// Position on the server's chain, from 1.
-    pub seq: u64,
-    pub session: String,
-    pub server: String,
-    pub profile: ProfileRef,
+    pub(crate) seq: u64,
+    pub(crate) session: String,
+    pub(crate) server: String,
+    pub(crate) profile: ProfileRef,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client: Option<ClientInfo>,
+    pub(crate) client: Option<ClientInfo>,
     /// What happened: one of `EventKind`'s names (kept as text on disk, so a reader of an
     /// older or newer trail still shows every record).
-    pub event: String,
+    pub(crate) event: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
+    pub(crate) method: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool: Option<String>,
+    pub(crate) tool: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<Value>,
+    pub(crate) id: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub args: Option<Payload>,
+    pub(crate) args: Option<Payload>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision: Option<Decision>,
+    pub(crate) decision: Option<Decision>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latency_ms: Option<f64>,
+    pub(crate) latency_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<ResultInfo>,
+    pub(crate) result: Option<ResultInfo>,
     /// Event-specific facts (sandbox layers, exit status, command).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<Value>,
-    pub prev: String,
+    pub(crate) detail: Option<Value>,
+    pub(crate) prev: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub hash: String,
+    pub(crate) hash: String,
 }
 
 /// The kinds of audit record (contract: their names are what `event` holds on disk).
@@ -172,43 +172,43 @@ pub struct ProfileRef {
 /// The client as it announced itself (`initialize` clientInfo, or modern `_meta`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientInfo {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Decision {
     /// allow | prompt | deny
-    pub verdict: String,
-    pub rule: String,
-    pub reason: String,
+    pub(crate) verdict: String,
+    pub(crate) rule: String,
+    pub(crate) reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub approver: Option<String>,
+    pub(crate) approver: Option<String>,
 }
 
 /// A request or response payload as kept: redacted, and capped with the hash of the whole.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Payload {
-    pub bytes: u64,
-    pub sha256: String,
+    pub(crate) bytes: u64,
+    pub(crate) sha256: String,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub truncated: bool,
+    pub(crate) truncated: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Value>,
+    pub(crate) value: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preview: Option<String>,
+    pub(crate) preview: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct ResultInfo {
     #[serde(rename = "isError")]
-    pub is_error: bool,
-    pub bytes: u64,
+    pub(crate) is_error: bool,
+    pub(crate) bytes: u64,
     /// A rough token count (bytes / 4) for cost accounting.
-    pub tokens: u64,
+    pub(crate) tokens: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payload: Option<Payload>,
+    pub(crate) payload: Option<Payload>,
 }
 
 #[cfg(test)]

@@ -15,18 +15,18 @@ use std::time::Duration;
 pub(crate) struct Cli {
     /// More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 
     /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 
     /// Also write diagnostics to a daily rolling file in this directory.
     #[arg(long, global = true, value_name = "DIR")]
-    pub log_dir: Option<std::path::PathBuf>,
+    pub(crate) log_dir: Option<std::path::PathBuf>,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,22 +159,22 @@ pub(crate) enum ProfileCommand {
 pub(crate) struct LogsArgs {
     /// Keep printing new records as they are written.
     #[arg(long)]
-    pub follow: bool,
+    pub(crate) follow: bool,
     /// Only this server.
     #[arg(long, value_name = "NAME")]
-    pub server: Option<String>,
+    pub(crate) server: Option<String>,
     /// Only this tool.
     #[arg(long, value_name = "TOOL")]
-    pub tool: Option<String>,
+    pub(crate) tool: Option<String>,
     /// Only records with this verdict (allow, prompt, deny) or `error` (results with isError).
     #[arg(long, value_name = "DECISION")]
-    pub decision: Option<String>,
+    pub(crate) decision: Option<String>,
     /// Only records younger than this (e.g. 1h, 30m, 7d).
     #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_duration)]
-    pub since: Option<Duration>,
+    pub(crate) since: Option<Duration>,
     /// One JSON record per line, exactly as stored.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,28 +218,28 @@ pub(crate) struct RunArgs {
     /// Name of this server in diagnostics, the audit trail and its cache directory (default:
     /// the command's file name).
     #[arg(long, value_name = "NAME")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
 
     /// The profile the server runs under: a built-in name (`mcpguard profile list`) or a
     /// TOML file. It sets the sandbox, which tools are allowed, need approval or are denied,
     /// rules on their arguments, and limits. Flags given here add to its grants and override
     /// its single values.
     #[arg(long, value_name = "NAME|FILE", default_value = "default")]
-    pub profile: String,
+    pub(crate) profile: String,
 
     /// The directory `${workspace}` stands for in the profile (default: the current directory).
     #[arg(long, value_name = "DIR")]
-    pub workspace: Option<std::path::PathBuf>,
+    pub(crate) workspace: Option<std::path::PathBuf>,
 
     /// Expose a host file or directory to the server, read-only (repeatable). Nothing of your
     /// home directory is visible otherwise.
     #[arg(long, value_name = "PATH")]
-    pub allow_read: Vec<std::path::PathBuf>,
+    pub(crate) allow_read: Vec<std::path::PathBuf>,
 
     /// Expose a host file or directory to the server, writable (repeatable). By default no
     /// host path is writable; the server gets a private /tmp and home that vanish with it.
     #[arg(long, value_name = "PATH")]
-    pub allow_write: Vec<std::path::PathBuf>,
+    pub(crate) allow_write: Vec<std::path::PathBuf>,
 
     /// Network access: `none` (only loopback, and on Linux 6.7+ no TCP even there; the
     /// default unless the profile says otherwise), `allowlist` (only the hosts of
@@ -248,7 +248,7 @@ pub(crate) struct RunArgs {
     /// (`npx`, `uvx`) gets its registry allowed, and nothing else, unless `--net none` is
     /// given or the profile says `network = "none"` or `sandbox.launcher-registries = false`.
     #[arg(long, value_enum)]
-    pub net: Option<NetArg>,
+    pub(crate) net: Option<NetArg>,
 
     /// Let the server reach this host (repeatable; implies `--net allowlist`): a name
     /// (`api.example.com`), every name below a domain (`*.example.org`), or an address;
@@ -256,14 +256,14 @@ pub(crate) struct RunArgs {
     /// mcpguard, and an address that is loopback, private, link-local (cloud metadata) or
     /// multicast is refused unless the allowlist names that address itself.
     #[arg(long, value_name = "HOST[:PORT]")]
-    pub allow_host: Vec<String>,
+    pub(crate) allow_host: Vec<String>,
 
     /// Pass a host environment variable to the server (`NAME`), or set one (`NAME=VALUE`)
     /// (repeatable). The server gets only PATH, HOME, TMPDIR, LANG, LANGUAGE, LC_ALL, TZ,
     /// TERM and these; never SSH_AUTH_SOCK, DBUS_SESSION_BUS_ADDRESS, DISPLAY or tokens
     /// you happened to export.
     #[arg(long, value_name = "NAME[=VALUE]")]
-    pub env: Vec<String>,
+    pub(crate) env: Vec<String>,
 
     /// Sandbox layers without which the server must not start (comma-separated:
     /// namespaces, landlock, seccomp; default: the profile's `sandbox.require`, which is all
@@ -271,7 +271,7 @@ pub(crate) struct RunArgs {
     /// 125 and says how to enable it; a layer left out may be missing, and mcpguard then
     /// runs with what it has and warns.
     #[arg(long, value_name = "LAYERS", value_delimiter = ',')]
-    pub require: Option<Vec<String>>,
+    pub(crate) require: Option<Vec<String>>,
 
     /// Largest JSON-RPC message accepted in either direction (e.g. 16MiB, 512KiB).
     ///
@@ -279,35 +279,35 @@ pub(crate) struct RunArgs {
     /// longer server message is reported on stderr, and the request it answered gets that
     /// error instead. Default: the profile's `limits.max-message`, else 16MiB.
     #[arg(long, value_name = "SIZE", value_parser = crate::units::parse_size)]
-    pub max_message: Option<usize>,
+    pub(crate) max_message: Option<usize>,
 
     /// How long a tools/call may go unanswered before mcpguard answers it with a
     /// `mcpguard.timeout` error and sends `notifications/cancelled` to the server. Progress
     /// notifications for the call restart the clock. `off` disables the limit. Default: the
     /// profile's `limits.call-timeout`, else 120s.
     #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_timeout)]
-    pub call_timeout: Option<crate::units::Limit>,
+    pub(crate) call_timeout: Option<crate::units::Limit>,
 
     /// How long the server gets to exit after its stdin is closed, and again after SIGTERM,
     /// before it and everything it started are killed.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = crate::units::parse_duration)]
-    pub shutdown_grace: Duration,
+    pub(crate) shutdown_grace: Duration,
 
     /// How much of request and response payloads the audit trail keeps: `full` (redacted,
     /// capped at 64 KiB with the hash of the whole), `hash` (size and hash) or `none`.
     #[arg(long, value_enum, default_value = "full")]
-    pub audit_payloads: crate::audit::PayloadMode,
+    pub(crate) audit_payloads: crate::audit::PayloadMode,
 
     /// Keep no audit trail for this session (not recommended: nothing will show what the
     /// server was asked and answered).
     #[arg(long)]
-    pub no_audit: bool,
+    pub(crate) no_audit: bool,
 
     /// Print what would run, and exit without starting anything.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 
     /// The server command and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
 }

@@ -5,9 +5,9 @@
 //! that do not come out as declared, review dates in the past, values out of range) as a
 //! list of diagnostics, errors and warnings.
 
+use crate::policy::{Policy, args::ArgRules};
 use crate::profile::load::{self, Variables};
 use crate::profile::model::{Network, Profile, Verdict};
-use crate::policy::{Policy, args::ArgRules};
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,8 +18,8 @@ pub(crate) enum Severity {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Diagnostic {
-    pub severity: Severity,
-    pub message: String,
+    pub(crate) severity: Severity,
+    pub(crate) message: String,
 }
 
 fn error(message: String) -> Diagnostic {

@@ -1,9 +1,9 @@
 //! `mcpguard profile list | show | lint`.
 
 use super::args::ProfileCommand;
+use super::lint::{self, Severity};
 use crate::paths;
 use crate::profile::builtin;
-use super::lint::{self, Severity};
 use crate::profile::load::{self, Variables};
 use std::io::Write;
 use std::path::PathBuf;

@@ -70,7 +70,7 @@ enum Matcher {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HostPattern {
     /// The entry as written, for messages and audit records.
-    pub text: String,
+    pub(crate) text: String,
     matcher: Matcher,
     port: Option<u16>,
 }

@@ -44,9 +44,9 @@ pub(crate) use records::NetworkRecorder;
 /// What the filter of one session is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct EgressConfig {
-    pub allowlist: Allowlist,
+    pub(crate) allowlist: Allowlist,
     /// The profile's name, for messages that say where to change the allowlist.
-    pub profile: String,
+    pub(crate) profile: String,
 }
 
 /// Locks `mutex`, taking over from a holder that panicked: the filter's tables stay usable

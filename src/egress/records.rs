@@ -56,9 +56,9 @@ pub(crate) struct Records {
 
 /// An allowed connection in progress.
 pub(super) struct Live {
-    pub detail: serde_json::Value,
-    pub started: Instant,
-    pub counts: Arc<Counts>,
+    pub(crate) detail: serde_json::Value,
+    pub(crate) started: Instant,
+    pub(crate) counts: Arc<Counts>,
 }
 
 /// Whether the `count`th refusal of one destination (the `overall`th of the session, with

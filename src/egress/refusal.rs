@@ -4,12 +4,12 @@
 #[derive(Debug)]
 pub(super) struct Refusal {
     /// deny (policy) or error (lookup, connect).
-    pub verdict: &'static str,
-    pub rule: String,
-    pub reason: String,
+    pub(crate) verdict: &'static str,
+    pub(crate) rule: String,
+    pub(crate) reason: String,
     /// What the user can change, for stderr and the 403 body.
-    pub fix: Option<String>,
-    pub status: u16,
+    pub(crate) fix: Option<String>,
+    pub(crate) status: u16,
 }
 
 impl Refusal {

@@ -14,10 +14,10 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Default)]
 pub(super) struct Counts {
-    pub up: AtomicU64,
-    pub down: AtomicU64,
+    pub(crate) up: AtomicU64,
+    pub(crate) down: AtomicU64,
     /// Milliseconds since the filter's epoch of the last byte either way.
-    pub active: AtomicU64,
+    pub(crate) active: AtomicU64,
 }
 
 /// Sends what was admitted of the client's bytes to the destination.

@@ -38,21 +38,21 @@ pub(crate) enum Sniffed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ClientHello {
     /// The server_name extension, lowercased, without a trailing dot.
-    pub server_name: Option<String>,
+    pub(crate) server_name: Option<String>,
     /// Whether it carries an encrypted ClientHello.
-    pub encrypted: bool,
+    pub(crate) encrypted: bool,
 }
 
 /// A parsed HTTP/1 request head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HttpHead {
-    pub method: String,
-    pub target: String,
+    pub(crate) method: String,
+    pub(crate) target: String,
     /// The minor version: HTTP/1.0 or HTTP/1.1.
-    pub minor: u8,
-    pub headers: Vec<(String, Vec<u8>)>,
+    pub(crate) minor: u8,
+    pub(crate) headers: Vec<(String, Vec<u8>)>,
     /// Bytes of the head, blank line included.
-    pub length: usize,
+    pub(crate) length: usize,
 }
 
 impl HttpHead {

@@ -24,11 +24,11 @@ impl Via {
 /// Where a connection wants to go, and what it said about it.
 #[derive(Debug, Clone)]
 pub(super) struct Target {
-    pub host: Host,
-    pub port: u16,
-    pub via: Via,
+    pub(crate) host: Host,
+    pub(crate) port: u16,
+    pub(crate) via: Via,
     /// The TLS server name or HTTP Host a connection sent.
-    pub claimed: Option<String>,
+    pub(crate) claimed: Option<String>,
 }
 
 impl Target {

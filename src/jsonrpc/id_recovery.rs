@@ -21,8 +21,8 @@ pub(crate) enum Role {
 /// What could be recovered from a broken line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Recovered {
-    pub id: Option<RequestId>,
-    pub role: Role,
+    pub(crate) id: Option<RequestId>,
+    pub(crate) role: Role,
 }
 
 /// Recovers id and role from the first bytes of a line and, for an oversize line whose

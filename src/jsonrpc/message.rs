@@ -118,8 +118,8 @@ pub(crate) enum Malformed {
 /// what it is, or why it is not a message.
 #[derive(Debug, Clone)]
 pub(crate) struct Element<'a> {
-    pub raw: &'a RawValue,
-    pub kind: Result<Kind<'a>, Malformed>,
+    pub(crate) raw: &'a RawValue,
+    pub(crate) kind: Result<Kind<'a>, Malformed>,
 }
 
 /// One parsed line: a single message or a batch, each element classified on its own.

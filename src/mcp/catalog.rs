@@ -11,9 +11,9 @@ use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ToolEntry {
-    pub input_schema: Value,
-    pub output_schema: Value,
-    pub annotations: Value,
+    pub(crate) input_schema: Value,
+    pub(crate) output_schema: Value,
+    pub(crate) annotations: Value,
 }
 
 impl ToolEntry {

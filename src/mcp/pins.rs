@@ -32,31 +32,31 @@ pub(crate) fn canonical(definition: &Value) -> String {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Pinned {
-    pub hash: String,
-    pub definition: Value,
+    pub(crate) hash: String,
+    pub(crate) definition: Value,
 }
 
 /// One difference from the pins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Change {
-    pub tool: String,
+    pub(crate) tool: String,
     /// added | removed | changed
-    pub kind: String,
+    pub(crate) kind: String,
     /// What differs, in words (`description`, `inputSchema`, `annotations.destructiveHint: true -> false`).
-    pub what: Vec<String>,
+    pub(crate) what: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub(crate) struct PinFile {
-    pub server: String,
-    pub command: Vec<String>,
-    pub profile: String,
-    pub tools: BTreeMap<String, Pinned>,
+    pub(crate) server: String,
+    pub(crate) command: Vec<String>,
+    pub(crate) profile: String,
+    pub(crate) tools: BTreeMap<String, Pinned>,
     /// Definitions seen but not approved: `null` for a tool that disappeared.
     #[serde(default)]
-    pub pending: BTreeMap<String, Option<Value>>,
+    pub(crate) pending: BTreeMap<String, Option<Value>>,
     #[serde(default)]
-    pub changes: Vec<Change>,
+    pub(crate) changes: Vec<Change>,
 }
 
 fn describe(old: &Value, new: &Value) -> Vec<String> {

@@ -10,9 +10,9 @@ use serde_json::value::RawValue;
 /// What the relay keeps of a `tools/call`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct ToolCall {
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// The progress token as JSON text (tokens are strings or numbers).
-    pub progress_token: Option<String>,
+    pub(crate) progress_token: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -184,8 +184,8 @@ impl Compiled {
 /// Where relative paths and `~` lead for the server: its working directory and home.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Base {
-    pub cwd: PathBuf,
-    pub home: PathBuf,
+    pub(crate) cwd: PathBuf,
+    pub(crate) home: PathBuf,
 }
 
 impl Default for Base {

@@ -23,22 +23,22 @@ use serde_json::Value;
 /// Why a call was decided as it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Finding {
-    pub verdict: Verdict,
+    pub(crate) verdict: Verdict,
     /// A stable name for what decided (`denied.schema`, `tools.deny:delete_*`, ...).
-    pub rule: String,
-    pub reason: String,
+    pub(crate) rule: String,
+    pub(crate) reason: String,
 }
 
 /// The outcome of the pipeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Evaluation {
-    pub verdict: Verdict,
+    pub(crate) verdict: Verdict,
     /// The finding that decided (the strictest; the first among equals).
-    pub decisive: Finding,
+    pub(crate) decisive: Finding,
     /// The call needed approval, and `verdict` is what `tools.on-prompt` made of that.
-    pub prompt_resolved: bool,
+    pub(crate) prompt_resolved: bool,
     /// Everything that matched.
-    pub findings: Vec<Finding>,
+    pub(crate) findings: Vec<Finding>,
 }
 
 /// A compiled profile, ready to judge calls.
@@ -48,19 +48,19 @@ pub(crate) struct Policy {
     on_prompt: Verdict,
     unlisted: Verdict,
     check_schema: bool,
-    pub hide_denied: bool,
-    pub rate: Option<rate::RateSpec>,
-    pub responses: response::ResponseRules,
+    pub(crate) hide_denied: bool,
+    pub(crate) rate: Option<rate::RateSpec>,
+    pub(crate) responses: response::ResponseRules,
     /// Where the server's relative paths and `~` lead.
-    pub base: args::Base,
+    pub(crate) base: args::Base,
     /// Per-tool rates: (glob text, matcher, rate).
-    pub per_tool: Vec<(String, globset::GlobMatcher, rate::RateSpec)>,
+    pub(crate) per_tool: Vec<(String, globset::GlobMatcher, rate::RateSpec)>,
     /// Most tools/call in flight at once.
-    pub concurrency: Option<usize>,
+    pub(crate) concurrency: Option<usize>,
     /// Loop detection: (count, window).
-    pub repeats: Option<(usize, std::time::Duration)>,
+    pub(crate) repeats: Option<(usize, std::time::Duration)>,
     /// Circuit breaker: (consecutive failures, cool-down).
-    pub breaker: Option<(u32, std::time::Duration)>,
+    pub(crate) breaker: Option<(u32, std::time::Duration)>,
 }
 
 fn duration(

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct RateSpec {
     /// Tokens added per second.
-    pub per_second: f64,
+    pub(crate) per_second: f64,
     /// Bucket size.
-    pub burst: f64,
+    pub(crate) burst: f64,
 }
 
 impl RateSpec {

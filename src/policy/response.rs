@@ -15,21 +15,21 @@ use serde_json::Value;
 /// What the profile asks of responses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ResponseRules {
-    pub strip_control: bool,
+    pub(crate) strip_control: bool,
     /// Largest total of text content kept, in bytes.
-    pub max_text: Option<usize>,
-    pub injection: InjectionMode,
-    pub check_output_schema: bool,
+    pub(crate) max_text: Option<usize>,
+    pub(crate) injection: InjectionMode,
+    pub(crate) check_output_schema: bool,
 }
 
 /// What inspection did to a result.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Inspection {
     /// The result to send instead, when it changed.
-    pub replaced: Option<Value>,
+    pub(crate) replaced: Option<Value>,
     /// What was found, in words (for stderr and the audit trail).
-    pub findings: Vec<String>,
-    pub blocked: bool,
+    pub(crate) findings: Vec<String>,
+    pub(crate) blocked: bool,
 }
 
 /// Phrases that address the model rather than the user (matched in any case).

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 /// The values variables expand to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Variables {
-    pub workspace: PathBuf,
-    pub home: PathBuf,
-    pub cwd: PathBuf,
+    pub(crate) workspace: PathBuf,
+    pub(crate) home: PathBuf,
+    pub(crate) cwd: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -11,17 +11,17 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct Profile {
     #[serde(default)]
-    pub profile: Meta,
+    pub(crate) profile: Meta,
     #[serde(default)]
-    pub sandbox: SandboxSection,
+    pub(crate) sandbox: SandboxSection,
     #[serde(default)]
-    pub tools: ToolsSection,
+    pub(crate) tools: ToolsSection,
     #[serde(default)]
-    pub limits: LimitsSection,
+    pub(crate) limits: LimitsSection,
     #[serde(default)]
-    pub responses: ResponsesSection,
+    pub(crate) responses: ResponsesSection,
     #[serde(default)]
-    pub audit: AuditSection,
+    pub(crate) audit: AuditSection,
 }
 
 /// What the session does when its audit trail cannot be written.
@@ -31,7 +31,7 @@ pub(crate) struct AuditSection {
     /// "refuse" (default): requests whose record cannot be written are refused with
     /// `mcpguard.audit_unavailable` until it can; "continue": they are relayed unrecorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_failure: Option<AuditFailureMode>,
+    pub(crate) on_failure: Option<AuditFailureMode>,
 }
 
 /// What happens to a request whose audit record cannot be written.
@@ -52,36 +52,36 @@ pub(crate) struct ResponsesSection {
     /// Largest total of text content per result (e.g. "1MiB", or "off"); the rest is cut
     /// with a visible marker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_text: Option<String>,
+    pub(crate) max_text: Option<String>,
     /// Remove ANSI escape sequences and control characters from text (default: true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strip_control: Option<bool>,
+    pub(crate) strip_control: Option<bool>,
     /// Prompt-injection heuristic: "flag" (default: report and record), "block" (withhold the
     /// result) or "off". Any other value is refused when the profile loads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub injection: Option<InjectionMode>,
+    pub(crate) injection: Option<InjectionMode>,
     /// Check structuredContent against the tool's pinned outputSchema (default: true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check_output_schema: Option<bool>,
+    pub(crate) check_output_schema: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct Meta {
     #[serde(default)]
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub version: u32,
+    pub(crate) version: u32,
     #[serde(default)]
-    pub description: String,
+    pub(crate) description: String,
     #[serde(default)]
-    pub owner: String,
+    pub(crate) owner: String,
     /// YYYY-MM-DD; lint warns when it is past.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub review_by: Option<String>,
+    pub(crate) review_by: Option<String>,
     /// A built-in profile name or a file path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extends: Option<String>,
+    pub(crate) extends: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -89,23 +89,23 @@ pub(crate) struct Meta {
 pub(crate) struct SandboxSection {
     /// none (the default) | host | allowlist
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network: Option<Network>,
+    pub(crate) network: Option<Network>,
     /// Hosts reachable in allowlist mode: `api.example.com`, `*.example.org:443`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allow_hosts: Vec<String>,
+    pub(crate) allow_hosts: Vec<String>,
     /// Whether a package launcher (`npx`, `uvx`…) gets its registry allowed (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub launcher_registries: Option<bool>,
+    pub(crate) launcher_registries: Option<bool>,
     #[serde(default)]
-    pub read: Vec<String>,
+    pub(crate) read: Vec<String>,
     #[serde(default)]
-    pub write: Vec<String>,
+    pub(crate) write: Vec<String>,
     /// Host variables passed through (by name).
     #[serde(default)]
-    pub env: Vec<String>,
+    pub(crate) env: Vec<String>,
     /// Layers that must be in force, or mcpguard refuses to run (exit 125).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub require: Option<Vec<Layer>>,
+    pub(crate) require: Option<Vec<Layer>>,
 }
 
 /// The isolation layers a user can require (contract names: profile `require`, `--require`).
@@ -213,38 +213,38 @@ impl Verdict {
 pub(crate) struct ToolsSection {
     /// Decision for tools no pattern names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default: Option<Verdict>,
+    pub(crate) default: Option<Verdict>,
     /// Decision at least as strict as this for tools no list names that may change things: not annotated
     /// `readOnlyHint: true` or `destructiveHint: false` (absent annotations mean destructive,
     /// as the MCP specification says).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub destructive: Option<Verdict>,
+    pub(crate) destructive: Option<Verdict>,
     #[serde(default)]
-    pub allow: Vec<String>,
+    pub(crate) allow: Vec<String>,
     #[serde(default)]
-    pub prompt: Vec<String>,
+    pub(crate) prompt: Vec<String>,
     #[serde(default)]
-    pub deny: Vec<String>,
+    pub(crate) deny: Vec<String>,
     /// Decision for calls to tools the server has not listed in this session, or made
     /// before any tools/list (default: deny).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unlisted: Option<Verdict>,
+    pub(crate) unlisted: Option<Verdict>,
     /// Check each call's arguments against the tool's own inputSchema (default: true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check_schema: Option<bool>,
+    pub(crate) check_schema: Option<bool>,
     /// Tool pinning: `enforce` (default: a tool whose definition changed since it was pinned,
     /// or that appeared later, is blocked and hidden until `mcpguard pins approve`), `warn`
     /// (the change is reported and recorded; policy keeps using the pinned definition) or `off`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pins: Option<PinMode>,
+    pub(crate) pins: Option<PinMode>,
     /// Remove denied tools from tools/list answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hide_denied: Option<bool>,
+    pub(crate) hide_denied: Option<bool>,
     /// What a `prompt` decision becomes while no approval channel exists: deny (default) or allow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_prompt: Option<Verdict>,
+    pub(crate) on_prompt: Option<Verdict>,
     #[serde(default)]
-    pub rules: Vec<ArgRule>,
+    pub(crate) rules: Vec<ArgRule>,
 }
 
 /// A rule on one argument of a tool. It fires when every condition it states holds; then
@@ -253,31 +253,31 @@ pub(crate) struct ToolsSection {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct ArgRule {
     /// Tool name pattern (glob).
-    pub tool: String,
+    pub(crate) tool: String,
     /// JSON pointer into the arguments, e.g. `/path`.
-    pub arg: String,
+    pub(crate) arg: String,
     /// Fires when the (normalised) path matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub glob: Option<String>,
+    pub(crate) glob: Option<String>,
     /// Fires when the (normalised) path does not match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub not_glob: Option<String>,
+    pub(crate) not_glob: Option<String>,
     /// Fires when the value matches this regular expression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub regex: Option<String>,
+    pub(crate) regex: Option<String>,
     /// Fires when the value (as text) is longer than this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<usize>,
+    pub(crate) max_length: Option<usize>,
     /// Fires when the value is not one of these.
     #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub one_of: Option<Vec<serde_json::Value>>,
+    pub(crate) one_of: Option<Vec<serde_json::Value>>,
     #[serde(default = "deny")]
-    pub decision: Verdict,
+    pub(crate) decision: Verdict,
     #[serde(default)]
-    pub reason: String,
+    pub(crate) reason: String,
     /// Examples lint checks: arguments and the decision this rule must give them.
     #[serde(default)]
-    pub examples: Vec<Example>,
+    pub(crate) examples: Vec<Example>,
 }
 
 fn deny() -> Verdict {
@@ -287,9 +287,9 @@ fn deny() -> Verdict {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct Example {
-    pub args: serde_json::Value,
+    pub(crate) args: serde_json::Value,
     /// The rule's own outcome: its decision when it fires, `allow` when it does not.
-    pub decision: Verdict,
+    pub(crate) decision: Verdict,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -297,46 +297,46 @@ pub(crate) struct Example {
 pub(crate) struct LimitsSection {
     /// `N/sec`, `N/min` or `N/hour`: the sustained rate of tools/call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub calls: Option<String>,
+    pub(crate) calls: Option<String>,
     /// How many calls may come at once above the rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub burst: Option<u32>,
+    pub(crate) burst: Option<u32>,
     /// Rates per tool name glob (`"write_*" = "10/min"`); each glob has its own bucket,
     /// holding as many calls as its rate names.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub per_tool: std::collections::BTreeMap<String, String>,
+    pub(crate) per_tool: std::collections::BTreeMap<String, String>,
     /// Most tools/call in flight at once; more are refused until one is answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrency: Option<usize>,
+    pub(crate) concurrency: Option<usize>,
     /// Loop detection: the same tool with the same arguments this many times within
     /// `loop-window` is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loop_count: Option<usize>,
+    pub(crate) loop_count: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loop_window: Option<String>,
+    pub(crate) loop_window: Option<String>,
     /// Circuit breaker: after this many failed calls in a row (error results, JSON-RPC
     /// errors, timeouts), calls fail fast for `breaker-cooldown`, then one probes again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub breaker_failures: Option<u32>,
+    pub(crate) breaker_failures: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub breaker_cooldown: Option<String>,
+    pub(crate) breaker_cooldown: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub call_timeout: Option<String>,
+    pub(crate) call_timeout: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_message: Option<String>,
+    pub(crate) max_message: Option<String>,
     /// Most tasks (processes and threads) the sandbox holds at once (default 512).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub processes: Option<u32>,
+    pub(crate) processes: Option<u32>,
     /// Memory each sandboxed process may allocate, e.g. "4GiB" (default), or "off".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<String>,
+    pub(crate) memory: Option<String>,
     /// One budget shared by every writable tmpfs of the view (/tmp, /var/tmp, /run, home,
     /// /dev/shm), e.g. "512MiB" (default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tmpfs: Option<String>,
+    pub(crate) tmpfs: Option<String>,
     /// Size of the server's persistent cache checked at start, e.g. "2GiB" (default), or "off".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cache: Option<String>,
+    pub(crate) cache: Option<String>,
 }
 
 #[cfg(test)]

@@ -19,10 +19,10 @@ use serde_json::value::RawValue;
 /// What the gate decided, for the relay and the audit record.
 pub(crate) struct Outcome {
     /// The reply to send the client instead of forwarding; None: forward.
-    pub blocked: Option<Bytes>,
-    pub verdict: Verdict,
-    pub rule: String,
-    pub reason: String,
+    pub(crate) blocked: Option<Bytes>,
+    pub(crate) verdict: Verdict,
+    pub(crate) rule: String,
+    pub(crate) reason: String,
 }
 
 impl Outcome {

@@ -16,15 +16,15 @@ const ANSWERED_MEMORY: usize = 1024;
 /// A client request the server has not answered yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ClientRequest {
-    pub method: String,
-    pub tool: Option<String>,
-    pub progress_token: Option<String>,
+    pub(crate) method: String,
+    pub(crate) tool: Option<String>,
+    pub(crate) progress_token: Option<String>,
     /// When a `tools/call` times out; progress notifications push it back.
-    pub deadline: Option<Instant>,
+    pub(crate) deadline: Option<Instant>,
     /// Distinguishes this request from a later one that reuses the same id.
-    pub generation: u64,
+    pub(crate) generation: u64,
     /// When it was relayed, for the latency in the audit trail.
-    pub started: Instant,
+    pub(crate) started: Instant,
 }
 
 /// What became of a server response.

@@ -19,49 +19,49 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SessionConfig {
     /// Server name used in diagnostics.
-    pub server_name: String,
+    pub(crate) server_name: String,
     /// Largest accepted line, newline excluded.
-    pub max_message: usize,
+    pub(crate) max_message: usize,
     /// How long a `tools/call` may go unanswered (progress resets it); `None` for no limit.
-    pub call_timeout: Option<Duration>,
+    pub(crate) call_timeout: Option<Duration>,
     /// How long the server gets after stdin closes, and again after SIGTERM.
-    pub shutdown_grace: Duration,
+    pub(crate) shutdown_grace: Duration,
 }
 
 pub(crate) struct Shared {
-    pub config: SessionConfig,
+    pub(crate) config: SessionConfig,
     /// The profile's rules for tool calls (absent: everything is relayed).
-    pub policy: Option<Policy>,
+    pub(crate) policy: Option<Policy>,
     state: Mutex<State>,
 }
 
 pub(crate) struct State {
-    pub pending: Pending,
-    pub era: Era,
+    pub(crate) pending: Pending,
+    pub(crate) era: Era,
     /// The session's audit trail (absent with --no-audit).
-    pub audit: Option<AuditLog>,
+    pub(crate) audit: Option<AuditLog>,
     /// Records waiting until their message has been forwarded.
-    pub audit_jobs: Vec<super::recording::Job>,
+    pub(crate) audit_jobs: Vec<super::recording::Job>,
     /// The tools the server listed in this session.
-    pub catalog: Catalog,
-    pub schemas: SchemaCache,
+    pub(crate) catalog: Catalog,
+    pub(crate) schemas: SchemaCache,
     /// The stages that judge a call by the session's history (rates, loops, breaker).
-    pub throttles: Throttles,
+    pub(crate) throttles: Throttles,
     /// The server's pinned tools (absent with `tools.pins = "off"`).
-    pub pins: Option<PinState>,
+    pub(crate) pins: Option<PinState>,
 }
 
 /// The pin file of this server identity and how changes are treated.
 pub(crate) struct PinState {
-    pub path: std::path::PathBuf,
-    pub file: PinFile,
+    pub(crate) path: std::path::PathBuf,
+    pub(crate) file: PinFile,
     /// Block and hide changed tools (else only report them).
-    pub enforce: bool,
+    pub(crate) enforce: bool,
     /// The identity had no pins when the session began and its first listing is still
     /// paging: every page is pinned, not reported as additions.
-    pub first_listing: bool,
+    pub(crate) first_listing: bool,
     /// The server paginates its tool list: removals cannot be told from one page.
-    pub paginated: bool,
+    pub(crate) paginated: bool,
 }
 
 impl Shared {

@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct CacheEntry {
     /// The directory's name under `servers/`.
-    pub name: String,
-    pub path: PathBuf,
-    pub bytes: u64,
+    pub(crate) name: String,
+    pub(crate) path: PathBuf,
+    pub(crate) bytes: u64,
 }
 
 /// The directory holding every server's cache, under mcpguard's cache directory.

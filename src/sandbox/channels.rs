@@ -12,13 +12,13 @@ use std::os::fd::OwnedFd;
 /// The pipes that carry the plan in and the layer report out.
 pub(crate) struct Channels {
     /// The helper's fd 3.
-    pub plan_read: OwnedFd,
+    pub(crate) plan_read: OwnedFd,
     /// The helper's fd 4.
-    pub report_write: OwnedFd,
+    pub(crate) report_write: OwnedFd,
     /// Where the supervisor reads the report.
-    pub report_read: OwnedFd,
+    pub(crate) report_read: OwnedFd,
     /// The helper's fd 5 and the supervisor's end, in allowlist mode (see `handoff`).
-    pub egress: Option<(OwnedFd, OwnedFd)>,
+    pub(crate) egress: Option<(OwnedFd, OwnedFd)>,
 }
 
 impl Channels {

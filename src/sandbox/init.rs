@@ -53,15 +53,15 @@ const FORWARDED: [Signal; 6] = [
 /// What the sandbox really enforces, reported to the supervisor before the server starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub(crate) struct LayerReport {
-    pub namespaces: bool,
-    pub landlock: LandlockOutcome,
-    pub seccomp: bool,
-    pub network: Network,
+    pub(crate) namespaces: bool,
+    pub(crate) landlock: LandlockOutcome,
+    pub(crate) seccomp: bool,
+    pub(crate) network: Network,
     /// What is missing compared with the full sandbox, in words.
-    pub degraded: Vec<String>,
+    pub(crate) degraded: Vec<String>,
     /// Each resource limit in force and what enforces it, in words.
     #[serde(default)]
-    pub limits: Vec<String>,
+    pub(crate) limits: Vec<String>,
 }
 
 /// Entry point; never returns. argv: `mcpguard __sandbox-init PLAN_FD REPORT_FD

@@ -23,9 +23,9 @@ const TARGET_ABI: ABI = ABI::V6;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LandlockOutcome {
     /// The kernel's ABI version (0: not available).
-    pub abi: i32,
+    pub(crate) abi: i32,
     /// "full", "partial" or "off".
-    pub enforced: String,
+    pub(crate) enforced: String,
 }
 
 impl LandlockOutcome {

@@ -48,13 +48,13 @@ pub(crate) const RESERVED_PIDS: u32 = 300;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ResourceLimits {
     /// Most tasks at once (processes and threads).
-    pub processes: u32,
+    pub(crate) processes: u32,
     /// Bytes of private writable memory per process; `None` when switched off.
-    pub memory: Option<u64>,
+    pub(crate) memory: Option<u64>,
     /// Bytes shared by every writable tmpfs directory of the view.
-    pub tmpfs: u64,
+    pub(crate) tmpfs: u64,
     /// Bytes of persistent cache tolerated at start; `None` when switched off.
-    pub cache: Option<u64>,
+    pub(crate) cache: Option<u64>,
 }
 
 impl Default for ResourceLimits {

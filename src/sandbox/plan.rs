@@ -23,9 +23,9 @@ pub(crate) use crate::profile::model::{Layer, Network};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct EgressPlan {
     /// TCP ports whose connections to any captured address reach the filter.
-    pub capture_ports: Vec<u16>,
+    pub(crate) capture_ports: Vec<u16>,
     /// IPv4 addresses named in the allowlist, captured as well (the synthetic range always is).
-    pub captured_addresses: Vec<Ipv4Addr>,
+    pub(crate) captured_addresses: Vec<Ipv4Addr>,
 }
 
 /// The synthetic addresses the sandbox's name server hands out (198.18.0.0/15, reserved for
@@ -43,21 +43,21 @@ pub(crate) const WEB_PORTS: [u16; 2] = [80, 443];
 /// What the user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SandboxRequest {
-    pub server_name: String,
-    pub argv: Vec<String>,
-    pub network: Network,
+    pub(crate) server_name: String,
+    pub(crate) argv: Vec<String>,
+    pub(crate) network: Network,
     /// The capture wiring, in allowlist mode.
-    pub egress: Option<EgressPlan>,
+    pub(crate) egress: Option<EgressPlan>,
     /// Host paths exposed read-only (must exist).
-    pub read: Vec<PathBuf>,
+    pub(crate) read: Vec<PathBuf>,
     /// Host paths exposed read-write (must exist).
-    pub write: Vec<PathBuf>,
+    pub(crate) write: Vec<PathBuf>,
     /// Host variables passed through by name, or set to a value.
-    pub env: Vec<EnvGrant>,
+    pub(crate) env: Vec<EnvGrant>,
     /// Layers without which the server must not start.
-    pub require: BTreeSet<Layer>,
+    pub(crate) require: BTreeSet<Layer>,
     /// What the server may consume.
-    pub limits: ResourceLimits,
+    pub(crate) limits: ResourceLimits,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,23 +71,23 @@ pub(crate) enum EnvGrant {
 /// Facts about this machine and user that the plan depends on, gathered by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HostFacts {
-    pub uid: u32,
-    pub gid: u32,
-    pub home: PathBuf,
-    pub cwd: PathBuf,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    pub(crate) home: PathBuf,
+    pub(crate) cwd: PathBuf,
     /// The host environment, for the variables that are let through.
-    pub env: Vec<(String, String)>,
+    pub(crate) env: Vec<(String, String)>,
     /// Top-level directories of `/` that are symlinks (usr-merge: /bin -> usr/bin), with
     /// their link text.
-    pub root_symlinks: Vec<(PathBuf, PathBuf)>,
+    pub(crate) root_symlinks: Vec<(PathBuf, PathBuf)>,
     /// Which of the standard system directories exist.
-    pub system_dirs: Vec<PathBuf>,
+    pub(crate) system_dirs: Vec<PathBuf>,
     /// Real directories the command's program needs (see `toolchain_roots`).
-    pub toolchain: Vec<PathBuf>,
+    pub(crate) toolchain: Vec<PathBuf>,
     /// Per-server persistent cache directories (host side), paired with where they appear.
-    pub caches: Vec<(PathBuf, PathBuf)>,
+    pub(crate) caches: Vec<(PathBuf, PathBuf)>,
     /// Host files and directories hidden from the view even though their parent is shown.
-    pub masked: Vec<PathBuf>,
+    pub(crate) masked: Vec<PathBuf>,
 }
 
 impl Plan {
@@ -126,36 +126,36 @@ pub(crate) enum Mount {
 /// Landlock rules, on the paths as seen by the server.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub(crate) struct LandlockRules {
-    pub read: Vec<PathBuf>,
-    pub write: Vec<PathBuf>,
+    pub(crate) read: Vec<PathBuf>,
+    pub(crate) write: Vec<PathBuf>,
 }
 
 /// Everything the sandbox helper does, as data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Plan {
-    pub server_name: String,
-    pub argv: Vec<String>,
-    pub env: Vec<(String, String)>,
-    pub cwd: PathBuf,
-    pub uid: u32,
-    pub gid: u32,
-    pub network: Network,
+    pub(crate) server_name: String,
+    pub(crate) argv: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) cwd: PathBuf,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    pub(crate) network: Network,
     /// The capture wiring, in allowlist mode.
-    pub egress: Option<EgressPlan>,
-    pub require: BTreeSet<Layer>,
+    pub(crate) egress: Option<EgressPlan>,
+    pub(crate) require: BTreeSet<Layer>,
     /// What the server may consume (the tmpfs budget is shared by every `Mount::Tmpfs`).
-    pub limits: ResourceLimits,
+    pub(crate) limits: ResourceLimits,
     /// The view, when namespaces are available.
-    pub mounts: Vec<Mount>,
+    pub(crate) mounts: Vec<Mount>,
     /// Landlock with namespaces: the view is already minimal, so everything in it may be
     /// read; writes only where granted.
-    pub landlock: LandlockRules,
+    pub(crate) landlock: LandlockRules,
     /// Landlock without namespaces (degraded): reads only where the view would have shown.
-    pub landlock_degraded: LandlockRules,
+    pub(crate) landlock_degraded: LandlockRules,
     /// HOME, TMPDIR and the working directory when there is no private view.
-    pub degraded_home: PathBuf,
+    pub(crate) degraded_home: PathBuf,
     /// The environment then: HOME and TMPDIR where Landlock lets the server write.
-    pub degraded_env: Vec<(String, String)>,
+    pub(crate) degraded_env: Vec<(String, String)>,
 }
 
 /// The hostname inside the sandbox.

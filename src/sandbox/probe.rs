@@ -59,9 +59,9 @@ pub(crate) fn delegated_cgroup() -> Result<std::path::PathBuf, String> {
 /// One namespace type and whether an unprivileged user namespace can hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct NamespaceCheck {
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// `None` when it works, else the error.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 /// Exit code of the probe child when the namespace was created but the maps were refused
@@ -149,12 +149,12 @@ pub(crate) fn seccomp_available() -> bool {
 /// What a trial sandbox did.
 #[derive(Debug)]
 pub(crate) struct TrialOutcome {
-    pub report: Option<LayerReport>,
-    pub code: Option<i32>,
+    pub(crate) report: Option<LayerReport>,
+    pub(crate) code: Option<i32>,
     /// In allowlist mode: the roles of the egress sockets it handed over, or why none came.
-    pub egress: Option<Result<Vec<Role>, String>>,
+    pub(crate) egress: Option<Result<Vec<Role>, String>>,
     /// What the helper and the trial's command said, for a failure's message.
-    pub stderr: String,
+    pub(crate) stderr: String,
 }
 
 impl TrialOutcome {

@@ -17,11 +17,11 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Denials {
     /// Refused with EPERM outright.
-    pub eperm: Vec<(&'static str, i64)>,
+    pub(crate) eperm: Vec<(&'static str, i64)>,
     /// Refused with ENOSYS (callers fall back, or the call is newer than any need).
-    pub enosys: Vec<(&'static str, i64)>,
+    pub(crate) enosys: Vec<(&'static str, i64)>,
     /// Socket families allowed; every other family gets EAFNOSUPPORT.
-    pub socket_families: Vec<(&'static str, u64)>,
+    pub(crate) socket_families: Vec<(&'static str, u64)>,
 }
 
 /// `clone` flags that create namespaces; `clone` with any of them is refused.

@@ -23,36 +23,36 @@ use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct ToolStats {
-    pub calls: u64,
-    pub denials: u64,
-    pub errors: u64,
-    pub p50_ms: Option<f64>,
-    pub p95_ms: Option<f64>,
-    pub bytes: u64,
-    pub tokens: u64,
+    pub(crate) calls: u64,
+    pub(crate) denials: u64,
+    pub(crate) errors: u64,
+    pub(crate) p50_ms: Option<f64>,
+    pub(crate) p95_ms: Option<f64>,
+    pub(crate) bytes: u64,
+    pub(crate) tokens: u64,
     /// Calls per bucket across the window, for the sparkline.
-    pub timeline: Vec<u64>,
+    pub(crate) timeline: Vec<u64>,
 }
 
 /// Connections to one destination (`host:port`) through the egress filter.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct HostStats {
-    pub allowed: u64,
-    pub refused: u64,
-    pub failed: u64,
-    pub bytes_up: u64,
-    pub bytes_down: u64,
+    pub(crate) allowed: u64,
+    pub(crate) refused: u64,
+    pub(crate) failed: u64,
+    pub(crate) bytes_up: u64,
+    pub(crate) bytes_down: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct ServerStats {
-    pub requests: u64,
-    pub sessions: u64,
-    pub profiles: BTreeSet<String>,
-    pub clients: BTreeSet<String>,
-    pub tools: BTreeMap<String, ToolStats>,
+    pub(crate) requests: u64,
+    pub(crate) sessions: u64,
+    pub(crate) profiles: BTreeSet<String>,
+    pub(crate) clients: BTreeSet<String>,
+    pub(crate) tools: BTreeMap<String, ToolStats>,
     /// Destinations of the network allowlist, by `host:port`.
-    pub hosts: BTreeMap<String, HostStats>,
+    pub(crate) hosts: BTreeMap<String, HostStats>,
 }
 
 /// The `host:port` a network record names (IPv6 hosts in brackets).
@@ -69,10 +69,10 @@ pub(crate) fn destination(record: &Record) -> Option<String> {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct Report {
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub servers: BTreeMap<String, ServerStats>,
-    pub anomalies: Vec<Anomaly>,
+    pub(crate) from: Option<String>,
+    pub(crate) to: Option<String>,
+    pub(crate) servers: BTreeMap<String, ServerStats>,
+    pub(crate) anomalies: Vec<Anomaly>,
 }
 
 /// Builds the report over `window` (the records to report on), with `history` (all records
