@@ -4,6 +4,10 @@ pub mod audit;
 pub mod cli;
 pub mod egress;
 pub mod fspath;
+// Only for the cargo-fuzz targets in fuzz/, which build with `--cfg fuzzing`.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_entry;
 pub mod jsonrpc;
 pub mod logging;
 pub mod mcp;
