@@ -12,7 +12,7 @@
 use crate::egress::allowlist::Host;
 use crate::egress::names::{self, SyntheticNames};
 use crate::egress::sniff::{self, Sniffed};
-use crate::jsonrpc::framing::{Frame, LineReader};
+use crate::jsonrpc::framing::{Frame, LineReader, OVERSIZE_PREFIX};
 use crate::jsonrpc::message::{self, Kind, Parsed};
 use crate::jsonrpc::{content, id_recovery};
 use std::pin::Pin;
@@ -49,6 +49,9 @@ pub fn dns_answer(bytes: &[u8]) {
 /// The server's stdout through the line framing with a `max_line` cap, delivered in reads
 /// of the sizes `chunk_sizes` cycles through (so that lines and the cap fall across reads
 /// at every place); each frame goes on to id recovery as the relay's would.
+///
+/// Panics when the frames are not the stream cut at its newlines (`Replay`): a line the
+/// relay splits or joins differently from the server would be judged as another message.
 pub fn frame_lines(bytes: &[u8], max_line: usize, chunk_sizes: &[u8]) {
     let source = InMemory {
         rest: bytes,
@@ -59,14 +62,23 @@ pub fn frame_lines(bytes: &[u8], max_line: usize, chunk_sizes: &[u8]) {
     // The source never says "pending", so every read finishes on its first poll and no
     // runtime is needed: a tokio runtime per input would cost more than the parse.
     let mut context = Context::from_waker(std::task::Waker::noop());
+    let mut replay = Replay {
+        stream: bytes,
+        at: 0,
+        max_line,
+    };
     loop {
         let mut next = std::pin::pin!(reader.next_frame());
         let frame = match next.as_mut().poll(&mut context) {
             Poll::Ready(Ok(Some(frame))) => frame,
-            Poll::Ready(Ok(None) | Err(_)) => return,
+            Poll::Ready(Ok(None) | Err(_)) => {
+                assert_eq!(replay.at, bytes.len(), "frames end before the stream");
+                return;
+            }
             // Unreachable with an in-memory source; a panic here is a finding.
             Poll::Pending => panic!("LineReader waited on a source that is always ready"),
         };
+        replay.check(&frame);
         match frame {
             Frame::Line(line) => {
                 let _ = id_recovery::recover(&line, None);
@@ -75,6 +87,63 @@ pub fn frame_lines(bytes: &[u8], max_line: usize, chunk_sizes: &[u8]) {
                 let _ = id_recovery::recover(&prefix, Some(&suffix));
             }
         }
+    }
+}
+
+/// Walks the stream alongside the frames: each must be the next line of the stream, as
+/// `Frame` documents it.
+struct Replay<'a> {
+    stream: &'a [u8],
+    at: usize,
+    max_line: usize,
+}
+
+impl Replay<'_> {
+    fn check(&mut self, frame: &Frame) {
+        let rest = &self.stream[self.at..];
+        let ends = memchr::memchr(b'\n', rest);
+        // The line without its newline, and how much of the stream it used.
+        let (line, used) = match ends {
+            Some(newline) => (&rest[..newline], newline + 1),
+            None => (rest, rest.len()),
+        };
+        assert!(used > 0, "a frame after the end of the stream");
+        match frame {
+            Frame::Line(got) => {
+                assert!(
+                    line.len() <= self.max_line,
+                    "a line over the cap was not oversize"
+                );
+                assert_eq!(
+                    got.strip_suffix(b"\n"),
+                    Some(line),
+                    "a line is not the stream's"
+                );
+            }
+            Frame::Oversize {
+                prefix,
+                suffix,
+                len,
+            } => {
+                assert!(
+                    line.len() > self.max_line,
+                    "a line within the cap was oversize"
+                );
+                assert_eq!(*len, line.len(), "an oversize line's length is wrong");
+                let kept = OVERSIZE_PREFIX.min(line.len());
+                assert_eq!(
+                    &prefix[..],
+                    &line[..kept],
+                    "an oversize line's prefix is wrong"
+                );
+                assert_eq!(
+                    &suffix[..],
+                    &line[line.len() - kept..],
+                    "an oversize line's suffix is wrong"
+                );
+            }
+        }
+        self.at += used;
     }
 }
 
