@@ -21,3 +21,8 @@ if ! command -v curl >/dev/null; then
   fi
 fi
 tests/setup.sh
+# The parsers the sandboxed server can reach, fuzzed for a bounded time each (FUZZ_SECONDS,
+# default 60; 0 skips it); an input that crashes one fails the set-up. Never part of CI.
+if [[ "${FUZZ_SECONDS:-60}" != 0 ]]; then
+  fuzz/run.sh
+fi

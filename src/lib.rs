@@ -6,6 +6,10 @@ mod egress;
 mod entry;
 mod exit;
 mod fspath;
+// Only for the cargo-fuzz targets in fuzz/, which build with `--cfg fuzzing`.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_entry;
 mod jsonrpc;
 mod logging;
 mod mcp;
@@ -26,3 +30,4 @@ pub mod bench {
     pub use crate::audit::record::ProfileRef;
     pub use crate::audit::{AuditLog, DecisionRef, PayloadMode};
 }
+

@@ -36,8 +36,8 @@ pub(crate) fn recover(prefix: &[u8], suffix: Option<&[u8]>) -> Recovered {
 }
 
 /// The top-level `"id"` of the object that `bytes` starts, if it can be read completely.
-#[cfg(test)]
-fn recover_id(bytes: &[u8]) -> Option<RequestId> {
+#[cfg(any(test, fuzzing))]
+pub(crate) fn recover_id(bytes: &[u8]) -> Option<RequestId> {
     scan_prefix(bytes).id
 }
 
