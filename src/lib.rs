@@ -30,4 +30,3 @@ pub mod bench {
     pub use crate::audit::record::ProfileRef;
     pub use crate::audit::{AuditLog, DecisionRef, PayloadMode};
 }
-

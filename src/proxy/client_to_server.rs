@@ -231,7 +231,7 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, outlets: &Outlets<'_
                     &id,
                     &method,
                     call.name.as_deref(),
-                    params.map(RawValue::get),
+                    (params.map(RawValue::get), content.as_ref()),
                     &decision,
                 );
                 // A request the trail does not hold does not reach the server (a ping

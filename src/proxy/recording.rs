@@ -130,14 +130,23 @@ pub(crate) fn id_value(id: &RequestId) -> Value {
 
 /// A payload for the record from raw JSON text.
 fn raw_payload(audit: &AuditLog, raw: &str) -> Option<Payload> {
+    payload_of(audit, raw, None)
+}
+
+/// A payload for the record from raw JSON text, or from `parsed`, the same text already
+/// read in full by the relay (so it is not parsed twice on the way to the server).
+fn payload_of(audit: &AuditLog, raw: &str, parsed: Option<&Value>) -> Option<Payload> {
     // Nothing of the payload is kept: no reason to parse it.
     if audit.payload_mode() == crate::audit::PayloadMode::None {
         return None;
     }
-    if raw.len() <= PARSE_LIMIT
-        && let Ok(value) = serde_json::from_str::<Value>(raw)
-    {
-        return audit.payload(&value);
+    if raw.len() <= PARSE_LIMIT {
+        if let Some(value) = parsed {
+            return audit.payload(value);
+        }
+        if let Ok(value) = serde_json::from_str::<Value>(raw) {
+            return audit.payload(&value);
+        }
     }
     // Too large to parse, or not readable in full: its size and hash are recorded, so the
     // record still tells exactly what passed.
@@ -152,13 +161,13 @@ fn raw_payload(audit: &AuditLog, raw: &str) -> Option<Payload> {
 }
 
 /// Records a client request with the gate's decision, before it is relayed (a request
-/// the trail cannot hold may be refused).
+/// the trail cannot hold may be refused). `content` is `params` as the relay read them.
 pub(crate) fn request(
     audit: &mut AuditLog,
     id: &RequestId,
     method: &str,
     tool: Option<&str>,
-    params: Option<&str>,
+    (params, content): (Option<&str>, Option<&Value>),
     decision: &(Verdict, String, String),
 ) -> Result<(), Unrecorded> {
     if method == "initialize"
@@ -175,14 +184,17 @@ pub(crate) fn request(
             });
         }
     }
-    let args = match (method, params) {
-        ("tools/call", Some(p)) => serde_json::from_str::<CallArguments<'_>>(p)
-            .ok()
-            .and_then(|c| c.arguments)
-            .map(RawValue::get),
-        (_, p) => p,
+    let (args, parsed) = match (method, params) {
+        ("tools/call", Some(p)) => (
+            serde_json::from_str::<CallArguments<'_>>(p)
+                .ok()
+                .and_then(|c| c.arguments)
+                .map(RawValue::get),
+            content.and_then(|c| c.get("arguments")),
+        ),
+        (_, p) => (p, content),
     };
-    let payload = args.and_then(|raw| raw_payload(audit, raw));
+    let payload = args.and_then(|raw| payload_of(audit, raw, parsed));
     audit.request_with_payload(
         method,
         tool,
