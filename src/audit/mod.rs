@@ -372,13 +372,16 @@ impl AuditLog {
 
     /// A connection the egress filter allowed, refused or could not make (verdict allow,
     /// deny or error); `detail` names the destination.
-    pub fn network(&mut self, verdict: DecisionRef<'_>, detail: Value) {
+    ///
+    /// Returns whether what it records may go ahead: false when the record could not be
+    /// written and the profile refuses what it cannot record.
+    pub fn network(&mut self, verdict: DecisionRef<'_>, detail: Value) -> bool {
         let mut record = self.base(EventKind::Network);
         record.decision = Some(decision(&self.redactor, verdict));
         record.detail = self.detail(detail);
         // Not synced one by one: the server decides how often it connects, and a flood of
         // refusals must not become a flood of fsyncs (the session's end syncs them all).
-        self.record(record, false);
+        self.write(record, false).is_ok() || !self.refuses_unrecorded()
     }
 
     /// An allowed connection ended; `detail` has its byte counts.

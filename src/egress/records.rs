@@ -33,8 +33,9 @@ const RECORDED_PER_SESSION: u64 = 10_000;
 /// Where the filter's records go: the session's audit trail. The filter writes no file of
 /// its own and knows nothing of the relay that owns the trail.
 pub(crate) trait NetworkRecorder: Send + Sync {
-    /// A connection allowed, refused or failed (verdict allow, deny or error).
-    fn network(&self, verdict: DecisionRef<'_>, detail: serde_json::Value);
+    /// A connection allowed, refused or failed (verdict allow, deny or error). False when
+    /// the record could not be written and what cannot be recorded must not happen.
+    fn network(&self, verdict: DecisionRef<'_>, detail: serde_json::Value) -> bool;
     /// An allowed connection ended, with its byte counts in `detail`.
     fn network_end(&self, latency_ms: f64, detail: serde_json::Value);
 }
@@ -137,12 +138,12 @@ impl Records {
         verdict: DecisionRef<'_>,
         address: Option<SocketAddr>,
         count: Option<u64>,
-    ) {
+    ) -> bool {
         let mut detail = Self::detail(target, address);
         if let Some(count) = count {
             detail["refusals_so_far"] = json!(count);
         }
-        self.recorder.network(verdict, detail);
+        self.recorder.network(verdict, detail)
     }
 
     /// Counts a refusal under `key`; whether it gets a record of its own, and the count.
@@ -171,7 +172,8 @@ impl Records {
         let key = format!("{} {}", refusal.rule, target.shown());
         let (recorded, count) = self.count_refusal(&key);
         if recorded {
-            self.record(
+            // A refusal that cannot be recorded is a refusal all the same.
+            let _ = self.record(
                 target,
                 DecisionRef {
                     verdict: refusal.verdict,
@@ -209,7 +211,8 @@ impl Records {
             if count > RECORDED_PER_DESTINATION {
                 detail["refusals_so_far"] = json!(count);
             }
-            self.recorder.network(
+            // A refusal that cannot be recorded is a refusal all the same.
+            let _ = self.recorder.network(
                 DecisionRef {
                     verdict: "deny",
                     rule: "network.protocol",

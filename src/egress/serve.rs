@@ -477,20 +477,34 @@ impl Filter {
     /// Judges `target`, and connects to it when it is allowed.
     async fn open(&self, target: &Target) -> Result<Opened, Refusal> {
         let result = self.try_open(target).await;
-        match &result {
-            Ok((opened, rule)) => self.records.record(
-                target,
-                DecisionRef {
+        match result {
+            Ok((opened, rule)) => {
+                let allowed = DecisionRef {
                     verdict: "allow",
-                    rule,
+                    rule: &rule,
                     reason: "",
-                },
-                Some(opened.address),
-                None,
-            ),
-            Err(refusal) => self.records.record_refusal(target, refusal),
+                };
+                if self
+                    .records
+                    .record(target, allowed, Some(opened.address), None)
+                {
+                    return Ok(opened);
+                }
+                // Nothing passes that the trail does not hold: the connection is dropped
+                // before a byte is relayed.
+                let refusal = Refusal::denied(
+                    "audit.on-failure",
+                    "the audit trail cannot be written, so no connection is relayed".into(),
+                    Some("free space or fix the permissions of mcpguard's state directory".into()),
+                );
+                self.records.record_refusal(target, &refusal);
+                Err(refusal)
+            }
+            Err(refusal) => {
+                self.records.record_refusal(target, &refusal);
+                Err(refusal)
+            }
         }
-        result.map(|(opened, _)| opened)
     }
 
     async fn try_open(&self, target: &Target) -> Result<(Opened, String), Refusal> {

@@ -119,9 +119,10 @@ impl Shared {
 
 /// The egress filter records its decisions in the session's audit trail.
 impl crate::egress::NetworkRecorder for Shared {
-    fn network(&self, verdict: crate::audit::DecisionRef<'_>, detail: serde_json::Value) {
-        if let Some(audit) = self.lock().audit.as_mut() {
-            audit.network(verdict, detail);
+    fn network(&self, verdict: crate::audit::DecisionRef<'_>, detail: serde_json::Value) -> bool {
+        match self.lock().audit.as_mut() {
+            Some(audit) => audit.network(verdict, detail),
+            None => true,
         }
     }
 

@@ -186,3 +186,109 @@ fn on_failure_continue_relays_unrecorded_calls_and_says_so() {
         outage.logged
     );
 }
+
+/// Connects to 127.0.0.1:PORT (the host's, through the egress filter) each time the test
+/// asks, and writes down whether an HTTP answer came back.
+const CONNECT_ON_CUE: &str = r#"
+import os, socket, sys, time
+folder, port = sys.argv[1], int(sys.argv[2])
+for n in range(64):
+    while not os.path.exists(f"{folder}/go-{n}"):
+        time.sleep(0.02)
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"GET /cue HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        data = s.recv(4096)
+        found = "answered" if data.startswith(b"HTTP/1.1 200") else f"closed {data[:30]!r}"
+    except OSError as e:
+        found = f"error {e}"
+    with open(f"{folder}/found-{n}.tmp", "w") as f:
+        f.write(found)
+    os.rename(f"{folder}/found-{n}.tmp", f"{folder}/found-{n}")
+time.sleep(3600)
+"#;
+
+#[test]
+fn a_full_disk_refuses_allowed_connections_until_they_can_be_recorded() {
+    // The host's side: answers every request with 200.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buffer = [0u8; 1024];
+            let _ = std::io::Read::read(&mut stream, &mut buffer);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        }
+    });
+    let mount = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::mount(mount.path());
+    let work = tempfile::tempdir().unwrap();
+    let script = work.path().join("connect.py");
+    std::fs::write(&script, CONNECT_ON_CUE).unwrap();
+    let folder = work.path().display().to_string();
+    let host = format!("127.0.0.1:{port}");
+    let guard = Guarded::start_in(
+        mount.path(),
+        None,
+        &[
+            "--name",
+            "egress-outage",
+            "--allow-host",
+            &host,
+            "--allow-write",
+            &folder,
+        ],
+        &[
+            "python3".into(),
+            script.display().to_string(),
+            folder.clone(),
+            port.to_string(),
+        ],
+        |_| {},
+    );
+    let attempt = |n: usize| {
+        std::fs::write(work.path().join(format!("go-{n}")), "").unwrap();
+        wait_for_file(&work.path().join(format!("found-{n}")))
+    };
+    assert_eq!(attempt(0), "answered", "{}", guard.stderr());
+    let filler = disk.fill();
+    // Records may still fit in the slack of the trail's last page for a while; every
+    // connection answered meanwhile must be on the trail, and then they stop.
+    let mut answered = 1;
+    let mut refused = None;
+    for n in 1..60 {
+        let found = attempt(n);
+        if found == "answered" {
+            answered += 1;
+            continue;
+        }
+        // Refused as any connection is: a 403 where the protocol has one.
+        assert!(
+            found.starts_with("closed b'HTTP/1.1 403 Forbidden"),
+            "{found}"
+        );
+        refused = Some(n);
+        break;
+    }
+    let refused = refused.expect("60 connections were relayed on a full disk");
+    std::fs::remove_file(&filler).unwrap();
+    assert_eq!(attempt(refused + 1), "answered", "{}", guard.stderr());
+    answered += 1;
+    let (_, stderr) = guard.finish();
+    assert!(
+        stderr.contains("the audit trail cannot be written, so no connection is relayed"),
+        "{stderr}"
+    );
+    let logged = mcpguard_in(
+        mount.path(),
+        &["logs", "--json", "--server", "egress-outage"],
+    )
+    .1;
+    let allowed = logged
+        .lines()
+        .filter(|l| l.contains("\"event\":\"network\"") && l.contains("\"verdict\":\"allow\""))
+        .count();
+    assert_eq!(allowed, answered, "{logged}");
+    assert!(logged.contains("\"event\":\"audit.resumed\""), "{logged}");
+    drop(disk);
+}
