@@ -18,6 +18,7 @@ use crate::proxy::shared::PinState;
 use crate::proxy::shared::SessionConfig;
 use crate::sandbox::limits::ResourceLimits;
 use crate::sandbox::plan::{self, EgressPlan, EnvGrant, Layer, Network, Plan, SandboxRequest};
+use crate::sandbox::visibility::{self, Hidden};
 use crate::sandbox::{self, PlanError};
 use crate::units;
 use anyhow::Context;
@@ -61,8 +62,12 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<u8> {
         }
         Err(e) => return Err(e.into()),
     };
+    let hidden = hidden_arguments(&plan);
+    for path in &hidden {
+        tracing::warn!(server = %config.server_name, "{}", path.warning());
+    }
     if args.dry_run {
-        return dry_run(&plan, &config, &profile, egress.as_ref());
+        return dry_run(&plan, &config, &profile, egress.as_ref(), &hidden);
     }
     sandbox::create_caches(&plan)?;
     if plan.network == Network::Host {
@@ -369,11 +374,25 @@ fn network(args: &RunArgs, profile: &Profile) -> anyhow::Result<(Network, Option
     ))
 }
 
+/// The command's paths that exist here but that the view will not show.
+fn hidden_arguments(plan: &Plan) -> Vec<Hidden> {
+    let Some(program) = plan
+        .argv
+        .first()
+        .and_then(|p| crate::program::resolve(p, paths::search_path().as_deref()))
+    else {
+        return Vec::new();
+    };
+    let program = std::path::absolute(&program).unwrap_or(program);
+    visibility::hidden_arguments(plan, &program, visibility::on_host)
+}
+
 fn dry_run(
     plan: &Plan,
     config: &SessionConfig,
     profile: &Profile,
     egress: Option<&EgressConfig>,
+    hidden: &[Hidden],
 ) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "mcpguard run (dry run: nothing was started)")?;
@@ -466,6 +485,14 @@ fn dry_run(
     )?;
     let names: Vec<&str> = plan.env.iter().map(|(k, _)| k.as_str()).collect();
     writeln!(out, "  environment:     {}", names.join(" "))?;
+    for path in hidden {
+        writeln!(
+            out,
+            "  not visible:     {} (--allow-read {})",
+            crate::terminal::escape(&path.argument),
+            crate::terminal::escape(&path.grant.display().to_string())
+        )?;
+    }
     writeln!(out, "  view:")?;
     for mount in &plan.mounts {
         let line = match mount {

@@ -136,11 +136,12 @@ impl Layer {
 }
 
 /// Network access of the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Network {
     /// A network namespace with only loopback; Landlock refuses TCP there too where the
     /// kernel supports it (the default).
+    #[default]
     None,
     /// The host's network, unfiltered.
     Host,

@@ -19,6 +19,7 @@ pub(crate) mod plan;
 pub(crate) mod privileges;
 pub(crate) mod probe;
 pub(crate) mod seccomp;
+pub(crate) mod visibility;
 
 pub(crate) use channels::{Channels, channels};
 pub(crate) use host::{PlanError, check_grants, create_caches, host_facts};

@@ -131,7 +131,7 @@ pub(crate) struct LandlockRules {
 }
 
 /// Everything the sandbox helper does, as data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub(crate) struct Plan {
     pub(crate) server_name: String,
     pub(crate) argv: Vec<String>,

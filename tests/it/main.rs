@@ -18,3 +18,4 @@ mod relay;
 mod sandbox;
 mod terminal;
 mod uninspectable;
+mod visibility;
