@@ -18,6 +18,7 @@ use crate::jsonrpc::framing::{Frame, LineReader};
 use crate::jsonrpc::id_recovery::{self, Recovered, Role};
 use crate::jsonrpc::message::{self, Kind, Malformed, Parsed, RequestId};
 use crate::jsonrpc::reply::{self, ErrorCode};
+use crate::mcp::capabilities;
 use crate::mcp::era::era_of_request;
 use crate::mcp::{methods, tool_call};
 use bytes::Bytes;
@@ -196,6 +197,9 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, outlets: &Outlets<'_
                 }
             };
             let mut state = shared.lock();
+            if let Some(kind) = capabilities::declared(&method, content.as_ref()) {
+                state.client_capabilities = kind;
+            }
             if let Some(era) = era_of_request(&method, params)
                 && state.era != era
             {

@@ -449,6 +449,7 @@ fn learn_tools(
 /// Compares a tools/list answer with the pins: reports and records every change, and
 /// saves the pins (first sight pins everything).
 fn observe_pins(shared: &Shared, state: &mut State, value: &serde_json::Value) {
+    let client_kind = state.client_capabilities.clone();
     let Some(pins) = state.pins.as_mut() else {
         return;
     };
@@ -460,7 +461,13 @@ fn observe_pins(shared: &Shared, state: &mut State, value: &serde_json::Value) {
     // Removals are only inferred from a list that never paginated (one page is all of it).
     let complete = !pins.paginated;
     let before = pins.file.tools.len();
-    let changes = pins.file.observe_page(tools, complete, pins.first_listing);
+    // The first listing to a kind of client never seen pins what it alone is shown.
+    if pins.file.is_new_client_kind(&client_kind) {
+        pins.first_listing = true;
+    }
+    let changes = pins
+        .file
+        .observe_page(tools, complete, pins.first_listing, &client_kind);
     if !more {
         pins.first_listing = false;
     }

@@ -38,6 +38,9 @@ pub(crate) struct Shared {
 pub(crate) struct State {
     pub(crate) pending: Pending,
     pub(crate) era: Era,
+    /// What the client declared it can do (`mcp::capabilities::key`): the pins keep one
+    /// listing per kind of client.
+    pub(crate) client_capabilities: String,
     /// The session's audit trail (absent with --no-audit).
     pub(crate) audit: Option<AuditLog>,
     /// Records waiting until their message has been forwarded.
@@ -86,6 +89,7 @@ impl Shared {
             state: Mutex::new(State {
                 pending: Pending::default(),
                 era: Era::Unknown,
+                client_capabilities: "none".to_owned(),
                 audit,
                 audit_jobs: Vec::new(),
                 catalog: Catalog::default(),

@@ -13,6 +13,7 @@ mod lifecycle;
 mod limits;
 mod network;
 mod peers;
+mod pins_clients;
 mod policy;
 mod relay;
 mod sandbox;
