@@ -13,6 +13,7 @@ use crate::profile::{
     self,
     model::{PinMode, Profile},
 };
+use crate::proxy::refuse_start::{self, Refusal};
 use crate::proxy::session::{self, Launch, SessionError};
 use crate::proxy::shared::PinState;
 use crate::proxy::shared::SessionConfig;
@@ -25,24 +26,42 @@ use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Runs the session; returns mcpguard's exit code.
+/// Runs the session; returns mcpguard's exit code. When the session cannot start, the
+/// reason goes to stderr and, as a JSON-RPC error, to the client (`refuse_start`); a dry
+/// run only says it on stderr.
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<u8> {
+    let dry_run = args.dry_run;
+    match start(args) {
+        Ok(code) => Ok(code),
+        Err(refusal) if dry_run => {
+            tracing::error!("{}", refusal.message);
+            Ok(refusal.exit)
+        }
+        Err(refusal) => Ok(refuse_start::refuse_on_stdio(&refusal)),
+    }
+}
+
+/// Starts and runs the session; `Err` when it could not start, with what the client is told.
+fn start(args: RunArgs) -> Result<u8, Refusal> {
     let vars = super::profile::variables(args.workspace.clone());
-    let profile = profile::load::load(&args.profile, &vars).context("--profile")?;
-    let mut policy = Policy::new(&profile).with_context(|| format!("profile {}", args.profile))?;
+    let profile = profile::load::load(&args.profile, &vars)
+        .context("--profile")
+        .map_err(Refusal::config)?;
+    let mut policy = Policy::new(&profile)
+        .with_context(|| format!("profile {}", args.profile))
+        .map_err(Refusal::config)?;
     let limits = &profile.limits;
     let max_message = match (args.max_message, &limits.max_message) {
         (Some(size), _) => size,
-        (None, Some(text)) => {
-            units::parse_size(text).map_err(|e| anyhow::anyhow!("limits.max-message: {e}"))?
-        }
+        (None, Some(text)) => units::parse_size(text)
+            .map_err(|e| Refusal::config(anyhow::anyhow!("limits.max-message: {e}")))?,
         (None, None) => 16 << 20,
     };
     let call_timeout = match (args.call_timeout, &limits.call_timeout) {
         (Some(limit), _) => limit.0,
         (None, Some(text)) => {
             units::parse_timeout(text)
-                .map_err(|e| anyhow::anyhow!("limits.call-timeout: {e}"))?
+                .map_err(|e| Refusal::config(anyhow::anyhow!("limits.call-timeout: {e}")))?
                 .0
         }
         (None, None) => Some(std::time::Duration::from_secs(120)),
@@ -53,23 +72,22 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<u8> {
         call_timeout,
         shutdown_grace: args.shutdown_grace,
     };
-    let (request, egress) = sandbox_request(&args, &profile, &config.server_name)?;
+    let (request, egress) =
+        sandbox_request(&args, &profile, &config.server_name).map_err(Refusal::config)?;
     let plan = match sandbox::host_facts(&request) {
         Ok(facts) => plan::build(&request, &facts),
-        Err(PlanError::Program(e)) => {
-            tracing::error!("{e}");
-            return Ok(e.exit_code());
-        }
-        Err(e) => return Err(e.into()),
+        Err(PlanError::Program(e)) => return Err(Refusal::program(&e)),
+        Err(e @ PlanError::Grant { .. }) => return Err(Refusal::config(e)),
+        Err(e) => return Err(Refusal::internal(e)),
     };
     let hidden = hidden_arguments(&plan);
     for path in &hidden {
         tracing::warn!(server = %config.server_name, "{}", path.warning());
     }
     if args.dry_run {
-        return dry_run(&plan, &config, &profile, egress.as_ref(), &hidden);
+        return Ok(dry_run(&plan, &config, &profile, egress.as_ref(), &hidden)?);
     }
-    sandbox::create_caches(&plan)?;
+    sandbox::create_caches(&plan).map_err(Refusal::internal)?;
     if plan.network == Network::Host {
         tracing::warn!(
             server = %config.server_name,
@@ -95,7 +113,8 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<u8> {
     // long as the session (this one does).
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
+        .build()
+        .map_err(Refusal::internal)?;
     let pins = pin_state(&profile, &plan, &config.server_name)?;
     // The server resolves relative paths from its working directory, and `~` from its home.
     policy.base = crate::policy::args::Base {
@@ -116,11 +135,13 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<u8> {
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match outcome {
         Ok(code) => Ok(code),
-        Err(SessionError::Spawn(e)) => {
-            tracing::error!("{e}");
-            Ok(e.exit_code())
-        }
-        Err(e) => Err(e.into()),
+        // The helper not starting is mcpguard's failure; the server's command is found and
+        // run by the helper, whose failures the session answers itself.
+        Err(SessionError::Spawn(e)) => Err(Refusal {
+            exit: e.exit_code(),
+            ..Refusal::internal(e)
+        }),
+        Err(e) => Err(Refusal::internal(e)),
     }
 }
 

@@ -29,6 +29,17 @@ pub(crate) enum ErrorCode {
     Unreadable,
     /// The audit trail cannot be written, and the profile refuses what it cannot record.
     AuditUnavailable,
+    /// The session did not start: the command line or the profile is wrong.
+    Config,
+    /// The session did not start: the server's command was not found.
+    NotFound,
+    /// The session did not start: the server's command is not executable.
+    NotExecutable,
+    /// The session did not start: a required sandbox layer is not available here, or the
+    /// sandbox could not be set up.
+    SandboxUnavailable,
+    /// The session did not start: mcpguard itself failed (state directory, pipes, ...).
+    Internal,
 }
 
 impl ErrorCode {
@@ -43,6 +54,11 @@ impl ErrorCode {
             ErrorCode::RateLimited => -31007,
             ErrorCode::Unreadable => -31008,
             ErrorCode::AuditUnavailable => -31009,
+            ErrorCode::Config => -31010,
+            ErrorCode::NotFound => -31011,
+            ErrorCode::NotExecutable => -31012,
+            ErrorCode::SandboxUnavailable => -31013,
+            ErrorCode::Internal => -31014,
         }
     }
 
@@ -57,6 +73,11 @@ impl ErrorCode {
             ErrorCode::RateLimited => "mcpguard.rate_limited",
             ErrorCode::Unreadable => "mcpguard.unreadable",
             ErrorCode::AuditUnavailable => "mcpguard.audit_unavailable",
+            ErrorCode::Config => "mcpguard.config",
+            ErrorCode::NotFound => "mcpguard.not_found",
+            ErrorCode::NotExecutable => "mcpguard.not_executable",
+            ErrorCode::SandboxUnavailable => "mcpguard.sandbox_unavailable",
+            ErrorCode::Internal => "mcpguard.internal",
         }
     }
 }
@@ -196,6 +217,13 @@ mod tests {
             ErrorCode::ServerExited,
             ErrorCode::ResponseUnreadable,
             ErrorCode::RateLimited,
+            ErrorCode::Unreadable,
+            ErrorCode::AuditUnavailable,
+            ErrorCode::Config,
+            ErrorCode::NotFound,
+            ErrorCode::NotExecutable,
+            ErrorCode::SandboxUnavailable,
+            ErrorCode::Internal,
         ] {
             assert!((-31999..=-31000).contains(&code.number()), "{code:?}");
             assert!(code.name().starts_with("mcpguard."));

@@ -11,7 +11,9 @@
 //! agent's log file. With a terminal the server could read keystrokes, switch echo off for
 //! good and write escape sequences (the clipboard, through OSC 52); with a file it could
 //! truncate the agent's log. The sandbox helper's own failure messages come through the
-//! same pipe, so they are shown the same way.
+//! same pipe, so they are shown the same way. The last non-empty line is kept (at most
+//! `LAST_WORDS` bytes of it): when the server or the helper exits before answering, the
+//! client's error carries it.
 
 use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
@@ -25,9 +27,12 @@ const LINES_PER_SECOND: f64 = 50.0;
 /// Lines it may write at once (a start-up banner, a stack trace).
 const BURST: f64 = 200.0;
 
+/// The most of the last line kept for the client's error.
+const LAST_WORDS: usize = 1024;
+
 /// A running relay; `finish` waits until the pipe has been read to its end.
 pub(crate) struct Relay {
-    drained: oneshot::Receiver<()>,
+    drained: oneshot::Receiver<Option<String>>,
 }
 
 /// Starts relaying `pipe` (the read end of the server's stderr) to mcpguard's stderr.
@@ -37,8 +42,8 @@ pub(crate) fn start(pipe: OwnedFd, server: &str) -> io::Result<Relay> {
     std::thread::Builder::new()
         .name("server-stderr".into())
         .spawn(move || {
-            relay(std::fs::File::from(pipe), &prefix, &mut io::stderr());
-            let _ = done.send(());
+            let last = relay(std::fs::File::from(pipe), &prefix, &mut io::stderr());
+            let _ = done.send(last);
         })?;
     Ok(Relay { drained })
 }
@@ -46,18 +51,28 @@ pub(crate) fn start(pipe: OwnedFd, server: &str) -> io::Result<Relay> {
 impl Relay {
     /// Waits, at most `patience`, until every process holding the pipe has closed it and
     /// all it wrote has been shown (the last lines of a server that just exited, or the
-    /// reason the sandbox could not start).
-    pub(crate) async fn finish(self, patience: Duration) {
-        let _ = tokio::time::timeout(patience, self.drained).await;
+    /// reason the sandbox could not start). Returns the last non-empty line, if the pipe
+    /// was read to its end in time.
+    pub(crate) async fn finish(self, patience: Duration) -> Option<String> {
+        tokio::time::timeout(patience, self.drained)
+            .await
+            .ok()?
+            .ok()?
     }
 }
 
-/// Reads `pipe` to its end and writes what it says to `out`. Write errors (mcpguard's
-/// stderr closed) are ignored: the pipe is still read, so the server never blocks on it.
-fn relay(mut pipe: impl Read, prefix: &str, out: &mut impl Write) {
+/// Reads `pipe` to its end and writes what it says to `out`; returns the last non-empty
+/// line, escaped like the rest. Write errors (mcpguard's stderr closed) are ignored: the
+/// pipe is still read, so the server never blocks on it.
+fn relay(mut pipe: impl Read, prefix: &str, out: &mut impl Write) -> Option<String> {
     let mut lines = LineSplitter::default();
     let mut limiter = Limiter::new(Instant::now());
+    let mut last: Option<String> = None;
     let mut show = |line: Line<'_>| {
+        if !line.bytes.trim_ascii().is_empty() {
+            let kept = &line.bytes[..line.bytes.len().min(LAST_WORDS)];
+            last = Some(crate::terminal::escape_bytes(kept.trim_ascii()));
+        }
         let text = match limiter.admit(Instant::now()) {
             Admission::Refused => return,
             Admission::Admitted { suppressed: 0 } => render(prefix, &line),
@@ -85,6 +100,7 @@ fn relay(mut pipe: impl Read, prefix: &str, out: &mut impl Write) {
     if suppressed > 0 {
         let _ = out.write_all(suppression_note(prefix, suppressed).as_bytes());
     }
+    last
 }
 
 /// One line of the server's stderr, at most `MAX_LINE` bytes of it, without its newline.

@@ -3,7 +3,11 @@
 //! Owns: wiring the server's pipes and mcpguard's stdio to the relay tasks, forwarding
 //! SIGINT/SIGTERM/SIGHUP to the server, the shutdown ladder (client EOF → close the server's
 //! stdin → grace → SIGTERM to its process group → grace → SIGKILL of every descendant), and
-//! what the client is owed at the end (an error for every request the server never answered).
+//! what the client is owed at the end (an error for every request the server never answered,
+//! with the last line it wrote on stderr). The client's stdin is read only once the sandbox
+//! helper has reported the sandbox up: when the helper fails before that (a required layer
+//! missing, the command not found or not executable inside), the session answers the
+//! client's requests with the helper's reason instead (`refuse_start`).
 //! Returns the exit code mcpguard ends with (contract: the server's code, 128+N for signal N).
 //!
 //! Data flow:
@@ -13,7 +17,9 @@
 //!   (mcpguard's own replies and timers queue into the same writers, so order holds)
 
 use super::child::{SpawnError, spawn_sandboxed};
+use super::refuse_start::{self, Refusal};
 use super::shared::{SessionConfig, Shared};
+use super::stdio::BoxedReader;
 use super::{
     child, client_to_server, process_tree, server_stderr, server_to_client, stdio, writer,
 };
@@ -23,6 +29,7 @@ use crate::jsonrpc::reply::{self, ErrorCode};
 use crate::sandbox::{self, init::LayerReport, plan::Plan};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
@@ -49,6 +56,13 @@ const FINAL_FLUSH: Duration = Duration::from_secs(5);
 /// How long the server's last stderr lines get to be shown once it is gone (everything
 /// holding the pipe is dead by then, so this is only a bound).
 const STDERR_DRAIN: Duration = Duration::from_secs(2);
+
+/// How the client side ended: relayed until its end, or never started because the sandbox
+/// did not come up (the reader comes back, untouched, to answer the client).
+enum ClientSide {
+    Relayed(client_to_server::ClientEnd),
+    NotStarted(LineReader<BoxedReader>),
+}
 
 /// What to start: the command inside the sandbox `plan` describes, with the egress
 /// filter's settings in allowlist mode. (There is no unconfined launch: every server runs
@@ -79,7 +93,7 @@ pub(crate) async fn run(
     let shared = Arc::new(Shared::with_guards(config, audit, policy, pins));
     let mut egress_filter = None;
     let Launch { plan, egress } = &launch;
-    let mut child = {
+    let (mut child, report_task, report_seen) = {
         let channels = sandbox::channels(plan)?;
         let child = spawn_sandboxed(&channels)?;
 
@@ -89,14 +103,15 @@ pub(crate) async fn run(
             egress: egress_channel,
             ..
         } = channels;
-        tokio::spawn(report_layers(report_read, Arc::clone(&shared)));
+        let (sandbox_up, report_seen) = tokio::sync::oneshot::channel();
+        let report_task = tokio::spawn(report_layers(report_read, Arc::clone(&shared), sandbox_up));
         if let (Some((_, supervisor_end)), Some(config)) = (egress_channel, egress.clone()) {
             let recorder: Arc<dyn crate::egress::NetworkRecorder> = shared.clone();
             let filter = crate::egress::Filter::new(config, recorder);
             crate::egress::start(supervisor_end, Arc::clone(&filter))?;
             egress_filter = Some(filter);
         }
-        child
+        (child, report_task, report_seen)
     };
     let child_pid = child.id().map(|pid| pid as i32);
     let server_stderr = match child.stderr.take() {
@@ -117,6 +132,7 @@ pub(crate) async fn run(
         child::enlarge_pipe(server_stdin.as_fd());
         child::enlarge_pipe(server_stdout.as_fd());
     }
+    let client_is_terminal = std::io::stdin().is_terminal();
     let (client_in, client_out) = stdio::open_client_stdio()?;
     if let Some(audit) = shared.lock().audit.as_mut() {
         let mut detail = serde_json::json!({
@@ -147,12 +163,20 @@ pub(crate) async fn run(
     let (to_client, client_queue) = writer::channel(budget);
     let mut server_writer = tokio::spawn(writer::write_lines(server_stdin, server_queue));
     let client_writer = tokio::spawn(writer::write_lines(client_out, client_queue));
-    let mut client_side = tokio::spawn(client_to_server::relay(
-        LineReader::new(client_in, shared.config.max_message),
-        Arc::clone(&shared),
-        to_server.clone(),
-        to_client.clone(),
-    ));
+    // Until the sandbox is up the reader is not touched, so a helper's failure can still
+    // answer the client with it.
+    let mut client_side = {
+        let reader = LineReader::new(client_in, shared.config.max_message);
+        let (shared, to_server, to_client) =
+            (Arc::clone(&shared), to_server.clone(), to_client.clone());
+        tokio::spawn(async move {
+            if report_seen.await.is_err() {
+                return ClientSide::NotStarted(reader);
+            }
+            let end = client_to_server::relay(reader, shared, to_server, to_client).await;
+            ClientSide::Relayed(end)
+        })
+    };
     let mut server_side = tokio::spawn(server_to_client::relay(
         LineReader::new(server_stdout, shared.config.max_message),
         Arc::clone(&shared),
@@ -166,12 +190,22 @@ pub(crate) async fn run(
     let mut server_out_done = false;
     let mut server_in_done = false;
     let mut signalled = false;
+    let mut unstarted = None;
     let status = loop {
         let next_step = ladder.map(|(at, _)| at);
         tokio::select! {
             status = child.wait() => break status?,
             end = &mut client_side, if !client_done => {
                 client_done = true;
+                let end = match end {
+                    Ok(ClientSide::NotStarted(reader)) => {
+                        // The helper failed; it exits by itself.
+                        unstarted = Some(reader);
+                        continue;
+                    }
+                    Ok(ClientSide::Relayed(end)) => Ok(end),
+                    Err(e) => Err(e),
+                };
                 if let Ok(client_to_server::ClientEnd::ReadError(e)) = &end {
                     tracing::warn!("reading from the client failed ({e}); ending the session");
                 }
@@ -220,11 +254,30 @@ pub(crate) async fn run(
         tracing::warn!("the server's stdout stayed open after it exited; stopped reading it");
         server_side.abort();
     }
-    client_side.abort();
-    if let Some(relay) = server_stderr {
-        relay.finish(STDERR_DRAIN).await;
+    // Whether the sandbox ever came up: the report pipe ends with the helper's tree.
+    let reported = tokio::time::timeout(STDERR_DRAIN, report_task)
+        .await
+        .is_ok_and(|r| r.unwrap_or(true));
+    if !client_done && !reported {
+        // Its gate is closed: it hands the reader back at once.
+        if let Ok(Ok(ClientSide::NotStarted(reader))) =
+            tokio::time::timeout(STDERR_DRAIN, &mut client_side).await
+        {
+            unstarted = Some(reader);
+        }
     }
+    client_side.abort();
+    let last_words_on_stderr = match server_stderr {
+        Some(relay) => relay.finish(STDERR_DRAIN).await,
+        None => None,
+    };
     let code = crate::exit::of_server(status);
+    if let Some(reader) = unstarted {
+        let refusal = Refusal::helper(code, last_words_on_stderr.as_deref());
+        if !client_is_terminal {
+            refuse_start::answer(reader, &to_client, &refusal).await;
+        }
+    }
     // Bounded: a client that stopped reading cannot keep mcpguard alive.
     let last_words = async {
         let unanswered = {
@@ -243,10 +296,17 @@ pub(crate) async fn run(
             unanswered
         };
         for (id, request) in unanswered {
-            let message = format!(
-                "the server exited (status {code}) before answering {}",
-                request.method
-            );
+            let message = match &last_words_on_stderr {
+                Some(line) => format!(
+                    "the server exited (status {code}) before answering {}; its last line on \
+                     stderr: {line}",
+                    request.method
+                ),
+                None => format!(
+                    "the server exited (status {code}) before answering {}",
+                    request.method
+                ),
+            };
             to_client
                 .send(reply::error_line(
                     Some(&id),
@@ -272,20 +332,28 @@ pub(crate) async fn run(
 }
 
 /// Reads what the sandbox really enforces and says so: the layers on one line (with -v),
-/// and every missing layer as a warning.
-async fn report_layers(fd: std::os::fd::OwnedFd, shared: Arc<Shared>) {
+/// and every missing layer as a warning. `sandbox_up` fires when the report arrives (the
+/// helper sends it just before it runs the server); returns whether it did.
+async fn report_layers(
+    fd: std::os::fd::OwnedFd,
+    shared: Arc<Shared>,
+    sandbox_up: tokio::sync::oneshot::Sender<()>,
+) -> bool {
     let server = shared.config.server_name.clone();
     use tokio::io::AsyncBufReadExt;
     let Ok(pipe) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
-        return;
+        // No report to wait for: the relay starts at once.
+        let _ = sandbox_up.send(());
+        return true;
     };
     // One line; the helper and PID 1 keep their copy of the pipe open until the end.
     let mut text = Vec::new();
     let mut reader = tokio::io::BufReader::new(pipe);
     if reader.read_until(b'\n', &mut text).await.is_err() || text.is_empty() {
         // The helper failed before reporting; it said why on stderr.
-        return;
+        return false;
     }
+    let _ = sandbox_up.send(());
     match serde_json::from_slice::<LayerReport>(&text) {
         Ok(report) => {
             tracing::info!(
@@ -306,6 +374,7 @@ async fn report_layers(fd: std::os::fd::OwnedFd, shared: Arc<Shared>) {
         }
         Err(e) => tracing::warn!(%server, "unreadable sandbox report: {e}"),
     }
+    true
 }
 
 /// Forwards a signal mcpguard received to the server's process group; a second one, or the

@@ -8,6 +8,7 @@ mod audit_outage;
 mod caches;
 #[allow(dead_code)]
 mod common;
+mod failed_start;
 mod generated;
 mod lifecycle;
 mod limits;
