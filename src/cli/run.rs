@@ -71,6 +71,7 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
         max_message,
         call_timeout,
         shutdown_grace: args.shutdown_grace,
+        start_hints: Vec::new(),
     };
     let (request, egress) =
         sandbox_request(&args, &profile, &config.server_name).map_err(Refusal::config)?;
@@ -84,6 +85,10 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
     for path in &hidden {
         tracing::warn!(server = %config.server_name, "{}", path.warning());
     }
+    let config = SessionConfig {
+        start_hints: hidden.iter().map(Hidden::hint).collect(),
+        ..config
+    };
     if args.dry_run {
         return Ok(dry_run(&plan, &config, &profile, egress.as_ref(), &hidden)?);
     }

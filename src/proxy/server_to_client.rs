@@ -590,6 +590,7 @@ mod tests {
             max_message: 1024,
             call_timeout: Some(Duration::from_secs(60)),
             shutdown_grace: Duration::from_secs(1),
+            start_hints: Vec::new(),
         }))
     }
 

@@ -296,7 +296,7 @@ pub(crate) async fn run(
             unanswered
         };
         for (id, request) in unanswered {
-            let message = match &last_words_on_stderr {
+            let mut message = match &last_words_on_stderr {
                 Some(line) => format!(
                     "the server exited (status {code}) before answering {}; its last line on \
                      stderr: {line}",
@@ -307,6 +307,14 @@ pub(crate) async fn run(
                     request.method
                 ),
             };
+            // Exited before it could answer the first request: likely a path it needs is
+            // not in its view.
+            let first_request = request.method == crate::mcp::methods::INITIALIZE
+                || request.method == crate::mcp::methods::SERVER_DISCOVER;
+            if first_request && !shared.config.start_hints.is_empty() {
+                message.push_str("; likely cause: ");
+                message.push_str(&shared.config.start_hints.join("; "));
+            }
             to_client
                 .send(reply::error_line(
                     Some(&id),

@@ -26,6 +26,9 @@ pub(crate) struct SessionConfig {
     pub(crate) call_timeout: Option<Duration>,
     /// How long the server gets after stdin closes, and again after SIGTERM.
     pub(crate) shutdown_grace: Duration,
+    /// What may keep the server from starting, with its fix (paths of its command that the
+    /// view does not show): said when it exits before answering the client's first request.
+    pub(crate) start_hints: Vec<String>,
 }
 
 pub(crate) struct Shared {

@@ -22,6 +22,15 @@ pub(crate) struct Hidden {
 }
 
 impl Hidden {
+    /// What may have kept the server from starting, for the client's error.
+    pub(crate) fn hint(&self) -> String {
+        format!(
+            "{} is not visible inside the sandbox (--allow-read {} shows it)",
+            self.argument,
+            self.grant.display()
+        )
+    }
+
     /// The line that says so, with the fix.
     pub(crate) fn warning(&self) -> String {
         format!(

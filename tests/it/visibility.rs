@@ -63,4 +63,15 @@ fn a_script_outside_every_grant_is_named_with_its_fix() {
     let failed = stderr.find("Cannot find module").unwrap_or(usize::MAX);
     assert!(warned < failed, "{stderr}");
     assert!(!stderr.contains("the server ran"), "{stderr}");
+    // The client's initialize is answered with the likely cause and its fix.
+    let mut guard = Guarded::start(&[], &["node".to_owned(), script.clone()]);
+    guard.send_json(&initialize(serde_json::json!(0)));
+    let reply = answer(&guard, 0);
+    let message = reply["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!(
+            "likely cause: {script} is not visible inside the sandbox (--allow-read {grant} shows it)"
+        )),
+        "{reply}"
+    );
 }
