@@ -215,8 +215,9 @@ pub(crate) enum NetArg {
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// Name of this server in diagnostics, the audit trail and its cache directory (default:
-    /// the command's file name).
+    /// Name of this server in diagnostics, the audit trail, its pins and its cache directory
+    /// (default: derived from the package or script the command runs, `npx -y
+    /// @modelcontextprotocol/server-memory` → `server-memory`).
     #[arg(long, value_name = "NAME")]
     pub(crate) name: Option<String>,
 

@@ -11,6 +11,7 @@ mod common;
 mod generated;
 mod lifecycle;
 mod limits;
+mod names;
 mod network;
 mod peers;
 mod policy;
