@@ -193,7 +193,8 @@ pub(crate) enum AuditCommand {
         /// Only records younger than this (default: everything).
         #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_duration)]
         since: Option<Duration>,
-        /// Also write a self-contained HTML page here.
+        /// Write the report as a self-contained HTML page here instead (the terminal gets
+        /// one line saying where).
         #[arg(long, value_name = "FILE")]
         html: Option<std::path::PathBuf>,
     },

@@ -15,6 +15,7 @@ mod names;
 mod network;
 mod peers;
 mod policy;
+mod readable;
 mod relay;
 mod sandbox;
 mod terminal;
