@@ -39,7 +39,7 @@ complete -c mcpguard -n "__fish_mcpguard_needs_command" -f -a "cache" -d 'The se
 complete -c mcpguard -n "__fish_mcpguard_needs_command" -f -a "completions" -d 'Print a shell completion script: `mcpguard completions bash > /etc/bash_completion.d/mcpguard` (zsh: a `_mcpguard` file on `$fpath`; fish: `~/.config/fish/completions/mcpguard.fish`)'
 complete -c mcpguard -n "__fish_mcpguard_needs_command" -f -a "man" -d 'Print the manual page mcpguard(1) in roff: `mcpguard man | man -l -`'
 complete -c mcpguard -n "__fish_mcpguard_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l name -d 'Name of this server in diagnostics, the audit trail and its cache directory (default: the command\'s file name)' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l name -d 'Name of this server in diagnostics, the audit trail, its pins and its cache directory (default: derived from the package or script the command runs, `npx -y @modelcontextprotocol/server-memory` → `server-memory`)' -r
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l profile -d 'The profile the server runs under: a built-in name (`mcpguard profile list`) or a TOML file. It sets the sandbox, which tools are allowed, need approval or are denied, rules on their arguments, and limits. Flags given here add to its grants and override its single values' -r
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l workspace -d 'The directory `${workspace}` stands for in the profile (default: the current directory)' -r -F
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand run" -l allow-read -d 'Expose a host file or directory to the server, read-only (repeatable). Nothing of your home directory is visible otherwise' -r -F
@@ -95,7 +95,7 @@ complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from report" -l since -d 'Only records younger than this (default: everything)' -r
-complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from report" -l html -d 'Also write a self-contained HTML page here' -r -F
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from report" -l html -d 'Write the report as a self-contained HTML page here instead (the terminal gets one line saying where)' -r -F
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from report" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from report" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand audit; and __fish_seen_subcommand_from report" -s q -l quiet -d 'Only errors on stderr'

@@ -2,6 +2,7 @@
 
 mod audit;
 mod cli;
+mod columns;
 mod egress;
 mod entry;
 mod exit;

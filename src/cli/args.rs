@@ -193,7 +193,8 @@ pub(crate) enum AuditCommand {
         /// Only records younger than this (default: everything).
         #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_duration)]
         since: Option<Duration>,
-        /// Also write a self-contained HTML page here.
+        /// Write the report as a self-contained HTML page here instead (the terminal gets
+        /// one line saying where).
         #[arg(long, value_name = "FILE")]
         html: Option<std::path::PathBuf>,
     },
@@ -215,8 +216,9 @@ pub(crate) enum NetArg {
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// Name of this server in diagnostics, the audit trail and its cache directory (default:
-    /// the command's file name).
+    /// Name of this server in diagnostics, the audit trail, its pins and its cache directory
+    /// (default: derived from the package or script the command runs, `npx -y
+    /// @modelcontextprotocol/server-memory` → `server-memory`).
     #[arg(long, value_name = "NAME")]
     pub(crate) name: Option<String>,
 

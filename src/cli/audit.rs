@@ -24,11 +24,17 @@ pub(crate) fn run(command: AuditCommand) -> anyhow::Result<u8> {
             };
             let (window, history): (Vec<_>, Vec<_>) = records.into_iter().partition(in_window);
             let built = report::build(&history, &window);
-            print!("{}", report::render_text(&built));
-            if let Some(path) = html {
-                std::fs::write(&path, report::render_html(&built))
-                    .with_context(|| format!("writing {}", path.display()))?;
-                println!("\nHTML report: {}", path.display());
+            // With --html the page is the report: the terminal gets where it went.
+            match html {
+                Some(path) => {
+                    std::fs::write(&path, report::render_html(&built))
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    println!(
+                        "wrote the HTML report to {}",
+                        crate::terminal::escape(&path.display().to_string())
+                    );
+                }
+                None => print!("{}", report::render_text(&built)),
             }
             Ok(0)
         }

@@ -10,6 +10,7 @@ pub(crate) mod logs;
 pub(crate) mod pins;
 pub(crate) mod profile;
 pub(crate) mod run;
+pub(crate) mod server_name;
 
 use args::{Cli, Command};
 

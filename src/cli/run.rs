@@ -259,11 +259,19 @@ fn pin_state(profile: &Profile, plan: &Plan, server: &str) -> anyhow::Result<Opt
     }))
 }
 
+/// `--name`, or the name the command gives its server (`server_name`). A derived name keys
+/// the audit trail and the pins, so the run says which one it chose (a dry run shows it).
 fn server_name(args: &RunArgs) -> String {
-    args.name.clone().unwrap_or_else(|| {
-        let program = args.command.first().map(String::as_str).unwrap_or("server");
-        program.rsplit('/').next().unwrap_or(program).to_owned()
-    })
+    if let Some(name) = &args.name {
+        return name.clone();
+    }
+    let name = super::server_name::derive(&args.command);
+    if !args.dry_run {
+        tracing::warn!(
+            "serving {name} (the name of its audit trail and pins, derived from the command; --name sets another)"
+        );
+    }
+    name
 }
 
 fn sandbox_request(

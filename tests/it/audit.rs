@@ -323,23 +323,31 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn the_html_report_renders_in_headless_chromium() {
     let home = tempfile::tempdir().unwrap();
     everything_session(home.path(), "everything", &[], "for the report");
-    let html = home.path().join("report.html");
-    let (code, text, stderr) = mcpguard_in(
-        home.path(),
-        &["audit", "report", "--html", html.to_str().unwrap()],
-    );
+    let (code, text, stderr) = mcpguard_in(home.path(), &["audit", "report"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         text.contains("everything: 1 session(s)") && text.contains("echo"),
         "{text}"
     );
+    let html = home.path().join("report.html");
+    let (code, _, stderr) = mcpguard_in(
+        home.path(),
+        &["audit", "report", "--html", html.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    render_in_chromium(&html);
+}
+
+/// Renders the page `html` in headless Chromium: no console message, and a screenshot that
+/// is not blank.
+pub(crate) fn render_in_chromium(html: &Path) {
     let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .into_iter()
         .find(|p| Path::new(p).exists());
     let chromium = chromium
         .expect("chromium is not installed; tests/setup.sh installs Debian's chromium package");
     let profile = tempfile::tempdir().unwrap();
-    let shot = home.path().join("report.png");
+    let shot = profile.path().join("report.png");
     let output = std::process::Command::new(chromium)
         .args([
             "--headless",

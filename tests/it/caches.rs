@@ -62,6 +62,9 @@ fn an_npx_server_cannot_rewrite_another_npx_servers_cached_code() {
                 .env("MCPGUARD_HOME", home.path())
                 .args([
                     "run",
+                    // One name for both (as before names were derived): two identities.
+                    "--name",
+                    "npx",
                     "--profile",
                     "everything",
                     "--net",

@@ -413,17 +413,19 @@ fn names_from_servers_and_models_are_escaped_in_logs_and_reports() {
         "{named:?}"
     );
 
-    let html = dir.path().join("report.html");
-    let (code, report, _) = mcpguard_in(
-        home.path(),
-        &["audit", "report", "--html", html.to_str().unwrap()],
-    );
+    let (code, report, _) = mcpguard_in(home.path(), &["audit", "report"]);
     assert_eq!(code, Some(0));
     assert_terminal_safe("mcpguard audit report", &report);
     assert!(
         report.contains(LISTED_SHOWN) && report.contains(DENIED_SHOWN),
         "{report}"
     );
+    let html = dir.path().join("report.html");
+    let (code, _, _) = mcpguard_in(
+        home.path(),
+        &["audit", "report", "--html", html.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(0));
     let page = std::fs::read_to_string(&html).unwrap();
     assert_terminal_safe("the HTML report", &page);
     assert!(

@@ -8,7 +8,7 @@
 //! opened with a text viewer, must not act on them): that is `shown`.
 
 use super::{Report, ServerStats, joined, ms};
-use crate::terminal;
+use crate::{columns, terminal};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use std::borrow::Cow;
 
@@ -17,11 +17,14 @@ use std::borrow::Cow;
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#1b1f24;background:#fafbfc}\
     h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}table{border-collapse:collapse;background:#fff}\
     td,th{padding:.35em .7em;border-bottom:1px solid #d8dee4;text-align:right}td:first-child,th:first-child{text-align:left}\
+    td:first-child{max-width:28em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}\
     .meta{color:#57606a}.anomaly{color:#9a3412;background:#fff7ed;padding:.3em .6em;margin:.2em 0;border-left:3px solid #ea580c}\
     .bar{fill:#2563eb}.deny{fill:#dc2626}";
 
 /// Height of one tool's row in the calls chart, in pixels.
 const ROW_HEIGHT: usize = 24;
+/// Most characters of a tool name beside the calls chart (12px text before its bars at 200px).
+const CHART_NAME_CAP: usize = 30;
 /// Width of the busiest tool's bar in the calls chart, in pixels.
 const BAR_WIDTH: f64 = 400.0;
 
@@ -83,7 +86,7 @@ fn server_section(name: &str, server: &ServerStats) -> Markup {
             }
             @for (tool, t) in &server.tools {
                 tr {
-                    td { (shown(tool)) } td { (t.calls) } td { (t.denials) } td { (t.errors) }
+                    td title=(shown(tool)) { (shown(tool)) } td { (t.calls) } td { (t.denials) } td { (t.errors) }
                     td { (ms(t.p50_ms)) } td { (ms(t.p95_ms)) } td { (t.bytes) } td { (t.tokens) }
                 }
             }
@@ -96,7 +99,7 @@ fn server_section(name: &str, server: &ServerStats) -> Markup {
                 }
                 @for (target, h) in &server.hosts {
                     tr {
-                        td { (shown(target)) } td { (h.allowed) } td { (h.refused) }
+                        td title=(shown(target)) { (shown(target)) } td { (h.allowed) } td { (h.refused) }
                         td { (h.failed) } td { (h.bytes_up) } td { (h.bytes_down) }
                     }
                 }
@@ -122,7 +125,11 @@ fn calls_chart(server: &ServerStats) -> Markup {
                 @let y = 4 + i * ROW_HEIGHT;
                 @let width = (t.calls as f64 / max as f64 * BAR_WIDTH).round();
                 @let denied = (t.denials as f64 / max as f64 * BAR_WIDTH).round();
-                text x="0" y=(y + 12) font-size="12" { (shown(tool)) }
+                // The bars start at x=200: a longer name is cut, whole in its tooltip.
+                text x="0" y=(y + 12) font-size="12" {
+                    title { (shown(tool)) }
+                    (columns::clip(&shown(tool), CHART_NAME_CAP))
+                }
                 rect class="bar" x="200" y=(y) width=(width) height="16" {}
                 rect class="deny" x="200" y=(y) width=(denied) height="16" {}
                 text x=(210.0 + width) y=(y + 12) font-size="12" { (t.calls) }
@@ -155,7 +162,10 @@ mod tests {
         );
         assert!(html.contains("<h2>&lt;script&gt;</h2>"), "{html}");
         assert!(
-            html.contains("<td>&lt;img src=x onerror=&quot;a&amp;b&quot;&gt;</td>"),
+            html.contains(
+                "<td title=\"&lt;img src=x onerror=&quot;a&amp;b&quot;&gt;\">\
+                 &lt;img src=x onerror=&quot;a&amp;b&quot;&gt;</td>"
+            ),
             "{html}"
         );
     }

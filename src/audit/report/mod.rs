@@ -100,6 +100,7 @@ fn joined(names: &BTreeSet<String>) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::anomalies::{AnomalyKind, Subject};
     use super::*;
     use crate::audit::record::{Decision, ProfileRef, ResultInfo};
     use pretty_assertions::assert_eq;
@@ -226,7 +227,8 @@ mod tests {
         assert_eq!(
             sentences(&report.anomalies),
             vec![
-                "fs: denial streak (3 denials in a row) at 2026-11-21T10:00:03.000Z".to_owned(),
+                "fs: denial streak (3 denials in a row) at 2026-11-21T10:00:03.000Z (session s1)"
+                    .to_owned(),
                 "fs: tool write was never seen before".to_owned()
             ]
         );
@@ -329,6 +331,130 @@ mod tests {
     }
 
     #[test]
+    fn anomalies_are_one_line_per_kind_server_and_session_most_significant_first() {
+        let mut window = Vec::new();
+        // Session s1 calls tools all night: 52 off-hours calls, 40 of read and 12 of write.
+        for i in 0..52u32 {
+            let tool = if i % 13 == 0 || i % 13 == 1 || i % 13 == 2 {
+                "write"
+            } else {
+                "read"
+            };
+            let ts = format!("2026-11-21T0{}:{:02}:00.000Z", i / 10, i % 60);
+            window.push(rec(&ts, "request", Some(tool), Some("allow"), None, false));
+        }
+        // Another session: two off-hours calls, and three denials in a row, twice.
+        for (i, ts) in ["2026-11-21T03:00:00.000Z", "2026-11-21T03:30:00.000Z"]
+            .iter()
+            .enumerate()
+        {
+            let mut call = rec(ts, "request", Some("read"), Some("allow"), None, false);
+            call.session = "s2-abcdef0123456".into();
+            window.push(call);
+            for d in 0..3 {
+                let mut denied = rec(
+                    &format!("2026-11-21T1{i}:00:0{d}.000Z"),
+                    "request",
+                    Some("rm"),
+                    Some("deny"),
+                    None,
+                    false,
+                );
+                denied.session = "s2-abcdef0123456".into();
+                window.push(denied);
+            }
+            let mut reset = rec(
+                &format!("2026-11-21T1{i}:00:05.000Z"),
+                "request",
+                Some("read"),
+                Some("allow"),
+                None,
+                false,
+            );
+            reset.session = "s2-abcdef0123456".into();
+            window.push(reset);
+        }
+        // One pin change, written as two records (one per tool).
+        window.push(rec(
+            "2026-11-21T12:00:00.000Z",
+            "pin.change",
+            None,
+            None,
+            None,
+            false,
+        ));
+        window.push(rec(
+            "2026-11-21T12:00:00.000Z",
+            "pin.change",
+            None,
+            None,
+            None,
+            false,
+        ));
+        window.sort_by(|a, b| a.ts.cmp(&b.ts));
+        let report = build(&[], &window);
+        let subject = |name: &str, count| Subject {
+            name: name.into(),
+            count,
+            usual_per_minute: None,
+        };
+        let s2 = Some("s2-abcdef0123456".to_owned());
+        assert_eq!(
+            report.anomalies,
+            vec![
+                Anomaly {
+                    kind: AnomalyKind::PinChange,
+                    server: "fs".into(),
+                    session: Some("s1".into()),
+                    count: 1,
+                    first: Some("2026-11-21T12:00:00.000Z".into()),
+                    last: Some("2026-11-21T12:00:00.000Z".into()),
+                    subjects: vec![],
+                },
+                Anomaly {
+                    kind: AnomalyKind::DenialStreak,
+                    server: "fs".into(),
+                    session: s2.clone(),
+                    count: 2,
+                    first: Some("2026-11-21T10:00:02.000Z".into()),
+                    last: Some("2026-11-21T11:00:02.000Z".into()),
+                    subjects: vec![],
+                },
+                Anomaly {
+                    kind: AnomalyKind::OffHours,
+                    server: "fs".into(),
+                    session: Some("s1".into()),
+                    count: 52,
+                    first: Some("2026-11-21T00:00:00.000Z".into()),
+                    last: Some("2026-11-21T05:51:00.000Z".into()),
+                    subjects: vec![subject("read", 40), subject("write", 12)],
+                },
+                Anomaly {
+                    kind: AnomalyKind::OffHours,
+                    server: "fs".into(),
+                    session: s2,
+                    count: 2,
+                    first: Some("2026-11-21T03:00:00.000Z".into()),
+                    last: Some("2026-11-21T03:30:00.000Z".into()),
+                    subjects: vec![subject("read", 2)],
+                },
+            ]
+        );
+        assert_eq!(
+            sentences(&report.anomalies),
+            vec![
+                "fs: tool definitions changed (pin change) at 2026-11-21T12:00:00.000Z (session s1)",
+                "fs: 2 denial streaks (3 or more denials in a row), 2026-11-21T10:00:02.000Z to \
+                 2026-11-21T11:00:02.000Z (session s2-abcde)",
+                "fs: 52 calls off-hours (before 06:00 UTC): read ×40, write ×12, \
+                 2026-11-21T00:00:00.000Z to 2026-11-21T05:51:00.000Z (session s1)",
+                "fs: 2 calls off-hours (before 06:00 UTC): read ×2, 2026-11-21T03:00:00.000Z to \
+                 2026-11-21T03:30:00.000Z (session s2-abcde)",
+            ]
+        );
+    }
+
+    #[test]
     fn names_are_escaped_in_both_renderings() {
         let tool = "a\u{1b}]52;c;aGk=\u{7}\r\nforged".to_owned();
         let mut server = ServerStats::default();
@@ -337,9 +463,18 @@ mod tests {
             from: Some("2026-01-01T00:00:00Z".into()),
             to: Some("2026-01-01T00:00:00Z".into()),
             servers: BTreeMap::from([("fs\u{1b}[2J".to_owned(), server)]),
-            anomalies: vec![Anomaly::NewTool {
+            anomalies: vec![Anomaly {
+                kind: AnomalyKind::NewTool,
                 server: "fs".into(),
-                tool: tool.clone(),
+                session: None,
+                count: 1,
+                first: None,
+                last: None,
+                subjects: vec![Subject {
+                    name: tool.clone(),
+                    count: 1,
+                    usual_per_minute: None,
+                }],
             }],
         };
         let text = render_text(&report);
@@ -358,6 +493,8 @@ mod tests {
         );
         let html = render_html(&report);
         assert!(!html.contains(|c: char| c.is_control() && c != '\n'));
-        assert!(html.contains("<td>a\\e]52;c;aGk=\\x07\\r\\nforged</td>"));
+        assert!(html.contains(
+            "<td title=\"a\\e]52;c;aGk=\\x07\\r\\nforged\">a\\e]52;c;aGk=\\x07\\r\\nforged</td>"
+        ));
     }
 }

@@ -2,14 +2,18 @@
 //! per tool, the network destinations, then the anomalies.
 //!
 //! Owns: the layout of the text report. Every name a server or a model chose goes through
-//! `terminal::escape`, so a tool name cannot move the cursor or forge a line.
+//! `terminal::escape`, so a tool name cannot move the cursor or forge a line; name columns
+//! are as wide as their names, up to a cap (`columns`).
 
 use super::{Report, joined, ms};
-use crate::terminal;
+use crate::{columns, terminal};
 use std::fmt::Write as _;
 
 /// The eight heights of a sparkline cell, lowest first (an empty bucket is a space).
 const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// Widest a tool or destination column gets, in characters; longer names end in `…`.
+const NAME_CAP: usize = 40;
 
 /// Width of the calls bar of the busiest tool, in characters.
 const BAR_WIDTH: usize = 20;
@@ -73,18 +77,32 @@ pub(crate) fn render_text(report: &Report) -> String {
                 terminal::escape(&joined(&server.clients)).into_owned()
             }
         );
-        if !server.tools.is_empty() {
+        let tools: Vec<_> = server
+            .tools
+            .iter()
+            .map(|(tool, t)| (terminal::escape(tool), t))
+            .collect();
+        let width = columns::width("tool", tools.iter().map(|(tool, _)| tool), NAME_CAP);
+        if !tools.is_empty() {
             let _ = writeln!(
                 out,
-                "  {:<28} {:>6} {:>6} {:>6} {:>9} {:>9} {:>10} {:>8}  {:<20} activity",
-                "tool", "calls", "denied", "errors", "p50 ms", "p95 ms", "bytes", "tokens", ""
+                "  {} {:>6} {:>6} {:>6} {:>9} {:>9} {:>10} {:>8}  {:<20} activity",
+                columns::left("tool", width),
+                "calls",
+                "denied",
+                "errors",
+                "p50 ms",
+                "p95 ms",
+                "bytes",
+                "tokens",
+                ""
             );
         }
-        for (tool, t) in &server.tools {
+        for (tool, t) in &tools {
             let _ = writeln!(
                 out,
-                "  {:<28} {:>6} {:>6} {:>6} {:>9} {:>9} {:>10} {:>8}  {:<20} {}",
-                terminal::escape(tool),
+                "  {} {:>6} {:>6} {:>6} {:>9} {:>9} {:>10} {:>8}  {:<20} {}",
+                columns::left(tool, width),
                 t.calls,
                 t.denials,
                 t.errors,
@@ -96,18 +114,33 @@ pub(crate) fn render_text(report: &Report) -> String {
                 sparkline(&t.timeline)
             );
         }
-        if !server.hosts.is_empty() {
+        let hosts: Vec<_> = server
+            .hosts
+            .iter()
+            .map(|(target, h)| (terminal::escape(target), h))
+            .collect();
+        let width = columns::width(
+            "network destination",
+            hosts.iter().map(|(target, _)| target),
+            NAME_CAP,
+        );
+        if !hosts.is_empty() {
             let _ = writeln!(
                 out,
-                "  {:<40} {:>7} {:>7} {:>6} {:>12} {:>12}",
-                "network destination", "allowed", "refused", "failed", "bytes up", "bytes down"
+                "  {} {:>7} {:>7} {:>6} {:>12} {:>12}",
+                columns::left("network destination", width),
+                "allowed",
+                "refused",
+                "failed",
+                "bytes up",
+                "bytes down"
             );
         }
-        for (target, h) in &server.hosts {
+        for (target, h) in &hosts {
             let _ = writeln!(
                 out,
-                "  {:<40} {:>7} {:>7} {:>6} {:>12} {:>12}",
-                terminal::escape(target),
+                "  {} {:>7} {:>7} {:>6} {:>12} {:>12}",
+                columns::left(target, width),
                 h.allowed,
                 h.refused,
                 h.failed,
