@@ -31,6 +31,8 @@ pub fn main() -> ExitCode {
     crate::logging::init(cli.verbose, cli.quiet, cli.log_dir.as_deref());
     match cli::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
+        // `mcpguard logs | head -1`: the reader has what it wanted; a normal end.
+        Err(e) if cli::output::closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
             ExitCode::from(GUARD_FAILED)

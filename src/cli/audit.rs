@@ -24,11 +24,12 @@ pub(crate) fn run(command: AuditCommand) -> anyhow::Result<u8> {
             };
             let (window, history): (Vec<_>, Vec<_>) = records.into_iter().partition(in_window);
             let built = report::build(&history, &window);
-            print!("{}", report::render_text(&built));
+            let mut out = super::output::stdout();
+            write!(out, "{}", report::render_text(&built))?;
             if let Some(path) = html {
                 std::fs::write(&path, report::render_html(&built))
                     .with_context(|| format!("writing {}", path.display()))?;
-                println!("\nHTML report: {}", path.display());
+                writeln!(out, "\nHTML report: {}", path.display())?;
             }
             Ok(0)
         }
@@ -36,7 +37,7 @@ pub(crate) fn run(command: AuditCommand) -> anyhow::Result<u8> {
 }
 
 fn verify(state: &std::path::Path, only: Option<&str>) -> anyhow::Result<u8> {
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     let mut broken = false;
     let servers = reader::servers(state);
     if servers.is_empty() {

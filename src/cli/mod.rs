@@ -7,6 +7,7 @@ pub(crate) mod doctor;
 pub(crate) mod generate;
 pub(crate) mod lint;
 pub(crate) mod logs;
+pub(crate) mod output;
 pub(crate) mod pins;
 pub(crate) mod profile;
 pub(crate) mod run;

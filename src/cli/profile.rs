@@ -21,7 +21,7 @@ pub(crate) fn variables(workspace: Option<PathBuf>) -> Variables {
 }
 
 pub(crate) fn run(command: ProfileCommand) -> anyhow::Result<u8> {
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     match command {
         ProfileCommand::List => {
             for name in builtin::names() {

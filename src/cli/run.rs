@@ -375,7 +375,7 @@ fn dry_run(
     profile: &Profile,
     egress: Option<&EgressConfig>,
 ) -> anyhow::Result<u8> {
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     writeln!(out, "mcpguard run (dry run: nothing was started)")?;
     writeln!(out, "  server name:     {}", config.server_name)?;
     writeln!(

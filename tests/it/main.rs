@@ -13,6 +13,7 @@ mod lifecycle;
 mod limits;
 mod network;
 mod peers;
+mod pipes;
 mod policy;
 mod relay;
 mod sandbox;
