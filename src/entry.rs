@@ -19,9 +19,11 @@ pub fn main() -> ExitCode {
     {
         crate::sandbox::init::main();
     }
-    let cli = match Cli::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => {
+            let e = cli::usage::explain(e, &argv);
             let code = if e.use_stderr() { GUARD_FAILED } else { 0 };
             // Printing help or a usage error; if stderr is gone there is nobody to tell.
             let _ = e.print();

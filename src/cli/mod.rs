@@ -11,6 +11,7 @@ pub(crate) mod output;
 pub(crate) mod pins;
 pub(crate) mod profile;
 pub(crate) mod run;
+pub(crate) mod usage;
 
 use args::{Cli, Command};
 

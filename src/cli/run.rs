@@ -344,13 +344,7 @@ fn network(args: &RunArgs, profile: &Profile) -> anyhow::Result<(Network, Option
     {
         network = Network::Allowlist;
         hosts.extend(registry.iter().map(|h| (*h).to_owned()));
-        tracing::warn!(
-            "{launcher} downloads packages: {} reachable for it{}; nothing else is \
-             (--net none, network = \"none\" or sandbox.launcher-registries = false in the \
-             profile turn this off)",
-            registry.join(" and "),
-            if registry.len() > 1 { " are" } else { " is" }
-        );
+        tracing::warn!("{}", launcher_note(launcher, registry));
     }
     if network != Network::Allowlist {
         return Ok((network, None));
@@ -367,6 +361,17 @@ fn network(args: &RunArgs, profile: &Profile) -> anyhow::Result<(Network, Option
             profile: profile.profile.name.clone(),
         }),
     ))
+}
+
+/// The start-up line of a server started through a package launcher.
+fn launcher_note(launcher: &str, registry: &[&str]) -> String {
+    format!(
+        "{launcher} downloads packages: only {} {} reachable for it, nothing else \
+         (--net none, network = \"none\" or sandbox.launcher-registries = false in the \
+         profile turn this off)",
+        registry.join(" and "),
+        if registry.len() > 1 { "are" } else { "is" }
+    )
 }
 
 fn dry_run(
@@ -498,4 +503,24 @@ fn dry_run(
         writeln!(out, "    {line}")?;
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn the_launcher_note_reads_as_a_sentence() {
+        assert_eq!(
+            launcher_note("npx", &["registry.npmjs.org"]),
+            "npx downloads packages: only registry.npmjs.org is reachable for it, nothing else \
+             (--net none, network = \"none\" or sandbox.launcher-registries = false in the \
+             profile turn this off)"
+        );
+        assert!(
+            launcher_note("uvx", &["pypi.org", "files.pythonhosted.org"])
+                .starts_with("uvx downloads packages: only pypi.org and files.pythonhosted.org are reachable for it, nothing else")
+        );
+    }
 }

@@ -19,3 +19,4 @@ mod relay;
 mod sandbox;
 mod terminal;
 mod uninspectable;
+mod words;
