@@ -144,19 +144,19 @@ complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and not __fish_s
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and not __fish_seen_subcommand_from list diff approve help" -f -a "diff" -d 'The pending changes, tool by tool, with the pinned and the new definition'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and not __fish_seen_subcommand_from list diff approve help" -f -a "approve" -d 'Accept the pending changes (the new definitions become the pins)'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and not __fish_seen_subcommand_from list diff approve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from list" -l server -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from list" -l server -d 'Only the server of this name (`mcpguard run --name`), with every command and profile it was pinned under' -r
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from list" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from diff" -l server -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from diff" -l server -d 'Only the pending changes of the server of this name (as `mcpguard pins list` shows it)' -r
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from diff" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from diff" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from diff" -s q -l quiet -d 'Only errors on stderr'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
-complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from approve" -l server -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from approve" -l server -d 'Only the pending changes of the server of this name (as `mcpguard pins list` shows it); without it, every server\'s pending changes are accepted' -r
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from approve" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from approve" -s v -l verbose -d 'More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand pins; and __fish_seen_subcommand_from approve" -s q -l quiet -d 'Only errors on stderr'

@@ -19,9 +19,11 @@ pub fn main() -> ExitCode {
     {
         crate::sandbox::init::main();
     }
-    let cli = match Cli::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => {
+            let e = cli::usage::explain(e, &argv);
             let code = if e.use_stderr() { GUARD_FAILED } else { 0 };
             // Printing help or a usage error; if stderr is gone there is nobody to tell.
             let _ = e.print();
@@ -31,6 +33,8 @@ pub fn main() -> ExitCode {
     crate::logging::init(cli.verbose, cli.quiet, cli.log_dir.as_deref());
     match cli::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
+        // `mcpguard logs | head -1`: the reader has what it wanted; a normal end.
+        Err(e) if cli::output::closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
             ExitCode::from(GUARD_FAILED)

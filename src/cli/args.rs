@@ -93,16 +93,22 @@ pub(crate) enum Command {
 pub(crate) enum PinsCommand {
     /// Every pinned server: its command, profile, number of tools and pending changes.
     List {
+        /// Only the server of this name (`mcpguard run --name`), with every command and
+        /// profile it was pinned under.
         #[arg(long, value_name = "NAME")]
         server: Option<String>,
     },
     /// The pending changes, tool by tool, with the pinned and the new definition.
     Diff {
+        /// Only the pending changes of the server of this name (as `mcpguard pins list`
+        /// shows it).
         #[arg(long, value_name = "NAME")]
         server: Option<String>,
     },
     /// Accept the pending changes (the new definitions become the pins).
     Approve {
+        /// Only the pending changes of the server of this name (as `mcpguard pins list`
+        /// shows it); without it, every server's pending changes are accepted.
         #[arg(long, value_name = "NAME")]
         server: Option<String>,
     },

@@ -25,16 +25,18 @@ pub(crate) fn run(command: AuditCommand) -> anyhow::Result<u8> {
             let (window, history): (Vec<_>, Vec<_>) = records.into_iter().partition(in_window);
             let built = report::build(&history, &window);
             // With --html the page is the report: the terminal gets where it went.
+            let mut out = super::output::stdout();
             match html {
                 Some(path) => {
                     std::fs::write(&path, report::render_html(&built))
                         .with_context(|| format!("writing {}", path.display()))?;
-                    println!(
+                    writeln!(
+                        out,
                         "wrote the HTML report to {}",
                         crate::terminal::escape(&path.display().to_string())
-                    );
+                    )?;
                 }
-                None => print!("{}", report::render_text(&built)),
+                None => write!(out, "{}", report::render_text(&built))?,
             }
             Ok(0)
         }
@@ -42,7 +44,7 @@ pub(crate) fn run(command: AuditCommand) -> anyhow::Result<u8> {
 }
 
 fn verify(state: &std::path::Path, only: Option<&str>) -> anyhow::Result<u8> {
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     let mut broken = false;
     let servers = reader::servers(state);
     if servers.is_empty() {

@@ -41,7 +41,7 @@ fn selected(server: Option<&str>) -> anyhow::Result<Vec<CacheEntry>> {
 }
 
 pub(crate) fn run(command: CacheCommand) -> anyhow::Result<u8> {
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     match command {
         CacheCommand::List { server } => {
             let entries = selected(server.as_deref())?;

@@ -141,9 +141,10 @@ pub(crate) fn run(json: bool) -> anyhow::Result<u8> {
         fixes,
         default_sandbox_ok,
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     if json {
-        serde_json::to_writer_pretty(&mut out, &findings)?;
+        // An EPIPE comes back out as the marked io::Error it was (`output`).
+        serde_json::to_writer_pretty(&mut out, &findings).map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {
         print_table(&mut out, &findings)?;

@@ -24,7 +24,7 @@ pub(crate) fn man_page() -> anyhow::Result<u8> {
 }
 
 fn write_stdout(bytes: &[u8]) -> anyhow::Result<u8> {
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = super::output::stdout();
     stdout
         .write_all(bytes)
         .and_then(|()| stdout.flush())

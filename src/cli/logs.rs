@@ -19,7 +19,7 @@ pub(crate) fn run(args: LogsArgs) -> anyhow::Result<u8> {
         since: args.since,
     };
     let mut tail = reader::Tail::default();
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     // The table's widths come from the first records shown (all of them, unless followed).
     let mut layout: Option<Layout> = None;
     loop {

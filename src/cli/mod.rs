@@ -7,10 +7,12 @@ pub(crate) mod doctor;
 pub(crate) mod generate;
 pub(crate) mod lint;
 pub(crate) mod logs;
+pub(crate) mod output;
 pub(crate) mod pins;
 pub(crate) mod profile;
 pub(crate) mod run;
 pub(crate) mod server_name;
+pub(crate) mod usage;
 
 use args::{Cli, Command};
 

@@ -32,7 +32,7 @@ fn pin_files(server: Option<&str>) -> anyhow::Result<Vec<(PathBuf, PinFile)>> {
 }
 
 pub(crate) fn run(command: PinsCommand) -> anyhow::Result<u8> {
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     match command {
         PinsCommand::List { server } => {
             let files = pin_files(server.as_deref())?;
@@ -89,16 +89,22 @@ pub(crate) fn run(command: PinsCommand) -> anyhow::Result<u8> {
             Ok(0)
         }
         PinsCommand::Approve { server } => {
+            // Every approval is saved before a word is printed: a reader that stops reading
+            // early (`| head -1`) must not leave half of them undone.
+            let mut approved = Vec::new();
             for (path, mut file) in pin_files(server.as_deref())? {
                 let count = file.approve();
                 if count > 0 {
                     pins::save(&path, &file)?;
-                    writeln!(
-                        out,
-                        "{}: approved {count} change(s)",
-                        terminal::escape(&file.server)
-                    )?;
+                    approved.push((file.server, count));
                 }
+            }
+            for (server, count) in approved {
+                writeln!(
+                    out,
+                    "{}: approved {count} change(s)",
+                    terminal::escape(&server)
+                )?;
             }
             Ok(0)
         }

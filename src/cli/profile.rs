@@ -21,7 +21,7 @@ pub(crate) fn variables(workspace: Option<PathBuf>) -> Variables {
 }
 
 pub(crate) fn run(command: ProfileCommand) -> anyhow::Result<u8> {
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     match command {
         ProfileCommand::List => {
             for name in builtin::names() {
@@ -44,8 +44,14 @@ pub(crate) fn run(command: ProfileCommand) -> anyhow::Result<u8> {
             } else if let Some(text) = builtin::get(&name) {
                 write!(out, "{text}")?;
             } else {
-                let text =
-                    std::fs::read_to_string(&name).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+                let text = std::fs::read_to_string(&name).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        // Probably a misspelled built-in: the error says which.
+                        anyhow::Error::from(load::LoadError::NotFound(name.clone()))
+                    } else {
+                        anyhow::anyhow!("{name}: {e}")
+                    }
+                })?;
                 write!(out, "{text}")?;
             }
             Ok(0)

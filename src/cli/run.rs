@@ -383,13 +383,7 @@ fn network(args: &RunArgs, profile: &Profile) -> anyhow::Result<(Network, Option
     {
         network = Network::Allowlist;
         hosts.extend(registry.iter().map(|h| (*h).to_owned()));
-        tracing::warn!(
-            "{launcher} downloads packages: {} reachable for it{}; nothing else is \
-             (--net none, network = \"none\" or sandbox.launcher-registries = false in the \
-             profile turn this off)",
-            registry.join(" and "),
-            if registry.len() > 1 { " are" } else { " is" }
-        );
+        tracing::warn!("{}", launcher_note(launcher, registry));
     }
     if network != Network::Allowlist {
         return Ok((network, None));
@@ -421,6 +415,17 @@ fn hidden_arguments(plan: &Plan) -> Vec<Hidden> {
     visibility::hidden_arguments(plan, &program, visibility::on_host)
 }
 
+/// The start-up line of a server started through a package launcher.
+fn launcher_note(launcher: &str, registry: &[&str]) -> String {
+    format!(
+        "{launcher} downloads packages: only {} {} reachable for it, nothing else \
+         (--net none, network = \"none\" or sandbox.launcher-registries = false in the \
+         profile turn this off)",
+        registry.join(" and "),
+        if registry.len() > 1 { "are" } else { "is" }
+    )
+}
+
 fn dry_run(
     plan: &Plan,
     config: &SessionConfig,
@@ -428,7 +433,7 @@ fn dry_run(
     egress: Option<&EgressConfig>,
     hidden: &[Hidden],
 ) -> anyhow::Result<u8> {
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     writeln!(out, "mcpguard run (dry run: nothing was started)")?;
     writeln!(out, "  server name:     {}", config.server_name)?;
     writeln!(
@@ -559,4 +564,24 @@ fn dry_run(
         writeln!(out, "    {line}")?;
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn the_launcher_note_reads_as_a_sentence() {
+        assert_eq!(
+            launcher_note("npx", &["registry.npmjs.org"]),
+            "npx downloads packages: only registry.npmjs.org is reachable for it, nothing else \
+             (--net none, network = \"none\" or sandbox.launcher-registries = false in the \
+             profile turn this off)"
+        );
+        assert!(
+            launcher_note("uvx", &["pypi.org", "files.pythonhosted.org"])
+                .starts_with("uvx downloads packages: only pypi.org and files.pythonhosted.org are reachable for it, nothing else")
+        );
+    }
 }

@@ -21,7 +21,8 @@ pub(crate) struct Variables {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum LoadError {
     #[error(
-        "no profile named `{0}`: not a built-in (see `mcpguard profile list`) and no such file"
+        "no profile named `{0}`: not a built-in (see `mcpguard profile list`) and no such file{hint}",
+        hint = builtin::closest(.0).map(|b| format!("; did you mean `{b}`?")).unwrap_or_default()
     )]
     NotFound(String),
     #[error("{source_name}: {message}")]

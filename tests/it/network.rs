@@ -664,7 +664,11 @@ fn launcher_starts_a_real_server(name: &str, server: &[String], registry: &[&str
     assert!(names.contains(&tool), "{names:?}");
     let (_, stderr) = guard.finish();
     assert!(
-        stderr.contains(&format!("{} reachable for it", registry.join(" and "))),
+        stderr.contains(&format!(
+            "only {} {} reachable for it",
+            registry.join(" and "),
+            if registry.len() > 1 { "are" } else { "is" }
+        )),
         "{stderr}"
     );
     let (_, logs, _) = mcpguard_in(home.path(), &["logs", "--json"]);
