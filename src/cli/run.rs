@@ -47,6 +47,14 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
     let profile = profile::load::load(&args.profile, &vars)
         .context("--profile")
         .map_err(Refusal::config)?;
+    if args.workspace.is_none() && profile::load::uses_workspace(&args.profile) {
+        tracing::warn!(
+            "profile {} speaks of ${{workspace}} and no --workspace was given: the workspace \
+             is the current directory, {}; pass --workspace DIR to name the project",
+            crate::terminal::escape(&args.profile),
+            vars.workspace.display()
+        );
+    }
     let mut policy = Policy::new(&profile)
         .with_context(|| format!("profile {}", args.profile))
         .map_err(Refusal::config)?;
@@ -72,6 +80,7 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
         call_timeout,
         shutdown_grace: args.shutdown_grace,
         start_hints: Vec::new(),
+        workspace: vars.workspace.clone(),
     };
     let (request, egress) =
         sandbox_request(&args, &profile, &config.server_name).map_err(Refusal::config)?;
@@ -90,7 +99,11 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
         ..config
     };
     if args.dry_run {
-        return Ok(dry_run(&plan, &config, &profile, egress.as_ref(), &hidden)?);
+        return match dry_run(&plan, &config, &profile, egress.as_ref(), &hidden) {
+            // A reader that stopped reading the plan is a normal end.
+            Err(e) if super::output::closed(&e) => Ok(0),
+            other => Ok(other?),
+        };
     }
     sandbox::create_caches(&plan).map_err(Refusal::internal)?;
     if plan.network == Network::Host {
@@ -436,6 +449,11 @@ fn dry_run(
     let mut out = super::output::stdout();
     writeln!(out, "mcpguard run (dry run: nothing was started)")?;
     writeln!(out, "  server name:     {}", config.server_name)?;
+    writeln!(
+        out,
+        "  workspace:       {}",
+        crate::terminal::escape(&config.workspace.display().to_string())
+    )?;
     writeln!(
         out,
         "  profile:         {} (version {})",

@@ -117,6 +117,22 @@ pub(crate) fn load_unexpanded(spec: &str) -> Result<(Profile, String), LoadError
     Ok((merged, name))
 }
 
+/// Whether the profile `spec` (with what it extends) speaks of `${workspace}`.
+pub(crate) fn uses_workspace(spec: &str) -> bool {
+    let Ok((profile, _)) = load_unexpanded(spec) else {
+        return false;
+    };
+    let mentions = |text: &str| text.contains("${workspace}");
+    profile.sandbox.read.iter().any(|p| mentions(p))
+        || profile.sandbox.write.iter().any(|p| mentions(p))
+        || profile.tools.rules.iter().any(|rule| {
+            [&rule.glob, &rule.not_glob]
+                .into_iter()
+                .flatten()
+                .any(|p| mentions(p))
+        })
+}
+
 /// Loads and expands `spec`: the profile a session runs under.
 pub(crate) fn load(spec: &str, vars: &Variables) -> Result<Profile, LoadError> {
     let (profile, name) = load_unexpanded(spec)?;
@@ -247,6 +263,19 @@ fn expand_rule(rule: &mut ArgRule, vars: &Variables, source: &str) -> Result<(),
         home: escape_glob(&vars.home),
         cwd: escape_glob(&vars.cwd),
     };
+    // A rule about the workspace says which it is: "outside the workspace" means little
+    // to someone who did not choose it (it defaults to the current directory).
+    let about_workspace = [&rule.glob, &rule.not_glob]
+        .into_iter()
+        .flatten()
+        .any(|pattern| pattern.contains("${workspace}"));
+    if about_workspace {
+        rule.reason = format!(
+            "{} (the workspace is {})",
+            rule.reason,
+            vars.workspace.display()
+        );
+    }
     for field in [&mut rule.glob, &mut rule.not_glob] {
         if let Some(pattern) = field.as_mut() {
             *pattern = expand_text(

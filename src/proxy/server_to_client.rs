@@ -591,6 +591,7 @@ mod tests {
             call_timeout: Some(Duration::from_secs(60)),
             shutdown_grace: Duration::from_secs(1),
             start_hints: Vec::new(),
+            workspace: "/w".into(),
         }))
     }
 

@@ -141,6 +141,7 @@ pub(crate) async fn run(
             "sandboxed": true,
             "mcpguard": env!("CARGO_PKG_VERSION"),
             "network": plan.network,
+            "workspace": shared.config.workspace,
         });
         if let Some(cache) = plan.cache_dir() {
             detail["cache"] = serde_json::json!(cache);

@@ -29,6 +29,8 @@ pub(crate) struct SessionConfig {
     /// What may keep the server from starting, with its fix (paths of its command that the
     /// view does not show): said when it exits before answering the client's first request.
     pub(crate) start_hints: Vec<String>,
+    /// What `${workspace}` stands for in this session's profile.
+    pub(crate) workspace: std::path::PathBuf,
 }
 
 pub(crate) struct Shared {

@@ -25,3 +25,4 @@ mod terminal;
 mod uninspectable;
 mod visibility;
 mod words;
+mod workspace;
