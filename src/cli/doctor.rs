@@ -122,7 +122,8 @@ pub(crate) fn run(json: bool) -> anyhow::Result<u8> {
     let default_cache = sandbox::limits::DEFAULT_CACHE;
     for entry in caches.iter().filter(|e| e.bytes > default_cache) {
         fixes.push(format!(
-            "cache: {} holds {} bytes, over the default limits.cache ({default_cache} bytes);              `mcpguard cache prune --server {}` empties it",
+            "cache: {} holds {} bytes, over the default limits.cache ({default_cache} bytes); \
+             `mcpguard cache prune --server {}` empties it",
             entry.path.display(),
             entry.bytes,
             entry.name

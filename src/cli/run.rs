@@ -50,9 +50,14 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
     if args.workspace.is_none() && profile::load::uses_workspace(&args.profile) {
         tracing::warn!(
             "profile {} speaks of ${{workspace}} and no --workspace was given: the workspace \
-             is the current directory, {}; pass --workspace DIR to name the project",
+             is the current directory, {}{}; pass --workspace DIR to name the project",
             crate::terminal::escape(&args.profile),
-            vars.workspace.display()
+            crate::terminal::escape(&vars.workspace.display().to_string()),
+            if vars.workspace.as_os_str() == "/" {
+                " (the whole filesystem)"
+            } else {
+                ""
+            }
         );
     }
     let mut policy = Policy::new(&profile)

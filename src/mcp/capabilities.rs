@@ -2,10 +2,13 @@
 //!
 //! Owns: reading them from `initialize` (legacy: `params.capabilities`) or from a modern
 //! request's `_meta["io.modelcontextprotocol/clientCapabilities"]`, and reducing them to a
-//! stable key: the capability names and their sub-capabilities (`elicitation.form`,
-//! `roots.listChanged`, `sampling`), sorted. Servers such as server-everything list more
-//! tools to a client that can be sampled, elicited or asked for roots; the pins keep one
-//! listing per key, so a fuller client is not taken for a server adding tools.
+//! stable key of the capabilities a server's tools depend on: `sampling` and `elicitation`
+//! with their parts (`elicitation.url`), and `roots`. Servers such as server-everything list
+//! more tools to a client that can be sampled, elicited or asked for roots; the pins keep
+//! one listing per key, so a fuller client is not taken for a server adding tools. Nothing
+//! else counts (`experimental`, `tasks`, `roots.listChanged`): every new key is a kind of
+//! client whose first listing is pinned on sight, so the key must not change with a flag
+//! that gives a server no reason to list other tools.
 
 use super::methods;
 use serde_json::Value;
@@ -23,15 +26,20 @@ pub(crate) fn declared(method: &str, params: Option<&Value>) -> Option<String> {
     Some(key(capabilities))
 }
 
-/// Capability names and sub-capability names, sorted and joined; `none` for none.
+/// The capabilities that shape a tool list, with their parts where those matter,
+/// sorted and joined; `none` for none.
 pub(crate) fn key(capabilities: &Value) -> String {
     let mut names = Vec::new();
-    if let Some(map) = capabilities.as_object() {
-        for (name, value) in map {
-            match value.as_object().filter(|sub| !sub.is_empty()) {
-                Some(sub) => names.extend(sub.keys().map(|s| format!("{name}.{s}"))),
-                None => names.push(name.clone()),
-            }
+    for name in ["elicitation", "roots", "sampling"] {
+        let Some(value) = capabilities.get(name) else {
+            continue;
+        };
+        match value
+            .as_object()
+            .filter(|sub| name != "roots" && !sub.is_empty())
+        {
+            Some(sub) => names.extend(sub.keys().map(|s| format!("{name}.{s}"))),
+            None => names.push(name.to_owned()),
         }
     }
     names.sort();
@@ -55,7 +63,12 @@ mod tests {
             key(
                 &json!({"sampling": {}, "roots": {"listChanged": true}, "elicitation": {"form": {}, "url": {}}})
             ),
-            "elicitation.form,elicitation.url,roots.listChanged,sampling"
+            "elicitation.form,elicitation.url,roots,sampling"
+        );
+        // Flags that give a server no reason to list other tools make no new kind.
+        assert_eq!(
+            key(&json!({"sampling": {}, "experimental": {"x": {}}, "tasks": {}})),
+            "sampling"
         );
         let legacy = json!({"protocolVersion": "2025-11-25", "capabilities": {"sampling": {}}});
         assert_eq!(

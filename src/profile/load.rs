@@ -278,6 +278,17 @@ fn expand_rule(rule: &mut ArgRule, vars: &Variables, source: &str) -> Result<(),
     }
     for field in [&mut rule.glob, &mut rule.not_glob] {
         if let Some(pattern) = field.as_mut() {
+            // `${workspace}/**` with the workspace `/` is `/**`, not `//**` (which would
+            // match no path at all).
+            for (name, value) in [
+                ("workspace", &vars.workspace),
+                ("home", &vars.home),
+                ("cwd", &vars.cwd),
+            ] {
+                if value.as_os_str() == "/" {
+                    *pattern = pattern.replace(&format!("${{{name}}}/"), &format!("${{{name}}}"));
+                }
+            }
             *pattern = expand_text(
                 pattern,
                 &escaped,
@@ -347,6 +358,19 @@ mod tests {
         };
         expand_rule(&mut rule, &vars, "p").unwrap();
         assert_eq!(rule.not_glob.as_deref(), Some("/p[[]1[]]/**"));
+        // The root as the workspace: everything below it, not a pattern matching nothing.
+        let root = Variables {
+            workspace: "/".into(),
+            ..vars
+        };
+        let mut rule = ArgRule {
+            tool: "*".into(),
+            arg: "/path".into(),
+            not_glob: Some("${workspace}/**".into()),
+            ..Default::default()
+        };
+        expand_rule(&mut rule, &root, "p").unwrap();
+        assert_eq!(rule.not_glob.as_deref(), Some("/**"));
     }
 
     #[test]

@@ -197,7 +197,13 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, outlets: &Outlets<'_
                 }
             };
             let mut state = shared.lock();
-            if let Some(kind) = capabilities::declared(&method, content.as_ref()) {
+            // Only what a tool list can depend on is read, and only where it is declared or
+            // used: not on every modern request.
+            if matches!(
+                method.as_ref(),
+                methods::INITIALIZE | methods::SERVER_DISCOVER | methods::TOOLS_LIST
+            ) && let Some(kind) = capabilities::declared(&method, content.as_ref())
+            {
                 state.client_capabilities = kind;
             }
             if let Some(era) = era_of_request(&method, params)

@@ -154,7 +154,12 @@ pub(crate) fn judge(
     }
     let tool = name.unwrap_or("?");
     let modern = state.era == Era::Modern;
-    let in_flight = state.pending.calls_in_flight();
+    // Counting the calls in flight walks the pending table: only when a cap asks.
+    let in_flight = if policy.concurrency.is_some() {
+        state.pending.calls_in_flight()
+    } else {
+        0
+    };
     let now = std::time::Instant::now();
     match state
         .throttles

@@ -1,7 +1,8 @@
-//! `${workspace}` is never a mystery: run from `/` without `--workspace`, the filesystem
-//! profile says at start what the workspace is and how to name it, the dry run shows it,
-//! a denial by a workspace rule names it (as the Python SDK client sees it), and the
-//! session's first record holds it.
+//! `${workspace}` is never a mystery: run without `--workspace`, the filesystem profile
+//! says at start what the workspace is (the current directory) and how to name it, the dry
+//! run shows it, a denial by a workspace rule names it (as the Python SDK client sees it),
+//! and the session's first record holds it. From `/` the whole filesystem is the
+//! workspace, and says so.
 
 use crate::common::*;
 use serde_json::Value;
@@ -11,6 +12,9 @@ use std::process::Command;
 fn the_workspace_is_stated_where_it_decides() {
     let peers = peers();
     let home = tempfile::tempdir().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let cwd = std::fs::canonicalize(cwd.path()).unwrap();
+    let shown = cwd.display().to_string();
     let run_args = |extra: &[&str]| -> Vec<String> {
         let mut argv: Vec<String> = ["run", "--profile", "filesystem", "--allow-read"]
             .map(String::from)
@@ -22,28 +26,43 @@ fn the_workspace_is_stated_where_it_decides() {
         argv.push("/tmp".into());
         argv
     };
-    // The dry run, from /.
-    let dry = Command::new(mcpguard())
+    // From /, the whole filesystem.
+    let root = Command::new(mcpguard())
         .current_dir("/")
+        .env("MCPGUARD_HOME", home.path())
+        .args(run_args(&["--dry-run"]))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&root.stderr);
+    assert!(
+        stderr.contains("the workspace is the current directory, / (the whole filesystem)"),
+        "{stderr}"
+    );
+    // The dry run, from a project directory.
+    let dry = Command::new(mcpguard())
+        .current_dir(&cwd)
         .env("MCPGUARD_HOME", home.path())
         .args(run_args(&["--dry-run"]))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&dry.stdout);
     let stderr = String::from_utf8_lossy(&dry.stderr);
-    assert!(stdout.contains("  workspace:       /\n"), "{stdout}");
     assert!(
-        stderr.contains(
-            "profile filesystem speaks of ${workspace} and no --workspace was given: the \
-             workspace is the current directory, /; pass --workspace DIR"
-        ),
+        stdout.contains(&format!("  workspace:       {shown}\n")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "profile filesystem speaks of ${{workspace}} and no --workspace was given: the \
+             workspace is the current directory, {shown}; pass --workspace DIR"
+        )),
         "{stderr}"
     );
     // What the model reads when a workspace rule denies a call.
     let mut guarded = vec![mcpguard().display().to_string()];
     guarded.extend(run_args(&["--name", "fs-from-root"]));
     let output = Command::new("python3")
-        .current_dir("/")
+        .current_dir(&cwd)
         .arg(repo().join("tests/peers/call_tool.py"))
         .args(["read_text_file", r#"{"path": "/tmp/notes.md"}"#, "--"])
         .args(&guarded)
@@ -60,10 +79,9 @@ fn the_workspace_is_stated_where_it_decides() {
     });
     assert_eq!(seen["isError"], Value::Bool(true), "{seen}");
     assert!(
-        seen["text"]
-            .as_str()
-            .unwrap()
-            .contains("the path is outside the workspace (the workspace is /)"),
+        seen["text"].as_str().unwrap().contains(&format!(
+            "the path is outside the workspace (the workspace is {shown})"
+        )),
         "{seen}"
     );
     // The session's first record says which workspace it ran with.
@@ -73,5 +91,5 @@ fn the_workspace_is_stated_where_it_decides() {
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .find(|r| r["event"] == "session.start")
         .unwrap_or_else(|| panic!("{logged}"));
-    assert_eq!(start["detail"]["workspace"], "/", "{start}");
+    assert_eq!(start["detail"]["workspace"], shown.as_str(), "{start}");
 }
