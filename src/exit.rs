@@ -24,7 +24,8 @@ pub(crate) fn of_server(status: ExitStatus) -> u8 {
     }
     match status.signal() {
         Some(signal) => (128 + signal) as u8,
-        None => NOT_EXECUTABLE,
+        // Neither an exit code nor a signal: nothing the server said; mcpguard cannot tell.
+        None => GUARD_FAILED,
     }
 }
 

@@ -15,7 +15,13 @@ pub(crate) enum UnitError {
     Zero,
     #[error("`{text}` is not a duration ({why}); write it like 60s, 2m or 500ms")]
     NotADuration { text: String, why: String },
+    #[error("`{0}` is longer than a year; write `off` for no limit")]
+    TooLong(String),
 }
+
+/// The longest duration accepted: deadlines are instants, and one past the clock's range
+/// would not be a limit at all.
+const LONGEST: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// Parses a byte size: a number with an optional unit (B, KiB, MiB, GiB, KB, MB, GB).
 pub(crate) fn parse_size(text: &str) -> Result<usize, UnitError> {
@@ -65,10 +71,14 @@ pub(crate) fn parse_timeout(text: &str) -> Result<Limit, UnitError> {
 
 /// Parses a duration such as `60s`, `2m`, `500ms`.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, UnitError> {
-    humantime::parse_duration(text.trim()).map_err(|e| UnitError::NotADuration {
+    let duration = humantime::parse_duration(text.trim()).map_err(|e| UnitError::NotADuration {
         text: text.to_owned(),
         why: e.to_string(),
-    })
+    })?;
+    if duration > LONGEST {
+        return Err(UnitError::TooLong(text.to_owned()));
+    }
+    Ok(duration)
 }
 
 #[cfg(test)]
@@ -91,6 +101,15 @@ mod tests {
             })
         );
         assert!(parse_size("MiB").is_err());
+    }
+
+    #[test]
+    fn durations_past_a_year_are_refused() {
+        assert_eq!(
+            parse_duration("500000000y"),
+            Err(UnitError::TooLong("500000000y".into()))
+        );
+        assert!(parse_duration("365d").is_ok());
     }
 
     #[test]

@@ -299,7 +299,7 @@ impl AuditLog {
         is_error: bool,
         bytes: u64,
         payload: Option<Payload>,
-    ) {
+    ) -> Result<(), Unrecorded> {
         let mut record = self.base(EventKind::ServerResponse);
         record.method = Some(method.to_owned());
         record.id = id.map(|i| self.redactor.value(&i));
@@ -309,7 +309,7 @@ impl AuditLog {
             tokens: bytes.div_ceil(4),
             payload,
         });
-        self.record(record, false);
+        self.write(record, false)
     }
 
     /// A message mcpguard refused to relay (malformed, oversize, late).

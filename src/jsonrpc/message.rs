@@ -181,12 +181,11 @@ fn parse_object(text: &str) -> Result<Kind<'_>, Malformed> {
             Malformed::NotJson(e.to_string())
         }
     })?;
-    // A request's envelope must mean the same to every parser (see `keys`). Notifications
-    // are not scanned: they are the bulk of the traffic and carry nothing to judge.
-    if envelope.method.is_some()
-        && envelope.id.is_some()
-        && let Some(problem) =
-            super::keys::keys_of(text).and_then(|k| super::keys::shadowing(&k, ENVELOPE_KEYS))
+    // Every envelope must mean the same to every parser (see `keys`): a notification with a
+    // look-alike `Id` and `Method` is a request to a lenient peer, a response with a
+    // look-alike `Result` an answer the guard never read.
+    if let Some(problem) =
+        super::keys::keys_of(text).and_then(|k| super::keys::shadowing(&k, ENVELOPE_KEYS))
     {
         return Err(Malformed::NotJsonRpc(problem));
     }

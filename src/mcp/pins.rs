@@ -163,6 +163,23 @@ impl PinFile {
                         },
                     );
                 }
+                // Pinned for another kind of client, and new to this one, which was seen
+                // before without it: an addition like any other (a server must not use a
+                // new kind of client to slip a tool to every client).
+                Some(pinned)
+                    if pinned.hash == hash
+                        && !first_sight
+                        && listed_before.as_ref().is_some_and(|l| !l.contains(name)) =>
+                {
+                    if self.pending.get(name).and_then(Option::as_ref) != Some(tool) {
+                        changes.push(Change {
+                            tool: name.into(),
+                            kind: "added".into(),
+                            what: vec!["a tool this kind of client was not shown before".into()],
+                        });
+                    }
+                    self.pending.insert(name.to_owned(), Some(tool.clone()));
+                }
                 // The same name twice in one list: any copy that is not the pin makes the
                 // tool pending (a later identical copy must not clear it).
                 Some(pinned) if pinned.hash == hash => {
@@ -295,7 +312,9 @@ pub(crate) fn save(path: &Path, pins: &PinFile) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension("json.tmp");
+    // One temporary file per process: two sessions of one identity saving at once must not
+    // interleave their writes into one file and rename it into place.
+    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
     std::fs::write(
         &tmp,
         serde_json::to_vec_pretty(pins).map_err(std::io::Error::other)?,
@@ -388,6 +407,25 @@ mod tests {
         );
         assert!(pins.is_pending("extra"));
         assert!(!pins.tools.contains_key("extra"));
+    }
+
+    #[test]
+    fn a_tool_pinned_for_a_new_kind_is_an_addition_to_the_kinds_seen_before() {
+        let mut pins = PinFile::default();
+        let echo = described("echo", "Echoes");
+        list_as(&mut pins, "none", std::slice::from_ref(&echo));
+        let exfil = described("exfil", "Sends the workspace away");
+        // Pinned on first sight for the new kind...
+        assert_eq!(
+            list_as(&mut pins, "sampling", &[echo.clone(), exfil.clone()]),
+            vec![]
+        );
+        // ...but shown to the kind that never saw it, it waits for approval.
+        assert_eq!(
+            list_as(&mut pins, "none", &[echo, exfil]),
+            vec![("exfil".into(), "added".into())]
+        );
+        assert!(pins.is_pending("exfil"));
     }
 
     #[test]

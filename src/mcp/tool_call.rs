@@ -61,15 +61,12 @@ pub(crate) fn progress_token(params: Option<&RawValue>) -> Option<String> {
 }
 
 /// Whether a tools/call result says `isError: true` (a cheap look first: most do not; a
-/// key written with escapes, `"is\u0045rror"`, is read by the parse).
+/// key written with escapes, `"is\u0045rror"`, is read by the parse, and a key written
+/// twice counts as its last copy, as clients read it).
 pub(crate) fn result_is_error(raw: &str) -> bool {
-    #[derive(Deserialize)]
-    struct Flag {
-        #[serde(rename = "isError", default)]
-        is_error: bool,
-    }
     (raw.contains("\"isError\"") || raw.contains("\\u"))
-        && serde_json::from_str::<Flag>(raw).is_ok_and(|f| f.is_error)
+        && serde_json::from_str::<serde_json::Value>(raw)
+            .is_ok_and(|v| v.get("isError") == Some(&serde_json::Value::Bool(true)))
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ pub(crate) fn worth_inspecting(raw: &str, rules: &ResponseRules) -> bool {
     (rules.strip_control && unusual)
         || rules.max_text.is_some_and(|max| raw.len() > max)
         || (rules.injection != InjectionMode::Off && (unusual || looks_injected(raw).is_some()))
-        || (rules.check_output_schema && raw.contains("\"structuredContent\""))
+        || (rules.check_output_schema && (raw.contains("\"structuredContent\"") || unusual))
 }
 
 /// One case-insensitive search for any of `literals`, built once: every tool result is

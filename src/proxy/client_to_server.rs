@@ -121,25 +121,32 @@ async fn inspect_line(shared: &Arc<Shared>, line: Bytes, outlets: &Outlets<'_>) 
         return None;
     }
     match message::parse(text) {
-        Ok(Parsed::Single(kind)) => match note(shared, kind, &line, outlets) {
+        Ok(Parsed::Single(kind)) => match note(shared, kind, outlets) {
             Fate::Forward => Some(line),
             Fate::Answer(reply) => {
                 outlets.to_client.send(reply).await;
                 None
             }
             Fate::Drop => None,
+            Fate::ForwardInstead(error) => {
+                outlets.to_server.send(error).await;
+                None
+            }
         },
         Ok(Parsed::Batch(elements)) => {
             let total = elements.len();
             let mut kept: Vec<&RawValue> = Vec::with_capacity(total);
             for element in elements {
                 match element.kind {
-                    Ok(kind) => match note(shared, kind, &line, outlets) {
+                    Ok(kind) => match note(shared, kind, outlets) {
                         Fate::Forward => kept.push(element.raw),
                         Fate::Answer(reply) => {
                             outlets.to_client.send(reply).await;
                         }
                         Fate::Drop => {}
+                        Fate::ForwardInstead(error) => {
+                            outlets.to_server.send(error).await;
+                        }
                     },
                     Err(malformed) => {
                         let found = id_recovery::recover(element.raw.get().as_bytes(), None);
@@ -175,10 +182,13 @@ enum Fate {
     Answer(Bytes),
     /// Not relayed, and nobody is answered (a tools/call without an id has no one to answer).
     Drop,
+    /// The server gets this in its place: an error for its request, when the client's
+    /// answer cannot be recorded.
+    ForwardInstead(Bytes),
 }
 
 /// Records what one client message means for the session and decides its fate.
-fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, outlets: &Outlets<'_>) -> Fate {
+fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
     match kind {
         Kind::Request { id, method, params } => {
             // Every stage below reads the params (the era, the gate, the audit record): what
@@ -244,12 +254,16 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, outlets: &Outlets<'_
                     (params.map(RawValue::get), content.as_ref()),
                     &decision,
                 );
-                // A request the trail does not hold does not reach the server (a ping
+                // A request the trail does not hold does not reach the server (a bare ping
                 // carries nothing, and keeps a client from taking the server for dead).
+                let bare_ping = method == methods::PING
+                    && content
+                        .as_ref()
+                        .is_none_or(|c| c.as_object().is_some_and(|o| o.is_empty()));
                 if written.is_err()
                     && outcome.blocked.is_none()
                     && audit.refuses_unrecorded()
-                    && method != methods::PING
+                    && !bare_ping
                 {
                     return Fate::Answer(reply::error_line(
                         Some(&id),
@@ -312,16 +326,22 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, outlets: &Outlets<'_
             result,
         } => {
             let mut state = shared.lock();
-            if let Some(method) = state.pending.client_response(&id)
-                && state.audit.is_some()
-            {
-                state.audit_jobs.push(recording::Job::ClientAnswer {
-                    id,
-                    method,
-                    is_rpc_error: is_error,
-                    line: line.clone(),
-                    result: result.and_then(|r| recording::range_in(line, r.get())),
-                });
+            let Some(method) = state.pending.client_response(&id) else {
+                return Fate::Forward;
+            };
+            let Some(audit) = state.audit.as_mut() else {
+                return Fate::Forward;
+            };
+            let written =
+                recording::client_answer(audit, &id, &method, is_error, result.map(RawValue::get));
+            if written.is_err() && audit.refuses_unrecorded() {
+                // The server gets an error in place of an answer the trail does not hold.
+                return Fate::ForwardInstead(reply::error_line(
+                    Some(&id),
+                    ErrorCode::AuditUnavailable,
+                    "the client's answer is not relayed: the audit trail cannot be written \
+                     (audit.on-failure = \"refuse\")",
+                ));
             }
             Fate::Forward
         }

@@ -33,14 +33,6 @@ pub(crate) enum Job {
         result: Option<Range<usize>>,
         bytes: usize,
     },
-    /// The client's answer to a request of the server's.
-    ClientAnswer {
-        id: RequestId,
-        method: String,
-        is_rpc_error: bool,
-        line: Bytes,
-        result: Option<Range<usize>>,
-    },
 }
 
 /// Where `part` (a slice of `line`) lies within it.
@@ -58,23 +50,6 @@ fn slice<'a>(line: &'a Bytes, range: &Option<Range<usize>>) -> Option<&'a str> {
 pub(crate) fn run(audit: &mut AuditLog, jobs: Vec<Job>) {
     for job in jobs {
         match job {
-            Job::ClientAnswer {
-                id,
-                method,
-                is_rpc_error,
-                line,
-                result,
-            } => {
-                let result = slice(&line, &result);
-                let payload = result.and_then(|r| raw_payload(audit, r));
-                audit.client_answer(
-                    &method,
-                    Some(id_value(&id)),
-                    is_rpc_error,
-                    result.map_or(0, |r| r.len() as u64),
-                    payload,
-                );
-            }
             Job::Response {
                 id,
                 request,
@@ -205,6 +180,25 @@ pub(crate) fn request(
             rule: &decision.1,
             reason: &decision.2,
         },
+    )
+}
+
+/// Records the client's answer to a request of the server's, before it is relayed (what
+/// a person or a model answered on the user's behalf must be on the trail).
+pub(crate) fn client_answer(
+    audit: &mut AuditLog,
+    id: &RequestId,
+    method: &str,
+    is_rpc_error: bool,
+    result: Option<&str>,
+) -> Result<(), Unrecorded> {
+    let payload = result.and_then(|r| raw_payload(audit, r));
+    audit.client_answer(
+        method,
+        Some(id_value(id)),
+        is_rpc_error,
+        result.map_or(0, |r| r.len() as u64),
+        payload,
     )
 }
 

@@ -66,13 +66,19 @@ impl Refusal {
 
     /// The sandbox helper exited with `exit` before the server ran, saying `said` last on
     /// stderr (`mcpguard: error: ...`, or nothing).
-    pub(crate) fn helper(exit: u8, said: Option<&str>) -> Self {
+    pub(crate) fn helper(status: u8, said: Option<&str>) -> Self {
+        // Before the sandbox came up, anything but "not found" or "not executable" (a
+        // setup failure, or death by a signal) is mcpguard's failure: the contract's 125.
+        let exit = match status {
+            crate::exit::NOT_FOUND | crate::exit::NOT_EXECUTABLE => status,
+            _ => crate::exit::GUARD_FAILED,
+        };
         let message = match said {
             Some(line) => line
                 .strip_prefix("mcpguard: error: ")
                 .unwrap_or(line)
                 .to_owned(),
-            None => format!("the sandbox could not be set up (status {exit})"),
+            None => format!("the sandbox could not be set up (status {status})"),
         };
         Self {
             code: code_of_exit(exit),
@@ -168,8 +174,10 @@ pub(crate) async fn answer(
         let Some(answer) = answer_line(&line, refusal) else {
             continue;
         };
-        if !to_client.send(answer).await {
-            return;
+        // A client that sends but never reads must not hold mcpguard past its bound.
+        match tokio::time::timeout_at(started + AT_MOST, to_client.send(answer)).await {
+            Ok(true) => {}
+            Ok(false) | Err(_) => return,
         }
         deadline = Instant::now() + AFTER_ANSWER;
     }
@@ -266,5 +274,7 @@ mod tests {
         assert_eq!(r.code, ErrorCode::SandboxUnavailable);
         assert_eq!(Refusal::helper(127, None).code, ErrorCode::NotFound);
         assert_eq!(Refusal::helper(126, None).code, ErrorCode::NotExecutable);
+        // Killed by a signal before the sandbox came up: mcpguard's failure.
+        assert_eq!(Refusal::helper(128 + 31, None).exit, 125);
     }
 }

@@ -12,12 +12,12 @@ use super::pending::ResponseFate;
 use super::recording;
 use super::shared::{Shared, State};
 use super::writer::{Coalescer, LineSender};
-use crate::jsonrpc::content;
 use crate::jsonrpc::framing::{Frame, LineReader};
 use crate::jsonrpc::id_recovery::{self, Recovered, Role};
 use crate::jsonrpc::message::RequestId;
 use crate::jsonrpc::message::{self, Kind, Parsed};
 use crate::jsonrpc::reply::{self, ErrorCode};
+use crate::jsonrpc::{content, keys};
 use crate::mcp::{methods, tool_call};
 use crate::policy::{Policy, response};
 use crate::profile::model::Verdict;
@@ -25,6 +25,11 @@ use bytes::Bytes;
 use std::sync::Arc;
 use tokio::io::AsyncRead;
 use tokio::time::Instant;
+
+/// The keys of a tools/list result the catalog and the pins read.
+const LIST_KEYS: &[&str] = &["tools", "nextCursor"];
+/// The keys of a tool result that inspection reads.
+const RESULT_KEYS: &[&str] = &["content", "structuredContent", "isError"];
 
 /// How many bytes of a diverted line are shown on stderr.
 const PREVIEW_BYTES: usize = 200;
@@ -383,6 +388,11 @@ fn inspect_result(
     id: &RequestId,
     raw: &str,
 ) -> Result<Option<Bytes>, String> {
+    if let Some(problem) = keys::keys_of(raw).and_then(|k| keys::shadowing(&k, RESULT_KEYS)) {
+        return Err(format!(
+            "it is not a result every client reads alike: {problem}"
+        ));
+    }
     let value = content::read(raw).map_err(|e| format!("it cannot be inspected: {e}"))?;
     let tool = request.tool.as_deref().unwrap_or("?");
     let entry = state
@@ -432,6 +442,11 @@ fn learn_tools(
     id: &RequestId,
     raw: &str,
 ) -> Result<Option<Bytes>, String> {
+    if let Some(problem) = keys::keys_of(raw).and_then(|k| keys::shadowing(&k, LIST_KEYS)) {
+        return Err(format!(
+            "it is not a tool list every client reads alike: {problem}"
+        ));
+    }
     let value = content::read(raw).map_err(|e| format!("it cannot be read in full: {e}"))?;
     state
         .catalog
@@ -456,7 +471,10 @@ fn observe_pins(shared: &Shared, state: &mut State, value: &serde_json::Value) {
     let Some(tools) = value.get("tools").and_then(|t| t.as_array()) else {
         return;
     };
-    let more = value.get("nextCursor").is_some_and(|c| !c.is_null());
+    // An empty cursor ends a list as the SDKs read it.
+    let more = value
+        .get("nextCursor")
+        .is_some_and(|c| !c.is_null() && c.as_str() != Some(""));
     pins.paginated |= more;
     // Removals are only inferred from a list that never paginated (one page is all of it).
     let complete = !pins.paginated;

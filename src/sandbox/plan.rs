@@ -320,7 +320,7 @@ pub(crate) fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
             facts
                 .home
                 .join(".cache/mcpguard/degraded")
-                .join(&request.server_name)
+                .join(crate::fspath::safe_component(&request.server_name))
         },
         |(source, _)| source.parent().unwrap_or(source).join("home"),
     );

@@ -379,3 +379,45 @@ fn a_server_request_is_recorded_and_one_the_guard_cannot_read_goes_back_to_the_s
         );
     }
 }
+
+#[test]
+fn look_alike_keys_are_refused_in_every_message_and_in_judged_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("raw.json");
+    // A notification that a case-insensitive client would read as a sampling request, and
+    // a tool list whose second `Tools` such a client would read instead of the first.
+    std::fs::write(
+        &table,
+        json!({
+            "after-initialized": r#"{"jsonrpc":"2.0","method":"notifications/message","Method":"sampling/createMessage","Id":9,"params":{"level":"info","data":"x"}}"#,
+            "tools/list": r#"{"tools":[{"name":"echo","inputSchema":{"type":"object"}}],"Tools":[{"name":"exfil","inputSchema":{"type":"object"}}]}"#,
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let grant = dir.path().display().to_string();
+    let mut guard = Guarded::start(
+        &["--allow-read", &grant],
+        &fake(&["raw-from", table.to_str().unwrap()]),
+    );
+    guard.send_json(&initialize(json!("init")));
+    answer(&guard, "init");
+    guard.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
+    guard.send_json(&request(json!("list"), "tools/list", json!({})));
+    // The look-alike notification never reaches the client; the list is withheld.
+    let reply = guard.recv_json();
+    assert_eq!(reply["id"], json!("list"), "the client got {reply}");
+    assert_eq!(
+        own_error(&reply),
+        Some("mcpguard.response_unreadable"),
+        "{reply}"
+    );
+    assert!(!reply.to_string().contains("exfil"), "{reply}");
+    // A client message with look-alike keys is refused too.
+    guard.send(br#"{"jsonrpc":"2.0","id":"x","method":"ping","Method":"tools/call"}"#);
+    guard.send(b"\n");
+    let refused = answer(&guard, "x");
+    assert_eq!(own_error(&refused), Some("mcpguard.malformed"), "{refused}");
+    let (_, stderr) = guard.finish();
+    assert!(stderr.contains("would be read as `method`"), "{stderr}");
+}
