@@ -11,6 +11,7 @@ use super::pending::ClientRequest;
 use crate::audit::record::{ClientInfo, EventKind, Payload};
 use crate::audit::{AuditLog, DecisionRef, Unrecorded, chain};
 use crate::jsonrpc::message::RequestId;
+use crate::mcp::methods;
 use crate::profile::model::Verdict;
 use bytes::Bytes;
 use serde::Deserialize;
@@ -74,20 +75,6 @@ pub(crate) fn run(audit: &mut AuditLog, jobs: Vec<Job>) {
 }
 
 #[derive(Deserialize)]
-struct InitializeParams {
-    #[serde(rename = "clientInfo")]
-    client_info: Option<ClientInfoView>,
-    #[serde(rename = "_meta")]
-    meta: Option<MetaClient>,
-}
-
-#[derive(Deserialize)]
-struct MetaClient {
-    #[serde(rename = "io.modelcontextprotocol/clientInfo")]
-    client_info: Option<ClientInfoView>,
-}
-
-#[derive(Deserialize)]
 struct ClientInfoView {
     name: String,
     version: Option<String>,
@@ -145,22 +132,24 @@ pub(crate) fn request(
     (params, content): (Option<&str>, Option<&Value>),
     decision: &(Verdict, String, String),
 ) -> Result<(), Unrecorded> {
-    if method == "initialize"
-        || method == "server/discover"
-        || params.is_some_and(|p| p.contains("clientInfo"))
-    {
-        let announced = params.and_then(|p| serde_json::from_str::<InitializeParams>(p).ok());
-        if let Some(info) =
-            announced.and_then(|p| p.client_info.or(p.meta.and_then(|m| m.client_info)))
-        {
-            audit.set_client(ClientInfo {
-                name: info.name,
-                version: info.version,
-            });
-        }
+    // The client as it announced itself: `clientInfo` at `initialize`, or in a modern
+    // request's `_meta`; read from the params the relay already parsed.
+    let announced = content
+        .and_then(|c| {
+            c.get("clientInfo").or_else(|| {
+                c.get("_meta")
+                    .and_then(|m| m.get("io.modelcontextprotocol/clientInfo"))
+            })
+        })
+        .and_then(|info| ClientInfoView::deserialize(info).ok());
+    if let Some(info) = announced {
+        audit.set_client(ClientInfo {
+            name: info.name,
+            version: info.version,
+        });
     }
     let (args, parsed) = match (method, params) {
-        ("tools/call", Some(p)) => (
+        (methods::TOOLS_CALL, Some(p)) => (
             serde_json::from_str::<CallArguments<'_>>(p)
                 .ok()
                 .and_then(|c| c.arguments)

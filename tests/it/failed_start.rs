@@ -217,7 +217,7 @@ fn a_client_that_never_asks_does_not_keep_mcpguard_alive() {
 }
 
 #[test]
-fn a_terminal_is_not_waited_for_and_a_dry_run_only_says_why() {
+fn a_stdin_at_its_end_is_not_waited_for_and_a_dry_run_only_says_why() {
     // /dev/null as stdin: EOF at once, so mcpguard ends at once.
     let (code, _, stderr) = mcpguard_in(
         Path::new("/nonexistent"),

@@ -25,7 +25,7 @@ fn seed(home: &Path) {
     guard.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
     guard.send_json(&request(json!(1), "tools/list", json!({})));
     answer(&guard, 1);
-    for id in 2..300 {
+    for id in 2..900 {
         guard.send_json(&echo_call(json!(id), "a line for the pipe"));
         answer(&guard, id);
     }
@@ -118,6 +118,13 @@ fn logs_piped_into_head_ends_at_the_first_line() {
     let home = tempfile::tempdir().unwrap();
     seed(home.path());
     for args in [&["logs", "--json"][..], &["logs"][..]] {
+        // Enough to write that a closed pipe must be met: more than a pipe holds.
+        let whole = command(home.path(), args).output().unwrap();
+        assert!(
+            whole.stdout.len() > 128 * 1024,
+            "mcpguard {args:?} wrote only {} bytes",
+            whole.stdout.len()
+        );
         let mut child = command(home.path(), args)
             .stdout(Stdio::piped())
             .spawn()

@@ -320,6 +320,20 @@ const MACHINE_WIDE_PROC: [&str; 8] = [
     "/proc/vmallocinfo",
 ];
 
+/// Checks that each of `paths` reads as empty, or not at all, inside; returns how many of
+/// them the same user reads outside (the baseline that makes the check mean something).
+fn hidden_inside(outside: &Value, inside: &Value, paths: &[&str], layer: &str) -> usize {
+    let mut readable = 0;
+    for path in paths {
+        let key = format!("content:{path}");
+        if text(outside, &key) == "bytes" {
+            readable += 1;
+        }
+        expect(inside, &key, &["empty", "ENOENT", "EACCES"], layer);
+    }
+    readable
+}
+
 fn check_escapes(who: Who) {
     let scene = Scene::new(who);
     let outside = scene.outside();
@@ -341,39 +355,21 @@ fn check_escapes(who: Who) {
     );
     // /etc is shown, its secrets are not: each one this user can read outside reads as
     // empty, or not at all, inside.
-    let mut readable = 0;
-    for path in HOST_SECRETS {
-        let key = format!("content:{path}");
-        if text(&outside, &key) == "bytes" {
-            readable += 1;
-            expect(
-                &inside,
-                &key,
-                &["empty", "ENOENT", "EACCES"],
-                "masks over /etc secrets",
-            );
-        }
-    }
+    let readable = hidden_inside(&outside, &inside, &HOST_SECRETS, "masks over /etc secrets");
     if matches!(who, Who::Root) {
         assert!(
             readable > 0,
             "baseline: root reads none of {HOST_SECRETS:?}"
         );
     }
-    // /proc is this pid namespace's: its machine-wide files read as empty, or not at all.
-    let mut readable = 0;
-    for path in MACHINE_WIDE_PROC {
-        let key = format!("content:{path}");
-        if text(&outside, &key) == "bytes" {
-            readable += 1;
-        }
-        expect(
-            &inside,
-            &key,
-            &["empty", "ENOENT", "EACCES"],
-            "masks over machine-wide /proc files",
-        );
-    }
+    // /proc is this pid namespace's: its machine-wide files read as empty, or not at all
+    // (checked whether or not this user can read them outside).
+    let readable = hidden_inside(
+        &outside,
+        &inside,
+        &MACHINE_WIDE_PROC,
+        "masks over machine-wide /proc files",
+    );
     // Outside, root reads most of them; a user at least key-users and kallsyms.
     let least = if matches!(who, Who::Root) { 3 } else { 2 };
     assert!(

@@ -127,6 +127,10 @@ fn shell_quote(arg: &str) -> String {
 /// No descriptor the server holds is a terminal, and it has no controlling terminal.
 fn assert_no_terminal(findings: &Value) {
     let fds = findings["fds"].as_object().unwrap();
+    // The probe saw its standard descriptors (an empty table would pass anything).
+    for fd in ["0", "1", "2"] {
+        assert!(fds.contains_key(fd), "fd {fd} not examined: {findings}");
+    }
     for (fd, seen) in fds {
         let target = seen["target"].as_str().unwrap();
         assert_eq!(
