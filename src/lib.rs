@@ -1,5 +1,6 @@
 //! mcpguard: a security guard for local MCP servers. See DESIGN notes in each module header.
 
+mod approval;
 mod audit;
 mod cli;
 mod columns;

@@ -1,6 +1,6 @@
 //! The environment mcpguard itself reads, and where it keeps its files. This is the only
 //! module that reads environment variables, so what mcpguard depends on is listed here:
-//! `PATH`, `HOME`, `MCPGUARD_HOME` (moves all of mcpguard's own files under one directory,
+//! `PATH`, `HOME`, `XDG_RUNTIME_DIR`, `MCPGUARD_HOME` (moves all of mcpguard's own files under one directory,
 //! for tests and for people who want them elsewhere) and, for the sandbox, the rest of the
 //! environment as the set of variables a user may pass through by name.
 
@@ -34,6 +34,32 @@ pub(crate) fn cache_dir() -> Option<PathBuf> {
         return Some(PathBuf::from(base).join("cache"));
     }
     directories::ProjectDirs::from("", "", "mcpguard").map(|d| d.cache_dir().to_path_buf())
+}
+
+/// Where mcpguard keeps the user's own settings (the approvals answered "always").
+pub(crate) fn config_dir() -> Option<PathBuf> {
+    if let Some(base) = std::env::var_os("MCPGUARD_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(base).join("config"));
+    }
+    directories::ProjectDirs::from("", "", "mcpguard").map(|d| d.config_dir().to_path_buf())
+}
+
+/// Where running sessions put their approval sockets: `$MCPGUARD_HOME/run`, else
+/// `$XDG_RUNTIME_DIR/mcpguard`, else `/run/user/<uid>/mcpguard` when that exists, else
+/// `/tmp/mcpguard-<uid>` (whose owner and mode are checked before use).
+pub(crate) fn runtime_dir() -> PathBuf {
+    if let Some(base) = std::env::var_os("MCPGUARD_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(base).join("run");
+    }
+    if let Some(base) = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
+        return PathBuf::from(base).join("mcpguard");
+    }
+    let uid = nix::unistd::getuid().as_raw();
+    let per_user = PathBuf::from(format!("/run/user/{uid}"));
+    if per_user.is_dir() {
+        return per_user.join("mcpguard");
+    }
+    PathBuf::from(format!("/tmp/mcpguard-{uid}"))
 }
 
 /// What to say when `state_dir` has no answer.

@@ -392,6 +392,48 @@ impl AuditLog {
         self.record(record, false);
     }
 
+    /// A call held for approval: `detail` has the approval id, the argument digest and the
+    /// channels it was put before.
+    pub fn approval_request(
+        &mut self,
+        tool: &str,
+        id: Value,
+        asked_by: DecisionRef<'_>,
+        detail: Value,
+    ) -> Result<(), Unrecorded> {
+        let mut record = self.base(EventKind::ApprovalRequest);
+        record.method = Some("tools/call".to_owned());
+        record.tool = Some(self.redactor.string(tool));
+        record.id = Some(self.redactor.value(&id));
+        record.decision = Some(decision(&self.redactor, asked_by));
+        record.detail = self.detail(detail);
+        self.write(record, true)
+    }
+
+    /// How an approval ended: `outcome` is the verdict it led to, `approver` who answered
+    /// (none when nobody did), `wait_ms` how long the call was held; `detail` has the
+    /// channel, uid, scope and outcome.
+    pub fn approval_answer(
+        &mut self,
+        tool: &str,
+        id: Value,
+        outcome: DecisionRef<'_>,
+        approver: Option<String>,
+        wait_ms: f64,
+        detail: Value,
+    ) {
+        let mut record = self.base(EventKind::ApprovalAnswer);
+        record.method = Some("tools/call".to_owned());
+        record.tool = Some(self.redactor.string(tool));
+        record.id = Some(self.redactor.value(&id));
+        let mut decided = decision(&self.redactor, outcome);
+        decided.approver = approver;
+        record.decision = Some(decided);
+        record.latency_ms = Some((wait_ms * 1000.0).round() / 1000.0);
+        record.detail = self.detail(detail);
+        self.record(record, true);
+    }
+
     /// A resource limit reached (`detail.limit` names which: `cache`).
     pub fn limit(&mut self, detail: Value) {
         let mut record = self.base(EventKind::Limit);

@@ -75,13 +75,17 @@ pub enum EventKind {
     NetworkEnd,
     /// A resource limit reached.
     Limit,
+    /// A call held for a person's approval, and the channels it was put before.
+    ApprovalRequest,
+    /// How that ended: the answer (who, through which channel, scope), or no answer.
+    ApprovalAnswer,
     /// The trail is writable again after records were lost.
     AuditResumed,
     SessionEnd,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::SessionStart,
         EventKind::Sandbox,
         EventKind::Request,
@@ -97,6 +101,8 @@ impl EventKind {
         EventKind::Network,
         EventKind::NetworkEnd,
         EventKind::Limit,
+        EventKind::ApprovalRequest,
+        EventKind::ApprovalAnswer,
         EventKind::AuditResumed,
         EventKind::SessionEnd,
     ];
@@ -119,6 +125,8 @@ impl EventKind {
             EventKind::Network => "network",
             EventKind::NetworkEnd => "network.end",
             EventKind::Limit => "limit",
+            EventKind::ApprovalRequest => "approval.request",
+            EventKind::ApprovalAnswer => "approval.answer",
             EventKind::AuditResumed => "audit.resumed",
             EventKind::SessionEnd => "session.end",
         }

@@ -77,6 +77,23 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Cache(CacheCommand),
 
+    /// Answer the tool calls that running sessions hold for approval.
+    ///
+    /// A call the profile marks `prompt` waits for a person when the agent cannot ask
+    /// itself (no elicitation: Claude Desktop, Zed, older clients) and `mcpguard approve`
+    /// runs. Without arguments: an interactive view of every pending call across running
+    /// sessions (its server, tool, every argument, the rule that asked) where you allow it
+    /// once, for the session (same arguments), always (a pattern written to your approvals
+    /// file) or deny it. While it runs, sessions hold such calls for it. With ID: answer one
+    /// call (`--allow` or `--deny`). `--list` prints the pending calls once; `--watch` stays,
+    /// counts as a running approver, and prints each new call as it arrives (`--json`: one
+    /// JSON object per line), for scripts.
+    Approve(ApproveArgs),
+
+    /// The approvals answered "always": list them, or revoke them.
+    #[command(subcommand)]
+    Approvals(ApprovalsCommand),
+
     /// Print a shell completion script: `mcpguard completions bash >
     /// /etc/bash_completion.d/mcpguard` (zsh: a `_mcpguard` file on `$fpath`; fish:
     /// `~/.config/fish/completions/mcpguard.fish`).
@@ -87,6 +104,56 @@ pub(crate) enum Command {
 
     /// Print the manual page mcpguard(1) in roff: `mcpguard man | man -l -`.
     Man,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApproveArgs {
+    /// The pending call to answer (as the view or `--list` shows it: `<pid>-<n>`).
+    #[arg(value_name = "ID", conflicts_with_all = ["list", "watch"])]
+    pub(crate) id: Option<String>,
+    /// Let the call run.
+    #[arg(long, requires = "id", conflicts_with = "deny")]
+    pub(crate) allow: bool,
+    /// Refuse the call (the model reads that a person denied it).
+    #[arg(long, requires = "id")]
+    pub(crate) deny: bool,
+    /// How far an allow reaches: this call, the same call for the rest of the session, or
+    /// always (calls whose arguments match `--pattern`, written to your approvals file).
+    #[arg(long, value_enum, default_value = "once", requires = "allow")]
+    pub(crate) scope: crate::approval::Scope,
+    /// For `--scope always`: `KEY=GLOB, ...` that a call's arguments must match (default:
+    /// exactly this call's arguments). Arguments not named are free.
+    #[arg(long, value_name = "KEY=GLOB,...", requires = "allow")]
+    pub(crate) pattern: Option<String>,
+    /// Print the pending calls and end.
+    #[arg(long)]
+    pub(crate) list: bool,
+    /// Stay as a running approver and print each new pending call as it arrives.
+    #[arg(long, conflicts_with = "list")]
+    pub(crate) watch: bool,
+    /// With --list or --watch: JSON (--list: one array; --watch: one object per line).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ApprovalsCommand {
+    /// Every approval answered "always": its number, server, tool and argument patterns.
+    List {
+        /// As a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove approvals: by their numbers in `mcpguard approvals list`, every one of a
+    /// server (`--server`), or all (`--all`). The next such call asks again.
+    Revoke {
+        #[arg(value_name = "N", required_unless_present_any = ["server", "all"])]
+        numbers: Vec<usize>,
+        #[arg(long, value_name = "NAME", conflicts_with = "all")]
+        server: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,7 @@
 //! The command-line edge: parsing lives in `args`, each subcommand in its own file, no policy.
 
+pub(crate) mod approvals;
+pub(crate) mod approve;
 pub(crate) mod args;
 pub(crate) mod audit;
 pub(crate) mod cache;
@@ -26,6 +28,8 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Profile(command) => profile::run(command),
         Command::Pins(command) => pins::run(command),
         Command::Cache(command) => cache::run(command),
+        Command::Approve(args) => approve::run(args),
+        Command::Approvals(command) => approvals::run(command),
         Command::Completions { shell } => generate::completions(shell),
         Command::Man => generate::man_page(),
     }

@@ -4,8 +4,9 @@
 //! Stages, in order: the call's shape (a name, object arguments, a tool this session has
 //! seen listed), the tool's own `inputSchema`, the profile's tool decisions (name patterns
 //! and, for tools that may change things, the `destructive` decision), the argument rules,
-//! then the rate limit. A `prompt` resolves through `on-prompt` (deny by default) until an
-//! approval channel exists. A denial is a decision, never an error.
+//! then the rate limit. A `prompt` is left for the gate (`proxy::gate`), which asks a
+//! person when an approval channel is there and falls back to `on-prompt` when none is.
+//! A denial is a decision, never an error.
 
 pub(crate) mod args;
 pub(crate) mod breaker;
@@ -35,8 +36,6 @@ pub(crate) struct Evaluation {
     pub(crate) verdict: Verdict,
     /// The finding that decided (the strictest; the first among equals).
     pub(crate) decisive: Finding,
-    /// The call needed approval, and `verdict` is what `tools.on-prompt` made of that.
-    pub(crate) prompt_resolved: bool,
     /// Everything that matched.
     pub(crate) findings: Vec<Finding>,
 }
@@ -61,6 +60,10 @@ pub(crate) struct Policy {
     pub(crate) repeats: Option<(usize, std::time::Duration)>,
     /// Circuit breaker: (consecutive failures, cool-down).
     pub(crate) breaker: Option<(u32, std::time::Duration)>,
+    /// Where a call that needs approval is asked, in order.
+    pub(crate) approval_channels: Vec<crate::approval::Channel>,
+    /// How long a held call waits for a person.
+    pub(crate) approval_timeout: std::time::Duration,
 }
 
 fn duration(
@@ -145,6 +148,37 @@ impl Policy {
                 })
                 .collect::<Result<_, PolicyError>>()?,
             concurrency: profile.limits.concurrency,
+            approval_channels: match &profile.tools.approval {
+                Some(channels) => {
+                    let mut unique = Vec::new();
+                    for channel in channels {
+                        if unique.contains(channel) {
+                            return Err(PolicyError::value(
+                                "tools.approval",
+                                format!("`{}` is named twice", channel.name()),
+                            ));
+                        }
+                        unique.push(*channel);
+                    }
+                    unique
+                }
+                None => crate::approval::Channel::DEFAULT_ORDER.to_vec(),
+            },
+            approval_timeout: match &profile.tools.approval_timeout {
+                Some(text) => {
+                    let limit = crate::units::parse_duration(text).map_err(|problem| {
+                        PolicyError::value("tools.approval-timeout", problem.to_string())
+                    })?;
+                    if limit.is_zero() {
+                        return Err(PolicyError::value(
+                            "tools.approval-timeout",
+                            "must be longer than 0s (to never ask, leave tools.approval empty)",
+                        ));
+                    }
+                    limit
+                }
+                None => crate::approval::DEFAULT_TIMEOUT,
+            },
             repeats: match profile.limits.loop_count {
                 Some(count) => Some((
                     count,
@@ -168,18 +202,15 @@ impl Policy {
         })
     }
 
-    /// The decision for a listed tool by its name and annotations alone (for hiding it).
+    /// The decision for a listed tool by its name and annotations alone (for hiding it):
+    /// a tool that needs approval stays listed, since a person may allow it.
     pub(crate) fn tool_verdict(&self, name: &str, entry: Option<&ToolEntry>) -> Verdict {
-        let verdict = self.names.decide(name, entry).verdict;
-        self.resolve_prompt(verdict)
+        self.names.decide(name, entry).verdict
     }
 
-    fn resolve_prompt(&self, verdict: Verdict) -> Verdict {
-        if verdict == Verdict::Prompt {
-            fallback(self.on_prompt)
-        } else {
-            verdict
-        }
+    /// What a call that needs approval becomes when no approval channel is there.
+    pub(crate) fn on_prompt(&self) -> Verdict {
+        fallback(self.on_prompt)
     }
 
     /// Judges one `tools/call`. `name` is None when the call had no readable single name;
@@ -249,7 +280,7 @@ impl Policy {
                 }
             }
         }
-        finish(findings, self.on_prompt)
+        finish(findings)
     }
 }
 
@@ -263,8 +294,8 @@ fn fallback(on_prompt: Verdict) -> Verdict {
     }
 }
 
-/// Picks the strictest finding, resolving `prompt` through the fallback.
-fn finish(mut findings: Vec<Finding>, on_prompt: Verdict) -> Evaluation {
+/// Picks the strictest finding.
+fn finish(mut findings: Vec<Finding>) -> Evaluation {
     let strictest = findings
         .iter()
         .map(|f| f.verdict)
@@ -279,23 +310,10 @@ fn finish(mut findings: Vec<Finding>, on_prompt: Verdict) -> Evaluation {
             rule: "default".into(),
             reason: "no rule matched".into(),
         });
-    let mut verdict = strictest;
-    let mut decisive = decisive;
-    let prompt_resolved = verdict == Verdict::Prompt;
-    if prompt_resolved {
-        verdict = fallback(on_prompt);
-        decisive.reason = format!(
-            "{}; it needs approval, and no approval channel is configured (tools.on-prompt = \"{}\")",
-            decisive.reason,
-            on_prompt.name()
-        );
-        decisive.verdict = verdict;
-    }
     findings.retain(|f| f.verdict != Verdict::Allow || f.rule != "default");
     Evaluation {
-        verdict,
+        verdict: strictest,
         decisive,
-        prompt_resolved,
         findings,
     }
 }
@@ -356,13 +374,11 @@ mod tests {
             true,
             &mut cache,
         );
-        assert_eq!(write.verdict, Verdict::Deny);
-        assert!(write.prompt_resolved);
-        assert!(
-            write.decisive.reason.contains("needs approval"),
-            "{:?}",
-            write.decisive
+        assert_eq!(
+            (write.verdict, write.decisive.rule.as_str()),
+            (Verdict::Prompt, "tools.prompt:write_file")
         );
+        assert_eq!(policy.on_prompt(), Verdict::Deny);
         let invalid = policy.evaluate(
             Some("read_text_file"),
             Some(&json!({"path": 7})),
@@ -421,7 +437,7 @@ mod tests {
         );
         assert_eq!(
             (unannotated.verdict, unannotated.decisive.rule.as_str()),
-            (Verdict::Deny, "tools.destructive")
+            (Verdict::Prompt, "tools.destructive")
         );
         let harmless = policy.evaluate(
             Some("add"),

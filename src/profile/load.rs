@@ -176,6 +176,10 @@ fn merge(base: &mut Profile, child: Profile) {
     base.tools.deny.extend(tools.deny);
     base.tools.hide_denied = tools.hide_denied.or(base.tools.hide_denied);
     base.tools.on_prompt = tools.on_prompt.or(base.tools.on_prompt);
+    base.tools.approval = tools.approval.or(base.tools.approval.take());
+    base.tools.approval_timeout = tools
+        .approval_timeout
+        .or(base.tools.approval_timeout.take());
     base.tools.rules.extend(tools.rules);
     base.audit.on_failure = child.audit.on_failure.or(base.audit.on_failure);
     let responses = child.responses;

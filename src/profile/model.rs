@@ -241,9 +241,16 @@ pub(crate) struct ToolsSection {
     /// Remove denied tools from tools/list answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) hide_denied: Option<bool>,
-    /// What a `prompt` decision becomes while no approval channel exists: deny (default) or allow.
+    /// What a `prompt` decision becomes when no approval channel can reach a person: deny
+    /// (default) or allow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) on_prompt: Option<Verdict>,
+    /// The approval channels, in the order they are tried (default: elicit, socket, tty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) approval: Option<Vec<crate::approval::Channel>>,
+    /// How long a call waits for a person before it is denied (default: 50s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) approval_timeout: Option<String>,
     #[serde(default)]
     pub(crate) rules: Vec<ArgRule>,
 }

@@ -12,7 +12,10 @@ use super::shared::Shared;
 use super::stdio::BoxedReader;
 use super::timeout;
 use super::writer::{Coalescer, LineSender};
-use super::{gate, recording};
+use super::{gate, held, recording};
+use crate::approval::digest::CallDigest;
+use crate::approval::request_state::{INPUT_KEY, PREFIX};
+use crate::approval::{Answer, Approver, Choice, Scope, elicit};
 use crate::jsonrpc::content;
 use crate::jsonrpc::framing::{Frame, LineReader};
 use crate::jsonrpc::id_recovery::{self, Recovered, Role};
@@ -132,6 +135,11 @@ async fn inspect_line(shared: &Arc<Shared>, line: Bytes, outlets: &Outlets<'_>) 
                 outlets.to_server.send(error).await;
                 None
             }
+            Fate::Rewritten(rewritten) => Some(rewritten),
+            Fate::Hold(ticket) => {
+                hold(shared, *ticket, line, outlets).await;
+                None
+            }
         },
         Ok(Parsed::Batch(elements)) => {
             let total = elements.len();
@@ -146,6 +154,15 @@ async fn inspect_line(shared: &Arc<Shared>, line: Bytes, outlets: &Outlets<'_>) 
                         Fate::Drop => {}
                         Fate::ForwardInstead(error) => {
                             outlets.to_server.send(error).await;
+                        }
+                        // Only the 2026-07-28 era rewrites calls, and it has no batches:
+                        // the call goes on its own.
+                        Fate::Rewritten(rewritten) => {
+                            outlets.to_server.send(rewritten).await;
+                        }
+                        Fate::Hold(ticket) => {
+                            let line = Bytes::from(format!("{}\n", element.raw.get()));
+                            hold(shared, *ticket, line, outlets).await;
                         }
                     },
                     Err(malformed) => {
@@ -185,6 +202,38 @@ enum Fate {
     /// The server gets this in its place: an error for its request, when the client's
     /// answer cannot be recorded.
     ForwardInstead(Bytes),
+    /// The server gets this rewritten message (a retry with mcpguard's own approval round
+    /// taken out).
+    Rewritten(Bytes),
+    /// Held for a person's approval (`proxy::held`).
+    Hold(Box<Ticket>),
+}
+
+/// A call to hold, without its bytes (the caller has them).
+struct Ticket {
+    id: RequestId,
+    progress_token: Option<String>,
+    request: held::HoldRequest,
+}
+
+/// Holds a call: the question goes out, and the relay goes on.
+async fn hold(shared: &Arc<Shared>, ticket: Ticket, line: Bytes, outlets: &Outlets<'_>) {
+    let question = held::start(
+        shared,
+        held::Held {
+            id: ticket.id,
+            progress_token: ticket.progress_token,
+            line,
+            request: ticket.request,
+        },
+        held::Outlets {
+            to_server: outlets.to_server.clone(),
+            to_client: outlets.to_client.clone(),
+        },
+    );
+    if let Some(question) = question {
+        outlets.to_client.send(question).await;
+    }
 }
 
 /// Records what one client message means for the session and decides its fate.
@@ -216,6 +265,10 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
             {
                 state.client_capabilities = kind;
             }
+            if method == methods::INITIALIZE {
+                state.client_elicits =
+                    held::elicits_form(content.as_ref().and_then(|c| c.get("capabilities")));
+            }
             if let Some(era) = era_of_request(&method, params)
                 && state.era != era
             {
@@ -228,6 +281,24 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
             } else {
                 tool_call::ToolCall::default()
             };
+            let mut rewritten = None;
+            let approval = if is_call {
+                match approval_of(
+                    shared,
+                    &mut state,
+                    &id,
+                    call.name.as_deref(),
+                    content.as_ref(),
+                ) {
+                    Ok((approval, rewrite)) => {
+                        rewritten = rewrite;
+                        approval
+                    }
+                    Err(denial) => return Fate::Answer(denial),
+                }
+            } else {
+                gate::CallApproval::default()
+            };
             let outcome = if is_call {
                 gate::judge(
                     shared,
@@ -236,6 +307,7 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
                     call.name.as_deref(),
                     params,
                     content.as_ref(),
+                    &approval,
                 )
             } else {
                 gate::Outcome::unjudged()
@@ -276,6 +348,13 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
             if let Some(blocked) = outcome.blocked {
                 return Fate::Answer(blocked);
             }
+            if let Some(request) = outcome.hold {
+                return Fate::Hold(Box::new(Ticket {
+                    id,
+                    progress_token: call.progress_token,
+                    request,
+                }));
+            }
             if !is_call {
                 state.pending.client_request(id, &method, None, None, None);
                 return Fate::Forward;
@@ -284,6 +363,13 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
                 .config
                 .call_timeout
                 .map(|limit| Instant::now() + limit);
+            let approved_digest = approval.approved.as_ref().map(|_| {
+                let arguments = content.as_ref().and_then(|c| c.get("arguments"));
+                CallDigest::of(
+                    call.name.as_deref().unwrap_or("?"),
+                    arguments.filter(|a| !a.is_null()),
+                )
+            });
             let generation = state.pending.client_request(
                 id.clone(),
                 &method,
@@ -291,6 +377,9 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
                 call.progress_token,
                 deadline,
             );
+            if let Some(digest) = approved_digest {
+                state.pending.mark_approved(&id, digest);
+            }
             drop(state);
             if let Some(deadline) = deadline {
                 timeout::arm(
@@ -302,7 +391,10 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
                     outlets.to_server.clone(),
                 );
             }
-            Fate::Forward
+            match rewritten {
+                Some(line) => Fate::Rewritten(line),
+                None => Fate::Forward,
+            }
         }
         Kind::Notification { method, .. } if method == methods::TOOLS_CALL => {
             // A tools/call without an id would run unjudged and unanswered: it is dropped.
@@ -316,7 +408,14 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
             if method == methods::NOTIFICATION_CANCELLED
                 && let Some(id) = cancelled_request_id(params)
             {
-                shared.lock().pending.client_cancelled(&id);
+                let mut state = shared.lock();
+                // A held call the server never saw: the question is withdrawn, and the
+                // cancel goes no further.
+                if let Some(take_back) = held::withdraw(&mut state, &id) {
+                    tracing::info!(server = %shared.config.server_name, "the client cancelled held call {id}; its approval request is withdrawn");
+                    return take_back.map_or(Fate::Drop, Fate::Answer);
+                }
+                state.pending.client_cancelled(&id);
             }
             Fate::Forward
         }
@@ -326,6 +425,31 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
             result,
         } => {
             let mut state = shared.lock();
+            if state.approvals.is_elicitation(&id) {
+                // mcpguard's own question: the answer is consumed, never relayed.
+                let approval = state
+                    .approvals
+                    .by_elicitation(&id)
+                    .map(|ask| ask.id.clone());
+                if let Some(approval) = approval {
+                    let choice = if is_error {
+                        Choice::Deny("the client could not show the approval request (it answered with an error)".into())
+                    } else {
+                        let result: Option<serde_json::Value> =
+                            result.and_then(|r| content::read(r.get()).ok());
+                        elicit::choice(result.as_ref())
+                    };
+                    let _ = state.approvals.answer(
+                        &approval,
+                        Answer {
+                            choice,
+                            approver: Approver::Client,
+                            pattern: None,
+                        },
+                    );
+                }
+                return Fate::Drop;
+            }
             let Some(method) = state.pending.client_response(&id) else {
                 return Fate::Forward;
             };
@@ -399,4 +523,134 @@ async fn refuse(
             .send(reply::error_line(Some(&id), code, why))
             .await;
     }
+}
+
+/// What a `tools/call` says about approval, read before the gate judges it. A retry that
+/// carries mcpguard's own `requestState` is checked here: refused (Err: the denial) when the
+/// state is forged, spent, expired or for another call, or when the person said no; else
+/// the call is approved and comes back rewritten without mcpguard's part.
+fn approval_of(
+    shared: &Shared,
+    state: &mut super::shared::State,
+    id: &RequestId,
+    name: Option<&str>,
+    content: Option<&serde_json::Value>,
+) -> Result<(gate::CallApproval, Option<Bytes>), Bytes> {
+    let client_elicits = held::elicits_form(
+        content
+            .and_then(|c| c.get("_meta"))
+            .and_then(|m| m.get("io.modelcontextprotocol/clientCapabilities")),
+    );
+    let mut approval = gate::CallApproval {
+        client_elicits,
+        ..Default::default()
+    };
+    let Some(request_state) = content
+        .and_then(|c| c.get("requestState"))
+        .and_then(serde_json::Value::as_str)
+    else {
+        return Ok((approval, None));
+    };
+    if !request_state.starts_with(PREFIX) {
+        approval.server_round = true;
+        return Ok((approval, None));
+    }
+    let tool = name.unwrap_or("?");
+    let arguments = content
+        .and_then(|c| c.get("arguments"))
+        .filter(|a| !a.is_null());
+    let digest = CallDigest::of(tool, arguments);
+    let modern = state.era == crate::mcp::era::Era::Modern;
+    let deny = |state: &mut super::shared::State,
+                reason: String,
+                approval_id: Option<&str>,
+                approver: Option<String>,
+                wait_ms: f64| {
+        tracing::info!(server = %shared.config.server_name, "blocked tools/call {tool} (id {id}): {reason}");
+        if let Some(audit) = state.audit.as_mut() {
+            audit.approval_answer(
+                tool,
+                recording::id_value(id),
+                crate::audit::DecisionRef { verdict: "deny", rule: "approval", reason: &reason },
+                approver,
+                wait_ms,
+                serde_json::json!({"approval": approval_id, "outcome": "denied", "channel": "elicit", "digest": digest.0}),
+            );
+        }
+        crate::jsonrpc::reply::denial_line(id, "denied.approval", "approval", &reason, modern)
+    };
+    let now = std::time::SystemTime::now();
+    let redeemed = match state.signer.as_mut() {
+        Some(signer) => signer.redeem(request_state, tool, &digest, now),
+        None => Err(crate::approval::request_state::Refused::Forged),
+    };
+    let claims = match redeemed {
+        Ok(claims) => claims,
+        Err(refused) => {
+            let reason = format!("this retry of `{tool}` is refused: {refused}");
+            return Err(deny(state, reason, None, None, 0.0));
+        }
+    };
+    let timeout = shared
+        .policy
+        .as_ref()
+        .map_or(crate::approval::DEFAULT_TIMEOUT, |p| p.approval_timeout);
+    let issued = claims.expires.saturating_sub(timeout.as_millis() as u64);
+    let now_ms = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let wait_ms = now_ms.saturating_sub(issued) as f64;
+    let answer = content
+        .and_then(|c| c.get("inputResponses"))
+        .and_then(|r| r.get(INPUT_KEY));
+    match elicit::choice(answer) {
+        Choice::Deny(why) => Err(deny(
+            state,
+            format!("the call needed approval and {why}"),
+            Some(&claims.approval),
+            Some(Approver::Client.describe()),
+            wait_ms,
+        )),
+        Choice::Allow(scope) => {
+            if scope == Scope::Session {
+                state.approvals.grant_session(digest.clone());
+            }
+            let reason = format!("approved by elicit ({})", scope.name());
+            if let Some(audit) = state.audit.as_mut() {
+                audit.approval_answer(
+                    tool,
+                    recording::id_value(id),
+                    crate::audit::DecisionRef { verdict: "allow", rule: "approval", reason: &reason },
+                    Some(Approver::Client.describe()),
+                    wait_ms,
+                    serde_json::json!({"approval": claims.approval, "outcome": "allowed", "channel": "elicit", "scope": scope.name(), "wait_ms": wait_ms as u64, "digest": digest.0}),
+                );
+            }
+            approval.approved = Some(reason);
+            Ok((approval, Some(without_our_round(id, content))))
+        }
+    }
+}
+
+/// The retry as the server must see it: mcpguard's `requestState` and its answer taken out.
+fn without_our_round(id: &RequestId, content: Option<&serde_json::Value>) -> Bytes {
+    let mut params = content.cloned().unwrap_or_default();
+    if let Some(map) = params.as_object_mut() {
+        map.remove("requestState");
+        let now_empty = match map.get_mut("inputResponses") {
+            Some(serde_json::Value::Object(responses)) => {
+                responses.remove(INPUT_KEY);
+                responses.is_empty()
+            }
+            _ => false,
+        };
+        if now_empty {
+            map.remove("inputResponses");
+        }
+    }
+    Bytes::from(format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"tools/call\",\"params\":{params}}}\n",
+        id.to_json()
+    ))
 }

@@ -4,9 +4,17 @@
 //! the pins, the compiled schemas), then the session's throttles (`policy::throttle`), and
 //! turning the outcome into either "forward" or the reply the client gets instead: a
 //! blocked call as an `isError` tool result (the model reads why), a rate-limited one as a
-//! `mcpguard.rate_limited` error.
+//! `mcpguard.rate_limited` error. A call that needs approval is let through when the person
+//! already said yes (this session, or "always" in their approvals file, or the approved
+//! round it retries), asked through the first channel that reaches a person (held by
+//! `proxy::held`, or answered with mcpguard's own `input_required` in the 2026-07-28 era),
+//! and decided by `tools.on-prompt` when no channel does.
 
+use super::held::{self, HoldRequest};
 use super::shared::{Shared, State};
+use crate::approval::digest::CallDigest;
+use crate::approval::request_state::INPUT_KEY;
+use crate::approval::{Channel, elicit};
 use crate::jsonrpc::message::RequestId;
 use crate::jsonrpc::reply::{self, ErrorCode};
 use crate::mcp::era::Era;
@@ -23,6 +31,20 @@ pub(crate) struct Outcome {
     pub(crate) verdict: Verdict,
     pub(crate) rule: String,
     pub(crate) reason: String,
+    /// The call waits for a person (and `blocked` is None).
+    pub(crate) hold: Option<HoldRequest>,
+}
+
+/// What the call itself says about approval.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallApproval {
+    /// The person approved this very call in the round it retries (mcpguard's own
+    /// `requestState`, checked); the text says by whom.
+    pub(crate) approved: Option<String>,
+    /// It carries a `requestState` of the server's own (a round of the server's questions).
+    pub(crate) server_round: bool,
+    /// Its `_meta` client capabilities declare form elicitation (2026-07-28 era).
+    pub(crate) client_elicits: bool,
 }
 
 impl Outcome {
@@ -42,6 +64,7 @@ impl Outcome {
             verdict,
             rule,
             reason,
+            hold: None,
         }
     }
 
@@ -52,6 +75,7 @@ impl Outcome {
             verdict: Verdict::Deny,
             rule,
             reason,
+            hold: None,
         }
     }
 
@@ -62,6 +86,7 @@ impl Outcome {
             verdict: Verdict::Deny,
             rule,
             reason,
+            hold: None,
         }
     }
 }
@@ -75,6 +100,7 @@ pub(crate) fn judge(
     name: Option<&str>,
     params: Option<&RawValue>,
     content: Option<&Value>,
+    approval: &CallApproval,
 ) -> Outcome {
     let Some(policy) = &shared.policy else {
         return Outcome::relayed(
@@ -138,8 +164,6 @@ pub(crate) fn judge(
     if evaluation.verdict == Verdict::Deny {
         let code = if decisive.rule.starts_with("denied.") {
             decisive.rule.clone()
-        } else if evaluation.prompt_resolved {
-            "denied.prompt".to_owned()
         } else {
             "denied.rule".to_owned()
         };
@@ -153,6 +177,50 @@ pub(crate) fn judge(
         );
     }
     let tool = name.unwrap_or("?");
+    let mut verdict = evaluation.verdict;
+    let (mut rule, mut reason) = (decisive.rule, decisive.reason);
+    let mut ask = None;
+    if verdict == Verdict::Prompt {
+        let digest = CallDigest::of(tool, arguments);
+        match route(shared, state, tool, arguments, &digest, approval) {
+            Route::Granted(why) => {
+                verdict = Verdict::Allow;
+                reason = format!("{reason}; {why}");
+            }
+            Route::Ask(channel) => {
+                ask = Some(HoldRequest {
+                    tool: tool.to_owned(),
+                    arguments: arguments
+                        .cloned()
+                        .unwrap_or(Value::Object(Default::default())),
+                    digest,
+                    rule: rule.clone(),
+                    reason: reason.clone(),
+                    channel,
+                });
+            }
+            Route::Nobody(why_not) => {
+                let on_prompt = policy.on_prompt();
+                reason = format!(
+                    "{reason}; it needs approval, and no approval channel can reach a person now: {} (tools.on-prompt = \"{}\"); {}",
+                    why_not.join("; "),
+                    on_prompt.name(),
+                    held::next_time(&shared.config.server_name, tool)
+                );
+                if on_prompt != Verdict::Allow {
+                    tracing::info!(server = %shared.config.server_name, "blocked tools/call {tool} (id {id}): {reason}");
+                    return Outcome::blocked(
+                        id,
+                        "denied.prompt",
+                        rule,
+                        reason,
+                        state.era == Era::Modern,
+                    );
+                }
+                verdict = Verdict::Allow;
+            }
+        }
+    }
     let modern = state.era == Era::Modern;
     // Counting the calls in flight walks the pending table: only when a cap asks.
     let in_flight = if policy.concurrency.is_some() {
@@ -165,10 +233,134 @@ pub(crate) fn judge(
         .throttles
         .admit(policy, tool, arguments, in_flight, now)
     {
-        Ok(()) => Outcome::relayed(evaluation.verdict, decisive.rule, decisive.reason),
+        Ok(()) => match ask {
+            None => Outcome::relayed(verdict, rule, reason),
+            Some(ask) if ask.channel == Channel::Elicit && modern => {
+                input_required(shared, state, id, ask)
+            }
+            Some(ask) => Outcome {
+                blocked: None,
+                verdict: Verdict::Prompt,
+                rule: std::mem::take(&mut rule),
+                reason: std::mem::take(&mut reason),
+                hold: Some(ask),
+            },
+        },
         Err(Throttled::RateLimited { rule, reason }) => Outcome::rate_limited(id, rule, reason),
         Err(Throttled::Blocked { code, rule, reason }) => {
             Outcome::blocked(id, code, rule.into(), reason, modern)
         }
+    }
+}
+
+/// Where a call that needs approval goes.
+enum Route {
+    /// The person already said yes; the text says where.
+    Granted(String),
+    /// Ask through this channel.
+    Ask(Channel),
+    /// No channel reaches a person; why not, per channel.
+    Nobody(Vec<String>),
+}
+
+fn route(
+    shared: &Shared,
+    state: &State,
+    tool: &str,
+    arguments: Option<&Value>,
+    digest: &CallDigest,
+    approval: &CallApproval,
+) -> Route {
+    if let Some(by) = &approval.approved {
+        return Route::Granted(by.clone());
+    }
+    if state.approvals.granted_for_session(digest) {
+        return Route::Granted("approved for this session with the same arguments".into());
+    }
+    if approval.server_round && state.approvals.continues(digest) {
+        return Route::Granted("a round of the server's own questions on an approved call".into());
+    }
+    if let Some(entry) = held::always_allows(&shared.config.server_name, tool, arguments) {
+        return Route::Granted(format!("approved always ({entry})"));
+    }
+    let channels = shared
+        .policy
+        .as_ref()
+        .map(|p| p.approval_channels.as_slice())
+        .unwrap_or_default();
+    match held::reachable(channels, state, approval.client_elicits) {
+        Ok(channel) => Route::Ask(channel),
+        Err(why_not) => Route::Nobody(why_not),
+    }
+}
+
+/// The 2026-07-28 way to ask: the call is answered at once with mcpguard's own question and
+/// a sealed `requestState`; the client's retry carries the answer (checked in the relay).
+fn input_required(shared: &Shared, state: &mut State, id: &RequestId, ask: HoldRequest) -> Outcome {
+    let timeout = shared
+        .policy
+        .as_ref()
+        .map_or(crate::approval::DEFAULT_TIMEOUT, |p| p.approval_timeout);
+    let (approval_id, _) = state.approvals.next_ids();
+    let issued = state.signer.as_ref().map(|signer| {
+        signer.issue(
+            &ask.tool,
+            &ask.digest,
+            &approval_id,
+            timeout,
+            std::time::SystemTime::now(),
+        )
+    });
+    let Some(Ok(request_state)) = issued else {
+        let reason = format!(
+            "{}; it needs approval, and mcpguard could not seal an approval request (no randomness from the kernel)",
+            ask.reason
+        );
+        return Outcome::blocked(id, "denied.prompt", ask.rule, reason, true);
+    };
+    let question = elicit::question(
+        &shared.config.server_name,
+        &ask.tool,
+        &ask.arguments,
+        &ask.rule,
+        &ask.reason,
+    );
+    let mut elicitation = elicit::params(&question);
+    elicitation["mode"] = Value::String("form".into());
+    let result = serde_json::json!({
+        "resultType": "input_required",
+        "inputRequests": {
+            INPUT_KEY: {"method": "elicitation/create", "params": elicitation}
+        },
+        "requestState": request_state,
+    });
+    if let Some(audit) = state.audit.as_mut() {
+        let _ = audit.approval_request(
+            &ask.tool,
+            super::recording::id_value(id),
+            crate::audit::DecisionRef {
+                verdict: "prompt",
+                rule: &ask.rule,
+                reason: &ask.reason,
+            },
+            serde_json::json!({
+                "approval": approval_id,
+                "digest": ask.digest.0,
+                "channels": ["elicit"],
+                "timeout_ms": timeout.as_millis() as u64,
+            }),
+        );
+    }
+    tracing::info!(
+        server = %shared.config.server_name,
+        "tools/call {} (id {id}) asks for approval {approval_id} through the client (input_required)",
+        crate::terminal::escape(&ask.tool)
+    );
+    Outcome {
+        blocked: Some(reply::result_line(id, &result)),
+        verdict: Verdict::Prompt,
+        rule: ask.rule,
+        reason: ask.reason,
+        hold: None,
     }
 }

@@ -3,6 +3,7 @@
 pub(crate) mod child;
 pub(crate) mod client_to_server;
 pub(crate) mod gate;
+pub(crate) mod held;
 pub(crate) mod pending;
 pub(crate) mod process_tree;
 pub(crate) mod recording;

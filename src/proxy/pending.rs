@@ -25,6 +25,9 @@ pub(crate) struct ClientRequest {
     pub(crate) generation: u64,
     /// When it was relayed, for the latency in the audit trail.
     pub(crate) started: Instant,
+    /// A person approved this exact call: its digest (the server's own questions about it
+    /// are rounds of the same call).
+    pub(crate) approved: Option<crate::approval::digest::CallDigest>,
 }
 
 /// What became of a server response.
@@ -71,11 +74,23 @@ impl Pending {
             deadline,
             generation,
             started: Instant::now(),
+            approved: None,
         };
         if let Some(previous) = self.from_client.insert(id, request) {
             self.drop_progress(&previous);
         }
         generation
+    }
+
+    /// Call `id` was approved by a person (`digest` is the exact call).
+    pub(crate) fn mark_approved(
+        &mut self,
+        id: &RequestId,
+        digest: crate::approval::digest::CallDigest,
+    ) {
+        if let Some(request) = self.from_client.get_mut(id) {
+            request.approved = Some(digest);
+        }
     }
 
     /// A server response arrived for `id`.

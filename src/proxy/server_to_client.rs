@@ -253,6 +253,22 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, bytes: usize) -> Fat
                     state
                         .throttles
                         .call_ended(failed, std::time::Instant::now());
+                    if let Some(digest) = &request.approved {
+                        // The server's own questions about an approved call are rounds of
+                        // it: the retries that answer them are not asked about again.
+                        if result.is_some_and(|r| crate::mcp::tool_call::asks_for_input(r.get())) {
+                            let timeout = shared
+                                .policy
+                                .as_ref()
+                                .map_or(crate::approval::DEFAULT_TIMEOUT, |p| p.approval_timeout);
+                            state.approvals.allow_continuation(
+                                digest.clone(),
+                                std::time::Instant::now() + timeout,
+                            );
+                        } else {
+                            state.approvals.complete(digest);
+                        }
+                    }
                 }
                 // What a stage must read and cannot is withheld, never relayed unjudged.
                 let mut withheld = None;

@@ -91,6 +91,8 @@ pub(crate) async fn run(
     let mut hangup = signal(SignalKind::hangup())?;
 
     let shared = Arc::new(Shared::with_guards(config, audit, policy, pins));
+    // Served for the whole session; the socket file goes when this does.
+    let _approval_socket = serve_approvals(&shared);
     let mut egress_filter = None;
     let Launch { plan, egress } = &launch;
     let (mut child, report_task, report_seen) = {
@@ -281,6 +283,9 @@ pub(crate) async fn run(
     }
     // Bounded: a client that stopped reading cannot keep mcpguard alive.
     let last_words = async {
+        for denial in super::held::end_all(&shared, &format!("the server exited (status {code})")) {
+            to_client.send(denial).await;
+        }
         let unanswered = {
             let mut state = shared.lock();
             let unanswered = state.pending.drain_client_requests();
@@ -338,6 +343,38 @@ pub(crate) async fn run(
         audit.session_end(serde_json::json!({ "exit_code": code }));
     }
     Ok(code)
+}
+
+/// Serves the approval socket when the profile names that channel; a directory that is not
+/// private, or a socket that cannot be bound, leaves the channel out and says why.
+fn serve_approvals(shared: &Arc<Shared>) -> Option<crate::approval::socket::Bound> {
+    let wanted = shared.policy.as_ref().is_some_and(|p| {
+        p.approval_channels
+            .contains(&crate::approval::Channel::Socket)
+    });
+    if !wanted {
+        return None;
+    }
+    let server = &shared.config.server_name;
+    let dir = match crate::approval::runtime_dir::ensure() {
+        Ok(dir) => dir,
+        Err(e) => {
+            tracing::warn!(%server, "approvals through `mcpguard approve` are off for this session: {e}");
+            return None;
+        }
+    };
+    let desk: Arc<dyn crate::approval::socket::Desk> = shared.clone();
+    match crate::approval::socket::serve(&dir, desk) {
+        Ok(bound) => {
+            tracing::debug!(%server, "approval socket {}", bound.path().display());
+            shared.lock().approval_dir = Some(dir);
+            Some(bound)
+        }
+        Err(e) => {
+            tracing::warn!(%server, "approvals through `mcpguard approve` are off for this session: cannot open a socket in {}: {e}", dir.display());
+            None
+        }
+    }
 }
 
 /// Reads what the sandbox really enforces and says so: the layers on one line (with -v),

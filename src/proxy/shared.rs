@@ -57,6 +57,14 @@ pub(crate) struct State {
     pub(crate) throttles: Throttles,
     /// The server's pinned tools (absent with `tools.pins = "off"`).
     pub(crate) pins: Option<PinState>,
+    /// Calls waiting for a person, and what people already approved.
+    pub(crate) approvals: crate::approval::table::Table,
+    /// The client declared form elicitation at `initialize` (legacy era).
+    pub(crate) client_elicits: bool,
+    /// Seals mcpguard's own `requestState` (absent when the kernel gave no randomness).
+    pub(crate) signer: Option<crate::approval::request_state::Signer>,
+    /// The directory of the approval socket this session serves (absent: not served).
+    pub(crate) approval_dir: Option<std::path::PathBuf>,
 }
 
 /// The pin file of this server identity and how changes are treated.
@@ -88,6 +96,20 @@ impl Shared {
         pins: Option<PinState>,
     ) -> Self {
         let throttles = Throttles::new(policy.as_ref(), std::time::Instant::now());
+        let signer = crate::approval::request_state::Signer::new()
+            .inspect_err(|e| {
+                tracing::warn!("no randomness from the kernel ({e}): approvals cannot be asked through input_required")
+            })
+            .ok();
+        let random = crate::approval::request_state::random_hex(8).unwrap_or_else(|_| {
+            format!(
+                "{:x}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0)
+            )
+        });
         Self {
             config,
             policy,
@@ -101,6 +123,10 @@ impl Shared {
                 schemas: SchemaCache::default(),
                 throttles,
                 pins,
+                approvals: crate::approval::table::Table::new(std::process::id(), &random),
+                client_elicits: false,
+                signer,
+                approval_dir: None,
             }),
         }
     }
@@ -139,5 +165,43 @@ impl crate::egress::NetworkRecorder for Shared {
         if let Some(audit) = self.lock().audit.as_mut() {
             audit.network_end(latency_ms, detail);
         }
+    }
+}
+
+/// `mcpguard approve` reads and answers the session's pending approvals.
+impl crate::approval::socket::Desk for Shared {
+    fn pending(&self) -> Vec<crate::approval::wire::View> {
+        let state = self.lock();
+        let now = std::time::Instant::now();
+        state
+            .approvals
+            .pending()
+            .map(|ask| crate::approval::wire::View {
+                id: ask.id.clone(),
+                server: self.config.server_name.clone(),
+                pid: std::process::id(),
+                tool: ask.tool.clone(),
+                arguments: ask.arguments.clone(),
+                shown: crate::approval::elicit::shown_arguments(&ask.arguments),
+                digest: ask.digest.0.clone(),
+                rule: ask.rule.clone(),
+                reason: ask.reason.clone(),
+                channels: ask.channels.clone(),
+                since: humantime::format_rfc3339_seconds(ask.since).to_string(),
+                waited_ms: now.duration_since(ask.started).as_millis() as u64,
+                remaining_ms: ask.deadline.saturating_duration_since(now).as_millis() as u64,
+            })
+            .collect()
+    }
+
+    fn answer(&self, id: &str, answer: crate::approval::Answer) -> Result<(), String> {
+        if let Some(pattern) = &answer.pattern {
+            crate::approval::always::check(pattern).map_err(|e| e.to_string())?;
+        }
+        self.lock()
+            .approvals
+            .answer(id, answer)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }

@@ -1,0 +1,165 @@
+//! The approval socket: each running session serves one, `mcpguard approve` talks to them.
+//!
+//! Owns: binding `<pid>.sock` (0600) in the private approval directory, accepting only
+//! connections whose peer (SO_PEERCRED) is this user, reading bounded request lines and
+//! answering them through a `Desk` (the session's table of pending approvals), removing the
+//! socket when the session ends; and, for the approver, finding the sockets of running
+//! sessions and asking one. The server in the sandbox cannot reach the directory: it is not
+//! in its view.
+
+use super::wire::{self, Reply, Request};
+use super::{Answer, Approver, Choice};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+/// What the socket answers from: the session's pending approvals.
+pub(crate) trait Desk: Send + Sync + 'static {
+    fn pending(&self) -> Vec<wire::View>;
+    fn answer(&self, id: &str, answer: Answer) -> Result<(), String>;
+}
+
+/// The bound socket; the file goes when this does.
+pub(crate) struct Bound {
+    path: PathBuf,
+}
+
+impl Bound {
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Bound {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Binds this process's socket in `dir` and serves it with `desk` (needs a runtime).
+pub(crate) fn serve(dir: &Path, desk: Arc<dyn Desk>) -> std::io::Result<Bound> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(format!("{}.sock", std::process::id()));
+    // Only a process with this pid (an earlier one, long gone) can have left it.
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    let me = nix::unistd::geteuid().as_raw();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let uid = stream.peer_cred().map(|c| c.uid()).ok();
+            let desk = Arc::clone(&desk);
+            tokio::spawn(async move {
+                match uid {
+                    Some(uid) if uid == me => converse(stream, uid, desk).await,
+                    other => refuse(stream, other, me).await,
+                }
+            });
+        }
+    });
+    Ok(Bound { path })
+}
+
+async fn refuse(mut stream: UnixStream, uid: Option<u32>, me: u32) {
+    let who = uid.map_or_else(|| "an unknown uid".to_owned(), |u| format!("uid {u}"));
+    tracing::warn!(
+        "refused an approval connection from {who}: only uid {me} may approve this session's calls"
+    );
+    let reply = Reply::refused(format!(
+        "only uid {me} may approve this session's calls, and this connection is from {who}"
+    ));
+    let _ = stream.write_all(line(&reply).as_bytes()).await;
+}
+
+fn line(reply: &Reply) -> String {
+    let mut text = serde_json::to_string(reply).unwrap_or_else(|_| r#"{"ok":false}"#.to_owned());
+    text.push('\n');
+    text
+}
+
+async fn converse(stream: UnixStream, uid: u32, desk: Arc<dyn Desk>) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read).take(wire::MAX_LINE as u64 * 64);
+    let mut text = String::new();
+    loop {
+        text.clear();
+        match reader.read_line(&mut text).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) if n > wire::MAX_LINE => {
+                let _ = write
+                    .write_all(line(&Reply::refused("request line too long")).as_bytes())
+                    .await;
+                return;
+            }
+            Ok(_) => {}
+        }
+        let reply = match serde_json::from_str::<Request>(&text) {
+            Ok(Request::List) => Reply {
+                pending: Some(desk.pending()),
+                ..Reply::done()
+            },
+            Ok(Request::Answer {
+                id,
+                allow,
+                scope,
+                pattern,
+            }) => {
+                let answer = Answer {
+                    choice: if allow {
+                        Choice::Allow(scope)
+                    } else {
+                        Choice::Deny(format!("denied with mcpguard approve (uid {uid})"))
+                    },
+                    approver: Approver::Socket { uid },
+                    pattern,
+                };
+                match desk.answer(&id, answer) {
+                    Ok(()) => Reply::done(),
+                    Err(why) => Reply::refused(why),
+                }
+            }
+            Err(e) => Reply::refused(format!("unreadable request: {e}")),
+        };
+        if write.write_all(line(&reply).as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The sockets of running sessions in `dir`: (pid, path), by pid.
+pub(crate) fn sessions(dir: &Path) -> Vec<(u32, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(u32, PathBuf)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            let pid = name.to_str()?.strip_suffix(".sock")?.parse().ok()?;
+            Some((pid, entry.path()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Asks the session at `path` one request (blocking, bounded in time).
+pub(crate) fn ask(path: &Path, request: &Request) -> std::io::Result<Reply> {
+    use std::io::{BufRead, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(path)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    let mut text = serde_json::to_string(request).map_err(std::io::Error::other)?;
+    text.push('\n');
+    stream.write_all(text.as_bytes())?;
+    let mut answer = String::new();
+    std::io::BufReader::new(stream).read_line(&mut answer)?;
+    serde_json::from_str(&answer).map_err(|e| {
+        std::io::Error::other(format!("unreadable reply from {}: {e}", path.display()))
+    })
+}

@@ -1,0 +1,76 @@
+//! `mcpguard approvals list | revoke`: the approvals answered "always" (the user's overlay
+//! file, `approval::always`). Entries hold what servers and agents named, so every field
+//! is escaped for the terminal.
+
+use super::args::ApprovalsCommand;
+use crate::approval::always;
+use crate::terminal;
+use std::io::Write;
+
+pub(crate) fn run(command: ApprovalsCommand) -> anyhow::Result<u8> {
+    let path = always::path()?;
+    let mut out = super::output::stdout();
+    match command {
+        ApprovalsCommand::List { json } => {
+            let file = always::load(&path)?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&file.entries)?)?;
+                return Ok(0);
+            }
+            if file.entries.is_empty() {
+                writeln!(out, "no approvals answered \"always\" ({})", path.display())?;
+                return Ok(0);
+            }
+            for (n, entry) in file.entries.iter().enumerate() {
+                let arguments = if entry.arguments.is_empty() {
+                    "any arguments".to_owned()
+                } else {
+                    always::format_patterns(&entry.arguments)
+                };
+                writeln!(
+                    out,
+                    "{}  {} › {}  {}  (by {}, {})",
+                    n + 1,
+                    terminal::escape(&entry.server),
+                    terminal::escape(&entry.tool),
+                    terminal::escape(&arguments),
+                    terminal::escape(&entry.by),
+                    terminal::escape(&entry.created)
+                )?;
+            }
+            Ok(0)
+        }
+        ApprovalsCommand::Revoke {
+            numbers,
+            server,
+            all,
+        } => {
+            let mut file = always::load(&path)?;
+            let total = file.entries.len();
+            if let Some(bad) = numbers.iter().find(|n| **n == 0 || **n > total) {
+                anyhow::bail!(
+                    "there is no approval number {bad} ({total} in {}; see mcpguard approvals list)",
+                    path.display()
+                );
+            }
+            let mut n = 0;
+            file.entries.retain(|entry| {
+                n += 1;
+                let revoked = all
+                    || numbers.contains(&n)
+                    || server.as_deref().is_some_and(|s| s == entry.server);
+                !revoked
+            });
+            let revoked = total - file.entries.len();
+            if revoked > 0 {
+                always::save(&path, &file)?;
+            }
+            writeln!(
+                out,
+                "revoked {revoked} approval(s); {} left",
+                file.entries.len()
+            )?;
+            Ok(0)
+        }
+    }
+}
