@@ -64,10 +64,12 @@ if [[ "$(id -u)" == 0 ]] && ! id mcpguard-test >/dev/null 2>&1; then
 fi
 
 # Debian packages: Chromium renders the HTML audit report in tests/it/audit.rs; git is
-# what mcp-server-git (GitPython) runs in tests/it/peers.rs.
+# what mcp-server-git (GitPython) runs in tests/it/peers.rs; tmux is the real terminal the
+# interactive `mcpguard approve` is driven in (tests/it/approvals.rs).
 APT_WANT=()
 [[ -x /usr/bin/chromium || -x /usr/bin/chromium-browser ]] || APT_WANT+=(chromium)
 command -v git >/dev/null || APT_WANT+=(git)
+command -v tmux >/dev/null || APT_WANT+=(tmux)
 if [[ ${#APT_WANT[@]} -gt 0 ]]; then
   if [[ "$(id -u)" != 0 ]]; then
     echo "setup.sh: missing ${APT_WANT[*]}; install them (apt-get install ${APT_WANT[*]}) or run as root" >&2

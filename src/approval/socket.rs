@@ -65,8 +65,14 @@ pub(crate) fn serve(dir: &Path, desk: Arc<dyn Desk>) -> std::io::Result<Bound> {
     Ok(Bound { path })
 }
 
-async fn refuse(mut stream: UnixStream, uid: Option<u32>, me: u32) {
+async fn refuse(stream: UnixStream, uid: Option<u32>, me: u32) {
     let who = uid.map_or_else(|| "an unknown uid".to_owned(), |u| format!("uid {u}"));
+    // The request is read (bounded, and not for long) but never acted on, so a client that
+    // writes before it reads gets the refusal rather than a broken pipe.
+    let (read, mut stream) = stream.into_split();
+    let mut request = String::new();
+    let mut bounded = BufReader::new(read).take(wire::MAX_LINE as u64);
+    let _ = tokio::time::timeout(Duration::from_secs(1), bounded.read_line(&mut request)).await;
     tracing::warn!(
         "refused an approval connection from {who}: only uid {me} may approve this session's calls"
     );

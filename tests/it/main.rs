@@ -3,6 +3,7 @@
 // Test code fails loudly on purpose: an unwrap that panics is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod approvals;
 mod audit;
 mod audit_outage;
 mod caches;
