@@ -16,6 +16,12 @@ _mcpguard() {
             ",$1")
                 cmd="mcpguard"
                 ;;
+            mcpguard,approvals)
+                cmd="mcpguard__subcmd__approvals"
+                ;;
+            mcpguard,approve)
+                cmd="mcpguard__subcmd__approve"
+                ;;
             mcpguard,audit)
                 cmd="mcpguard__subcmd__audit"
                 ;;
@@ -45,6 +51,24 @@ _mcpguard() {
                 ;;
             mcpguard,run)
                 cmd="mcpguard__subcmd__run"
+                ;;
+            mcpguard__subcmd__approvals,help)
+                cmd="mcpguard__subcmd__approvals__subcmd__help"
+                ;;
+            mcpguard__subcmd__approvals,list)
+                cmd="mcpguard__subcmd__approvals__subcmd__list"
+                ;;
+            mcpguard__subcmd__approvals,revoke)
+                cmd="mcpguard__subcmd__approvals__subcmd__revoke"
+                ;;
+            mcpguard__subcmd__approvals__subcmd__help,help)
+                cmd="mcpguard__subcmd__approvals__subcmd__help__subcmd__help"
+                ;;
+            mcpguard__subcmd__approvals__subcmd__help,list)
+                cmd="mcpguard__subcmd__approvals__subcmd__help__subcmd__list"
+                ;;
+            mcpguard__subcmd__approvals__subcmd__help,revoke)
+                cmd="mcpguard__subcmd__approvals__subcmd__help__subcmd__revoke"
                 ;;
             mcpguard__subcmd__audit,help)
                 cmd="mcpguard__subcmd__audit__subcmd__help"
@@ -82,6 +106,12 @@ _mcpguard() {
             mcpguard__subcmd__cache__subcmd__help,prune)
                 cmd="mcpguard__subcmd__cache__subcmd__help__subcmd__prune"
                 ;;
+            mcpguard__subcmd__help,approvals)
+                cmd="mcpguard__subcmd__help__subcmd__approvals"
+                ;;
+            mcpguard__subcmd__help,approve)
+                cmd="mcpguard__subcmd__help__subcmd__approve"
+                ;;
             mcpguard__subcmd__help,audit)
                 cmd="mcpguard__subcmd__help__subcmd__audit"
                 ;;
@@ -111,6 +141,12 @@ _mcpguard() {
                 ;;
             mcpguard__subcmd__help,run)
                 cmd="mcpguard__subcmd__help__subcmd__run"
+                ;;
+            mcpguard__subcmd__help__subcmd__approvals,list)
+                cmd="mcpguard__subcmd__help__subcmd__approvals__subcmd__list"
+                ;;
+            mcpguard__subcmd__help__subcmd__approvals,revoke)
+                cmd="mcpguard__subcmd__help__subcmd__approvals__subcmd__revoke"
                 ;;
             mcpguard__subcmd__help__subcmd__audit,report)
                 cmd="mcpguard__subcmd__help__subcmd__audit__subcmd__report"
@@ -197,12 +233,152 @@ _mcpguard() {
 
     case "${cmd}" in
         mcpguard)
-            opts="-v -q -h -V --verbose --quiet --log-dir --help --version run doctor logs audit profile pins cache completions man help"
+            opts="-v -q -h -V --verbose --quiet --log-dir --help --version run doctor logs audit profile pins cache approve approvals completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__approvals)
+            opts="-v -q -h -V --verbose --quiet --log-dir --help --version list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__approvals__subcmd__help)
+            opts="list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__approvals__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__approvals__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__approvals__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__approvals__subcmd__list)
+            opts="-v -q -h -V --json --verbose --quiet --log-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__approvals__subcmd__revoke)
+            opts="-v -q -h -V --server --all --verbose --quiet --log-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__approve)
+            opts="-v -q -h -V --allow --deny --scope --pattern --list --watch --json --verbose --quiet --log-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --scope)
+                    COMPREPLY=($(compgen -W "once session always" -- "${cur}"))
+                    return 0
+                    ;;
+                --pattern)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --log-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -491,8 +667,64 @@ _mcpguard() {
             return 0
             ;;
         mcpguard__subcmd__help)
-            opts="run doctor logs audit profile pins cache completions man help"
+            opts="run doctor logs audit profile pins cache approve approvals completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__help__subcmd__approvals)
+            opts="list revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__help__subcmd__approvals__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__help__subcmd__approvals__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__help__subcmd__approve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

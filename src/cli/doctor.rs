@@ -21,6 +21,8 @@ struct Findings {
     cgroup: String,
     /// Each server's persistent cache and its size.
     caches: Vec<sandbox::cache::CacheEntry>,
+    /// The approval channels this machine has: one line each.
+    approvals: Vec<String>,
     /// One line per gap: what is missing and how to fix it.
     fixes: Vec<String>,
     /// Whether `mcpguard run` with the default requirements will start here.
@@ -129,7 +131,9 @@ pub(crate) fn run(json: bool) -> anyhow::Result<u8> {
             entry.name
         ));
     }
+    let approvals = approval_channels(&mut fixes);
     let findings = Findings {
+        approvals,
         limits,
         cgroup,
         caches,
@@ -151,6 +155,40 @@ pub(crate) fn run(json: bool) -> anyhow::Result<u8> {
         print_table(&mut out, &findings)?;
     }
     Ok(if findings.default_sandbox_ok { 0 } else { 1 })
+}
+
+/// What each approval channel can do on this machine (the agent's elicitation is the
+/// agent's: said, not tested).
+fn approval_channels(fixes: &mut Vec<String>) -> Vec<String> {
+    use crate::approval::{present, runtime_dir, tty};
+    let mut lines = vec![
+        "elicit: depends on the agent (Claude Code, VS Code, Cursor ask their user; Claude Desktop and Zed cannot)"
+            .to_owned(),
+    ];
+    match runtime_dir::ensure() {
+        Ok(dir) => {
+            let running = crate::approval::socket::sessions(&dir).len();
+            let watching = if present::someone_watching(&dir) {
+                "an `mcpguard approve` is running"
+            } else {
+                "no `mcpguard approve` is running (start one to answer calls)"
+            };
+            lines.push(format!(
+                "socket: {} (private), {running} session socket(s); {watching}",
+                dir.display()
+            ));
+        }
+        Err(e) => {
+            lines.push(format!("socket: unavailable: {e}"));
+            fixes.push(format!("approvals: {e}"));
+        }
+    }
+    lines.push(if tty::available() {
+        "tty: mcpguard run from here has a terminal to ask on".to_owned()
+    } else {
+        "tty: no controlling terminal here (agents start servers without one)".to_owned()
+    });
+    lines
 }
 
 /// A tiny sandbox with `network`, as `run` would start it, nothing required.
@@ -287,6 +325,10 @@ fn print_table(out: &mut impl Write, f: &Findings) -> std::io::Result<()> {
         writeln!(out, "  {label:<22} {line}")?;
     }
     writeln!(out, "  {:<22} {}", "cgroup v2", f.cgroup)?;
+    for (index, line) in f.approvals.iter().enumerate() {
+        let label = if index == 0 { "approval channels" } else { "" };
+        writeln!(out, "  {label:<22} {line}")?;
+    }
     let total: u64 = f.caches.iter().map(|e| e.bytes).sum();
     writeln!(
         out,

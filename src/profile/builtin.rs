@@ -99,9 +99,9 @@ mod tests {
                 assert!(text.contains("approval"), "{}", why("what needs approval"));
                 if tools.on_prompt.is_none_or(|v| v == Verdict::Deny) {
                     assert!(
-                        text.contains("refused"),
+                        text.contains("refused when none can be asked"),
                         "{}",
-                        why("that approval is refused")
+                        why("that approval is refused when nobody can be asked")
                     );
                 }
             }

@@ -191,6 +191,17 @@ fn a_call_is_approved_from_another_process_while_the_relay_goes_on() {
     assert_eq!(answers[0]["detail"]["scope"], "once");
     assert_eq!(answers[1]["decision"]["verdict"], "deny");
     assert_eq!(records(home.path(), "approval.request").len(), 2);
+    // The report counts them per tool, with the median wait.
+    let (code, report, err) = mcpguard_in(home.path(), &["audit", "report"]);
+    assert_eq!(code, Some(0), "{err}");
+    let row: Vec<&str> = report
+        .lines()
+        .map(str::split_whitespace)
+        .map(Iterator::collect::<Vec<&str>>)
+        .find(|words| words.first() == Some(&"echo") && words.len() == 6)
+        .unwrap_or_else(|| panic!("no approvals row for echo:\n{report}"));
+    assert_eq!(&row[..5], &["echo", "2", "1", "1", "0"], "{report}");
+    assert!(row[5].parse::<f64>().is_ok(), "{report}");
 }
 
 fn nix_uid() -> u32 {

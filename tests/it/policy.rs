@@ -133,9 +133,10 @@ fn filesystem_profile_allows_reads_in_the_workspace_and_blocks_the_rest() {
         ],
         server,
     );
-    // write_file needs approval, which resolves to deny: hidden from the list.
+    // write_file needs approval: listed (a person may allow it), and refused here, where
+    // nobody can be asked.
     assert!(
-        tools.contains(&"read_text_file".to_owned()) && !tools.contains(&"write_file".to_owned()),
+        tools.contains(&"read_text_file".to_owned()) && tools.contains(&"write_file".to_owned()),
         "{tools:?}"
     );
 

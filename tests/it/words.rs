@@ -75,7 +75,7 @@ fn the_default_profile_says_non_destructive_tools_run() {
         .unwrap_or_else(|| panic!("{stdout}"));
     assert!(
         default.contains("tools annotated read-only or non-destructive allowed")
-            && default.contains("every other tool needs approval (refused: on-prompt is deny)"),
+            && default.contains("every other tool needs approval (asked of a person; refused when none can be asked)"),
         "{default}"
     );
 }

@@ -75,6 +75,7 @@ struct Tally {
     servers: BTreeMap<String, ServerStats>,
     sessions: BTreeMap<String, BTreeSet<String>>,
     latencies: BTreeMap<(String, String), Vec<f64>>,
+    approval_waits: BTreeMap<(String, String), Vec<f64>>,
     refusals: BTreeMap<RefusalKey, Refusals>,
 }
 
@@ -113,6 +114,12 @@ impl Tally {
                     ..Default::default()
                 });
             count_call(stats, record, timeline);
+            if let Some(wait) = count_approval(&mut stats.approvals, record) {
+                self.approval_waits
+                    .entry((record.server.clone(), tool.clone()))
+                    .or_default()
+                    .push(wait);
+            }
             if is_outcome(record)
                 && let Some(ms) = record.latency_ms
             {
@@ -135,6 +142,16 @@ impl Tally {
             {
                 stats.p50_ms = percentile(&values, 0.5);
                 stats.p95_ms = percentile(&values, 0.95);
+            }
+        }
+        for ((server, tool), mut waits) in self.approval_waits {
+            waits.sort_by(|a, b| a.total_cmp(b));
+            if let Some(stats) = self
+                .servers
+                .get_mut(&server)
+                .and_then(|s| s.tools.get_mut(&tool))
+            {
+                stats.approvals.wait_p50_ms = percentile(&waits, 0.5);
             }
         }
         for (server, ids) in self.sessions {
@@ -222,6 +239,34 @@ fn count_connection(
 }
 
 /// Whether `record` ends a call (answered, timed out or aborted): it has the call's latency.
+/// An approval record of a tool: a question, or how it ended. Returns the wait of an
+/// answered one.
+fn count_approval(stats: &mut super::ApprovalStats, record: &Record) -> Option<f64> {
+    match record.kind() {
+        Some(EventKind::ApprovalRequest) => {
+            stats.asked += 1;
+            None
+        }
+        Some(EventKind::ApprovalAnswer) => {
+            let answered = record
+                .decision
+                .as_ref()
+                .is_some_and(|d| d.approver.is_some());
+            let allowed = record
+                .decision
+                .as_ref()
+                .is_some_and(|d| d.verdict == "allow");
+            match (answered, allowed) {
+                (_, true) => stats.allowed += 1,
+                (true, false) => stats.denied += 1,
+                (false, false) => stats.unanswered += 1,
+            }
+            record.latency_ms.filter(|_| answered)
+        }
+        _ => None,
+    }
+}
+
 fn is_outcome(record: &Record) -> bool {
     matches!(
         record.kind(),

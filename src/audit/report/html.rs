@@ -91,6 +91,21 @@ fn server_section(name: &str, server: &ServerStats) -> Markup {
                 }
             }
         }
+        @if server.tools.values().any(|t| t.approvals.asked > 0) {
+            table {
+                tr {
+                    th { "approvals" } th { "asked" } th { "allowed" } th { "denied" }
+                    th { "unanswered" } th { "median wait ms" }
+                }
+                @for (tool, t) in server.tools.iter().filter(|(_, t)| t.approvals.asked > 0) {
+                    tr {
+                        td title=(shown(tool)) { (shown(tool)) } td { (t.approvals.asked) }
+                        td { (t.approvals.allowed) } td { (t.approvals.denied) }
+                        td { (t.approvals.unanswered) } td { (ms(t.approvals.wait_p50_ms)) }
+                    }
+                }
+            }
+        }
         @if !server.hosts.is_empty() {
             table {
                 tr {

@@ -32,6 +32,20 @@ pub(crate) struct ToolStats {
     pub(crate) tokens: u64,
     /// Calls per bucket across the window, for the sparkline.
     pub(crate) timeline: Vec<u64>,
+    /// Calls put before a person, and how that ended.
+    pub(crate) approvals: ApprovalStats,
+}
+
+/// The approvals of one tool's calls.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct ApprovalStats {
+    pub(crate) asked: u64,
+    pub(crate) allowed: u64,
+    pub(crate) denied: u64,
+    /// Nobody answered in time, or the call was cancelled or ended with its session.
+    pub(crate) unanswered: u64,
+    /// The median time a person took to answer (answered ones only).
+    pub(crate) wait_p50_ms: Option<f64>,
 }
 
 /// Connections to one destination (`host:port`) through the egress filter.

@@ -114,6 +114,35 @@ pub(crate) fn render_text(report: &Report) -> String {
                 sparkline(&t.timeline)
             );
         }
+        let asked: Vec<_> = tools
+            .iter()
+            .filter(|(_, t)| t.approvals.asked > 0)
+            .collect();
+        if !asked.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {} {:>6} {:>7} {:>6} {:>10} {:>14}",
+                columns::left("approvals", width),
+                "asked",
+                "allowed",
+                "denied",
+                "unanswered",
+                "median wait ms"
+            );
+            for (tool, t) in asked {
+                let a = &t.approvals;
+                let _ = writeln!(
+                    out,
+                    "  {} {:>6} {:>7} {:>6} {:>10} {:>14}",
+                    columns::left(tool, width),
+                    a.asked,
+                    a.allowed,
+                    a.denied,
+                    a.unanswered,
+                    ms(a.wait_p50_ms)
+                );
+            }
+        }
         let hosts: Vec<_> = server
             .hosts
             .iter()
