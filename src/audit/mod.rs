@@ -426,12 +426,15 @@ impl AuditLog {
         record.method = Some("tools/call".to_owned());
         record.tool = Some(self.redactor.string(tool));
         record.id = Some(self.redactor.value(&id));
+        let sync = outcome.verdict != "allow";
         let mut decided = decision(&self.redactor, outcome);
         decided.approver = approver;
         record.decision = Some(decided);
         record.latency_ms = Some((wait_ms * 1000.0).round() / 1000.0);
         record.detail = self.detail(detail);
-        self.record(record, true);
+        // Synced like a request's record: at once for a denial, with the session's end for
+        // an approval (the call it lets through is not held up by a disk flush).
+        self.record(record, sync);
     }
 
     /// A resource limit reached (`detail.limit` names which: `cache`).
