@@ -171,11 +171,11 @@ impl Table {
         self.continuations.insert(digest, until);
     }
 
-    /// Whether a retry of `digest` continues an approved call (and it may continue again).
-    pub(crate) fn continues(&self, digest: &CallDigest) -> bool {
+    /// Whether a retry of `digest` continues an approved call; the round is used up.
+    pub(crate) fn take_continuation(&mut self, digest: &CallDigest) -> bool {
         self.continuations
-            .get(digest)
-            .is_some_and(|expiry| *expiry > Instant::now())
+            .remove(digest)
+            .is_some_and(|expiry| expiry > Instant::now())
     }
 
     /// The approved call `digest` is complete: its next call asks again.
@@ -284,12 +284,15 @@ mod tests {
             (true, false)
         );
         table.allow_continuation(b.clone(), Instant::now() + Duration::from_secs(5));
-        assert!(table.continues(&b) && !table.continues(&a));
+        assert!(!table.take_continuation(&a));
+        assert!(table.take_continuation(&b));
+        assert!(!table.take_continuation(&b), "one retry per round");
+        table.allow_continuation(b.clone(), Instant::now() + Duration::from_secs(5));
         table.complete(&b);
-        assert!(!table.continues(&b));
+        assert!(!table.take_continuation(&b));
         table.allow_continuation(a.clone(), Instant::now());
         assert!(
-            !table.continues(&a),
+            !table.take_continuation(&a),
             "an expired continuation does not count"
         );
     }

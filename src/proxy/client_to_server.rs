@@ -363,13 +363,7 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
                 .config
                 .call_timeout
                 .map(|limit| Instant::now() + limit);
-            let approved_digest = approval.approved.as_ref().map(|_| {
-                let arguments = content.as_ref().and_then(|c| c.get("arguments"));
-                CallDigest::of(
-                    call.name.as_deref().unwrap_or("?"),
-                    arguments.filter(|a| !a.is_null()),
-                )
-            });
+            let approved_digest = outcome.approved;
             let generation = state.pending.client_request(
                 id.clone(),
                 &method,

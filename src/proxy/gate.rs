@@ -33,6 +33,9 @@ pub(crate) struct Outcome {
     pub(crate) reason: String,
     /// The call waits for a person (and `blocked` is None).
     pub(crate) hold: Option<HoldRequest>,
+    /// A person approved this exact call (its digest): the server's own `input_required`
+    /// answer to it opens one more round without asking again.
+    pub(crate) approved: Option<CallDigest>,
 }
 
 /// What the call itself says about approval.
@@ -65,6 +68,7 @@ impl Outcome {
             rule,
             reason,
             hold: None,
+            approved: None,
         }
     }
 
@@ -76,6 +80,7 @@ impl Outcome {
             rule,
             reason,
             hold: None,
+            approved: None,
         }
     }
 
@@ -87,6 +92,7 @@ impl Outcome {
             rule,
             reason,
             hold: None,
+            approved: None,
         }
     }
 }
@@ -180,12 +186,14 @@ pub(crate) fn judge(
     let mut verdict = evaluation.verdict;
     let (mut rule, mut reason) = (decisive.rule, decisive.reason);
     let mut ask = None;
+    let mut approved = None;
     if verdict == Verdict::Prompt {
         let digest = CallDigest::of(tool, arguments);
         match route(shared, state, tool, arguments, &digest, approval) {
             Route::Granted(why) => {
                 verdict = Verdict::Allow;
                 reason = format!("{reason}; {why}");
+                approved = Some(digest);
             }
             Route::Ask(channel) => {
                 ask = Some(HoldRequest {
@@ -234,7 +242,10 @@ pub(crate) fn judge(
         .admit(policy, tool, arguments, in_flight, now)
     {
         Ok(()) => match ask {
-            None => Outcome::relayed(verdict, rule, reason),
+            None => Outcome {
+                approved,
+                ..Outcome::relayed(verdict, rule, reason)
+            },
             Some(ask) if ask.channel == Channel::Elicit && modern => {
                 input_required(shared, state, id, ask)
             }
@@ -244,6 +255,7 @@ pub(crate) fn judge(
                 rule: std::mem::take(&mut rule),
                 reason: std::mem::take(&mut reason),
                 hold: Some(ask),
+                approved: None,
             },
         },
         Err(Throttled::RateLimited { rule, reason }) => Outcome::rate_limited(id, rule, reason),
@@ -265,7 +277,7 @@ enum Route {
 
 fn route(
     shared: &Shared,
-    state: &State,
+    state: &mut State,
     tool: &str,
     arguments: Option<&Value>,
     digest: &CallDigest,
@@ -277,7 +289,9 @@ fn route(
     if state.approvals.granted_for_session(digest) {
         return Route::Granted("approved for this session with the same arguments".into());
     }
-    if approval.server_round && state.approvals.continues(digest) {
+    // One retry per round the server opened: taken here, opened again if the server asks
+    // once more.
+    if approval.server_round && state.approvals.take_continuation(digest) {
         return Route::Granted("a round of the server's own questions on an approved call".into());
     }
     if let Some(entry) = held::always_allows(&shared.config.server_name, tool, arguments) {
@@ -362,5 +376,6 @@ fn input_required(shared: &Shared, state: &mut State, id: &RequestId, ask: HoldR
         rule: ask.rule,
         reason: ask.reason,
         hold: None,
+        approved: None,
     }
 }

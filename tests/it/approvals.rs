@@ -696,6 +696,44 @@ fn a_forged_replayed_expired_or_retargeted_request_state_is_refused() {
     );
     // ...and once only.
     assert!(refusal(&retry(&mut guard, 15, "/a", &state, "allow_once")).contains("already used"));
+    // The server's own round on the approved call goes through once, answered as the server
+    // asked; presenting the server's state again is a new call, asked about again.
+    let server_state = passed["result"]["requestState"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let server_key = server_keys[0].clone();
+    let round = |guard: &mut Guarded, id: i64| {
+        guard.send_json(&modern_request(
+            id,
+            "tools/call",
+            json!({
+                "name": "delete_item",
+                "arguments": {"path": "/a"},
+                "inputResponses": {server_key.as_str(): {"action": "accept", "content": {"confirm": true, "reason": "r"}}},
+                "requestState": server_state,
+            }),
+        ));
+        answer(guard, id)
+    };
+    let done = round(&mut guard, 30);
+    assert_eq!(text_of(&done), "deleted /a (r)", "{done}");
+    let again = round(&mut guard, 31);
+    assert!(
+        again["result"]["inputRequests"]["dev.mcpguard/confirm"].is_object(),
+        "a replayed server round skipped approval: {again}"
+    );
+    // A made-up state of the server's kind, with no approved call behind it, is asked about.
+    guard.send_json(&modern_request(
+        32,
+        "tools/call",
+        json!({"name": "delete_item", "arguments": {"path": "/c"}, "requestState": "v1.made-up"}),
+    ));
+    let asked = answer(&guard, 32);
+    assert!(
+        asked["result"]["inputRequests"]["dev.mcpguard/confirm"].is_object(),
+        "{asked}"
+    );
     // Expired.
     let state = first_round(&mut guard, 16, "/a");
     std::thread::sleep(Duration::from_millis(3500));
