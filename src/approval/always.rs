@@ -89,10 +89,43 @@ pub(crate) fn load(path: &Path) -> Result<File, AlwaysError> {
             });
         }
     };
+    check_owner(path)?;
     toml::from_str(&text).map_err(|e| AlwaysError::Parse {
         path: path.to_owned(),
         message: e.to_string(),
     })
+}
+
+/// An approvals file anyone but this user could have written allows nothing.
+fn check_owner(path: &Path) -> Result<(), AlwaysError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path).map_err(|source| AlwaysError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let uid = nix::unistd::geteuid().as_raw();
+    let problem = if !meta.file_type().is_file() {
+        Some("it is not a regular file".to_owned())
+    } else if meta.uid() != uid {
+        Some(format!(
+            "it belongs to uid {}, not to you (uid {uid})",
+            meta.uid()
+        ))
+    } else if meta.mode() & 0o022 != 0 {
+        Some(format!(
+            "others may write it (mode {:o})",
+            meta.mode() & 0o777
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(AlwaysError::Parse {
+            path: path.to_owned(),
+            message: format!("{problem}, so its approvals are not used"),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Writes `file` to `path` whole, through a temporary file and a rename (0600).

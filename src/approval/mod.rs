@@ -9,6 +9,7 @@
 pub(crate) mod always;
 pub(crate) mod digest;
 pub(crate) mod elicit;
+pub(crate) mod peer;
 pub(crate) mod present;
 pub(crate) mod request_state;
 pub(crate) mod runtime_dir;
@@ -86,8 +87,12 @@ pub(crate) enum Choice {
 pub(crate) enum Approver {
     /// The agent's user, through elicitation or `input_required`.
     Client,
-    /// `mcpguard approve`, run by this uid.
-    Socket { uid: u32 },
+    /// `mcpguard approve`, run by this uid as this process.
+    Socket {
+        uid: u32,
+        pid: u32,
+        program: Option<String>,
+    },
     /// The controlling terminal.
     Tty,
 }
@@ -105,14 +110,17 @@ impl Approver {
     pub(crate) fn describe(&self) -> String {
         match self {
             Approver::Client => "elicit".to_owned(),
-            Approver::Socket { uid } => format!("socket uid={uid}"),
+            Approver::Socket { uid, pid, program } => format!(
+                "socket uid={uid} pid={pid} {}",
+                program.as_deref().unwrap_or("?")
+            ),
             Approver::Tty => "tty".to_owned(),
         }
     }
 
     pub(crate) fn uid(&self) -> Option<u32> {
         match self {
-            Approver::Socket { uid } => Some(*uid),
+            Approver::Socket { uid, .. } => Some(*uid),
             _ => None,
         }
     }

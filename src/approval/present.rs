@@ -34,8 +34,10 @@ impl Drop for Watching {
 }
 
 /// Whether an approver holds its mark in `dir`. Marks left by approvers that died are
-/// unlocked, so they do not count (and are removed).
-pub(crate) fn someone_watching(dir: &Path) -> bool {
+/// unlocked, so they do not count (and are removed); nor does the mark of a process that
+/// may not answer for this session (`peer`: the agent's own children), whose answers would
+/// be refused.
+pub(crate) fn someone_watching(dir: &Path, origin: Option<&super::peer::Origin>) -> bool {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return false;
     };
@@ -43,9 +45,13 @@ pub(crate) fn someone_watching(dir: &Path) -> bool {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if !(name.starts_with("approver-") && name.ends_with(".lock")) {
+        let Some(pid) = name
+            .strip_prefix("approver-")
+            .and_then(|rest| rest.strip_suffix(".lock"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
             continue;
-        }
+        };
         let Ok(file) = File::open(entry.path()) else {
             continue;
         };
@@ -54,7 +60,7 @@ pub(crate) fn someone_watching(dir: &Path) -> bool {
             Ok(_unlocked) => {
                 let _ = std::fs::remove_file(entry.path());
             }
-            Err(_) => watching = true,
+            Err(_) => watching |= origin.is_none_or(|o| o.refusal(pid).is_none()),
         }
     }
     watching
@@ -65,16 +71,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_mark_counts_while_it_is_held() {
+    fn a_mark_counts_while_it_is_held_by_a_process_that_may_answer() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(!someone_watching(dir.path()));
+        // Seen from a session this test process has nothing to do with.
+        let stranger = super::super::peer::Origin {
+            own: u32::MAX - 1,
+            agent: Some(u32::MAX - 2),
+            session: u32::MAX - 3,
+        };
+        assert!(!someone_watching(dir.path(), Some(&stranger)));
         let mark = Watching::start(dir.path()).unwrap();
-        assert!(someone_watching(dir.path()));
+        assert!(someone_watching(dir.path(), Some(&stranger)));
+        // Seen from this process's own session, its mark is its own child's: not a person.
+        let own = super::super::peer::Origin::of_this_process();
+        assert!(!someone_watching(dir.path(), Some(&own)));
         drop(mark);
-        assert!(!someone_watching(dir.path()));
+        assert!(!someone_watching(dir.path(), Some(&stranger)));
         // A mark whose approver died (the file stays, the lock does not).
         std::fs::write(dir.path().join("approver-1.lock"), "").unwrap();
-        assert!(!someone_watching(dir.path()));
+        assert!(!someone_watching(dir.path(), Some(&stranger)));
         assert!(!dir.path().join("approver-1.lock").exists());
     }
 }

@@ -7,10 +7,12 @@
 //! sessions and asking one. The server in the sandbox cannot reach the directory: it is not
 //! in its view.
 
+use super::peer::Origin;
 use super::wire::{self, Reply, Request};
 use super::{Answer, Approver, Choice};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
@@ -38,8 +40,14 @@ impl Drop for Bound {
     }
 }
 
-/// Binds this process's socket in `dir` and serves it with `desk` (needs a runtime).
-pub(crate) fn serve(dir: &Path, desk: Arc<dyn Desk>) -> std::io::Result<Bound> {
+/// Connections served at once; more are closed at once (an approver needs one).
+const MAX_CONNECTIONS: usize = 16;
+/// How long a connection may stay silent before it is closed.
+const IDLE: Duration = Duration::from_secs(30);
+
+/// Binds this process's socket in `dir` and serves it with `desk` (needs a runtime);
+/// `origin` tells which processes may answer.
+pub(crate) fn serve(dir: &Path, desk: Arc<dyn Desk>, origin: Origin) -> std::io::Result<Bound> {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join(format!("{}.sock", std::process::id()));
     // Only a process with this pid (an earlier one, long gone) can have left it.
@@ -47,18 +55,37 @@ pub(crate) fn serve(dir: &Path, desk: Arc<dyn Desk>) -> std::io::Result<Bound> {
     let listener = UnixListener::bind(&path)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     let me = nix::unistd::geteuid().as_raw();
+    let open = Arc::new(AtomicUsize::new(0));
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let uid = stream.peer_cred().map(|c| c.uid()).ok();
-            let desk = Arc::clone(&desk);
-            tokio::spawn(async move {
-                match uid {
-                    Some(uid) if uid == me => converse(stream, uid, desk).await,
-                    other => refuse(stream, other, me).await,
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    // Out of descriptors, most likely: wait rather than spin.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
                 }
+            };
+            if open.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                drop(stream);
+                continue;
+            }
+            let credentials = stream.peer_cred().ok();
+            let uid = credentials.map(|c| c.uid());
+            let pid = credentials
+                .and_then(|c| c.pid())
+                .and_then(|p| u32::try_from(p).ok());
+            let desk = Arc::clone(&desk);
+            let open = Arc::clone(&open);
+            open.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                match (uid, pid) {
+                    (Some(uid), Some(pid)) if uid == me => {
+                        converse(stream, Peer { uid, pid }, origin, desk).await;
+                    }
+                    (other, _) => refuse(stream, other, me).await,
+                }
+                open.fetch_sub(1, Ordering::SeqCst);
             });
         }
     });
@@ -88,15 +115,22 @@ fn line(reply: &Reply) -> String {
     text
 }
 
-async fn converse(stream: UnixStream, uid: u32, desk: Arc<dyn Desk>) {
+/// Who is on the other end of a connection.
+#[derive(Debug, Clone, Copy)]
+struct Peer {
+    uid: u32,
+    pid: u32,
+}
+
+async fn converse(stream: UnixStream, peer: Peer, origin: Origin, desk: Arc<dyn Desk>) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read).take(wire::MAX_LINE as u64 * 64);
     let mut text = String::new();
     loop {
         text.clear();
-        match reader.read_line(&mut text).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) if n > wire::MAX_LINE => {
+        match tokio::time::timeout(IDLE, reader.read_line(&mut text)).await {
+            Ok(Ok(0) | Err(_)) | Err(_) => return,
+            Ok(Ok(n)) if n > wire::MAX_LINE => {
                 let _ = write
                     .write_all(line(&Reply::refused("request line too long")).as_bytes())
                     .await;
@@ -114,21 +148,39 @@ async fn converse(stream: UnixStream, uid: u32, desk: Arc<dyn Desk>) {
                 allow,
                 scope,
                 pattern,
-            }) => {
-                let answer = Answer {
-                    choice: if allow {
-                        Choice::Allow(scope)
-                    } else {
-                        Choice::Deny(format!("denied with mcpguard approve (uid {uid})"))
-                    },
-                    approver: Approver::Socket { uid },
-                    pattern,
-                };
-                match desk.answer(&id, answer) {
-                    Ok(()) => Reply::done(),
-                    Err(why) => Reply::refused(why),
+            }) => match origin.refusal(peer.pid) {
+                Some(why) => {
+                    tracing::warn!(
+                        "refused an answer to approval {} from pid {}: {why}",
+                        crate::terminal::escape(&id),
+                        peer.pid
+                    );
+                    Reply::refused(format!("this answer is not taken: {why}"))
                 }
-            }
+                None => {
+                    let answer = Answer {
+                        choice: if allow {
+                            Choice::Allow(scope)
+                        } else {
+                            Choice::Deny(format!(
+                                "denied with mcpguard approve (uid {}, pid {})",
+                                peer.uid, peer.pid
+                            ))
+                        },
+                        approver: Approver::Socket {
+                            uid: peer.uid,
+                            pid: peer.pid,
+                            program: super::peer::program(peer.pid)
+                                .map(|p| p.display().to_string()),
+                        },
+                        pattern,
+                    };
+                    match desk.answer(&id, answer) {
+                        Ok(()) => Reply::done(),
+                        Err(why) => Reply::refused(why),
+                    }
+                }
+            },
             Err(e) => Reply::refused(format!("unreadable request: {e}")),
         };
         if write.write_all(line(&reply).as_bytes()).await.is_err() {
@@ -164,7 +216,8 @@ pub(crate) fn ask(path: &Path, request: &Request) -> std::io::Result<Reply> {
     text.push('\n');
     stream.write_all(text.as_bytes())?;
     let mut answer = String::new();
-    std::io::BufReader::new(stream).read_line(&mut answer)?;
+    // A reply lists pending calls with their arguments: bounded all the same.
+    std::io::Read::take(std::io::BufReader::new(stream), 64 << 20).read_line(&mut answer)?;
     serde_json::from_str(&answer).map_err(|e| {
         std::io::Error::other(format!("unreadable reply from {}: {e}", path.display()))
     })

@@ -214,7 +214,11 @@ mod tests {
     fn allow() -> Answer {
         Answer {
             choice: Choice::Allow(Scope::Once),
-            approver: Approver::Socket { uid: 1000 },
+            approver: Approver::Socket {
+                uid: 1000,
+                pid: 4242,
+                program: None,
+            },
             pattern: None,
         }
     }

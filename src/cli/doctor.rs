@@ -168,7 +168,7 @@ fn approval_channels(fixes: &mut Vec<String>) -> Vec<String> {
     match runtime_dir::ensure() {
         Ok(dir) => {
             let running = crate::approval::socket::sessions(&dir).len();
-            let watching = if present::someone_watching(&dir) {
+            let watching = if present::someone_watching(&dir, None) {
                 "an `mcpguard approve` is running"
             } else {
                 "no `mcpguard approve` is running (start one to answer calls)"

@@ -92,7 +92,9 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
     let plan = match sandbox::host_facts(&request) {
         Ok(facts) => plan::build(&request, &facts),
         Err(PlanError::Program(e)) => return Err(Refusal::program(&e)),
-        Err(e @ PlanError::Grant { .. }) => return Err(Refusal::config(e)),
+        Err(e @ (PlanError::Grant { .. } | PlanError::OwnFiles { .. })) => {
+            return Err(Refusal::config(e));
+        }
         Err(e) => return Err(Refusal::internal(e)),
     };
     let hidden = hidden_arguments(&plan);

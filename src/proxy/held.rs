@@ -72,7 +72,9 @@ pub(crate) fn reachable(
                 why_not.push("the client did not declare elicitation (tools.approval \"elicit\")".to_owned());
             }
             Channel::Socket => match &state.approval_dir {
-                Some(dir) if present::someone_watching(dir) => return Ok(Channel::Socket),
+                Some(dir) if present::someone_watching(dir, Some(&state.origin)) => {
+                    return Ok(Channel::Socket);
+                }
                 Some(_) => why_not.push(
                     "no `mcpguard approve` is running (start one in a terminal, then retry the call)"
                         .to_owned(),

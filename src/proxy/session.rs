@@ -364,7 +364,8 @@ fn serve_approvals(shared: &Arc<Shared>) -> Option<crate::approval::socket::Boun
         }
     };
     let desk: Arc<dyn crate::approval::socket::Desk> = shared.clone();
-    match crate::approval::socket::serve(&dir, desk) {
+    let origin = shared.lock().origin;
+    match crate::approval::socket::serve(&dir, desk, origin) {
         Ok(bound) => {
             tracing::debug!(%server, "approval socket {}", bound.path().display());
             shared.lock().approval_dir = Some(dir);

@@ -65,6 +65,8 @@ pub(crate) struct State {
     pub(crate) signer: Option<crate::approval::request_state::Signer>,
     /// The directory of the approval socket this session serves (absent: not served).
     pub(crate) approval_dir: Option<std::path::PathBuf>,
+    /// Where this mcpguard sits among processes: who may answer its approvals.
+    pub(crate) origin: crate::approval::peer::Origin,
 }
 
 /// The pin file of this server identity and how changes are treated.
@@ -127,6 +129,7 @@ impl Shared {
                 client_elicits: false,
                 signer,
                 approval_dir: None,
+                origin: crate::approval::peer::Origin::of_this_process(),
             }),
         }
     }

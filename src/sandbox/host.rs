@@ -25,6 +25,38 @@ pub(crate) enum PlanError {
     NoHome,
     #[error("could not create the cache directory {path}: {source}")]
     Cache { path: PathBuf, source: io::Error },
+    #[error(
+        "{flag} {path}: this is inside mcpguard's own files ({own}: the audit trail, pins, approvals or \
+         approval sockets), which no server may see; grant a directory outside it"
+    )]
+    OwnFiles {
+        flag: &'static str,
+        path: PathBuf,
+        own: PathBuf,
+    },
+}
+
+/// mcpguard's own directories (state, settings, approval sockets, caches), as named and as
+/// they resolve: no server may see them, whatever it was granted (a server that could read
+/// the approval socket or write the approvals file could approve its own calls).
+pub(crate) fn guard_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    let named = [
+        paths::state_dir(),
+        paths::config_dir(),
+        Some(paths::runtime_dir()),
+        paths::cache_dir(),
+    ];
+    for dir in named.into_iter().flatten() {
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        if let Ok(real) = std::fs::canonicalize(&dir)
+            && real != dir
+        {
+            dirs.push(real);
+        }
+        dirs.push(crate::fspath::lexical_normalize(&dir));
+    }
+    dirs
 }
 
 /// Gathers what the plan needs to know about this machine.
@@ -94,6 +126,19 @@ pub(crate) fn host_facts(request: &SandboxRequest) -> Result<HostFacts, PlanErro
             .map(PathBuf::from)
             .filter(|p| p.symlink_metadata().is_ok())
             .collect(),
+        guard_dirs: guard_dirs()
+            .into_iter()
+            .filter(|dir| {
+                // Made now if missing, so that a server granted a parent cannot make one
+                // of its own there for mcpguard to read later (an approvals file).
+                use std::os::unix::fs::DirBuilderExt;
+                let _ = std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir);
+                dir.is_dir()
+            })
+            .collect(),
     })
 }
 
@@ -130,7 +175,19 @@ pub(crate) fn check_grants(
                 source: e,
             })?;
             // `..` and `.` removed as written, so a grant names the directory it appears to.
-            Ok(crate::fspath::lexical_normalize(&absolute))
+            let normal = crate::fspath::lexical_normalize(&absolute);
+            let real = std::fs::canonicalize(&absolute).unwrap_or_else(|_| normal.clone());
+            if let Some(own) = guard_dirs()
+                .into_iter()
+                .find(|own| normal.starts_with(own) || real.starts_with(own))
+            {
+                return Err(PlanError::OwnFiles {
+                    flag,
+                    path: path.clone(),
+                    own,
+                });
+            }
+            Ok(normal)
         })
         .collect()
 }

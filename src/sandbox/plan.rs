@@ -88,6 +88,8 @@ pub(crate) struct HostFacts {
     pub(crate) caches: Vec<(PathBuf, PathBuf)>,
     /// Host files and directories hidden from the view even though their parent is shown.
     pub(crate) masked: Vec<PathBuf>,
+    /// mcpguard's own directories (`host::guard_dirs`), hidden wherever a grant shows them.
+    pub(crate) guard_dirs: Vec<PathBuf>,
 }
 
 impl Plan {
@@ -287,7 +289,18 @@ pub(crate) fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
         Mount::Bind { path, .. } | Mount::BindAt { target: path, .. } => path.components().count(),
         _ => 0,
     });
+    // mcpguard's own files under a directory the server was granted: hidden, after every
+    // bind (no grant lies inside them: `check_grants` refuses those).
+    let hidden: Vec<PathBuf> = facts
+        .guard_dirs
+        .iter()
+        .filter(|dir| shown_from_host(dir, &binds))
+        .cloned()
+        .collect();
     mounts.extend(binds);
+    for dir in hidden {
+        mounts.push(Mount::Mask { path: dir });
+    }
     if request.network == Network::Allowlist {
         // Names are looked up by the filter, never by the server: the resolver points at
         // the sandbox's own name server, and the hosts file knows only localhost.
@@ -380,6 +393,21 @@ pub(crate) fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
 }
 
 /// Whether `path` lies under one of `dirs` (already shown).
+/// Whether `dir` appears in the view as the host's own directory: the deepest mount that
+/// covers it binds the host path at the same place (not a tmpfs, not a cache bound
+/// elsewhere).
+fn shown_from_host(dir: &Path, binds: &[Mount]) -> bool {
+    binds
+        .iter()
+        .filter_map(|mount| match mount {
+            Mount::Bind { path, .. } if dir.starts_with(path) => Some((path, true)),
+            Mount::BindAt { target, .. } if dir.starts_with(target) => Some((target, false)),
+            _ => None,
+        })
+        .max_by_key(|(path, _)| path.components().count())
+        .is_some_and(|(_, from_host)| from_host)
+}
+
 pub(crate) fn covered_by(path: &Path, dirs: &[PathBuf]) -> bool {
     dirs.iter().any(|dir| path.starts_with(dir))
 }
@@ -532,7 +560,70 @@ mod tests {
                 p("/home/me/.npm"),
             )],
             masked: vec![p("/etc/shadow")],
+            guard_dirs: vec![
+                p("/home/me/.local/state/mcpguard"),
+                p("/home/me/.config/mcpguard"),
+                p("/run/user/1000/mcpguard"),
+                p("/home/me/.cache/mcpguard"),
+            ],
         }
+    }
+
+    #[test]
+    fn mcpguards_own_files_are_hidden_under_any_grant_that_shows_them() {
+        let masks = |read: Vec<PathBuf>, write: Vec<PathBuf>| -> Vec<PathBuf> {
+            let request = SandboxRequest {
+                read,
+                write,
+                ..request()
+            };
+            build(&request, &facts())
+                .mounts
+                .into_iter()
+                .filter_map(|m| match m {
+                    Mount::Mask { path } if !path.starts_with("/etc") => Some(path),
+                    _ => None,
+                })
+                .collect()
+        };
+        // Granted nothing that shows them: nothing to hide.
+        assert_eq!(
+            masks(vec![p("/home/me/docs")], vec![]),
+            Vec::<PathBuf>::new()
+        );
+        // The whole home writable: state, settings and the caches of every server are hidden.
+        assert_eq!(
+            masks(vec![], vec![p("/home/me")]),
+            vec![
+                p("/home/me/.local/state/mcpguard"),
+                p("/home/me/.config/mcpguard"),
+                p("/home/me/.cache/mcpguard")
+            ]
+        );
+        // The runtime directory of the session bus, granted for D-Bus: the sockets are hidden.
+        assert_eq!(
+            masks(vec![p("/run/user/1000")], vec![]),
+            vec![p("/run/user/1000/mcpguard")]
+        );
+        // Hidden after every bind, so no grant can show them again.
+        let plan = build(
+            &SandboxRequest {
+                write: vec![p("/home/me")],
+                ..request()
+            },
+            &facts(),
+        );
+        let last_bind = plan
+            .mounts
+            .iter()
+            .rposition(|m| matches!(m, Mount::Bind { .. } | Mount::BindAt { .. }))
+            .unwrap();
+        let first_own_mask = plan
+            .mounts
+            .iter()
+            .position(|m| matches!(m, Mount::Mask { path } if path.ends_with("mcpguard")))
+            .unwrap();
+        assert!(first_own_mask > last_bind);
     }
 
     fn request() -> SandboxRequest {

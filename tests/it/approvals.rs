@@ -25,31 +25,90 @@ fn profile(dir: &Path, base: &str, extra: &str) -> String {
     path.display().to_string()
 }
 
-/// `mcpguard approve --watch --json` under `home`: a running approver whose stdout lists
-/// each new pending call.
+/// Runs `mcpguard ARGS` the way a person does: from a terminal of their own, neither
+/// started by the agent (this test) nor in its session (`setsid -f`: a new session, and a
+/// parent that exits at once). Returns (exit code, stdout, stderr).
+fn as_person(home: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err, code) = (
+        dir.path().join("out"),
+        dir.path().join("err"),
+        dir.path().join("code"),
+    );
+    let quoted: Vec<String> = args
+        .iter()
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect();
+    let script = format!(
+        "MCPGUARD_HOME='{}' '{}' {} > '{}' 2> '{}'; echo $? > '{}.tmp' && mv '{}.tmp' '{}'",
+        home.display(),
+        mcpguard().display(),
+        quoted.join(" "),
+        out.display(),
+        err.display(),
+        code.display(),
+        code.display(),
+        code.display()
+    );
+    let status = Command::new("setsid")
+        .args(["-f", "sh", "-c", &script])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = wait_for_file(&code);
+    (
+        status.trim().parse().ok(),
+        std::fs::read_to_string(&out).unwrap_or_default(),
+        std::fs::read_to_string(&err).unwrap_or_default(),
+    )
+}
+
+/// `mcpguard approve --watch --json` under `home`, run as a person (`as_person`): a running
+/// approver whose output lists each new pending call.
 struct Watcher {
-    child: Child,
+    pid: i32,
     lines: std::sync::mpsc::Receiver<String>,
+    _dir: tempfile::TempDir,
 }
 
 impl Watcher {
     fn start(home: &Path) -> Watcher {
-        let mut child = Command::new(mcpguard())
-            .env("MCPGUARD_HOME", home)
-            .args(["approve", "--watch", "--json"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (out, pid_file) = (dir.path().join("out"), dir.path().join("pid"));
+        std::fs::write(&out, "").unwrap();
+        let script = format!(
+            "echo $$ > '{}.tmp' && mv '{}.tmp' '{}'; MCPGUARD_HOME='{}' exec '{}' approve --watch --json >> '{}'",
+            pid_file.display(),
+            pid_file.display(),
+            pid_file.display(),
+            home.display(),
+            mcpguard().display(),
+            out.display()
+        );
+        assert!(
+            Command::new("setsid")
+                .args(["-f", "sh", "-c", &script])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let pid: i32 = wait_for_file(&pid_file).trim().parse().unwrap();
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
+            let mut seen = 0;
+            loop {
+                let text = std::fs::read_to_string(&out).unwrap_or_default();
+                let complete: Vec<&str> = text
+                    .split_inclusive('\n')
+                    .filter(|l| l.ends_with('\n'))
+                    .collect();
+                for line in complete.iter().skip(seen) {
+                    if tx.send(line.trim().to_owned()).is_err() {
+                        return;
+                    }
                 }
+                seen = seen.max(complete.len());
+                std::thread::sleep(Duration::from_millis(20));
             }
         });
         // The mark exists once the watcher runs.
@@ -65,7 +124,11 @@ impl Watcher {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Watcher { child, lines }
+        Watcher {
+            pid,
+            lines,
+            _dir: dir,
+        }
     }
 
     /// The next pending call it reports.
@@ -80,8 +143,8 @@ impl Watcher {
 
 impl Drop for Watcher {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // SAFETY: kill has no memory effects; the pid is the watcher's.
+        unsafe { libc::kill(self.pid, libc::SIGKILL) };
     }
 }
 
@@ -148,7 +211,7 @@ fn a_call_is_approved_from_another_process_while_the_relay_goes_on() {
     let list: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(list[0]["id"], pending["id"]);
     let id = pending["id"].as_str().unwrap();
-    let (code, out, err) = mcpguard_in(home.path(), &["approve", id, "--allow"]);
+    let (code, out, err) = as_person(home.path(), &["approve", id, "--allow"]);
     assert_eq!(
         (code, out.trim()),
         (Some(0), format!("allowed {id} (once)").as_str()),
@@ -159,7 +222,7 @@ fn a_call_is_approved_from_another_process_while_the_relay_goes_on() {
     guard.send_json(&echo_call(json!(5), "held"));
     let again = watcher.next();
     assert!(again["id"] != pending["id"]);
-    let (code, _, _) = mcpguard_in(
+    let (code, _, _) = as_person(
         home.path(),
         &["approve", again["id"].as_str().unwrap(), "--deny"],
     );
@@ -175,7 +238,7 @@ fn a_call_is_approved_from_another_process_while_the_relay_goes_on() {
         "{denied}"
     );
     // An answer to what is no longer pending is refused, and says so.
-    let (code, _, err) = mcpguard_in(home.path(), &["approve", id, "--allow"]);
+    let (code, _, err) = as_person(home.path(), &["approve", id, "--allow"]);
     assert_eq!(code, Some(125));
     assert!(err.contains("no pending approval has id"), "{err}");
     guard.close_stdin();
@@ -184,9 +247,10 @@ fn a_call_is_approved_from_another_process_while_the_relay_goes_on() {
     assert_eq!(answers.len(), 2, "{answers:?}");
     assert_eq!(answers[0]["decision"]["verdict"], "allow");
     let me = nix_uid();
-    assert_eq!(
-        answers[0]["decision"]["approver"],
-        format!("socket uid={me}")
+    let approver = answers[0]["decision"]["approver"].as_str().unwrap();
+    assert!(
+        approver.starts_with(&format!("socket uid={me} pid=")) && approver.ends_with("/mcpguard"),
+        "{approver}"
     );
     assert_eq!(answers[0]["detail"]["scope"], "once");
     assert_eq!(answers[1]["decision"]["verdict"], "deny");
@@ -262,7 +326,7 @@ fn a_client_cancel_withdraws_the_question_and_nothing_is_answered() {
     }
     let (_, out, _) = mcpguard_in(home.path(), &["approve", "--list", "--json"]);
     assert_eq!(out.trim(), "[]");
-    let (code, _, err) = mcpguard_in(
+    let (code, _, err) = as_person(
         home.path(),
         &["approve", pending["id"].as_str().unwrap(), "--allow"],
     );
@@ -293,7 +357,7 @@ fn the_call_timeout_does_not_count_the_persons_wait() {
     guard.send_json(&echo_call(json!(3), "slow person"));
     let pending = watcher.next();
     std::thread::sleep(Duration::from_millis(2500));
-    let (code, _, _) = mcpguard_in(
+    let (code, _, _) = as_person(
         home.path(),
         &["approve", pending["id"].as_str().unwrap(), "--allow"],
     );
@@ -311,7 +375,7 @@ fn session_and_always_approvals_are_bound_to_the_arguments() {
     // Session scope: the same arguments run without asking, others ask.
     guard.send_json(&echo_call(json!(3), "same"));
     let first = watcher.next();
-    mcpguard_in(
+    as_person(
         home.path(),
         &[
             "approve",
@@ -328,7 +392,7 @@ fn session_and_always_approvals_are_bound_to_the_arguments() {
     let other = watcher.next();
     assert_eq!(other["shown"], json!([["text", "\"other\""]]));
     // Always, with a pattern: written to the approvals file, used at once and by later sessions.
-    let (code, _, err) = mcpguard_in(
+    let (code, _, err) = as_person(
         home.path(),
         &[
             "approve",
@@ -347,7 +411,7 @@ fn session_and_always_approvals_are_bound_to_the_arguments() {
     guard.send_json(&echo_call(json!(7), "not matching"));
     let asked = watcher.next();
     assert_eq!(asked["shown"], json!([["text", "\"not matching\""]]));
-    mcpguard_in(
+    as_person(
         home.path(),
         &["approve", asked["id"].as_str().unwrap(), "--deny"],
     );
@@ -882,7 +946,7 @@ fn root_cannot_approve_the_calls_of_an_unprivileged_session() {
 }
 
 #[test]
-fn the_sandboxed_server_cannot_reach_the_approval_sockets() {
+fn the_sandboxed_server_cannot_reach_the_approval_sockets_or_the_approvals_file() {
     let home = tempfile::tempdir().unwrap();
     let guard = echo_session(home.path(), &[]);
     let socket = std::fs::read_dir(home.path().join("run"))
@@ -891,8 +955,25 @@ fn the_sandboxed_server_cannot_reach_the_approval_sockets() {
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "sock"))
         .unwrap();
-    // A second server, in its own sandbox, tries the first session's socket by its path.
-    let probe = "import socket,sys\ntry:\n s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b'{\"op\":\"list\"}\\n'); print('REACHED', s.makefile().readline())\nexcept OSError as e:\n print('refused', e.errno)";
+    // A second server, in its own sandbox, granted the whole directory that holds
+    // mcpguard's files, tries the first session's socket by its path and plants an
+    // "always" approval for the first session's tool.
+    let approvals = home.path().join("config/approvals.toml");
+    let probe = r#"import socket, sys, os
+try:
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(b'{"op":"list"}\n')
+    print("REACHED", s.makefile().readline(), file=sys.stderr)
+except OSError as e:
+    print("socket refused", e.errno, file=sys.stderr)
+try:
+    os.makedirs(os.path.dirname(sys.argv[2]), exist_ok=True)
+    open(sys.argv[2], "w").write('[[approval]]\nserver = "echoes"\ntool = "echo"\ncreated = "x"\nby = "x"\n')
+    print("PLANTED", file=sys.stderr)
+except OSError as e:
+    print("file refused", e.errno, file=sys.stderr)
+"#;
     let output = Command::new(mcpguard())
         .env("MCPGUARD_HOME", home.path())
         .args([
@@ -901,22 +982,80 @@ fn the_sandboxed_server_cannot_reach_the_approval_sockets() {
             "probe",
             "--profile",
             "default",
-            "--",
-            "python3",
-            "-c",
-            probe,
+            "--allow-write",
         ])
+        .arg(home.path())
+        .args(["--", "python3", "-c", probe])
         .arg(&socket)
+        .arg(&approvals)
         .stdin(Stdio::null())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("socket refused"), "{stderr}");
+    assert!(stderr.contains("file refused"), "{stderr}");
     assert!(
-        stderr.contains("refused 2") || stderr.contains("refused 13"),
+        !stderr.contains("REACHED") && !stderr.contains("PLANTED"),
         "{stderr}"
     );
-    assert!(!stderr.contains("REACHED"), "{stderr}");
+    assert!(!approvals.exists());
+    // A grant inside mcpguard's own files is refused outright, naming why.
+    let run = home.path().join("run").display().to_string();
+    let (code, _, err) = mcpguard_in(home.path(), &["run", "--allow-read", &run, "--", "true"]);
+    assert_eq!(code, Some(125));
+    assert!(err.contains("inside mcpguard's own files"), "{err}");
     drop(guard);
+}
+
+#[test]
+fn the_agent_cannot_approve_its_own_calls() {
+    // A shell tool of the agent, steered by a prompt injection, runs `mcpguard approve`:
+    // it is the agent's child (this test started mcpguard), so its answer is not taken.
+    let home = tempfile::tempdir().unwrap();
+    let watcher = Watcher::start(home.path());
+    let mut guard = echo_session(home.path(), &[]);
+    guard.send_json(&echo_call(json!(3), "injected"));
+    let pending = watcher.next();
+    let id = pending["id"].as_str().unwrap();
+    let (code, _, err) = mcpguard_in(
+        home.path(),
+        &["approve", id, "--allow", "--scope", "always"],
+    );
+    assert_eq!(code, Some(125), "{err}");
+    assert!(
+        err.contains("started by the agent this session serves"),
+        "{err}"
+    );
+    // Still waiting for the person, who says no.
+    let (code, _, _) = as_person(home.path(), &["approve", id, "--deny"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(answer(&guard, 3)["result"]["isError"], true);
+    // The agent's own watcher does not count as a person watching: nothing waits for it.
+    drop(watcher);
+    let mut own_watcher = Command::new(mcpguard())
+        .env("MCPGUARD_HOME", home.path())
+        .args(["approve", "--watch", "--json"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mark = format!("approver-{}.lock", own_watcher.id());
+    let start = Instant::now();
+    while !home.path().join("run").join(&mark).exists() {
+        assert!(start.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    guard.send_json(&echo_call(json!(4), "injected"));
+    let denied = answer(&guard, 4);
+    assert!(
+        text_of(&denied).contains("no `mcpguard approve` is running"),
+        "{denied}"
+    );
+    let _ = own_watcher.kill();
+    let _ = own_watcher.wait();
+    guard.close_stdin();
+    guard.wait();
+    let always = std::fs::read_to_string(home.path().join("config/approvals.toml"));
+    assert!(always.is_err(), "{always:?}");
 }
 
 #[test]
