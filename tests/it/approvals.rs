@@ -9,7 +9,7 @@ use crate::common::*;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const MODERN: &str = "2026-07-28";
