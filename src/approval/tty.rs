@@ -27,9 +27,16 @@ fn open_tty() -> Option<OwnedFd> {
     .ok()
 }
 
-/// Whether mcpguard has a controlling terminal to ask on.
+/// Whether mcpguard has a controlling terminal to ask on: one that reads lines. A terminal
+/// in raw mode belongs to a full-screen program (the agent's own interface): a question
+/// there would take its keystrokes and never see an answer.
 pub(crate) fn available() -> bool {
-    open_tty().is_some()
+    open_tty().is_some_and(|tty| {
+        nix::sys::termios::tcgetattr(&tty).is_ok_and(|mode| {
+            mode.local_flags
+                .contains(nix::sys::termios::LocalFlags::ICANON)
+        })
+    })
 }
 
 /// What a typed line means.
@@ -74,7 +81,7 @@ pub(crate) fn ask(question: &str, closed: &AtomicBool) -> Option<Choice> {
             return None;
         }
         typed.extend_from_slice(&byte[..n]);
-        while let Some(end) = typed.iter().position(|b| *b == b'\n') {
+        while let Some(end) = typed.iter().position(|b| *b == b'\n' || *b == b'\r') {
             let line: Vec<u8> = typed.drain(..=end).collect();
             match read_choice(&String::from_utf8_lossy(&line)) {
                 Some(choice) => return Some(choice),

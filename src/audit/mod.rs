@@ -421,7 +421,7 @@ impl AuditLog {
         approver: Option<String>,
         wait_ms: f64,
         detail: Value,
-    ) {
+    ) -> Result<(), Unrecorded> {
         let mut record = self.base(EventKind::ApprovalAnswer);
         record.method = Some("tools/call".to_owned());
         record.tool = Some(self.redactor.string(tool));
@@ -434,7 +434,7 @@ impl AuditLog {
         record.detail = self.detail(detail);
         // Synced like a request's record: at once for a denial, with the session's end for
         // an approval (the call it lets through is not held up by a disk flush).
-        self.record(record, sync);
+        self.write(record, sync)
     }
 
     /// A resource limit reached (`detail.limit` names which: `cache`).

@@ -22,18 +22,13 @@ pub(crate) fn run(command: ApprovalsCommand) -> anyhow::Result<u8> {
                 return Ok(0);
             }
             for (n, entry) in file.entries.iter().enumerate() {
-                let arguments = if entry.arguments.is_empty() {
-                    "any arguments".to_owned()
-                } else {
-                    always::format_patterns(&entry.arguments)
-                };
                 writeln!(
                     out,
                     "{}  {} › {}  {}  (by {}, {})",
                     n + 1,
                     terminal::escape(&entry.server),
                     terminal::escape(&entry.tool),
-                    terminal::escape(&arguments),
+                    terminal::escape(&entry.shown()),
                     terminal::escape(&entry.by),
                     terminal::escape(&entry.created)
                 )?;
@@ -45,31 +40,28 @@ pub(crate) fn run(command: ApprovalsCommand) -> anyhow::Result<u8> {
             server,
             all,
         } => {
-            let mut file = always::load(&path)?;
-            let total = file.entries.len();
-            if let Some(bad) = numbers.iter().find(|n| **n == 0 || **n > total) {
-                anyhow::bail!(
-                    "there is no approval number {bad} ({total} in {}; see mcpguard approvals list)",
-                    path.display()
-                );
-            }
-            let mut n = 0;
-            file.entries.retain(|entry| {
-                n += 1;
-                let revoked = all
-                    || numbers.contains(&n)
-                    || server.as_deref().is_some_and(|s| s == entry.server);
-                !revoked
-            });
-            let revoked = total - file.entries.len();
-            if revoked > 0 {
-                always::save(&path, &file)?;
-            }
-            writeln!(
-                out,
-                "revoked {revoked} approval(s); {} left",
-                file.entries.len()
-            )?;
+            let shown = path.display().to_string();
+            let (revoked, left) = always::update(&path, |file| {
+                let total = file.entries.len();
+                if let Some(bad) = numbers.iter().find(|n| **n == 0 || **n > total) {
+                    return Err(always::AlwaysError::Pattern {
+                        key: format!("approval {bad}"),
+                        message: format!(
+                            "there is none: {total} in {shown} (see mcpguard approvals list)"
+                        ),
+                    });
+                }
+                let mut n = 0;
+                file.entries.retain(|entry| {
+                    n += 1;
+                    let revoked = all
+                        || numbers.contains(&n)
+                        || server.as_deref().is_some_and(|s| s == entry.server);
+                    !revoked
+                });
+                Ok((total - file.entries.len(), file.entries.len()))
+            })?;
+            writeln!(out, "revoked {revoked} approval(s); {left} left")?;
             Ok(0)
         }
     }

@@ -58,15 +58,16 @@ fn answer(id: &str, args: &ApproveArgs) -> anyhow::Result<u8> {
     if !args.allow && !args.deny {
         bail!("say what to do with {id}: --allow or --deny");
     }
-    let pattern = match &args.pattern {
-        Some(_) if args.scope != Scope::Always => {
-            bail!("--pattern goes with --scope always")
-        }
-        Some(text) => {
-            Some(always::parse_patterns(text).map_err(|e| anyhow::anyhow!("--pattern: {e}"))?)
-        }
-        None => None,
-    };
+    if !args.pattern.is_empty() && args.scope != Scope::Always {
+        bail!("--pattern goes with --scope always");
+    }
+    let mut widened = always::ArgPatterns::new();
+    for text in &args.pattern {
+        let (key, glob) =
+            always::parse_pattern(text).map_err(|e| anyhow::anyhow!("--pattern: {e}"))?;
+        widened.insert(key, glob);
+    }
+    let pattern = (!widened.is_empty()).then_some(widened);
     let dir = runtime_dir::existing()?.with_context(|| {
         format!("no session is running that could hold {id} (no approval directory)")
     })?;
@@ -171,6 +172,59 @@ fn details(view: &View) -> String {
     text
 }
 
+/// The globs for an "always" answer: one field per string argument, filled with its exact
+/// value (glob characters escaped), for the person to widen; every other value stays
+/// exact. None: given up (an empty field).
+fn widen(
+    term: &dialoguer::console::Term,
+    view: &View,
+) -> anyhow::Result<Option<always::ArgPatterns>> {
+    let mut widened = always::ArgPatterns::new();
+    let Some(map) = view.arguments.as_object() else {
+        return Ok(Some(widened));
+    };
+    term.write_line(
+        "Always: a later call runs without asking when it has exactly these arguments, each \
+         string matching its glob (* within a path segment, ** across them) and every other \
+         value the same. An empty glob gives up.",
+    )?;
+    for (key, value) in map {
+        let Some(text) = value.as_str() else {
+            term.write_line(&format!(
+                "  {}: {} (exactly)",
+                terminal::escape(key),
+                crate::columns::clip(&terminal::escape(&value.to_string()), 80)
+            ))?;
+            continue;
+        };
+        if terminal::escape(text) != text {
+            // Not editable as typed text without showing control characters: kept exact.
+            term.write_line(&format!(
+                "  {}: kept exactly (it holds control characters)",
+                terminal::escape(key)
+            ))?;
+            continue;
+        }
+        let glob: String = dialoguer::Input::new()
+            .with_prompt(format!("  {} (glob)", terminal::escape(key)))
+            .with_initial_text(globset::escape(text))
+            .allow_empty(true)
+            .validate_with(|typed: &String| {
+                if typed.is_empty() {
+                    Ok(())
+                } else {
+                    always::check_glob(typed)
+                }
+            })
+            .interact_text_on(term)?;
+        if glob.is_empty() {
+            return Ok(None);
+        }
+        widened.insert(key.clone(), glob);
+    }
+    Ok(Some(widened))
+}
+
 /// One line for the list.
 fn summary(view: &View) -> String {
     let arguments: Vec<String> = view
@@ -221,41 +275,41 @@ fn interactive(dir: &Path) -> anyhow::Result<u8> {
         let choices = [
             "Allow once",
             "Allow for this session (same arguments)",
-            "Allow always (calls matching a pattern)",
+            "Allow always (calls with these arguments, strings widened to a glob)",
             "Deny",
+            "Show every argument in full",
             "Back to the list",
         ];
-        let Some(action) = dialoguer::Select::new()
-            .with_prompt(format!(
-                "{} › {}",
-                terminal::escape(&view.server),
-                terminal::escape(&view.tool)
-            ))
-            .items(choices)
-            .default(0)
-            .interact_on_opt(&term)?
-        else {
-            continue;
-        };
-        let (allow, scope, pattern) = match action {
-            0 => (true, Scope::Once, None),
-            1 => (true, Scope::Session, None),
-            2 => {
-                let exact = always::format_patterns(&always::exact_patterns(&view.arguments));
-                let typed: String = dialoguer::Input::new()
-                    .with_prompt("Arguments to match (KEY=GLOB, ...; arguments not named are free)")
-                    .with_initial_text(exact)
-                    .allow_empty(true)
-                    .validate_with(|text: &String| always::parse_patterns(text).map(|_| ()))
-                    .interact_text_on(&term)?;
-                (
-                    true,
-                    Scope::Always,
-                    Some(always::parse_patterns(&typed).map_err(anyhow::Error::msg)?),
-                )
+        let decided = loop {
+            let Some(action) = dialoguer::Select::new()
+                .with_prompt(format!(
+                    "{} › {}",
+                    terminal::escape(&view.server),
+                    terminal::escape(&view.tool)
+                ))
+                .items(choices)
+                .default(0)
+                .interact_on_opt(&term)?
+            else {
+                break None;
+            };
+            match action {
+                0 => break Some((true, Scope::Once, None)),
+                1 => break Some((true, Scope::Session, None)),
+                2 => match widen(&term, view)? {
+                    Some(widened) => break Some((true, Scope::Always, Some(widened))),
+                    None => continue,
+                },
+                3 => break Some((false, Scope::Once, None)),
+                4 => {
+                    let full = serde_json::to_string_pretty(&view.arguments)?;
+                    term.write_line(&terminal::escape_json(&full))?;
+                }
+                _ => break None,
             }
-            3 => (false, Scope::Once, None),
-            _ => continue,
+        };
+        let Some((allow, scope, pattern)) = decided else {
+            continue;
         };
         let path = dir.join(format!("{}.sock", view.pid));
         let request = Request::Answer {

@@ -118,13 +118,15 @@ pub(crate) struct ApproveArgs {
     #[arg(long, requires = "id")]
     pub(crate) deny: bool,
     /// How far an allow reaches: this call, the same call for the rest of the session, or
-    /// always (calls whose arguments match `--pattern`, written to your approvals file).
+    /// always (calls with these arguments, strings widened by `--pattern`, written to your
+    /// approvals file).
     #[arg(long, value_enum, default_value = "once", requires = "allow")]
     pub(crate) scope: crate::approval::Scope,
-    /// For `--scope always`: `KEY=GLOB, ...` that a call's arguments must match (default:
-    /// exactly this call's arguments). Arguments not named are free.
-    #[arg(long, value_name = "KEY=GLOB,...", requires = "allow")]
-    pub(crate) pattern: Option<String>,
+    /// For `--scope always`: the glob a string argument of later calls may match instead of
+    /// this call's exact value (repeat for each argument to widen). Later calls must have
+    /// exactly this call's arguments, every other one equal to this call's.
+    #[arg(long, value_name = "KEY=GLOB", requires = "allow")]
+    pub(crate) pattern: Vec<String>,
     /// Print the pending calls and end.
     #[arg(long)]
     pub(crate) list: bool,

@@ -86,6 +86,7 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
         shutdown_grace: args.shutdown_grace,
         start_hints: Vec::new(),
         workspace: vars.workspace.clone(),
+        server_identity: String::new(),
     };
     let (request, egress) =
         sandbox_request(&args, &profile, &config.server_name).map_err(Refusal::config)?;
@@ -103,6 +104,7 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
     }
     let config = SessionConfig {
         start_hints: hidden.iter().map(Hidden::hint).collect(),
+        server_identity: sandbox::host::identity(&request),
         ..config
     };
     if args.dry_run {

@@ -69,17 +69,23 @@ pub(crate) fn result_is_error(raw: &str) -> bool {
             .is_ok_and(|v| v.get("isError") == Some(&serde_json::Value::Bool(true)))
 }
 
-/// Whether a result is a 2026-07-28 `input_required` answer (the server asks the client
-/// something before it completes the call).
-pub(crate) fn asks_for_input(raw: &str) -> bool {
+/// The `requestState` of a 2026-07-28 `input_required` answer (the server asks the client
+/// something before it completes the call); None for any other result.
+pub(crate) fn input_request_state(raw: &str) -> Option<String> {
     #[derive(Deserialize)]
     struct Kind<'a> {
         #[serde(rename = "resultType", borrow, default)]
         result_type: Option<std::borrow::Cow<'a, str>>,
+        #[serde(rename = "requestState", default)]
+        request_state: Option<String>,
     }
-    raw.contains("resultType")
-        && serde_json::from_str::<Kind<'_>>(raw)
-            .is_ok_and(|k| k.result_type.as_deref() == Some("input_required"))
+    if !raw.contains("resultType") {
+        return None;
+    }
+    serde_json::from_str::<Kind<'_>>(raw)
+        .ok()
+        .filter(|k| k.result_type.as_deref() == Some("input_required"))
+        .map(|k| k.request_state.unwrap_or_default())
 }
 
 #[cfg(test)]

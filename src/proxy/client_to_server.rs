@@ -546,8 +546,15 @@ fn approval_of(
         return Ok((approval, None));
     };
     if !request_state.starts_with(PREFIX) {
-        approval.server_round = true;
-        return Ok((approval, None));
+        approval.server_state = Some(crate::audit::chain::sha256_hex(request_state.as_bytes()));
+        // The server's own round: its state goes on untouched, and an answer under
+        // mcpguard's key, which no question of the server's asked, does not.
+        let ours = content
+            .and_then(|c| c.get("inputResponses"))
+            .and_then(|r| r.get(INPUT_KEY))
+            .is_some();
+        let rewritten = ours.then(|| without_our_round(id, content, true));
+        return Ok((approval, rewritten));
     }
     let tool = name.unwrap_or("?");
     let arguments = content
@@ -562,7 +569,7 @@ fn approval_of(
                 wait_ms: f64| {
         tracing::info!(server = %shared.config.server_name, "blocked tools/call {tool} (id {id}): {reason}");
         if let Some(audit) = state.audit.as_mut() {
-            audit.approval_answer(
+            let _ = audit.approval_answer(
                 tool,
                 recording::id_value(id),
                 crate::audit::DecisionRef { verdict: "deny", rule: "approval", reason: &reason },
@@ -579,7 +586,10 @@ fn approval_of(
         None => Err(crate::approval::request_state::Refused::Forged),
     };
     let claims = match redeemed {
-        Ok(claims) => claims,
+        Ok(claims) => {
+            state.approvals.redeemed(&claims.approval);
+            claims
+        }
         Err(refused) => {
             let reason = format!("this retry of `{tool}` is refused: {refused}");
             return Err(deny(state, reason, None, None, 0.0));
@@ -612,7 +622,7 @@ fn approval_of(
             }
             let reason = format!("approved by elicit ({})", scope.name());
             if let Some(audit) = state.audit.as_mut() {
-                audit.approval_answer(
+                let written = audit.approval_answer(
                     tool,
                     recording::id_value(id),
                     crate::audit::DecisionRef { verdict: "allow", rule: "approval", reason: &reason },
@@ -620,18 +630,36 @@ fn approval_of(
                     wait_ms,
                     serde_json::json!({"approval": claims.approval, "outcome": "allowed", "channel": "elicit", "scope": scope.name(), "wait_ms": wait_ms as u64, "digest": digest.0}),
                 );
+                if written.is_err() && audit.refuses_unrecorded() {
+                    // The trail cannot hold who approved it: not relayed.
+                    return Err(crate::jsonrpc::reply::denial_line(
+                        id,
+                        "denied.audit",
+                        "audit.on-failure",
+                        "the call was approved, but the audit trail cannot record the approval \
+                         (audit.on-failure = \"refuse\"); ask again once the trail is writable",
+                        modern,
+                    ));
+                }
             }
             approval.approved = Some(reason);
-            Ok((approval, Some(without_our_round(id, content))))
+            Ok((approval, Some(without_our_round(id, content, false))))
         }
     }
 }
 
-/// The retry as the server must see it: mcpguard's `requestState` and its answer taken out.
-fn without_our_round(id: &RequestId, content: Option<&serde_json::Value>) -> Bytes {
+/// The retry as the server must see it: mcpguard's answer taken out, and its
+/// `requestState` too unless `keep_state` (the state is the server's own).
+fn without_our_round(
+    id: &RequestId,
+    content: Option<&serde_json::Value>,
+    keep_state: bool,
+) -> Bytes {
     let mut params = content.cloned().unwrap_or_default();
     if let Some(map) = params.as_object_mut() {
-        map.remove("requestState");
+        if !keep_state {
+            map.remove("requestState");
+        }
         let now_empty = match map.get_mut("inputResponses") {
             Some(serde_json::Value::Object(responses)) => {
                 responses.remove(INPUT_KEY);

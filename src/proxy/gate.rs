@@ -44,8 +44,9 @@ pub(crate) struct CallApproval {
     /// The person approved this very call in the round it retries (mcpguard's own
     /// `requestState`, checked); the text says by whom.
     pub(crate) approved: Option<String>,
-    /// It carries a `requestState` of the server's own (a round of the server's questions).
-    pub(crate) server_round: bool,
+    /// It carries a `requestState` of the server's own (a round of the server's
+    /// questions): the state's hash.
+    pub(crate) server_state: Option<String>,
     /// Its `_meta` client capabilities declare form elicitation (2026-07-28 era).
     pub(crate) client_elicits: bool,
 }
@@ -291,11 +292,19 @@ fn route(
     }
     // One retry per round the server opened: taken here, opened again if the server asks
     // once more.
-    if approval.server_round && state.approvals.take_continuation(digest) {
+    if let Some(server_state) = &approval.server_state
+        && state.approvals.take_continuation(digest, server_state)
+    {
         return Route::Granted("a round of the server's own questions on an approved call".into());
     }
-    if let Some(entry) = held::always_allows(&shared.config.server_name, tool, arguments) {
+    if let Some(entry) = held::always_allows(&shared.config, tool, arguments) {
         return Route::Granted(format!("approved always ({entry})"));
+    }
+    if state.approvals.waiting() >= crate::approval::table::MAX_WAITING {
+        return Route::Nobody(vec![format!(
+            "{} calls already wait for approval in this session",
+            crate::approval::table::MAX_WAITING
+        )]);
     }
     let channels = shared
         .policy
@@ -316,6 +325,15 @@ fn input_required(shared: &Shared, state: &mut State, id: &RequestId, ask: HoldR
         .as_ref()
         .map_or(crate::approval::DEFAULT_TIMEOUT, |p| p.approval_timeout);
     let (approval_id, _) = state.approvals.next_ids();
+    state.approvals.issue(
+        approval_id.clone(),
+        crate::approval::table::Issued {
+            tool: ask.tool.clone(),
+            call_id: id.clone(),
+            digest: ask.digest.clone(),
+            issued: std::time::Instant::now(),
+        },
+    );
     let issued = state.signer.as_ref().map(|signer| {
         signer.issue(
             &ask.tool,

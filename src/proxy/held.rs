@@ -321,6 +321,9 @@ impl Waiter {
         self.outlets.to_client.send(Bytes::from(line)).await;
     }
 
+    /// Records how the approval ended; false when the trail refuses to go on without the
+    /// record (`audit.on-failure = "refuse"`) and could not write it.
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
         state: &mut State,
@@ -329,15 +332,28 @@ impl Waiter {
         answer: Option<&Answer>,
         outcome: &str,
         waited: Duration,
-    ) {
+        always: Option<Value>,
+    ) -> bool {
         let Some(audit) = state.audit.as_mut() else {
-            return;
+            return true;
         };
         let scope = answer.and_then(|a| match a.choice {
             Choice::Allow(scope) => Some(scope.name()),
             Choice::Deny(_) => None,
         });
-        audit.approval_answer(
+        let mut detail = json!({
+            "approval": self.approval_id,
+            "outcome": outcome,
+            "channel": answer.map(|a| a.approver.channel().name()),
+            "uid": answer.and_then(|a| a.approver.uid()),
+            "scope": scope,
+            "wait_ms": waited.as_millis() as u64,
+            "digest": self.request.digest.0,
+        });
+        if let Some(always) = always {
+            detail["always"] = always;
+        }
+        let written = audit.approval_answer(
             &self.request.tool,
             super::recording::id_value(&self.id),
             DecisionRef {
@@ -347,21 +363,39 @@ impl Waiter {
             },
             answer.map(|a| a.approver.describe()),
             waited.as_secs_f64() * 1000.0,
-            json!({
-                "approval": self.approval_id,
-                "outcome": outcome,
-                "channel": answer.map(|a| a.approver.channel().name()),
-                "uid": answer.and_then(|a| a.approver.uid()),
-                "scope": scope,
-                "wait_ms": waited.as_millis() as u64,
-                "digest": self.request.digest.0,
-            }),
+            detail,
         );
+        written.is_ok() || !audit.refuses_unrecorded()
+    }
+
+    async fn deny(&self, code: &str, rule: &str, reason: &str) {
+        let modern = self.shared.lock().era == Era::Modern;
+        self.outlets
+            .to_client
+            .send(reply::denial_line(&self.id, code, rule, reason, modern))
+            .await;
     }
 
     async fn answered(self, answer: Answer, waited: Duration) {
         let server = self.shared.config.server_name.clone();
         let tool = crate::terminal::escape(&self.request.tool).into_owned();
+        // Cancelled by the client in the instant since the answer: nothing more is sent.
+        let cancelled = self.shared.lock().approvals.take_released(&self.id);
+        if cancelled {
+            let mut state = self.shared.lock();
+            let reason = "the client cancelled the call as it was answered";
+            self.record(
+                &mut state,
+                "deny",
+                reason,
+                Some(&answer),
+                "withdrawn",
+                waited,
+                None,
+            );
+            tracing::info!(%server, "tools/call {tool} (id {}) cancelled by the client as it was answered; not relayed", self.id);
+            return;
+        }
         match &answer.choice {
             Choice::Deny(why) => {
                 let reason = format!(
@@ -370,20 +404,18 @@ impl Waiter {
                 );
                 {
                     let mut state = self.shared.lock();
-                    self.record(&mut state, "deny", &reason, Some(&answer), "denied", waited);
+                    self.record(
+                        &mut state,
+                        "deny",
+                        &reason,
+                        Some(&answer),
+                        "denied",
+                        waited,
+                        None,
+                    );
                 }
                 tracing::info!(%server, "tools/call {tool} (id {}) denied: {why}", self.id);
-                let modern = self.shared.lock().era == Era::Modern;
-                self.outlets
-                    .to_client
-                    .send(reply::denial_line(
-                        &self.id,
-                        "denied.approval",
-                        "approval",
-                        &reason,
-                        modern,
-                    ))
-                    .await;
+                self.deny("denied.approval", "approval", &reason).await;
             }
             Choice::Allow(scope) => {
                 let reason = format!(
@@ -391,44 +423,60 @@ impl Waiter {
                     answer.approver.describe(),
                     scope.name()
                 );
-                let kept = if *scope == Scope::Always {
-                    keep_always(&server, &self.request, &answer)
-                } else {
-                    Ok(())
-                };
-                let deadline = {
+                let kept = (*scope == Scope::Always)
+                    .then(|| keep_always(&self.shared.config, &self.request, &answer));
+                let always = kept.as_ref().map(|kept| match kept {
+                    Ok(entry) => json!({"entry": entry, "saved": true}),
+                    Err(why) => json!({"saved": false, "error": why.to_string()}),
+                });
+                let relayed = {
                     let mut state = self.shared.lock();
                     if *scope == Scope::Session {
                         state.approvals.grant_session(self.request.digest.clone());
                     }
-                    self.record(
+                    if self.record(
                         &mut state,
                         "allow",
                         &reason,
                         Some(&answer),
                         "allowed",
                         waited,
-                    );
-                    let deadline = self
-                        .shared
-                        .config
-                        .call_timeout
-                        .map(|limit| Instant::now() + limit);
-                    let generation = state.pending.client_request(
-                        self.id.clone(),
-                        crate::mcp::methods::TOOLS_CALL,
-                        Some(self.request.tool.clone()),
-                        self.progress_token.clone(),
-                        deadline,
-                    );
-                    state
-                        .pending
-                        .mark_approved(&self.id, self.request.digest.clone());
-                    deadline.map(|d| (d, generation))
+                        always,
+                    ) {
+                        let deadline = self
+                            .shared
+                            .config
+                            .call_timeout
+                            .map(|limit| Instant::now() + limit);
+                        let generation = state.pending.client_request(
+                            self.id.clone(),
+                            crate::mcp::methods::TOOLS_CALL,
+                            Some(self.request.tool.clone()),
+                            self.progress_token.clone(),
+                            deadline,
+                        );
+                        state
+                            .pending
+                            .mark_approved(&self.id, self.request.digest.clone());
+                        Some(deadline.map(|d| (d, generation)))
+                    } else {
+                        None
+                    }
                 };
-                if let Err(why) = kept {
+                if let Some(Err(why)) = &kept {
                     tracing::warn!(%server, "the approval of {tool} was not kept for later: {why}");
                 }
+                let Some(deadline) = relayed else {
+                    // The trail cannot hold who approved it: not relayed.
+                    self.deny(
+                        "denied.audit",
+                        "audit.on-failure",
+                        "the call was approved, but the audit trail cannot record the approval \
+                         (audit.on-failure = \"refuse\"); ask again once the trail is writable",
+                    )
+                    .await;
+                    return;
+                };
                 tracing::info!(%server, "tools/call {tool} (id {}) {reason}; relayed", self.id);
                 if let Some((deadline, generation)) = deadline {
                     timeout::arm(
@@ -456,7 +504,7 @@ impl Waiter {
         );
         let modern = {
             let mut state = self.shared.lock();
-            self.record(&mut state, "deny", &reason, None, "timeout", waited);
+            self.record(&mut state, "deny", &reason, None, "timeout", waited, None);
             state.era == Era::Modern
         };
         tracing::warn!(
@@ -479,41 +527,47 @@ impl Waiter {
     }
 }
 
-/// Writes the rule an "always" answer asked for (the exact call unless a pattern came with it).
+/// Writes the entry an "always" answer asked for: the exact call, with the string
+/// arguments the person widened to their globs. Returns the entry as listed.
 fn keep_always(
-    server: &str,
+    config: &super::shared::SessionConfig,
     request: &HoldRequest,
     answer: &Answer,
-) -> Result<(), always::AlwaysError> {
+) -> Result<String, always::AlwaysError> {
     let path = always::path()?;
-    let mut file = always::load(&path)?;
-    let arguments = answer
-        .pattern
-        .clone()
-        .unwrap_or_else(|| always::exact_patterns(&request.arguments));
-    always::check(&arguments)?;
-    file.entries.push(always::Entry {
-        server: server.to_owned(),
-        tool: request.tool.clone(),
-        arguments,
-        created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        by: answer.approver.describe(),
-    });
-    always::save(&path, &file)
+    let entry = always::entry_for(
+        &config.server_name,
+        &config.server_identity,
+        &request.tool,
+        &request.arguments,
+        &answer.pattern.clone().unwrap_or_default(),
+        humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        answer.approver.describe(),
+    )?;
+    let shown = entry.shown();
+    always::update(&path, |file| {
+        file.entries.push(entry);
+        Ok(())
+    })?;
+    Ok(shown)
 }
 
 /// Whether the user's approvals file allows this call; a file that cannot be read allows
-/// nothing (and says why once per call).
-pub(crate) fn always_allows(server: &str, tool: &str, arguments: Option<&Value>) -> Option<String> {
+/// nothing (and says why).
+pub(crate) fn always_allows(
+    config: &super::shared::SessionConfig,
+    tool: &str,
+    arguments: Option<&Value>,
+) -> Option<String> {
     let path = always::path().ok()?;
     match always::load(&path) {
         Ok(file) => file
             .entries
             .iter()
-            .position(|entry| entry.allows(server, tool, arguments))
-            .map(|n| format!("{}#{}", path.display(), n + 1)),
+            .position(|entry| entry.allows(&config.server_identity, tool, arguments))
+            .map(|n| format!("{} entry {}", path.display(), n + 1)),
         Err(e) => {
-            tracing::warn!(server, "{e}");
+            tracing::warn!(server = %config.server_name, "{e}");
             None
         }
     }
@@ -522,13 +576,31 @@ pub(crate) fn always_allows(server: &str, tool: &str, arguments: Option<&Value>)
 /// Answers every call still held when the session ends.
 pub(crate) fn end_all(shared: &Shared, why: &str) -> Vec<Bytes> {
     let mut state = shared.lock();
+    // Questions put in an `input_required` answer that no retry answered.
+    let unanswered = state.approvals.drain_issued();
+    if let Some(audit) = state.audit.as_mut() {
+        for (approval, issued) in unanswered {
+            let _ = audit.approval_answer(
+                &issued.tool,
+                super::recording::id_value(&issued.call_id),
+                DecisionRef {
+                    verdict: "deny",
+                    rule: "approval",
+                    reason: "the client never retried with an answer to the approval request",
+                },
+                None,
+                issued.issued.elapsed().as_secs_f64() * 1000.0,
+                json!({"approval": approval, "outcome": "unanswered", "channel": "elicit", "digest": issued.digest.0}),
+            );
+        }
+    }
     let asks = state.approvals.drain();
     let modern = state.era == Era::Modern;
     let mut lines = Vec::new();
     for ask in asks {
         let reason = format!("the call needed approval and {why} before anyone answered");
         if let Some(audit) = state.audit.as_mut() {
-            audit.approval_answer(
+            let _ = audit.approval_answer(
                 &ask.tool,
                 super::recording::id_value(&ask.call_id),
                 DecisionRef {
@@ -556,9 +628,13 @@ pub(crate) fn end_all(shared: &Shared, why: &str) -> Vec<Bytes> {
 /// is answered. Returns the line that takes the question back from the client, if it was
 /// asked there.
 pub(crate) fn withdraw(state: &mut State, id: &RequestId) -> Option<Option<Bytes>> {
-    let ask = state.approvals.withdraw_call(id)?;
+    let ask = match state.approvals.withdraw_call(id)? {
+        crate::approval::table::Withdrawal::Asked(ask) => ask,
+        // Answered an instant ago: its waiter stops it and records that.
+        crate::approval::table::Withdrawal::Released => return Some(None),
+    };
     if let Some(audit) = state.audit.as_mut() {
-        audit.approval_answer(
+        let _ = audit.approval_answer(
             &ask.tool,
             super::recording::id_value(&ask.call_id),
             DecisionRef {

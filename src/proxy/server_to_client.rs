@@ -43,6 +43,10 @@ pub(crate) enum ServerEnd {
     ClientGone,
 }
 
+/// How long the retry that answers a server's own question about an approved call may
+/// take (it must carry the server's exact `requestState`).
+const CONTINUATION: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// What one server line leads to.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Outcome {
@@ -256,17 +260,17 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, bytes: usize) -> Fat
                     if let Some(digest) = &request.approved {
                         // The server's own questions about an approved call are rounds of
                         // it: the retries that answer them are not asked about again.
-                        if result.is_some_and(|r| crate::mcp::tool_call::asks_for_input(r.get())) {
-                            let timeout = shared
-                                .policy
-                                .as_ref()
-                                .map_or(crate::approval::DEFAULT_TIMEOUT, |p| p.approval_timeout);
-                            state.approvals.allow_continuation(
+                        match result
+                            .and_then(|r| crate::mcp::tool_call::input_request_state(r.get()))
+                        {
+                            // The retry that carries exactly this state continues the call; a
+                            // person may take a while over the server's own question.
+                            Some(request_state) => state.approvals.allow_continuation(
                                 digest.clone(),
-                                std::time::Instant::now() + timeout,
-                            );
-                        } else {
-                            state.approvals.complete(digest);
+                                crate::audit::chain::sha256_hex(request_state.as_bytes()),
+                                std::time::Instant::now() + CONTINUATION,
+                            ),
+                            None => state.approvals.complete(digest),
                         }
                     }
                 }
@@ -626,6 +630,7 @@ mod tests {
             shutdown_grace: Duration::from_secs(1),
             start_hints: Vec::new(),
             workspace: "/w".into(),
+            server_identity: "t-0".into(),
         }))
     }
 

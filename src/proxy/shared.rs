@@ -31,6 +31,9 @@ pub(crate) struct SessionConfig {
     pub(crate) start_hints: Vec<String>,
     /// What `${workspace}` stands for in this session's profile.
     pub(crate) workspace: std::path::PathBuf,
+    /// The server's identity: its name and a digest of the command it runs (what "always"
+    /// approvals are bound to).
+    pub(crate) server_identity: String,
 }
 
 pub(crate) struct Shared {
@@ -198,10 +201,26 @@ impl crate::approval::socket::Desk for Shared {
     }
 
     fn answer(&self, id: &str, answer: crate::approval::Answer) -> Result<(), String> {
-        if let Some(pattern) = &answer.pattern {
-            crate::approval::always::check(pattern).map_err(|e| e.to_string())?;
+        let mut state = self.lock();
+        if answer.choice == crate::approval::Choice::Allow(crate::approval::Scope::Always) {
+            // The entry it would write must be valid before the answer is taken.
+            let ask = state
+                .approvals
+                .pending()
+                .find(|ask| ask.id == id)
+                .ok_or_else(|| format!("no pending approval has id {id}"))?;
+            crate::approval::always::entry_for(
+                &self.config.server_name,
+                &self.config.server_identity,
+                &ask.tool,
+                &ask.arguments,
+                &answer.pattern.clone().unwrap_or_default(),
+                String::new(),
+                String::new(),
+            )
+            .map_err(|e| e.to_string())?;
         }
-        self.lock()
+        state
             .approvals
             .answer(id, answer)
             .map(|_| ())

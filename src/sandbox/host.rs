@@ -156,6 +156,17 @@ pub(crate) fn cache_key(name: &str, program: &Path, argv: &[String]) -> String {
     format!("{}-{}", crate::fspath::safe_component(name), &digest[..16])
 }
 
+/// The server's identity as the plan sees it: its name and a digest of the program as
+/// resolved here and every argument (as its cache is keyed).
+pub(crate) fn identity(request: &SandboxRequest) -> String {
+    let program = request.argv.first().cloned().unwrap_or_default();
+    let resolved = crate::program::resolve_or_explain(&program, paths::search_path().as_deref())
+        .map(|p| std::path::absolute(&p).unwrap_or(p))
+        .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+        .unwrap_or_else(|_| PathBuf::from(&program));
+    cache_key(&request.server_name, &resolved, &request.argv)
+}
+
 /// Checks the paths the user granted and makes them absolute.
 pub(crate) fn check_grants(
     paths: &[PathBuf],

@@ -1120,6 +1120,23 @@ fn the_interactive_view_approves_and_denies_in_a_real_terminal() {
         denied["result"]["_meta"]["dev.mcpguard/decision"]["code"],
         "denied.approval"
     );
+    // Always, widened in the view: the field holds the exact value; edited to a glob.
+    guard.send_json(&echo_call(json!(5), "from the view"));
+    wait_for("1 call(s) wait for approval");
+    tmux(&["send-keys", "Enter"]);
+    wait_for("Back to the list");
+    tmux(&["send-keys", "Down", "Down", "Enter"]);
+    wait_for("text (glob)");
+    for _ in 0.." the view".len() {
+        tmux(&["send-keys", "BSpace"]);
+    }
+    tmux(&["send-keys", "-l", "*"]);
+    tmux(&["send-keys", "Enter"]);
+    assert_eq!(text_of(&answer(&guard, 5)), "from the view");
+    guard.send_json(&echo_call(json!(6), "from anywhere"));
+    assert_eq!(text_of(&answer(&guard, 6)), "from anywhere");
+    let (_, listed, _) = mcpguard_in(home.path(), &["approvals", "list"]);
+    assert!(listed.contains("echoes › echo  text=from*"), "{listed}");
     tmux(&["kill-server"]);
     guard.close_stdin();
     guard.wait();
