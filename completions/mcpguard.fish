@@ -191,10 +191,10 @@ complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "list" -d 'Each server\'s cache directory and the space it takes'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Empty caches: those of the server named with --server, or every server\'s. Everything in a cache can be fetched again; a running session keeps what it already opened'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c mcpguard -n "__fish_mcpguard_using_subcommand approve" -l scope -d 'How far an allow reaches: this call, the same call for the rest of the session, or always (calls whose arguments match `--pattern`, written to your approvals file)' -r -f -a "once\t'This call only'
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand approve" -l scope -d 'How far an allow reaches: this call, the same call for the rest of the session, or always (calls with these arguments, strings widened by `--pattern`, written to your approvals file)' -r -f -a "once\t'This call only'
 session\t'The same tool with the same arguments, for as long as this mcpguard runs'
 always\t'Calls of this tool whose arguments match a pattern, from now on (written to the user\'s approvals file, `always`)'"
-complete -c mcpguard -n "__fish_mcpguard_using_subcommand approve" -l pattern -d 'For `--scope always`: `KEY=GLOB, ...` that a call\'s arguments must match (default: exactly this call\'s arguments). Arguments not named are free' -r
+complete -c mcpguard -n "__fish_mcpguard_using_subcommand approve" -l pattern -d 'For `--scope always`: the glob a string argument of later calls may match instead of this call\'s exact value (repeat for each argument to widen). Later calls must have exactly this call\'s arguments, every other one equal to this call\'s' -r
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand approve" -l log-dir -d 'Also write diagnostics to a daily rolling file in this directory' -r -F
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand approve" -l allow -d 'Let the call run'
 complete -c mcpguard -n "__fish_mcpguard_using_subcommand approve" -l deny -d 'Refuse the call (the model reads that a person denied it)'
