@@ -21,6 +21,7 @@ mod profile;
 mod program;
 mod proxy;
 mod sandbox;
+mod secrets;
 mod terminal;
 mod units;
 
@@ -30,5 +31,5 @@ pub use entry::main;
 #[doc(hidden)]
 pub mod bench {
     pub use crate::audit::record::ProfileRef;
-    pub use crate::audit::{AuditLog, DecisionRef, PayloadMode};
+    pub use crate::audit::{AuditLog, DecisionRef, Injected, PayloadMode};
 }

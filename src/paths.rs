@@ -1,7 +1,8 @@
 //! The environment mcpguard itself reads, and where it keeps its files. This is the only
 //! module that reads environment variables, so what mcpguard depends on is listed here:
 //! `PATH`, `HOME`, `XDG_RUNTIME_DIR`, `MCPGUARD_HOME` (moves all of mcpguard's own files under one directory,
-//! for tests and for people who want them elsewhere) and, for the sandbox, the rest of the
+//! for tests and for people who want them elsewhere), `DBUS_SESSION_BUS_ADDRESS` and
+//! `MCPGUARD_SECRET_STORE` (where credentials are kept) and, for the sandbox, the rest of the
 //! environment as the set of variables a user may pass through by name.
 
 use std::ffi::OsString;
@@ -60,6 +61,30 @@ pub(crate) fn runtime_dir() -> PathBuf {
         return per_user.join("mcpguard");
     }
     PathBuf::from(format!("/tmp/mcpguard-{uid}"))
+}
+
+/// The session bus the Secret Service would be reached on: `DBUS_SESSION_BUS_ADDRESS`, else
+/// the per-user bus socket when one exists.
+pub(crate) fn session_bus() -> Option<String> {
+    if let Some(address) = std::env::var("DBUS_SESSION_BUS_ADDRESS")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        return Some(address);
+    }
+    let uid = nix::unistd::getuid().as_raw();
+    let socket = PathBuf::from(format!("/run/user/{uid}/bus"));
+    socket
+        .exists()
+        .then(|| format!("unix:path={}", socket.display()))
+}
+
+/// `MCPGUARD_SECRET_STORE`: the credential store a user chose (`secret-service`,
+/// `keyutils`), when they chose one.
+pub(crate) fn secret_store_choice() -> Option<String> {
+    std::env::var("MCPGUARD_SECRET_STORE")
+        .ok()
+        .filter(|v| !v.is_empty())
 }
 
 /// What to say when `state_dir` has no answer.

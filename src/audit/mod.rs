@@ -13,6 +13,7 @@ pub(crate) mod writer;
 
 use crate::profile::model::AuditFailureMode;
 use record::{ClientInfo, Decision, EventKind, Payload, ProfileRef, Record, ResultInfo};
+pub use redact::Injected;
 use redact::Redactor;
 use serde_json::Value;
 use std::path::Path;
@@ -50,6 +51,8 @@ pub struct AuditLog {
     outage: Option<Outage>,
     on_failure: AuditFailureMode,
     redactor: Redactor,
+    /// Every value handed to the server, kept out of every record.
+    injected: Vec<Injected>,
     mode: PayloadMode,
     session: String,
     server: String,
@@ -72,8 +75,9 @@ impl AuditLog {
         server: &str,
         profile: ProfileRef,
         mode: PayloadMode,
-        injected: impl IntoIterator<Item = String>,
+        injected: impl IntoIterator<Item = Injected>,
     ) -> std::io::Result<Self> {
+        let injected: Vec<Injected> = injected.into_iter().collect();
         let writer = writer::AuditWriter::open(writer::server_dir(
             state,
             &crate::fspath::safe_component(server),
@@ -82,7 +86,8 @@ impl AuditLog {
             writer,
             outage: None,
             on_failure: AuditFailureMode::default(),
-            redactor: Redactor::new(injected),
+            redactor: Redactor::new(injected.clone()),
+            injected,
             mode,
             session: session_id(),
             server: server.to_owned(),
@@ -246,10 +251,27 @@ impl AuditLog {
         self.record(record, true);
     }
 
+    /// The server restarted with renewed credentials (what it runs as, its new pid).
+    pub fn server_restart(&mut self, detail: Value) {
+        let mut record = self.base(EventKind::ServerRestart);
+        record.detail = self.detail(detail);
+        self.record(record, true);
+    }
+
     pub fn sandbox(&mut self, detail: Value) {
         let mut record = self.base(EventKind::Sandbox);
         record.detail = self.detail(detail);
         self.record(record, true);
+    }
+
+    /// Keeps `more` (credentials handed to a restarted server) out of the records too.
+    pub(crate) fn learn_injected(&mut self, more: Vec<Injected>) {
+        for value in more {
+            if !self.injected.contains(&value) {
+                self.injected.push(value);
+            }
+        }
+        self.redactor = Redactor::new(self.injected.clone());
     }
 
     /// A string as it may be recorded.

@@ -81,11 +81,13 @@ pub enum EventKind {
     ApprovalAnswer,
     /// The trail is writable again after records were lost.
     AuditResumed,
+    /// The server was restarted between calls with freshly minted credentials.
+    ServerRestart,
     SessionEnd,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 20] = [
         EventKind::SessionStart,
         EventKind::Sandbox,
         EventKind::Request,
@@ -104,6 +106,7 @@ impl EventKind {
         EventKind::ApprovalRequest,
         EventKind::ApprovalAnswer,
         EventKind::AuditResumed,
+        EventKind::ServerRestart,
         EventKind::SessionEnd,
     ];
 
@@ -128,6 +131,7 @@ impl EventKind {
             EventKind::ApprovalRequest => "approval.request",
             EventKind::ApprovalAnswer => "approval.answer",
             EventKind::AuditResumed => "audit.resumed",
+            EventKind::ServerRestart => "server.restart",
             EventKind::SessionEnd => "session.end",
         }
     }

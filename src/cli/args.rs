@@ -94,6 +94,15 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Approvals(ApprovalsCommand),
 
+    /// Credentials in the OS keyring for servers: store, list, show, remove.
+    ///
+    /// A stored secret reaches a server only when its profile names it (`[secrets.VAR]`
+    /// with `key = "NAME"`) or the run says so (`--secret VAR=NAME`); it is kept in the
+    /// Secret Service when a session bus and a provider answer, else in the kernel keyring.
+    /// Values are never taken from the command line, and never shown unless asked for.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+
     /// Print a shell completion script: `mcpguard completions bash >
     /// /etc/bash_completion.d/mcpguard` (zsh: a `_mcpguard` file on `$fpath`; fish:
     /// `~/.config/fish/completions/mcpguard.fish`).
@@ -155,6 +164,44 @@ pub(crate) enum ApprovalsCommand {
         server: Option<String>,
         #[arg(long)]
         all: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SecretCommand {
+    /// Store a secret: its value from a terminal prompt (not echoed) or from stdin (one
+    /// trailing newline dropped), never from the command line.
+    Set {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// When the value itself expires (e.g. 30d for a token its issuer expires in 30
+        /// days): sessions refuse it after that, and `secret list` flags it when due.
+        #[arg(long, value_name = "DURATION")]
+        ttl: Option<String>,
+        /// The store to keep it in (default: the Secret Service when it answers, else
+        /// keyutils; or MCPGUARD_SECRET_STORE).
+        #[arg(long, value_name = "STORE", value_parser = ["secret-service", "keyutils"])]
+        store: Option<String>,
+    },
+    /// Every stored secret: its store, when it was set, when it expires, when a session
+    /// last used it, and whether it is due for rotation (never the values).
+    List {
+        /// As a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One secret's facts; `--reveal` prints its value instead.
+    Show {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Print the value on stdout.
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Remove a secret from its store.
+    Rm {
+        #[arg(value_name = "NAME")]
+        name: String,
     },
 }
 
@@ -334,6 +381,11 @@ pub(crate) struct RunArgs {
     /// multicast is refused unless the allowlist names that address itself.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub(crate) allow_host: Vec<String>,
+
+    /// Hand the server a stored secret (`mcpguard secret set NAME`) as its variable VAR
+    /// (repeatable); the value never appears in argv, records or output.
+    #[arg(long, value_name = "VAR=NAME")]
+    pub(crate) secret: Vec<String>,
 
     /// Pass a host environment variable to the server (`NAME`), or set one (`NAME=VALUE`)
     /// (repeatable). The server gets only PATH, HOME, TMPDIR, LANG, LANGUAGE, LC_ALL, TZ,

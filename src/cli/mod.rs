@@ -13,6 +13,7 @@ pub(crate) mod output;
 pub(crate) mod pins;
 pub(crate) mod profile;
 pub(crate) mod run;
+pub(crate) mod secret;
 pub(crate) mod server_name;
 pub(crate) mod usage;
 
@@ -30,6 +31,7 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Cache(command) => cache::run(command),
         Command::Approve(args) => approve::run(args),
         Command::Approvals(command) => approvals::run(command),
+        Command::Secret(command) => secret::run(command),
         Command::Completions { shell } => generate::completions(shell),
         Command::Man => generate::man_page(),
     }

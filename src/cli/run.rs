@@ -3,6 +3,7 @@
 
 use super::args::{NetArg, RunArgs};
 use crate::audit::record::ProfileRef;
+use crate::audit::redact::Injected;
 use crate::audit::{AuditLog, PayloadMode, chain};
 use crate::egress::EgressConfig;
 use crate::egress::allowlist::Allowlist;
@@ -21,6 +22,7 @@ use crate::sandbox::limits::ResourceLimits;
 use crate::sandbox::plan::{self, EgressPlan, EnvGrant, Layer, Network, Plan, SandboxRequest};
 use crate::sandbox::visibility::{self, Hidden};
 use crate::sandbox::{self, PlanError};
+use crate::secrets::credentials::{self, Credential};
 use crate::units;
 use anyhow::Context;
 use std::io::Write;
@@ -90,6 +92,9 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
     };
     let (request, egress) =
         sandbox_request(&args, &profile, &config.server_name).map_err(Refusal::config)?;
+    let credentials = credentials::configured(&profile.secrets, &args.secret)
+        .context("credentials")
+        .map_err(Refusal::config)?;
     let plan = match sandbox::host_facts(&request) {
         Ok(facts) => plan::build(&request, &facts),
         Err(PlanError::Program(e)) => return Err(Refusal::program(&e)),
@@ -108,12 +113,27 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
         ..config
     };
     if args.dry_run {
-        return match dry_run(&plan, &config, &profile, egress.as_ref(), &hidden) {
+        return match dry_run(
+            &plan,
+            &config,
+            &profile,
+            egress.as_ref(),
+            &hidden,
+            &credentials,
+        ) {
             // A reader that stopped reading the plan is a normal end.
             Err(e) if super::output::closed(&e) => Ok(0),
             other => Ok(other?),
         };
     }
+    // Fetched before anything starts: a credential that cannot be had stops the session
+    // with its reason, and this process holds the values from here on.
+    let issued = if credentials.is_empty() {
+        None
+    } else {
+        crate::secrets::keep_private();
+        Some(credentials::issue(&credentials).map_err(Refusal::config)?)
+    };
     sandbox::create_caches(&plan).map_err(Refusal::internal)?;
     if plan.network == Network::Host {
         tracing::warn!(
@@ -132,6 +152,10 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
             &request,
             &config.server_name,
             args.audit_payloads,
+            issued
+                .as_ref()
+                .map(|i| i.injected.clone())
+                .unwrap_or_default(),
         )?)
     };
     check_cache(&plan, &config.server_name, audit.as_mut());
@@ -152,6 +176,8 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
         Launch {
             plan: Box::new(plan),
             egress,
+            credentials,
+            issued,
         },
         config,
         audit,
@@ -223,6 +249,7 @@ fn open_audit(
     request: &SandboxRequest,
     server: &str,
     mode: PayloadMode,
+    credentials: Vec<Injected>,
 ) -> anyhow::Result<AuditLog> {
     let state = paths::state_dir().context(paths::NO_STATE_DIR)?;
     let mut effective = serde_json::to_vec(profile)?;
@@ -244,7 +271,11 @@ fn open_audit(
         .env
         .iter()
         .filter(|(k, _)| granted.contains(&k.as_str()))
-        .map(|(_, v)| v.clone());
+        .map(|(k, v)| Injected {
+            name: k.clone(),
+            value: v.clone(),
+        })
+        .chain(credentials);
     let name = if profile.profile.name.is_empty() {
         "unnamed".to_owned()
     } else {
@@ -454,6 +485,7 @@ fn dry_run(
     profile: &Profile,
     egress: Option<&EgressConfig>,
     hidden: &[Hidden],
+    credentials: &[Credential],
 ) -> anyhow::Result<u8> {
     let mut out = super::output::stdout();
     writeln!(out, "mcpguard run (dry run: nothing was started)")?;
@@ -551,6 +583,35 @@ fn dry_run(
     )?;
     let names: Vec<&str> = plan.env.iter().map(|(k, _)| k.as_str()).collect();
     writeln!(out, "  environment:     {}", names.join(" "))?;
+    for credential in credentials {
+        writeln!(
+            out,
+            "  credential:      {} from secret {}{}{}, {}",
+            credential.variable,
+            credential.key,
+            if credential.mint.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", minted by {}",
+                    crate::terminal::escape(&serde_json::to_string(&credential.mint)?)
+                )
+            },
+            credential
+                .ttl
+                .map(|ttl| format!(", renewed every {}", humantime::format_duration(ttl)))
+                .unwrap_or_default(),
+            match credential.delivery {
+                crate::profile::model::Delivery::Env => "in the environment".to_owned(),
+                crate::profile::model::Delivery::File => format!(
+                    "in the file {}/{} (path in {}_FILE)",
+                    plan::SECRETS_DIR,
+                    credential.variable,
+                    credential.variable
+                ),
+            }
+        )?;
+    }
     for path in hidden {
         writeln!(
             out,
@@ -584,6 +645,9 @@ fn dry_run(
             plan::Mount::Mask { path } => format!("{}  hidden", path.display()),
             plan::Mount::File { path, .. } => {
                 format!("{}  written by mcpguard, read-only", path.display())
+            }
+            plan::Mount::Secrets { path, .. } => {
+                format!("{}  the credentials, private, read-only", path.display())
             }
             plan::Mount::Proc => "/proc  fresh, shows only the sandbox".to_owned(),
             plan::Mount::Dev => format!("/dev  minimal: {}, shm", plan::DEVICES.join(" ")),

@@ -182,6 +182,8 @@ fn merge(base: &mut Profile, child: Profile) {
         .or(base.tools.approval_timeout.take());
     base.tools.rules.extend(tools.rules);
     base.audit.on_failure = child.audit.on_failure.or(base.audit.on_failure);
+    // A child names a credential whole: a base's spec for the same variable is replaced.
+    base.secrets.extend(child.secrets);
     let responses = child.responses;
     base.responses.max_text = responses.max_text.or(base.responses.max_text.take());
     base.responses.strip_control = responses.strip_control.or(base.responses.strip_control);

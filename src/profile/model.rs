@@ -22,6 +22,42 @@ pub(crate) struct Profile {
     pub(crate) responses: ResponsesSection,
     #[serde(default)]
     pub(crate) audit: AuditSection,
+    /// Credentials from the OS keyring handed to the server, by the environment variable
+    /// that names them for the server (`[secrets.GITHUB_TOKEN]`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub(crate) secrets: std::collections::BTreeMap<String, SecretSpec>,
+}
+
+/// One credential the server gets: a stored secret, or a short-lived token a command mints
+/// from it outside the sandbox.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct SecretSpec {
+    /// The name it was stored under (`mcpguard secret set NAME`).
+    pub(crate) key: String,
+    /// How long what the server holds may live ("15m", "1h"); when it runs out mcpguard
+    /// mints (or reads) a fresh one and restarts the server between calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ttl: Option<String>,
+    /// A command (argv) run outside the sandbox with the stored secret on its stdin; its
+    /// stdout is the short-lived token the server gets instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) mint: Vec<String>,
+    /// "env" (default): the value is in the variable; "file": it is in a file on a private
+    /// tmpfs inside the sandbox, whose path is in `<NAME>_FILE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) delivery: Option<Delivery>,
+}
+
+/// How a credential reaches the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Delivery {
+    /// As the value of the environment variable.
+    #[default]
+    Env,
+    /// In a file on a private tmpfs; the variable `<NAME>_FILE` holds its path.
+    File,
 }
 
 /// What the session does when its audit trail cannot be written.

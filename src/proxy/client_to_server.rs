@@ -266,6 +266,8 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
                 state.client_capabilities = kind;
             }
             if method == methods::INITIALIZE {
+                // Kept to start a restarted server the way the client started this one.
+                state.client_initialize = params.map(|p| p.get().to_owned());
                 state.client_elicits =
                     held::elicits_form(content.as_ref().and_then(|c| c.get("capabilities")));
             }

@@ -182,6 +182,11 @@ impl Pending {
         self.from_server.remove(id)
     }
 
+    /// Whether no request is on its way in either direction (the server may be restarted).
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.from_client.is_empty() && self.from_server.is_empty()
+    }
+
     /// tools/call requests the server has not answered yet.
     pub(crate) fn calls_in_flight(&self) -> usize {
         self.from_client

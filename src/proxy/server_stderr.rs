@@ -36,13 +36,27 @@ pub(crate) struct Relay {
 }
 
 /// Starts relaying `pipe` (the read end of the server's stderr) to mcpguard's stderr.
-pub(crate) fn start(pipe: OwnedFd, server: &str) -> io::Result<Relay> {
+/// Credentials handed to the server (`scrubber`) never reach the terminal or the agent's log.
+pub(crate) fn start(
+    pipe: OwnedFd,
+    server: &str,
+    scrubber: Option<std::sync::Arc<crate::audit::redact::Redactor>>,
+) -> io::Result<Relay> {
     let (done, drained) = oneshot::channel();
     let prefix = format!("[{}] ", crate::terminal::escape(server));
     std::thread::Builder::new()
         .name("server-stderr".into())
         .spawn(move || {
-            let last = relay(std::fs::File::from(pipe), &prefix, &mut io::stderr());
+            let scrub = |text: String| match &scrubber {
+                Some(redactor) => redactor.scrub_injected_text(&text).into_owned(),
+                None => text,
+            };
+            let last = relay(
+                std::fs::File::from(pipe),
+                &prefix,
+                &mut io::stderr(),
+                &scrub,
+            );
             let _ = done.send(last);
         })?;
     Ok(Relay { drained })
@@ -64,14 +78,19 @@ impl Relay {
 /// Reads `pipe` to its end and writes what it says to `out`; returns the last non-empty
 /// line, escaped like the rest. Write errors (mcpguard's stderr closed) are ignored: the
 /// pipe is still read, so the server never blocks on it.
-fn relay(mut pipe: impl Read, prefix: &str, out: &mut impl Write) -> Option<String> {
+fn relay(
+    mut pipe: impl Read,
+    prefix: &str,
+    out: &mut impl Write,
+    scrub: &dyn Fn(String) -> String,
+) -> Option<String> {
     let mut lines = LineSplitter::default();
     let mut limiter = Limiter::new(Instant::now());
     let mut last: Option<String> = None;
     let mut show = |line: Line<'_>| {
         if !line.bytes.trim_ascii().is_empty() {
             let kept = &line.bytes[..line.bytes.len().min(LAST_WORDS)];
-            last = Some(crate::terminal::escape_bytes(kept.trim_ascii()));
+            last = Some(scrub(crate::terminal::escape_bytes(kept.trim_ascii())));
         }
         let text = match limiter.admit(Instant::now()) {
             Admission::Refused => return,
@@ -84,7 +103,7 @@ fn relay(mut pipe: impl Read, prefix: &str, out: &mut impl Write) -> Option<Stri
                 )
             }
         };
-        let _ = out.write_all(text.as_bytes());
+        let _ = out.write_all(scrub(text).as_bytes());
     };
     let mut chunk = [0u8; 8192];
     loop {
@@ -265,7 +284,7 @@ mod tests {
         let mut input = b"plain\n\x1b]52;c;aGk=\x07clip\r\x1b[8mhidden\n".to_vec();
         input.extend(vec![b'x'; MAX_LINE + 1]);
         let mut out = Vec::new();
-        relay(input.as_slice(), "[fs] ", &mut out);
+        relay(input.as_slice(), "[fs] ", &mut out, &|t| t);
         let expected = format!(
             "[fs] plain\n[fs] \\e]52;c;aGk=\\x07clip\\r\\e[8mhidden\n[fs] {} [mcpguard: line cut, 1 more bytes]\n",
             "x".repeat(MAX_LINE)
@@ -277,7 +296,7 @@ mod tests {
     fn a_flood_is_suppressed_and_counted() {
         let input = "line\n".repeat(BURST as usize + 25);
         let mut out = Vec::new();
-        relay(input.as_bytes(), "[fs] ", &mut out);
+        relay(input.as_bytes(), "[fs] ", &mut out, &|t| t);
         let text = String::from_utf8(out).unwrap();
         let shown: Vec<&str> = text.lines().collect();
         // The burst, perhaps a line or two refilled while the test ran, and the note.

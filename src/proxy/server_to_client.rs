@@ -92,7 +92,10 @@ pub(crate) async fn relay<R: AsyncRead + Unpin>(
             to_server.send(error).await;
         }
         let ready = match outcome.to_client {
-            Some(line) => gathered.push(line, reader.has_buffered_line()),
+            Some(line) => gathered.push(
+                without_credentials(&shared, line),
+                reader.has_buffered_line(),
+            ),
             None if !reader.has_buffered_line() => gathered.flush(),
             None => None,
         };
@@ -104,6 +107,22 @@ pub(crate) async fn relay<R: AsyncRead + Unpin>(
         if gathered.is_empty() {
             shared.flush_audit();
         }
+    }
+}
+
+/// `line` with every credential handed to the server taken out: a server that echoes its
+/// token (plainly, base64-encoded, escaped) must not hand it to the model.
+fn without_credentials(shared: &Shared, line: Bytes) -> Bytes {
+    let Some(scrubber) = shared.scrubber() else {
+        return line;
+    };
+    let body = line.strip_suffix(b"\n").unwrap_or(&line);
+    match scrubber.scrub_injected_line(body) {
+        Some(mut clean) => {
+            clean.push(b'\n');
+            Bytes::from(clean)
+        }
+        None => line,
     }
 }
 

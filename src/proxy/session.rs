@@ -18,6 +18,7 @@
 
 use super::child::{SpawnError, spawn_sandboxed};
 use super::refuse_start::{self, Refusal};
+use super::restart::{Restart, Running};
 use super::shared::{SessionConfig, Shared};
 use super::stdio::BoxedReader;
 use super::{
@@ -71,6 +72,10 @@ enum ClientSide {
 pub(crate) struct Launch {
     pub(crate) plan: Box<Plan>,
     pub(crate) egress: Option<crate::egress::EgressConfig>,
+    /// The credentials the server gets, fetched again at each restart.
+    pub(crate) credentials: Vec<crate::secrets::credentials::Credential>,
+    /// Those fetched for the first start.
+    pub(crate) issued: Option<crate::secrets::credentials::Issued>,
 }
 
 pub(crate) async fn run(
@@ -93,47 +98,29 @@ pub(crate) async fn run(
     let shared = Arc::new(Shared::with_guards(config, audit, policy, pins));
     // Served for the whole session; the socket file goes when this does.
     let _approval_socket = serve_approvals(&shared);
-    let mut egress_filter = None;
-    let Launch { plan, egress } = &launch;
-    let (mut child, report_task, report_seen) = {
-        let channels = sandbox::channels(plan)?;
-        let child = spawn_sandboxed(&channels)?;
-
-        // The helper's ends close here, so a helper that dies is seen as EOF.
-        let sandbox::Channels {
-            report_read,
-            egress: egress_channel,
-            ..
-        } = channels;
-        let (sandbox_up, report_seen) = tokio::sync::oneshot::channel();
-        let report_task = tokio::spawn(report_layers(report_read, Arc::clone(&shared), sandbox_up));
-        if let (Some((_, supervisor_end)), Some(config)) = (egress_channel, egress.clone()) {
-            let recorder: Arc<dyn crate::egress::NetworkRecorder> = shared.clone();
-            let filter = crate::egress::Filter::new(config, recorder);
-            crate::egress::start(supervisor_end, Arc::clone(&filter))?;
-            egress_filter = Some(filter);
-        }
-        (child, report_task, report_seen)
-    };
-    let child_pid = child.id().map(|pid| pid as i32);
-    let server_stderr = match child.stderr.take() {
-        Some(pipe) => Some(server_stderr::start(
-            pipe.into_owned_fd()?,
-            &shared.config.server_name,
-        )?),
-        None => None,
-    };
-    let (Some(server_stdin), Some(server_stdout)) = (child.stdin.take(), child.stdout.take())
-    else {
-        return Err(SessionError::Setup(std::io::Error::other(
-            "the server's pipes were not created",
-        )));
-    };
-    {
-        use std::os::fd::AsFd;
-        child::enlarge_pipe(server_stdin.as_fd());
-        child::enlarge_pipe(server_stdout.as_fd());
+    let Launch {
+        mut plan,
+        egress,
+        credentials,
+        issued,
+    } = launch;
+    let mut renew_at = None;
+    if let Some(issued) = issued {
+        renew_at = issued.lifetime.map(|l| Instant::now() + renewal_after(l));
+        shared.learn_injected(issued.injected);
+        plan.deliver(issued.in_env, issued.in_files);
     }
+    let Spawned {
+        mut child,
+        mut child_pid,
+        mut report_task,
+        report_seen,
+        stderr: mut server_stderr,
+        stdin: server_stdin,
+        stdout: server_stdout,
+        filter: mut egress_filter,
+    } = spawn_server(&plan, egress.as_ref(), &shared)?;
+    let egress = &egress;
     let client_is_terminal = std::io::stdin().is_terminal();
     let (client_in, client_out) = stdio::open_client_stdio()?;
     if let Some(audit) = shared.lock().audit.as_mut() {
@@ -164,7 +151,13 @@ pub(crate) async fn run(
         .saturating_add(1 << 20);
     let (to_server, server_queue) = writer::channel(budget);
     let (to_client, client_queue) = writer::channel(budget);
-    let mut server_writer = tokio::spawn(writer::write_lines(server_stdin, server_queue));
+    // Paused only to restart the server (renewed credentials); the queue then waits for it.
+    let (pause_writer, paused) = tokio::sync::watch::channel(false);
+    let mut server_writer = tokio::spawn(writer::write_lines_until_paused(
+        server_stdin,
+        server_queue,
+        paused.clone(),
+    ));
     let client_writer = tokio::spawn(writer::write_lines(client_out, client_queue));
     // Until the sandbox is up the reader is not touched, so a helper's failure can still
     // answer the client with it.
@@ -224,8 +217,14 @@ pub(crate) async fn run(
                 to_server.close();
                 ladder = ladder.or(Some((Instant::now() + grace, Step::Terminate)));
             }
-            end = &mut server_writer, if !server_in_done => {
+            stopped = &mut server_writer, if !server_in_done => {
                 server_in_done = true;
+                let end = match stopped {
+                    Ok(writer::Stopped::Ended(end)) => Ok(end),
+                    // Only a restart pauses the writer, and it waits for that itself.
+                    Ok(writer::Stopped::Paused(..)) => Ok(writer::WriterEnd::Closed),
+                    Err(e) => Err(e),
+                };
                 // A server that closed its stdin is a normal end; anything else is worth a line.
                 if let Ok(writer::WriterEnd::Failed(e)) = &end
                     && e.kind() != std::io::ErrorKind::BrokenPipe
@@ -241,6 +240,64 @@ pub(crate) async fn run(
                 // Orphans re-parented to us (we are their subreaper) are collected as they
                 // die, so a long session does not pile up zombies.
                 process_tree::reap_children_except(child_pid);
+            }
+            () = sleep_until(renew_at.unwrap_or_else(Instant::now)),
+                if renew_at.is_some() && ladder.is_none() && !client_done && !server_out_done && !server_in_done =>
+            {
+                let due = renew_at.unwrap_or_else(Instant::now);
+                // Only between calls: nothing on its way in either direction.
+                if !shared.lock().pending.is_quiet() {
+                    renew_at = Some(Instant::now() + QUIET_POLL);
+                    continue;
+                }
+                tracing::info!(server = %shared.config.server_name, "renewing the server's credentials: restarting it between calls");
+                let restart = Restart {
+                    shared: &shared,
+                    plan: &mut plan,
+                    egress: egress.as_ref(),
+                    credentials: &credentials,
+                    grace,
+                };
+                let old = Running {
+                    child,
+                    child_pid,
+                    report_task,
+                    stderr: server_stderr,
+                    filter: egress_filter,
+                    writer: server_writer,
+                    reader: server_side,
+                };
+                pause_writer.send_replace(true);
+                match restart.run(old, &to_client, &to_server, &pause_writer, paused.clone()).await {
+                    Ok((running, lifetime)) => {
+                        Running {
+                            child,
+                            child_pid,
+                            report_task,
+                            stderr: server_stderr,
+                            filter: egress_filter,
+                            writer: server_writer,
+                            reader: server_side,
+                        } = running;
+                        renew_at = lifetime.map(|l| Instant::now() + renewal_after(l));
+                        tracing::debug!(late = ?Instant::now().saturating_duration_since(due), "server restarted");
+                    }
+                    Err(failure) => {
+                        tracing::error!(server = %shared.config.server_name, "{}; the session ends", failure.why);
+                        Running {
+                            child,
+                            child_pid,
+                            report_task,
+                            stderr: server_stderr,
+                            filter: egress_filter,
+                            writer: server_writer,
+                            reader: server_side,
+                        } = failure.running;
+                        renew_at = None;
+                        to_server.close();
+                        ladder = Some((Instant::now(), Step::Terminate));
+                    }
+                }
             }
             () = sleep_until(next_step.unwrap_or_else(Instant::now)), if next_step.is_some() => {
                 ladder = climb(ladder, child_pid, grace);
@@ -344,6 +401,84 @@ pub(crate) async fn run(
     }
     Ok(code)
 }
+
+/// A server just started in its sandbox, with the pipes and tasks that serve it.
+pub(super) struct Spawned {
+    pub(super) child: tokio::process::Child,
+    pub(super) child_pid: Option<i32>,
+    /// Reads the helper's report of the layers in force; true once it arrived.
+    pub(super) report_task: tokio::task::JoinHandle<bool>,
+    /// Fires when the sandbox is up (the report arrived).
+    pub(super) report_seen: tokio::sync::oneshot::Receiver<()>,
+    pub(super) stderr: Option<server_stderr::Relay>,
+    pub(super) stdin: tokio::process::ChildStdin,
+    pub(super) stdout: tokio::process::ChildStdout,
+    /// The egress filter serving this sandbox's network (allowlist mode).
+    pub(super) filter: Option<Arc<crate::egress::Filter>>,
+}
+
+/// Starts the server in the sandbox `plan` describes.
+pub(super) fn spawn_server(
+    plan: &Plan,
+    egress: Option<&crate::egress::EgressConfig>,
+    shared: &Arc<Shared>,
+) -> Result<Spawned, SessionError> {
+    let channels = sandbox::channels(plan)?;
+    let mut child = spawn_sandboxed(&channels)?;
+    // The helper's ends close here, so a helper that dies is seen as EOF.
+    let sandbox::Channels {
+        report_read,
+        egress: egress_channel,
+        ..
+    } = channels;
+    let (sandbox_up, report_seen) = tokio::sync::oneshot::channel();
+    let report_task = tokio::spawn(report_layers(report_read, Arc::clone(shared), sandbox_up));
+    let mut filter = None;
+    if let (Some((_, supervisor_end)), Some(config)) = (egress_channel, egress.cloned()) {
+        let recorder: Arc<dyn crate::egress::NetworkRecorder> = shared.clone();
+        let started = crate::egress::Filter::new(config, recorder);
+        crate::egress::start(supervisor_end, Arc::clone(&started))?;
+        filter = Some(started);
+    }
+    let child_pid = child.id().map(|pid| pid as i32);
+    let stderr = match child.stderr.take() {
+        Some(pipe) => Some(server_stderr::start(
+            pipe.into_owned_fd()?,
+            &shared.config.server_name,
+            shared.scrubber(),
+        )?),
+        None => None,
+    };
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(SessionError::Setup(std::io::Error::other(
+            "the server's pipes were not created",
+        )));
+    };
+    {
+        use std::os::fd::AsFd;
+        child::enlarge_pipe(stdin.as_fd());
+        child::enlarge_pipe(stdout.as_fd());
+    }
+    Ok(Spawned {
+        child,
+        child_pid,
+        report_task,
+        report_seen,
+        stderr,
+        stdin,
+        stdout,
+        filter,
+    })
+}
+
+/// When to renew credentials that live `lifetime`: before they run out, leaving a fifth of
+/// it (at most 30 s) for the restart.
+fn renewal_after(lifetime: Duration) -> Duration {
+    lifetime.saturating_sub((lifetime / 5).min(Duration::from_secs(30)))
+}
+
+/// How often a due renewal looks again for a moment with no call in flight.
+const QUIET_POLL: Duration = Duration::from_millis(20);
 
 /// Serves the approval socket when the profile names that channel; a directory that is not
 /// private, or a socket that cannot be bound, leaves the channel out and says why.
@@ -469,7 +604,7 @@ fn climb(
     }
 }
 
-fn send_to_group(child_pid: Option<i32>, signal: Signal) {
+pub(super) fn send_to_group(child_pid: Option<i32>, signal: Signal) {
     let Some(pid) = child_pid else { return };
     // The server leads its own process group; fall back to the process if the group is gone.
     if killpg(Pid::from_raw(pid), signal).is_err() {

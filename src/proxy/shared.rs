@@ -70,6 +70,13 @@ pub(crate) struct State {
     pub(crate) approval_dir: Option<std::path::PathBuf>,
     /// Where this mcpguard sits among processes: who may answer its approvals.
     pub(crate) origin: crate::approval::peer::Origin,
+    /// The credentials handed to the server so far, taken out of everything it sends the
+    /// client and of its stderr (absent: none were).
+    pub(crate) scrubber: Option<std::sync::Arc<crate::audit::redact::Redactor>>,
+    /// Every credential value handed over in this session (each restart adds the new ones).
+    handed_over: Vec<crate::audit::redact::Injected>,
+    /// The params of the client's `initialize` (legacy era), replayed to a restarted server.
+    pub(crate) client_initialize: Option<String>,
 }
 
 /// The pin file of this server identity and how changes are treated.
@@ -133,6 +140,9 @@ impl Shared {
                 signer,
                 approval_dir: None,
                 origin: crate::approval::peer::Origin::of_this_process(),
+                scrubber: None,
+                handed_over: Vec::new(),
+                client_initialize: None,
             }),
         }
     }
@@ -147,6 +157,30 @@ impl Shared {
         if let Some(audit) = state.audit.as_mut() {
             super::recording::run(audit, jobs);
         }
+    }
+
+    /// Takes `injected` (credentials just handed to the server) out of what the client, the
+    /// audit trail and stderr see from now on, besides those handed over before.
+    pub(crate) fn learn_injected(&self, injected: Vec<crate::audit::redact::Injected>) {
+        let mut state = self.lock();
+        for value in injected {
+            if !state.handed_over.contains(&value) {
+                state.handed_over.push(value);
+            }
+        }
+        let all = state.handed_over.clone();
+        if let Some(audit) = state.audit.as_mut() {
+            audit.learn_injected(all.clone());
+        }
+        let redactor = crate::audit::redact::Redactor::new(all);
+        state.scrubber = redactor
+            .has_injected()
+            .then(|| std::sync::Arc::new(redactor));
+    }
+
+    /// What takes the credentials out of the server's output (absent: none were handed over).
+    pub(crate) fn scrubber(&self) -> Option<std::sync::Arc<crate::audit::redact::Redactor>> {
+        self.lock().scrubber.clone()
     }
 
     /// The shared state. A panic while holding the lock cannot leave the tables half

@@ -130,57 +130,103 @@ impl Coalescer {
 
 /// Writes queued lines to `destination` until closed; the destination is dropped at the end.
 pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
-    destination: W,
+    mut destination: W,
     mut queue: LineQueue,
 ) -> WriterEnd {
-    let end = drive(destination, &mut queue).await;
+    let end = match drive(&mut destination, &mut queue, None).await {
+        Ok(_) => finish(destination).await,
+        Err(e) => WriterEnd::Failed(e),
+    };
     // Wake producers waiting for budget: nothing more will be written.
     queue.budget.close();
     end
 }
 
-async fn drive<W: AsyncWrite + Unpin>(mut destination: W, queue: &mut LineQueue) -> WriterEnd {
-    let mut batch: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
-    loop {
-        let first = tokio::select! {
-            biased;
-            item = queue.queue.recv() => item,
-            _ = queue.close.wait_for(|closing| *closing) => None,
-        };
-        let closing = first.is_none();
-        let mut next = first.or_else(|| queue.queue.try_recv().ok());
-        while let Some(Queued { line, .. }) = next.take() {
-            let written = if line.len() >= BATCH_BYTES {
-                match flush(&mut destination, &mut batch).await {
-                    Ok(()) => destination.write_all(&line).await,
-                    Err(e) => Err(e),
-                }
-            } else {
-                batch.extend_from_slice(&line);
-                if batch.len() >= BATCH_BYTES {
-                    flush(&mut destination, &mut batch).await
-                } else {
-                    Ok(())
-                }
-            };
-            if let Err(e) = written {
-                return WriterEnd::Failed(e);
-            }
-            next = queue.queue.try_recv().ok();
-        }
-        if let Err(e) = flush(&mut destination, &mut batch).await {
-            return WriterEnd::Failed(e);
-        }
-        if closing {
-            break;
-        }
-    }
+/// How a writer that may be paused stopped.
+#[derive(Debug)]
+pub(crate) enum Stopped<W> {
+    /// Told to pause: every line it took from the queue is written; the rest wait in the
+    /// queue for the next destination.
+    Paused(W, LineQueue),
+    /// Ended as [`write_lines`] ends.
+    Ended(WriterEnd),
+}
+
+/// Like [`write_lines`], but gives the queue back (with the destination) when `pause`
+/// turns true, so another destination can take over where this one stopped (a restarted
+/// server). The lines are kept in order across the switch and none is lost.
+pub(crate) async fn write_lines_until_paused<W: AsyncWrite + Unpin>(
+    mut destination: W,
+    mut queue: LineQueue,
+    mut pause: watch::Receiver<bool>,
+) -> Stopped<W> {
+    let end = match drive(&mut destination, &mut queue, Some(&mut pause)).await {
+        Ok(Stop::Paused) => return Stopped::Paused(destination, queue),
+        Ok(Stop::Closed) => finish(destination).await,
+        Err(e) => WriterEnd::Failed(e),
+    };
+    queue.budget.close();
+    Stopped::Ended(end)
+}
+
+async fn finish<W: AsyncWrite + Unpin>(mut destination: W) -> WriterEnd {
     if let Err(e) = destination.flush().await {
         return WriterEnd::Failed(e);
     }
     // Best effort: a pipe has nothing to shut down, and the drop closes it.
     let _ = destination.shutdown().await;
     WriterEnd::Closed
+}
+
+enum Stop {
+    Closed,
+    Paused,
+}
+
+async fn drive<W: AsyncWrite + Unpin>(
+    destination: &mut W,
+    queue: &mut LineQueue,
+    mut pause: Option<&mut watch::Receiver<bool>>,
+) -> std::io::Result<Stop> {
+    let mut batch: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
+    loop {
+        if pause.as_ref().is_some_and(|p| *p.borrow()) {
+            return Ok(Stop::Paused);
+        }
+        let first = tokio::select! {
+            biased;
+            _ = async {
+                match pause.as_mut() {
+                    Some(p) => { let _ = p.wait_for(|paused| *paused).await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => return Ok(Stop::Paused),
+            item = queue.queue.recv() => item,
+            _ = queue.close.wait_for(|closing| *closing) => None,
+        };
+        let closing = first.is_none();
+        let mut next = first.or_else(|| queue.queue.try_recv().ok());
+        while let Some(Queued { line, .. }) = next.take() {
+            if line.len() >= BATCH_BYTES {
+                flush(destination, &mut batch).await?;
+                destination.write_all(&line).await?;
+            } else {
+                batch.extend_from_slice(&line);
+                if batch.len() >= BATCH_BYTES {
+                    flush(destination, &mut batch).await?;
+                }
+            }
+            // A pause takes effect between lines: what was taken is written first.
+            if pause.as_ref().is_some_and(|p| *p.borrow()) {
+                break;
+            }
+            next = queue.queue.try_recv().ok();
+        }
+        flush(destination, &mut batch).await?;
+        if closing {
+            return Ok(Stop::Closed);
+        }
+    }
 }
 
 async fn flush<W: AsyncWrite + Unpin>(

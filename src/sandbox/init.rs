@@ -120,10 +120,23 @@ pub(crate) fn main() -> ! {
         );
     }
 
-    let plan = match read_plan() {
+    // Core dumps of this helper would hold the plan, credentials included. (It stays
+    // dumpable until the user namespace is set up: a non-dumpable process may not write its
+    // own uid map.)
+    if let Err(e) = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0) {
+        fatal(&format!("could not turn core dumps off: {e}"));
+    }
+    let mut plan = match read_plan() {
         Ok(plan) => plan,
         Err(e) => fatal(&format!("could not read the sandbox plan: {e}")),
     };
+    // Credentials delivered in the environment join it only here, in the helper.
+    for (name, value) in std::mem::take(&mut plan.secret_env) {
+        for env in [&mut plan.env, &mut plan.degraded_env] {
+            env.retain(|(k, _)| *k != name);
+            env.push((name.clone(), value.0.clone()));
+        }
+    }
     if plan.network == Network::Allowlist && egress_fd.is_none() {
         fatal("the network allowlist needs the egress channel (EGRESS_FD; internal)");
     }
@@ -207,6 +220,9 @@ fn run_namespaced(plan: &Plan) -> ! {
         Err(e) => fatal(&format!("fork: {e}")),
         Ok(ForkResult::Child) => pid_one(plan, &signals),
         Ok(ForkResult::Parent { child }) => {
+            // SAFETY: prctl with integer arguments: this helper keeps the plan (credentials
+            // included) in memory while it waits, and its namespace setup is done.
+            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
             release_stdio();
             // Only PID 1 sends on the egress channel; the supervisor must see it close if
             // PID 1 dies first.
@@ -343,6 +359,18 @@ fn run_degraded(plan: &Plan, why: &str) -> ! {
         }
     );
     let why = why.as_str();
+    if plan
+        .mounts
+        .iter()
+        .any(|m| matches!(m, super::plan::Mount::Secrets { .. }))
+    {
+        fatal(&format!(
+            "{why}. Credentials delivered as files need the private view (namespaces);              deliver them in the environment (delivery = \"env\") or run where user namespaces work"
+        ));
+    }
+    // SAFETY: prctl with integer arguments: the helper holds the plan (credentials
+    // included) until it becomes the server, and no namespace setup follows here.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     let home = &plan.degraded_home;
     if let Err(e) = std::fs::create_dir_all(home.join("tmp")) {
         fatal(&format!("could not create {}: {e}", home.display()));

@@ -14,7 +14,7 @@
 //! before its knobs turn read-only.
 
 use super::limits::ResourceLimits;
-use super::plan::{DEVICES, Mount};
+use super::plan::{DEVICES, Mount, SecretText};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use std::ffi::CString;
 use std::io;
@@ -257,6 +257,7 @@ pub(crate) fn build_root(mounts: &[Mount], limits: &ResourceLimits) -> Result<()
                 }
             }
             Mount::File { path, contents } => place_file(&staging, index, path, contents)?,
+            Mount::Secrets { path, files } => secrets(&inside(&staging, path), files)?,
             Mount::Proc => proc(&inside(&staging, Path::new("/proc")), limits)?,
             Mount::Dev => dev(&inside(&staging, Path::new("/dev")), &scratch, index)?,
         }
@@ -271,6 +272,42 @@ pub(crate) fn build_root(mounts: &[Mount], limits: &ResourceLimits) -> Result<()
         MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
     )
     .map_err(fail_io("make read-only", Path::new("/")))
+}
+
+/// The credentials' own tmpfs: a file per credential, readable by the server's uid only,
+/// then the whole mount read-only. Sized to what it holds, so it costs no scratch budget.
+fn secrets(target: &Path, files: &[(String, SecretText)]) -> Result<(), MountError> {
+    make_mountpoint(target, true).map_err(fail_io("create mount point", target))?;
+    let bytes: usize = files.iter().map(|(_, v)| v.0.len()).sum();
+    let size = (bytes + 4096 * (files.len() + 1)).next_multiple_of(4096);
+    let options = format!("mode=0500,size={size},nr_inodes={}", files.len() + 8);
+    mount(
+        Some("tmpfs"),
+        target,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some(options.as_str()),
+    )
+    .map_err(fail("mount the credentials' tmpfs on", target))?;
+    for (name, value) in files {
+        let file = target.join(name);
+        let write = || -> io::Result<()> {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o400)
+                .open(&file)?;
+            out.write_all(value.0.as_bytes())
+        };
+        write().map_err(fail_io("write the credential file", &file))?;
+    }
+    set_attributes_single(
+        target,
+        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+    )
+    .map_err(fail_io("make read-only", target))
 }
 
 /// Where the sources of `Mount::File` are written: in the view's own skeleton (a tmpfs no

@@ -119,6 +119,12 @@ pub(crate) enum Mount {
     /// A read-only file with these contents at `path`, symlinks followed inside the view
     /// (over the host's file if the view shows one there).
     File { path: PathBuf, contents: String },
+    /// A private read-only tmpfs at `path` holding one file (mode 0400) per credential
+    /// delivered as a file; nothing else sees it, and it goes with the sandbox.
+    Secrets {
+        path: PathBuf,
+        files: Vec<(String, SecretText)>,
+    },
     /// A fresh /proc showing only the sandbox.
     Proc,
     /// A minimal /dev.
@@ -158,6 +164,59 @@ pub(crate) struct Plan {
     pub(crate) degraded_home: PathBuf,
     /// The environment then: HOME and TMPDIR where Landlock lets the server write.
     pub(crate) degraded_env: Vec<(String, String)>,
+    /// Credentials delivered as environment variables, added at the last moment (never
+    /// part of `env`, so a dry run, the digest and debug output cannot show them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) secret_env: Vec<(String, SecretText)>,
+}
+
+/// Where credentials delivered as files are, inside the sandbox.
+pub(crate) const SECRETS_DIR: &str = "/run/secrets";
+
+/// A credential's value on its way to the server: serialised for the helper's pipe, never
+/// shown (`Debug` hides it), wiped from memory when dropped.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct SecretText(pub(crate) String);
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[secret]")
+    }
+}
+
+impl Drop for SecretText {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl Plan {
+    /// Hands the server credentials: each of `in_env` as a variable, each of `in_files` as
+    /// a file on the private tmpfs with its path in `<variable>_FILE`.
+    pub(crate) fn deliver(
+        &mut self,
+        in_env: Vec<(String, SecretText)>,
+        in_files: Vec<(String, SecretText)>,
+    ) {
+        self.secret_env = in_env;
+        self.mounts.retain(|m| !matches!(m, Mount::Secrets { .. }));
+        for (name, _) in &in_files {
+            let variable = format!("{name}_FILE");
+            let path = format!("{SECRETS_DIR}/{name}");
+            for env in [&mut self.env, &mut self.degraded_env] {
+                env.retain(|(k, _)| *k != variable);
+                env.push((variable.clone(), path.clone()));
+            }
+        }
+        let files = in_files;
+        if !files.is_empty() {
+            self.mounts.push(Mount::Secrets {
+                path: PathBuf::from(SECRETS_DIR),
+                files,
+            });
+        }
+    }
 }
 
 /// The hostname inside the sandbox.
@@ -378,6 +437,7 @@ pub(crate) fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
             })
             .collect(),
         env,
+        secret_env: Vec::new(),
         cwd,
         uid: facts.uid,
         gid: facts.gid,
@@ -845,6 +905,7 @@ mod tests {
                         "/home/me/.cache/mcpguard/servers/fs/home/tmp".into()
                     ),
                 ],
+                secret_env: Vec::new(),
             }
         );
     }

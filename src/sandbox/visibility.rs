@@ -49,7 +49,9 @@ pub(crate) fn visible(mounts: &[Mount], path: &Path) -> bool {
         let (at, shows_host) = match mount {
             Mount::Bind { path, .. } => (path.as_path(), true),
             Mount::BindAt { target, .. } => (target.as_path(), false),
-            Mount::Tmpfs { path, .. } | Mount::Mask { path } => (path.as_path(), false),
+            Mount::Tmpfs { path, .. } | Mount::Mask { path } | Mount::Secrets { path, .. } => {
+                (path.as_path(), false)
+            }
             Mount::File { path, .. } | Mount::Symlink { path, .. } => (path.as_path(), false),
             Mount::Proc => (Path::new("/proc"), false),
             Mount::Dev => (Path::new("/dev"), false),

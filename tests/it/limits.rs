@@ -41,7 +41,6 @@ impl Host {
             tools.join("limits_attack.py"),
         )
         .unwrap();
-        std::fs::copy(mcpguard(), tools.join("mcpguard")).unwrap();
         Host {
             _dir: dir,
             who,
@@ -54,7 +53,7 @@ impl Host {
 
     /// `mcpguard ARGS` as `who`, with this host's home and state.
     fn mcpguard(&self, args: &[&str]) -> Command {
-        let bin = self.tools.join("mcpguard");
+        let bin = reachable_mcpguard();
         let mut command = match self.who {
             Who::Root => Command::new(&bin),
             Who::User { uid, gid } => {

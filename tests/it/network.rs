@@ -8,7 +8,7 @@
 //! registry and PyPI, the only hosts they are given.
 
 use crate::common::{
-    Guarded, initialize, mcpguard, mcpguard_in, peers, repo, request, run_holding_stdin,
+    Guarded, initialize, mcpguard_in, peers, reachable_mcpguard, repo, request, run_holding_stdin,
 };
 use crate::sandbox::{Who, test_user};
 use serde_json::{Value, json};
@@ -115,8 +115,7 @@ fn run_probe(
     let hosts_file = dir.path().join("hosts");
     std::fs::write(&hosts_file, format!("127.0.0.1 localhost\n{hosts}")).unwrap();
     // Copies the user can reach (the build tree may not be).
-    let bin = tools.join("mcpguard");
-    std::fs::copy(mcpguard(), &bin).unwrap();
+    let bin = reachable_mcpguard();
     let probe = tools.join("net_probe.py");
     std::fs::copy(repo().join("tests/fixtures/net_probe.py"), &probe).unwrap();
     let mut user = Vec::new();

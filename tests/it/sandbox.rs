@@ -94,8 +94,7 @@ impl Scene {
         )
         .unwrap();
         std::fs::write(home.join(".bashrc"), "# host bashrc\n").unwrap();
-        let bin = tools.join("mcpguard");
-        std::fs::copy(mcpguard(), &bin).unwrap();
+        let bin = reachable_mcpguard();
         let probe = tools.join("escape_probe.py");
         std::fs::copy(repo().join("tests/fixtures/escape_probe.py"), &probe).unwrap();
         if let Who::User { uid, gid } = who {

@@ -45,8 +45,7 @@ impl Stage {
             std::fs::create_dir_all(d).unwrap();
         }
         // Copies the user can reach (the build tree may not be).
-        let bin = tools.join("mcpguard");
-        std::fs::copy(mcpguard(), &bin).unwrap();
+        let bin = reachable_mcpguard();
         let fake = tools.join("fake_server.py");
         std::fs::copy(repo().join("tests/fixtures/fake_server.py"), &fake).unwrap();
         let stage = Stage {

@@ -305,12 +305,11 @@ pub(crate) fn mcpguard_in(home: &Path, args: &[&str]) -> (Option<i32>, String, S
 /// Runs `command` the way an agent runs a server it never writes to: stdin held open until
 /// the process exits, stdout discarded, stderr kept; returns (exit code, stderr).
 pub(crate) fn run_holding_stdin(command: &mut Command) -> (Option<i32>, String) {
-    let mut child = command
+    command
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    let mut child = spawn_when_not_busy(command);
     let stdin = child.stdin.take();
     let mut stderr = String::new();
     child
@@ -333,4 +332,46 @@ pub(crate) fn answer(guard: &Guarded, id: impl Into<Value>) -> Value {
             return message;
         }
     }
+}
+
+/// Spawns `command`, waiting out "text file busy": a binary a test has just copied may
+/// still be open for writing in a child another test thread forked at that moment (until
+/// that child execs).
+pub(crate) fn spawn_when_not_busy(command: &mut Command) -> std::process::Child {
+    for _ in 0..100 {
+        match command.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("{command:?}: text file busy for 2 s");
+}
+
+/// A copy of the built binary that every test account can reach (the build tree may not
+/// be), made once per test process. It is run once before it is handed out: a copy just
+/// written may still be open for writing in a child another test thread forked meanwhile,
+/// and after one run succeeds no such descriptor is left.
+pub(crate) fn reachable_mcpguard() -> std::path::PathBuf {
+    static COPY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("mcpguard-bin")
+            .tempdir()
+            .unwrap()
+            .keep();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = dir.join("mcpguard");
+        std::fs::copy(mcpguard(), &bin).unwrap();
+        let mut check = Command::new(&bin);
+        check
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        spawn_when_not_busy(&mut check).wait().unwrap();
+        bin
+    })
+    .clone()
 }
