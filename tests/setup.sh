@@ -70,6 +70,12 @@ APT_WANT=()
 [[ -x /usr/bin/chromium || -x /usr/bin/chromium-browser ]] || APT_WANT+=(chromium)
 command -v git >/dev/null || APT_WANT+=(git)
 command -v tmux >/dev/null || APT_WANT+=(tmux)
+# The credential stores of tests/it/secrets.rs: the kernel keyring's tools, and a real
+# Secret Service (gnome-keyring on a private session bus).
+command -v keyctl >/dev/null || APT_WANT+=(keyutils)
+command -v gnome-keyring-daemon >/dev/null || APT_WANT+=(gnome-keyring)
+command -v dbus-run-session >/dev/null || APT_WANT+=(dbus-daemon)
+command -v secret-tool >/dev/null || APT_WANT+=(libsecret-tools)
 if [[ ${#APT_WANT[@]} -gt 0 ]]; then
   if [[ "$(id -u)" != 0 ]]; then
     echo "setup.sh: missing ${APT_WANT[*]}; install them (apt-get install ${APT_WANT[*]}) or run as root" >&2
