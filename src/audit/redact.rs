@@ -342,7 +342,8 @@ fn is_secret_key(key: &str) -> bool {
 /// Whether a word after `Bearer`/`Basic` looks like a credential rather than English: it
 /// has a digit, base64 padding or a symbol, or capitals after its first letter.
 fn looks_encoded(word: &str) -> bool {
-    word.bytes().any(|b| b.is_ascii_digit() || b"=+/._~-".contains(&b))
+    word.bytes()
+        .any(|b| b.is_ascii_digit() || b"=+/._~-".contains(&b))
         || word.bytes().skip(1).any(|b| b.is_ascii_uppercase())
 }
 

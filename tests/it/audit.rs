@@ -298,11 +298,11 @@ fn injected_secrets_and_authorization_headers_never_reach_the_state_directory() 
     let call = all.iter().find(|r| r["event"] == "request").unwrap();
     assert_eq!(
         call["args"]["value"]["headers"]["Authorization"],
-        json!("[redacted]")
+        json!("[REDACTED]")
     );
     assert_eq!(
         call["args"]["value"]["text"],
-        json!("leaking [redacted] now")
+        json!("leaking [REDACTED:API_TOKEN] now")
     );
 }
 

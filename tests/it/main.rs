@@ -22,6 +22,7 @@ mod policy;
 mod readable;
 mod relay;
 mod sandbox;
+mod secrets;
 mod terminal;
 mod uninspectable;
 mod visibility;
