@@ -52,6 +52,9 @@ _mcpguard() {
             mcpguard,run)
                 cmd="mcpguard__subcmd__run"
                 ;;
+            mcpguard,secret)
+                cmd="mcpguard__subcmd__secret"
+                ;;
             mcpguard__subcmd__approvals,help)
                 cmd="mcpguard__subcmd__approvals__subcmd__help"
                 ;;
@@ -142,6 +145,9 @@ _mcpguard() {
             mcpguard__subcmd__help,run)
                 cmd="mcpguard__subcmd__help__subcmd__run"
                 ;;
+            mcpguard__subcmd__help,secret)
+                cmd="mcpguard__subcmd__help__subcmd__secret"
+                ;;
             mcpguard__subcmd__help__subcmd__approvals,list)
                 cmd="mcpguard__subcmd__help__subcmd__approvals__subcmd__list"
                 ;;
@@ -177,6 +183,18 @@ _mcpguard() {
                 ;;
             mcpguard__subcmd__help__subcmd__profile,show)
                 cmd="mcpguard__subcmd__help__subcmd__profile__subcmd__show"
+                ;;
+            mcpguard__subcmd__help__subcmd__secret,list)
+                cmd="mcpguard__subcmd__help__subcmd__secret__subcmd__list"
+                ;;
+            mcpguard__subcmd__help__subcmd__secret,rm)
+                cmd="mcpguard__subcmd__help__subcmd__secret__subcmd__rm"
+                ;;
+            mcpguard__subcmd__help__subcmd__secret,set)
+                cmd="mcpguard__subcmd__help__subcmd__secret__subcmd__set"
+                ;;
+            mcpguard__subcmd__help__subcmd__secret,show)
+                cmd="mcpguard__subcmd__help__subcmd__secret__subcmd__show"
                 ;;
             mcpguard__subcmd__pins,approve)
                 cmd="mcpguard__subcmd__pins__subcmd__approve"
@@ -226,6 +244,36 @@ _mcpguard() {
             mcpguard__subcmd__profile__subcmd__help,show)
                 cmd="mcpguard__subcmd__profile__subcmd__help__subcmd__show"
                 ;;
+            mcpguard__subcmd__secret,help)
+                cmd="mcpguard__subcmd__secret__subcmd__help"
+                ;;
+            mcpguard__subcmd__secret,list)
+                cmd="mcpguard__subcmd__secret__subcmd__list"
+                ;;
+            mcpguard__subcmd__secret,rm)
+                cmd="mcpguard__subcmd__secret__subcmd__rm"
+                ;;
+            mcpguard__subcmd__secret,set)
+                cmd="mcpguard__subcmd__secret__subcmd__set"
+                ;;
+            mcpguard__subcmd__secret,show)
+                cmd="mcpguard__subcmd__secret__subcmd__show"
+                ;;
+            mcpguard__subcmd__secret__subcmd__help,help)
+                cmd="mcpguard__subcmd__secret__subcmd__help__subcmd__help"
+                ;;
+            mcpguard__subcmd__secret__subcmd__help,list)
+                cmd="mcpguard__subcmd__secret__subcmd__help__subcmd__list"
+                ;;
+            mcpguard__subcmd__secret__subcmd__help,rm)
+                cmd="mcpguard__subcmd__secret__subcmd__help__subcmd__rm"
+                ;;
+            mcpguard__subcmd__secret__subcmd__help,set)
+                cmd="mcpguard__subcmd__secret__subcmd__help__subcmd__set"
+                ;;
+            mcpguard__subcmd__secret__subcmd__help,show)
+                cmd="mcpguard__subcmd__secret__subcmd__help__subcmd__show"
+                ;;
             *)
                 ;;
         esac
@@ -233,7 +281,7 @@ _mcpguard() {
 
     case "${cmd}" in
         mcpguard)
-            opts="-v -q -h -V --verbose --quiet --log-dir --help --version run doctor logs audit profile pins cache approve approvals completions man help"
+            opts="-v -q -h -V --verbose --quiet --log-dir --help --version run doctor logs audit profile pins cache approve approvals secret completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -667,7 +715,7 @@ _mcpguard() {
             return 0
             ;;
         mcpguard__subcmd__help)
-            opts="run doctor logs audit profile pins cache approve approvals completions man help"
+            opts="run doctor logs audit profile pins cache approve approvals secret completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1005,6 +1053,76 @@ _mcpguard() {
         mcpguard__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__help__subcmd__secret)
+            opts="set list show rm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__help__subcmd__secret__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__help__subcmd__secret__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__help__subcmd__secret__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__help__subcmd__secret__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1373,7 +1491,7 @@ _mcpguard() {
             return 0
             ;;
         mcpguard__subcmd__run)
-            opts="-v -q -h -V --name --profile --workspace --allow-read --allow-write --net --allow-host --env --require --max-message --call-timeout --shutdown-grace --audit-payloads --no-audit --dry-run --verbose --quiet --log-dir --help --version"
+            opts="-v -q -h -V --name --profile --workspace --allow-read --allow-write --net --allow-host --secret --env --require --max-message --call-timeout --shutdown-grace --audit-payloads --no-audit --dry-run --verbose --quiet --log-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1407,6 +1525,10 @@ _mcpguard() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --env)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1431,6 +1553,188 @@ _mcpguard() {
                     COMPREPLY=($(compgen -W "full hash none" -- "${cur}"))
                     return 0
                     ;;
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__secret)
+            opts="-v -q -h -V --verbose --quiet --log-dir --help --version set list show rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__secret__subcmd__help)
+            opts="set list show rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__secret__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__secret__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__secret__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__secret__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__secret__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__secret__subcmd__list)
+            opts="-v -q -h -V --json --verbose --quiet --log-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__secret__subcmd__rm)
+            opts="-v -q -h -V --verbose --quiet --log-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__secret__subcmd__set)
+            opts="-v -q -h -V --ttl --store --verbose --quiet --log-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -W "secret-service keyutils" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__secret__subcmd__show)
+            opts="-v -q -h -V --reveal --verbose --quiet --log-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --log-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

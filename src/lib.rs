@@ -31,5 +31,6 @@ pub use entry::main;
 #[doc(hidden)]
 pub mod bench {
     pub use crate::audit::record::ProfileRef;
+    pub use crate::audit::redact::Redactor;
     pub use crate::audit::{AuditLog, DecisionRef, Injected, PayloadMode};
 }

@@ -101,7 +101,7 @@ struct Forms {
 }
 
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Redactor {
+pub struct Redactor {
     forms: Option<Forms>,
     /// The forms could not be compiled: every string is withheld instead.
     withhold_all: bool,
@@ -117,7 +117,7 @@ const SHORTEST: usize = 4;
 const SHORTEST_BASE64_PIECE: usize = 8;
 
 impl Redactor {
-    pub(crate) fn new(injected: impl IntoIterator<Item = Injected>) -> Self {
+    pub fn new(injected: impl IntoIterator<Item = Injected>) -> Self {
         let mut patterns: Vec<(String, String)> = Vec::new();
         for item in injected {
             if item.value.len() < SHORTEST {
@@ -166,7 +166,7 @@ impl Redactor {
     }
 
     /// `value` as it may be recorded.
-    pub(crate) fn value(&self, value: &Value) -> Value {
+    pub fn value(&self, value: &Value) -> Value {
         match value {
             Value::String(s) => Value::String(self.string(s)),
             Value::Array(items) => Value::Array(items.iter().map(|v| self.value(v)).collect()),
@@ -204,7 +204,7 @@ impl Redactor {
     /// A line the server sends the client, with every handed-over value taken out of its
     /// strings and keys; `None` when there is nothing to take out (the line goes as it
     /// came). A line with `\u` escapes is decoded first, since a value may hide in them.
-    pub(crate) fn scrub_injected_line(&self, raw: &[u8]) -> Option<Vec<u8>> {
+    pub fn scrub_injected_line(&self, raw: &[u8]) -> Option<Vec<u8>> {
         if self.withhold_all {
             return match serde_json::from_slice::<Value>(raw) {
                 Ok(value) => serde_json::to_vec(&self.injected_in_value(&value)).ok(),

@@ -446,6 +446,11 @@ max-text = "1KiB"
 strip-control = true
 injection = "flag"
 check-output-schema = true
+[secrets.GITHUB_TOKEN]
+key = "github"
+ttl = "15m"
+mint = ["gh-mint"]
+delivery = "file"
 "#;
 
     fn keys(value: &toml::Value, out: &mut Vec<String>) {

@@ -374,9 +374,11 @@ fn a_server_that_stops_reading_cannot_grow_mcpguard_without_bound() {
     });
     std::thread::sleep(std::time::Duration::from_secs(2));
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    // Anonymous memory is what buffering takes; the pages of the (debug) binary itself are
+    // file-backed and say nothing about it.
     let rss_kib: u64 = status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
+        .find(|l| l.starts_with("RssAnon:"))
         .unwrap()
         .split_whitespace()
         .nth(1)
@@ -387,7 +389,7 @@ fn a_server_that_stops_reading_cannot_grow_mcpguard_without_bound() {
         !writer.is_finished(),
         "64 MiB were accepted although nobody reads them"
     );
-    assert!(rss_kib < 32 * 1024, "mcpguard holds {rss_kib} KiB");
+    assert!(rss_kib < 24 * 1024, "mcpguard holds {rss_kib} KiB");
     // SAFETY: kill(2) takes plain integers and touches no memory.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     let _ = writer.join();

@@ -92,7 +92,7 @@ impl Stage {
 
     /// `mcpguard run` of the probing server, which reports to `out/findings.json`.
     fn run_probe_args(&self) -> Vec<String> {
-        let tools = self.bin.parent().unwrap().display().to_string();
+        let tools = self.fake.parent().unwrap().display().to_string();
         let findings = self.out.join("findings.json").display().to_string();
         [
             "run",
