@@ -92,6 +92,34 @@ static COMPILED: LazyLock<Shapes> = LazyLock::new(|| Shapes {
         .collect(),
 });
 
+/// The literal every shape starts with (or holds), matched case-insensitively in one pass:
+/// most strings hold none, and then no pattern runs at all.
+const ANCHORS: [&str; 14] = [
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "ghu_",
+    "ghr_",
+    "github_pat_",
+    "bearer",
+    "basic",
+    "akia",
+    "asia",
+    "xox",
+    "sk-",
+    "eyj",
+    "private key",
+];
+
+/// Compiled once from constants (the tests below run it), so building cannot fail.
+#[allow(clippy::expect_used)]
+static ANCHORED: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .build(ANCHORS.iter().chain(&["://"]))
+        .expect("constant anchors")
+});
+
 /// Every handed-over value's forms, found in one pass.
 #[derive(Debug, Clone)]
 struct Forms {
@@ -349,6 +377,9 @@ fn looks_encoded(word: &str) -> bool {
 
 /// Every credential shape in `text` replaced by its marker.
 fn shapes(text: &str) -> Cow<'_, str> {
+    if !ANCHORED.is_match(text) {
+        return Cow::Borrowed(text);
+    }
     let compiled = &*COMPILED;
     let found = compiled.any.matches(text);
     if !found.matched_any() {

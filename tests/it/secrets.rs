@@ -713,3 +713,59 @@ fn a_minted_token_is_renewed_by_restarting_the_server_under_a_live_sdk_session()
     assert_eq!(restarts.len(), 1, "no server.restart record");
     place.mcpguard(&["secret", "rm", &name], "", "keyutils");
 }
+
+/// Starts `mcpguard run ARGS -- sleep 30` as the place's account; returns it once up.
+fn idle_session(place: &Place, args: &[&str]) -> std::process::Child {
+    let bin = reachable_mcpguard();
+    let mut argv = vec![bin.to_str().unwrap(), "run"];
+    argv.extend_from_slice(args);
+    argv.extend_from_slice(&["--", "sleep", "30"]);
+    let mut command = place.command(&argv);
+    command
+        .env("MCPGUARD_SECRET_STORE", "keyutils")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let child = spawn_when_not_busy(&mut command);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    child
+}
+
+/// Whether another process of the same account can read `pid`'s environment.
+fn readable_by_the_account(place: &Place, pid: u32) -> bool {
+    let environ = format!("/proc/{pid}/environ");
+    let out = place
+        .command(&["cat", &environ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    out.success()
+}
+
+#[test]
+fn mcpguard_holding_a_credential_is_closed_to_the_users_other_processes() {
+    let place = Place::new(test_user());
+    let name = unique("dump");
+    store_secret(&place, &name, "not-for-ptrace-or-core-0451");
+    // Without a credential, the user's other processes can read mcpguard (setpriv execs
+    // it, so the child is mcpguard itself): the check below can tell.
+    let mut plain = idle_session(&place, &["--name", "plain"]);
+    let open = readable_by_the_account(&place, plain.id());
+    let _ = plain.kill();
+    let _ = plain.wait();
+    assert!(
+        open,
+        "the control session was not readable; the check proves nothing"
+    );
+    let secret = format!("T={name}");
+    let mut holding = idle_session(&place, &["--name", "holding", "--secret", &secret]);
+    let closed = !readable_by_the_account(&place, holding.id());
+    let _ = holding.kill();
+    let _ = holding.wait();
+    assert!(
+        closed,
+        "mcpguard holding a credential is readable by the user's other processes"
+    );
+    place.mcpguard(&["secret", "rm", &name], "", "keyutils");
+}
