@@ -292,6 +292,33 @@ mod tests {
     }
 
     #[test]
+    fn a_paused_writer_hands_its_queue_to_the_next_destination_in_order() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (tx, rx) = channel(1 << 20);
+            let (pause, paused) = watch::channel(false);
+            tx.send(Bytes::from_static(b"a\n")).await;
+            let first = tokio::spawn(write_lines_until_paused(Vec::new(), rx, paused));
+            // Let it write what is queued, then pause it; what comes later waits.
+            tokio::task::yield_now().await;
+            pause.send_replace(true);
+            tx.send(Bytes::from_static(b"b\n")).await;
+            let Stopped::Paused(old, queue) = first.await.unwrap() else {
+                panic!("the writer did not pause");
+            };
+            tx.send(Bytes::from_static(b"c\n")).await;
+            tx.close();
+            let mut new = Vec::new();
+            let end = write_lines(&mut new, queue).await;
+            assert!(matches!(end, WriterEnd::Closed));
+            assert_eq!((old, new), (b"a\n".to_vec(), b"b\nc\n".to_vec()));
+        });
+    }
+
+    #[test]
     fn producers_wait_for_the_byte_budget() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
