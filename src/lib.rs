@@ -17,6 +17,7 @@ mod logging;
 mod mcp;
 mod paths;
 mod policy;
+mod private_file;
 mod profile;
 mod program;
 mod proxy;

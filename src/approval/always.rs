@@ -10,7 +10,6 @@
 //! turns a `prompt` into `allow`: it never overrides a `deny`.
 
 use super::digest::canonical_text;
-use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -146,37 +145,11 @@ pub(crate) fn update<T>(
         path: path.to_owned(),
         source,
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(failed)?;
-    }
-    let lock_file = std::fs::File::create(dir.join(".approvals.lock")).map_err(failed)?;
-    let _lock = Flock::lock(lock_file, FlockArg::LockExclusive)
-        .map_err(|(_, errno)| failed(std::io::Error::from(errno)))?;
+    let _lock = crate::private_file::lock(path, ".approvals.lock").map_err(failed)?;
     let mut file = load(path)?;
     let outcome = change(&mut file)?;
     let text = toml::to_string(&file).map_err(|e| failed(std::io::Error::other(e)))?;
-    let temporary = dir.join(format!(".approvals.toml.{}", std::process::id()));
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)
-            .map_err(failed)?;
-        out.write_all(HEADER.as_bytes()).map_err(failed)?;
-        out.write_all(text.as_bytes()).map_err(failed)?;
-        out.sync_all().map_err(failed)?;
-    }
-    std::fs::rename(&temporary, path).map_err(failed)?;
+    crate::private_file::replace(path, &[HEADER.as_bytes(), text.as_bytes()]).map_err(failed)?;
     Ok(outcome)
 }
 

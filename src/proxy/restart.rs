@@ -68,46 +68,31 @@ impl Restart<'_> {
         pause: &tokio::sync::watch::Sender<bool>,
         paused: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(Running, Option<Duration>), Box<Failure>> {
+        let mut old = old;
+        let (stdin, queue) = match (&mut old.writer).await {
+            Ok(Stopped::Paused(stdin, queue)) => (stdin, queue),
+            Ok(Stopped::Ended(end)) => {
+                return Err(unchanged(
+                    old,
+                    format!("the server stopped reading before its restart ({end:?})"),
+                ));
+            }
+            Err(e) => {
+                return Err(unchanged(
+                    old,
+                    format!("the writer to the server failed: {e}"),
+                ));
+            }
+        };
         let Running {
             mut child,
             child_pid,
             report_task,
             stderr,
             filter,
-            writer,
             reader,
+            ..
         } = old;
-        let (stdin, queue) = match writer.await {
-            Ok(Stopped::Paused(stdin, queue)) => (stdin, queue),
-            Ok(Stopped::Ended(end)) => {
-                return Err(Box::new(Failure {
-                    why: format!("the server stopped reading before its restart ({end:?})"),
-                    running: Running {
-                        child,
-                        child_pid,
-                        report_task,
-                        stderr,
-                        filter,
-                        writer: ended_writer(),
-                        reader,
-                    },
-                }));
-            }
-            Err(e) => {
-                return Err(Box::new(Failure {
-                    why: format!("the writer to the server failed: {e}"),
-                    running: Running {
-                        child,
-                        child_pid,
-                        report_task,
-                        stderr,
-                        filter,
-                        writer: ended_writer(),
-                        reader,
-                    },
-                }));
-            }
-        };
         // The old server: EOF, then the ladder.
         drop(stdin);
         let status = self.stop(&mut child, child_pid).await;
@@ -133,7 +118,8 @@ impl Restart<'_> {
                 running: Running {
                     child,
                     child_pid,
-                    report_task: tokio::spawn(async { false }),
+                    // The sandbox did come up (the first one): the session ends as after any exit.
+                    report_task: tokio::spawn(async { true }),
                     stderr: None,
                     filter: None,
                     writer: ended_writer(),
@@ -320,6 +306,13 @@ impl Restart<'_> {
             .map_err(|e| format!("the restarted server did not take initialized: {e}"))?;
         stdin.flush().await.map_err(|e| e.to_string())
     }
+}
+
+/// A restart that stopped before anything changed: the session keeps the old server, whose
+/// writer has ended.
+fn unchanged(mut old: Running, why: String) -> Box<Failure> {
+    old.writer = ended_writer();
+    Box::new(Failure { why, running: old })
 }
 
 fn ended_writer() -> JoinHandle<Stopped<ChildStdin>> {

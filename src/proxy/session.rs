@@ -111,14 +111,14 @@ pub(crate) async fn run(
         plan.deliver(issued.in_env, issued.in_files);
     }
     let Spawned {
-        mut child,
-        mut child_pid,
-        mut report_task,
+        child,
+        child_pid,
+        report_task,
         report_seen,
-        stderr: mut server_stderr,
+        stderr: server_stderr,
         stdin: server_stdin,
         stdout: server_stdout,
-        filter: mut egress_filter,
+        filter: egress_filter,
     } = spawn_server(&plan, egress.as_ref(), &shared)?;
     let egress = &egress;
     let client_is_terminal = std::io::stdin().is_terminal();
@@ -153,7 +153,7 @@ pub(crate) async fn run(
     let (to_client, client_queue) = writer::channel(budget);
     // Paused only to restart the server (renewed credentials); the queue then waits for it.
     let (pause_writer, paused) = tokio::sync::watch::channel(false);
-    let mut server_writer = tokio::spawn(writer::write_lines_until_paused(
+    let server_writer = tokio::spawn(writer::write_lines_until_paused(
         server_stdin,
         server_queue,
         paused.clone(),
@@ -173,12 +173,22 @@ pub(crate) async fn run(
             ClientSide::Relayed(end)
         })
     };
-    let mut server_side = tokio::spawn(server_to_client::relay(
+    let server_side = tokio::spawn(server_to_client::relay(
         LineReader::new(server_stdout, shared.config.max_message),
         Arc::clone(&shared),
         to_client.clone(),
         to_server.clone(),
     ));
+    // The server side as it is now; a restart replaces it whole.
+    let mut running = Running {
+        child,
+        child_pid,
+        report_task,
+        stderr: server_stderr,
+        filter: egress_filter,
+        writer: server_writer,
+        reader: server_side,
+    };
     let mut child_exits = signal(SignalKind::child())?;
 
     let mut ladder: Option<(Instant, Step)> = None;
@@ -190,7 +200,7 @@ pub(crate) async fn run(
     let status = loop {
         let next_step = ladder.map(|(at, _)| at);
         tokio::select! {
-            status = child.wait() => break status?,
+            status = running.child.wait() => break status?,
             end = &mut client_side, if !client_done => {
                 client_done = true;
                 let end = match end {
@@ -208,7 +218,7 @@ pub(crate) async fn run(
                 tracing::debug!(?end, "client side ended; closing the server's stdin");
                 ladder = ladder.or(Some((Instant::now() + grace, Step::Terminate)));
             }
-            end = &mut server_side, if !server_out_done => {
+            end = &mut running.reader, if !server_out_done => {
                 server_out_done = true;
                 if let Ok(server_to_client::ServerEnd::ReadError(e)) = &end {
                     tracing::warn!("reading the server's stdout failed ({e}); ending the session");
@@ -217,7 +227,7 @@ pub(crate) async fn run(
                 to_server.close();
                 ladder = ladder.or(Some((Instant::now() + grace, Step::Terminate)));
             }
-            stopped = &mut server_writer, if !server_in_done => {
+            stopped = &mut running.writer, if !server_in_done => {
                 server_in_done = true;
                 let end = match stopped {
                     Ok(writer::Stopped::Ended(end)) => Ok(end),
@@ -233,13 +243,13 @@ pub(crate) async fn run(
                 }
                 tracing::debug!(?end, "server stdin closed");
             }
-            Some(()) = interrupt.recv() => forward(Signal::SIGINT, child_pid, &mut signalled, &mut ladder, grace),
-            Some(()) = terminate.recv() => forward(Signal::SIGTERM, child_pid, &mut signalled, &mut ladder, grace),
-            Some(()) = hangup.recv() => forward(Signal::SIGHUP, child_pid, &mut signalled, &mut ladder, grace),
+            Some(()) = interrupt.recv() => forward(Signal::SIGINT, running.child_pid, &mut signalled, &mut ladder, grace),
+            Some(()) = terminate.recv() => forward(Signal::SIGTERM, running.child_pid, &mut signalled, &mut ladder, grace),
+            Some(()) = hangup.recv() => forward(Signal::SIGHUP, running.child_pid, &mut signalled, &mut ladder, grace),
             Some(()) = child_exits.recv() => {
                 // Orphans re-parented to us (we are their subreaper) are collected as they
                 // die, so a long session does not pile up zombies.
-                process_tree::reap_children_except(child_pid);
+                process_tree::reap_children_except(running.child_pid);
             }
             () = sleep_until(renew_at.unwrap_or_else(Instant::now)),
                 if renew_at.is_some() && ladder.is_none() && !client_done && !server_out_done && !server_in_done =>
@@ -258,49 +268,24 @@ pub(crate) async fn run(
                     credentials: &credentials,
                     grace,
                 };
-                let old = Running {
-                    child,
-                    child_pid,
-                    report_task,
-                    stderr: server_stderr,
-                    filter: egress_filter,
-                    writer: server_writer,
-                    reader: server_side,
-                };
                 pause_writer.send_replace(true);
-                match restart.run(old, &to_client, &to_server, &pause_writer, paused.clone()).await {
-                    Ok((running, lifetime)) => {
-                        Running {
-                            child,
-                            child_pid,
-                            report_task,
-                            stderr: server_stderr,
-                            filter: egress_filter,
-                            writer: server_writer,
-                            reader: server_side,
-                        } = running;
+                running = match restart.run(running, &to_client, &to_server, &pause_writer, paused.clone()).await {
+                    Ok((restarted, lifetime)) => {
                         renew_at = lifetime.map(|l| Instant::now() + renewal_after(l));
                         tracing::debug!(late = ?Instant::now().saturating_duration_since(due), "server restarted");
+                        restarted
                     }
                     Err(failure) => {
                         tracing::error!(server = %shared.config.server_name, "{}; the session ends", failure.why);
-                        Running {
-                            child,
-                            child_pid,
-                            report_task,
-                            stderr: server_stderr,
-                            filter: egress_filter,
-                            writer: server_writer,
-                            reader: server_side,
-                        } = failure.running;
                         renew_at = None;
                         to_server.close();
                         ladder = Some((Instant::now(), Step::Terminate));
+                        failure.running
                     }
-                }
+                };
             }
             () = sleep_until(next_step.unwrap_or_else(Instant::now)), if next_step.is_some() => {
-                ladder = climb(ladder, child_pid, grace);
+                ladder = climb(ladder, running.child_pid, grace);
             }
         }
     };
@@ -310,6 +295,13 @@ pub(crate) async fn run(
     if killed > 0 {
         tracing::info!("killed {killed} process(es) the server left behind");
     }
+    let Running {
+        report_task,
+        stderr: server_stderr,
+        filter: egress_filter,
+        reader: mut server_side,
+        ..
+    } = running;
     if !server_out_done && tokio::time::timeout(grace, &mut server_side).await.is_err() {
         tracing::warn!("the server's stdout stayed open after it exited; stopped reading it");
         server_side.abort();

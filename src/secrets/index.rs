@@ -6,7 +6,6 @@
 //! started without the session bus does not silently look in another store.
 
 use super::store::Backend;
-use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -113,36 +112,11 @@ pub(crate) fn update<T>(
         path: path.to_owned(),
         source,
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(failed)?;
-    }
-    let lock_file = std::fs::File::create(dir.join(".secrets.lock")).map_err(failed)?;
-    let _lock = Flock::lock(lock_file, FlockArg::LockExclusive)
-        .map_err(|(_, errno)| failed(std::io::Error::from(errno)))?;
+    let _lock = crate::private_file::lock(path, ".secrets.lock").map_err(failed)?;
     let mut index = load(path)?;
     let outcome = change(&mut index);
     let text = serde_json::to_vec_pretty(&index).map_err(|e| failed(std::io::Error::other(e)))?;
-    let temporary = dir.join(format!(".secrets.json.{}", std::process::id()));
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)
-            .map_err(failed)?;
-        out.write_all(&text).map_err(failed)?;
-        out.sync_all().map_err(failed)?;
-    }
-    std::fs::rename(&temporary, path).map_err(failed)?;
+    crate::private_file::replace(path, &[&text]).map_err(failed)?;
     Ok(outcome)
 }
 
