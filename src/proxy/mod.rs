@@ -9,6 +9,7 @@ pub(crate) mod process_tree;
 pub(crate) mod recording;
 pub(crate) mod refuse_start;
 pub(crate) mod restart;
+pub(crate) mod server;
 pub(crate) mod server_stderr;
 pub(crate) mod server_to_client;
 pub(crate) mod session;

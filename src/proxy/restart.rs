@@ -10,9 +10,9 @@
 //! answered twice: requests queued during the switch reach the new server.
 
 use super::process_tree;
+use super::server::{SessionError, Spawned, send_to_group, spawn_server};
 use super::server_stderr;
 use super::server_to_client;
-use super::session::{SessionError, Spawned, send_to_group, spawn_server};
 use super::shared::Shared;
 use super::writer::{self, LineSender, Stopped, WriterEnd};
 use crate::jsonrpc::framing::{Frame, LineReader};

@@ -16,34 +16,23 @@
 //!   mcpguard stderr ◄─ server_stderr (own thread: bounded, escaped, rate-limited) ◄─ server stderr
 //!   (mcpguard's own replies and timers queue into the same writers, so order holds)
 
-use super::child::{SpawnError, spawn_sandboxed};
 use super::refuse_start::{self, Refusal};
 use super::restart::{Restart, Running};
+pub(crate) use super::server::SessionError;
+use super::server::{Spawned, send_to_group, spawn_server};
 use super::shared::{SessionConfig, Shared};
 use super::stdio::BoxedReader;
-use super::{
-    child, client_to_server, process_tree, server_stderr, server_to_client, stdio, writer,
-};
+use super::{client_to_server, process_tree, server_to_client, stdio, writer};
 use crate::audit::AuditLog;
 use crate::jsonrpc::framing::LineReader;
 use crate::jsonrpc::reply::{self, ErrorCode};
-use crate::sandbox::{self, init::LayerReport, plan::Plan};
-use nix::sys::signal::{Signal, kill, killpg};
-use nix::unistd::Pid;
+use crate::sandbox::plan::Plan;
+use nix::sys::signal::Signal;
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::{Instant, sleep_until};
-
-/// Why a session could not run at all.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum SessionError {
-    #[error(transparent)]
-    Spawn(#[from] SpawnError),
-    #[error("could not set up the session: {0}")]
-    Setup(#[from] std::io::Error),
-}
 
 /// The next step of the shutdown ladder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -394,75 +383,6 @@ pub(crate) async fn run(
     Ok(code)
 }
 
-/// A server just started in its sandbox, with the pipes and tasks that serve it.
-pub(super) struct Spawned {
-    pub(super) child: tokio::process::Child,
-    pub(super) child_pid: Option<i32>,
-    /// Reads the helper's report of the layers in force; true once it arrived.
-    pub(super) report_task: tokio::task::JoinHandle<bool>,
-    /// Fires when the sandbox is up (the report arrived).
-    pub(super) report_seen: tokio::sync::oneshot::Receiver<()>,
-    pub(super) stderr: Option<server_stderr::Relay>,
-    pub(super) stdin: tokio::process::ChildStdin,
-    pub(super) stdout: tokio::process::ChildStdout,
-    /// The egress filter serving this sandbox's network (allowlist mode).
-    pub(super) filter: Option<Arc<crate::egress::Filter>>,
-}
-
-/// Starts the server in the sandbox `plan` describes.
-pub(super) fn spawn_server(
-    plan: &Plan,
-    egress: Option<&crate::egress::EgressConfig>,
-    shared: &Arc<Shared>,
-) -> Result<Spawned, SessionError> {
-    let channels = sandbox::channels(plan)?;
-    let mut child = spawn_sandboxed(&channels)?;
-    // The helper's ends close here, so a helper that dies is seen as EOF.
-    let sandbox::Channels {
-        report_read,
-        egress: egress_channel,
-        ..
-    } = channels;
-    let (sandbox_up, report_seen) = tokio::sync::oneshot::channel();
-    let report_task = tokio::spawn(report_layers(report_read, Arc::clone(shared), sandbox_up));
-    let mut filter = None;
-    if let (Some((_, supervisor_end)), Some(config)) = (egress_channel, egress.cloned()) {
-        let recorder: Arc<dyn crate::egress::NetworkRecorder> = shared.clone();
-        let started = crate::egress::Filter::new(config, recorder);
-        crate::egress::start(supervisor_end, Arc::clone(&started))?;
-        filter = Some(started);
-    }
-    let child_pid = child.id().map(|pid| pid as i32);
-    let stderr = match child.stderr.take() {
-        Some(pipe) => Some(server_stderr::start(
-            pipe.into_owned_fd()?,
-            &shared.config.server_name,
-            shared.scrubber(),
-        )?),
-        None => None,
-    };
-    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        return Err(SessionError::Setup(std::io::Error::other(
-            "the server's pipes were not created",
-        )));
-    };
-    {
-        use std::os::fd::AsFd;
-        child::enlarge_pipe(stdin.as_fd());
-        child::enlarge_pipe(stdout.as_fd());
-    }
-    Ok(Spawned {
-        child,
-        child_pid,
-        report_task,
-        report_seen,
-        stderr,
-        stdin,
-        stdout,
-        filter,
-    })
-}
-
 /// When to renew credentials that live `lifetime`: before they run out, leaving a fifth of
 /// it (at most 30 s) for the restart.
 fn renewal_after(lifetime: Duration) -> Duration {
@@ -503,52 +423,6 @@ fn serve_approvals(shared: &Arc<Shared>) -> Option<crate::approval::socket::Boun
             None
         }
     }
-}
-
-/// Reads what the sandbox really enforces and says so: the layers on one line (with -v),
-/// and every missing layer as a warning. `sandbox_up` fires when the report arrives (the
-/// helper sends it just before it runs the server); returns whether it did.
-async fn report_layers(
-    fd: std::os::fd::OwnedFd,
-    shared: Arc<Shared>,
-    sandbox_up: tokio::sync::oneshot::Sender<()>,
-) -> bool {
-    let server = shared.config.server_name.clone();
-    use tokio::io::AsyncBufReadExt;
-    let Ok(pipe) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
-        // No report to wait for: the relay starts at once.
-        let _ = sandbox_up.send(());
-        return true;
-    };
-    // One line; the helper and PID 1 keep their copy of the pipe open until the end.
-    let mut text = Vec::new();
-    let mut reader = tokio::io::BufReader::new(pipe);
-    if reader.read_until(b'\n', &mut text).await.is_err() || text.is_empty() {
-        // The helper failed before reporting; it said why on stderr.
-        return false;
-    }
-    let _ = sandbox_up.send(());
-    match serde_json::from_slice::<LayerReport>(&text) {
-        Ok(report) => {
-            tracing::info!(
-                %server,
-                "sandbox: namespaces {}, landlock {} (ABI {}), seccomp {}, network {:?}",
-                if report.namespaces { "on" } else { "off" },
-                report.landlock.enforced,
-                report.landlock.abi,
-                if report.seccomp { "on" } else { "off" },
-                report.network,
-            );
-            for missing in &report.degraded {
-                tracing::warn!(%server, "sandbox degraded: {missing}");
-            }
-            if let Some(audit) = shared.lock().audit.as_mut() {
-                audit.sandbox(serde_json::to_value(&report).unwrap_or_default());
-            }
-        }
-        Err(e) => tracing::warn!(%server, "unreadable sandbox report: {e}"),
-    }
-    true
 }
 
 /// Forwards a signal mcpguard received to the server's process group; a second one, or the
@@ -593,13 +467,5 @@ fn climb(
             None
         }
         None => None,
-    }
-}
-
-pub(super) fn send_to_group(child_pid: Option<i32>, signal: Signal) {
-    let Some(pid) = child_pid else { return };
-    // The server leads its own process group; fall back to the process if the group is gone.
-    if killpg(Pid::from_raw(pid), signal).is_err() {
-        let _ = kill(Pid::from_raw(pid), signal);
     }
 }

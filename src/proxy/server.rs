@@ -1,0 +1,148 @@
+//! Starting the server and speaking to its process.
+//!
+//! Owns: spawning the sandbox helper for a plan, with the tasks that serve the new process
+//! (the layer report, the egress filter, the stderr relay) and its pipes made large; reading
+//! the helper's report of the layers in force; and signalling the server's process group.
+//! A session starts one at the beginning and, when credentials are renewed, others
+//! (`restart`).
+
+use super::child;
+use super::child::{SpawnError, spawn_sandboxed};
+use super::server_stderr;
+use super::shared::Shared;
+use crate::sandbox::{self, init::LayerReport, plan::Plan};
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use std::sync::Arc;
+
+/// Why a session could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SessionError {
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    #[error("could not set up the session: {0}")]
+    Setup(#[from] std::io::Error),
+}
+
+/// A server just started in its sandbox, with the pipes and tasks that serve it.
+pub(crate) struct Spawned {
+    pub(crate) child: tokio::process::Child,
+    pub(crate) child_pid: Option<i32>,
+    /// Reads the helper's report of the layers in force; true once it arrived.
+    pub(crate) report_task: tokio::task::JoinHandle<bool>,
+    /// Fires when the sandbox is up (the report arrived).
+    pub(crate) report_seen: tokio::sync::oneshot::Receiver<()>,
+    pub(crate) stderr: Option<server_stderr::Relay>,
+    pub(crate) stdin: tokio::process::ChildStdin,
+    pub(crate) stdout: tokio::process::ChildStdout,
+    /// The egress filter serving this sandbox's network (allowlist mode).
+    pub(crate) filter: Option<Arc<crate::egress::Filter>>,
+}
+
+/// Starts the server in the sandbox `plan` describes.
+pub(crate) fn spawn_server(
+    plan: &Plan,
+    egress: Option<&crate::egress::EgressConfig>,
+    shared: &Arc<Shared>,
+) -> Result<Spawned, SessionError> {
+    let channels = sandbox::channels(plan)?;
+    let mut child = spawn_sandboxed(&channels)?;
+    // The helper's ends close here, so a helper that dies is seen as EOF.
+    let sandbox::Channels {
+        report_read,
+        egress: egress_channel,
+        ..
+    } = channels;
+    let (sandbox_up, report_seen) = tokio::sync::oneshot::channel();
+    let report_task = tokio::spawn(report_layers(report_read, Arc::clone(shared), sandbox_up));
+    let mut filter = None;
+    if let (Some((_, supervisor_end)), Some(config)) = (egress_channel, egress.cloned()) {
+        let recorder: Arc<dyn crate::egress::NetworkRecorder> = shared.clone();
+        let started = crate::egress::Filter::new(config, recorder);
+        crate::egress::start(supervisor_end, Arc::clone(&started))?;
+        filter = Some(started);
+    }
+    let child_pid = child.id().map(|pid| pid as i32);
+    let stderr = match child.stderr.take() {
+        Some(pipe) => Some(server_stderr::start(
+            pipe.into_owned_fd()?,
+            &shared.config.server_name,
+            shared.scrubber(),
+        )?),
+        None => None,
+    };
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(SessionError::Setup(std::io::Error::other(
+            "the server's pipes were not created",
+        )));
+    };
+    {
+        use std::os::fd::AsFd;
+        child::enlarge_pipe(stdin.as_fd());
+        child::enlarge_pipe(stdout.as_fd());
+    }
+    Ok(Spawned {
+        child,
+        child_pid,
+        report_task,
+        report_seen,
+        stderr,
+        stdin,
+        stdout,
+        filter,
+    })
+}
+
+/// Reads what the sandbox really enforces and says so: the layers on one line (with -v),
+/// and every missing layer as a warning. `sandbox_up` fires when the report arrives (the
+/// helper sends it just before it runs the server); returns whether it did.
+async fn report_layers(
+    fd: std::os::fd::OwnedFd,
+    shared: Arc<Shared>,
+    sandbox_up: tokio::sync::oneshot::Sender<()>,
+) -> bool {
+    let server = shared.config.server_name.clone();
+    use tokio::io::AsyncBufReadExt;
+    let Ok(pipe) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
+        // No report to wait for: the relay starts at once.
+        let _ = sandbox_up.send(());
+        return true;
+    };
+    // One line; the helper and PID 1 keep their copy of the pipe open until the end.
+    let mut text = Vec::new();
+    let mut reader = tokio::io::BufReader::new(pipe);
+    if reader.read_until(b'\n', &mut text).await.is_err() || text.is_empty() {
+        // The helper failed before reporting; it said why on stderr.
+        return false;
+    }
+    let _ = sandbox_up.send(());
+    match serde_json::from_slice::<LayerReport>(&text) {
+        Ok(report) => {
+            tracing::info!(
+                %server,
+                "sandbox: namespaces {}, landlock {} (ABI {}), seccomp {}, network {:?}",
+                if report.namespaces { "on" } else { "off" },
+                report.landlock.enforced,
+                report.landlock.abi,
+                if report.seccomp { "on" } else { "off" },
+                report.network,
+            );
+            for missing in &report.degraded {
+                tracing::warn!(%server, "sandbox degraded: {missing}");
+            }
+            if let Some(audit) = shared.lock().audit.as_mut() {
+                audit.sandbox(serde_json::to_value(&report).unwrap_or_default());
+            }
+        }
+        Err(e) => tracing::warn!(%server, "unreadable sandbox report: {e}"),
+    }
+    true
+}
+
+pub(crate) fn send_to_group(child_pid: Option<i32>, signal: Signal) {
+    let Some(pid) = child_pid else { return };
+    // The server leads its own process group; fall back to the process if the group is gone.
+    if killpg(Pid::from_raw(pid), signal).is_err() {
+        let _ = kill(Pid::from_raw(pid), signal);
+    }
+}
