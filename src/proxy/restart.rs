@@ -289,7 +289,10 @@ impl Restart<'_> {
                     continue;
                 }
                 if let Some(error) = message.get("error") {
-                    return Err(format!("the restarted server refused initialize: {error}"));
+                    return Err(format!(
+                        "the restarted server refused initialize: {}",
+                        crate::terminal::escape(&error.to_string())
+                    ));
                 }
                 return Ok(());
             }

@@ -41,6 +41,9 @@ pub(crate) struct Shared {
     /// The profile's rules for tool calls (absent: everything is relayed).
     pub(crate) policy: Option<Policy>,
     state: Mutex<State>,
+    /// Whether any credential was handed over: read on every server line, so a session
+    /// without credentials never takes the lock for it.
+    handed_over_any: std::sync::atomic::AtomicBool,
 }
 
 pub(crate) struct State {
@@ -125,6 +128,7 @@ impl Shared {
         Self {
             config,
             policy,
+            handed_over_any: std::sync::atomic::AtomicBool::new(false),
             state: Mutex::new(State {
                 pending: Pending::default(),
                 era: Era::Unknown,
@@ -176,10 +180,20 @@ impl Shared {
         state.scrubber = redactor
             .has_injected()
             .then(|| std::sync::Arc::new(redactor));
+        self.handed_over_any.store(
+            state.scrubber.is_some(),
+            std::sync::atomic::Ordering::Release,
+        );
     }
 
     /// What takes the credentials out of the server's output (absent: none were handed over).
     pub(crate) fn scrubber(&self) -> Option<std::sync::Arc<crate::audit::redact::Redactor>> {
+        if !self
+            .handed_over_any
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return None;
+        }
         self.lock().scrubber.clone()
     }
 
