@@ -52,8 +52,9 @@ const SHAPES: [(&str, &str); 9] = [
         r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)",
     ),
     (
+        // No word boundary before: `my_ghp_…` is a token all the same.
         "github",
-        r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})",
+        r"(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})",
     ),
     (
         "bearer",
@@ -235,40 +236,54 @@ impl Redactor {
     pub fn scrub_injected_line(&self, raw: &[u8]) -> Option<Vec<u8>> {
         if self.withhold_all {
             return match serde_json::from_slice::<Value>(raw) {
-                Ok(value) => serde_json::to_vec(&self.injected_in_value(&value)).ok(),
+                Ok(value) => Some(
+                    serde_json::to_vec(&self.injected_in_value(&value))
+                        .unwrap_or_else(|_| WITHHELD.as_bytes().to_vec()),
+                ),
                 Err(_) => Some(WITHHELD.as_bytes().to_vec()),
             };
         }
         let forms = self.forms.as_ref()?;
-        let escaped = memchr::memmem::find(raw, b"\\u").is_some();
+        // `\u` and `\/` are the two ways JSON can spell a character differently; every
+        // other escape is one of the forms looked for.
+        let escaped = memchr::memmem::find(raw, b"\\u").is_some()
+            || memchr::memmem::find(raw, b"\\/").is_some();
         if !escaped && !forms.finder.is_match(raw) {
             return None;
         }
-        match serde_json::from_slice::<Value>(raw) {
-            Ok(value) => {
-                let clean = self.injected_in_value(&value);
-                if clean == value {
-                    return None;
-                }
-                serde_json::to_vec(&clean).ok()
+        if let Ok(value) = serde_json::from_slice::<Value>(raw) {
+            let clean = self.injected_in_value(&value);
+            if clean != value
+                && let Ok(bytes) = serde_json::to_vec(&clean)
+            {
+                return Some(bytes);
             }
-            // Not JSON: the forms are replaced in the bytes (the markers are JSON-safe).
-            Err(_) => {
-                let mut out = Vec::with_capacity(raw.len());
-                forms
-                    .finder
-                    .replace_all_with_bytes(raw, &mut out, |m, _, dst| {
-                        dst.extend_from_slice(forms.markers[m.pattern().as_usize()].as_bytes());
-                        true
-                    });
-                (out != raw).then_some(out)
+            if !forms.finder.is_match(raw) {
+                // Only escapes, and nothing behind them: the line goes as it came.
+                return None;
             }
         }
+        // Not JSON, or a form the decoded strings do not show (split across the syntax) or
+        // that could not be written back: the forms are replaced in the bytes themselves
+        // (the markers are JSON-string safe). Never the line as it came.
+        let mut out = Vec::with_capacity(raw.len());
+        forms
+            .finder
+            .replace_all_with_bytes(raw, &mut out, |m, _, dst| {
+                dst.extend_from_slice(forms.markers[m.pattern().as_usize()].as_bytes());
+                true
+            });
+        (out != raw).then_some(out)
     }
 
     fn injected_in_value(&self, value: &Value) -> Value {
         match value {
             Value::String(s) => Value::String(self.injected(s).into_owned()),
+            // A value echoed as a number (a PIN, an account number).
+            Value::Number(n) => match self.injected(n.as_str()) {
+                Cow::Borrowed(_) => value.clone(),
+                Cow::Owned(text) => Value::String(text),
+            },
             Value::Array(items) => {
                 Value::Array(items.iter().map(|v| self.injected_in_value(v)).collect())
             }
@@ -304,9 +319,30 @@ impl Redactor {
 fn forms_of(value: &str) -> Vec<String> {
     let bytes = value.as_bytes();
     let mut forms = vec![value.to_owned()];
-    // As a JSON string's contents (a server nesting JSON inside a string).
+    // As a JSON string's contents (a server nesting JSON inside a string), also with every
+    // non-ASCII character and `/` escaped, as other encoders write them.
     if let Ok(quoted) = serde_json::to_string(value) {
-        forms.push(quoted[1..quoted.len() - 1].to_owned());
+        let inner = &quoted[1..quoted.len() - 1];
+        forms.push(inner.to_owned());
+        forms.push(inner.replace('/', "\\/"));
+        for upper in [false, true] {
+            let mut ascii = String::with_capacity(inner.len() * 2);
+            for c in inner.chars() {
+                if c.is_ascii() {
+                    ascii.push(c);
+                } else {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        if upper {
+                            ascii.push_str(&format!("\\u{unit:04X}"));
+                        } else {
+                            ascii.push_str(&format!("\\u{unit:04x}"));
+                        }
+                    }
+                }
+            }
+            forms.push(ascii);
+        }
     }
     // Percent-encoded, with either case of hex digits, and `+` for spaces.
     let upper = percent_encode(bytes, true);
@@ -368,11 +404,20 @@ fn is_secret_key(key: &str) -> bool {
 }
 
 /// Whether a word after `Bearer`/`Basic` looks like a credential rather than English: it
-/// has a digit, base64 padding or a symbol, or capitals after its first letter.
+/// has a digit, base64 padding or symbols, or capitals after its first letter.
 fn looks_encoded(word: &str) -> bool {
     word.bytes()
-        .any(|b| b.is_ascii_digit() || b"=+/._~-".contains(&b))
+        .any(|b| b.is_ascii_digit() || b"=+/".contains(&b))
         || word.bytes().skip(1).any(|b| b.is_ascii_uppercase())
+}
+
+/// Whether a match of `kind` is a credential rather than prose that shares its prefix:
+/// generated keys and tokens carry digits (`sk-learn-compatible`, `xoxo-hugs` do not).
+fn plausible(kind: &str, found: &str) -> bool {
+    match kind {
+        "api-key" | "slack" => found.bytes().any(|b| b.is_ascii_digit()),
+        _ => true,
+    }
 }
 
 /// Every credential shape in `text` replaced by its marker.
@@ -391,10 +436,15 @@ fn shapes(text: &str) -> Cow<'_, str> {
         let marker = format!("[REDACTED:{kind}]");
         out = pattern
             .replace_all(&out, |caps: &regex::Captures<'_>| {
+                let whole = caps.get(0).map_or("", |m| m.as_str());
+                if !plausible(kind, whole) {
+                    return whole.to_owned();
+                }
                 match caps.name("secret") {
-                    // A scheme word followed by an ordinary word ("basic arithmetic") is prose.
-                    Some(secret) if !looks_encoded(secret.as_str()) => {
-                        caps.get(0).map_or("", |m| m.as_str()).to_owned()
+                    // A scheme word followed by an ordinary word ("basic arithmetic") is
+                    // prose; a password in a URL is a password whatever it looks like.
+                    Some(secret) if *kind != "url-password" && !looks_encoded(secret.as_str()) => {
+                        whole.to_owned()
                     }
                     Some(secret) => {
                         let whole = caps.get(0).map_or("", |m| m.as_str());
@@ -502,6 +552,14 @@ mod tests {
                 "clone https://alice:hunter2secret@git.example.com/repo.git now",
                 "clone https://alice:[REDACTED:url-password]@git.example.com/repo.git now",
             ),
+            (
+                "db postgres://admin:letmein@db/app",
+                "db postgres://admin:[REDACTED:url-password]@db/app",
+            ),
+            (
+                "var my_ghp_abcdefghijklmnopqrstuvwxyz012345",
+                "var my_[REDACTED:github]",
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(redactor.string(input), expected, "{input}");
@@ -523,6 +581,9 @@ mod tests {
             "https://example.com/path?q=1",
             "mailto:someone@example.com",
             "sk-short",
+            "pip install sk-learn-compatible-estimators",
+            "xoxo-hugs-and-kisses-from-all",
+            "bearer authentication-required",
         ] {
             assert_eq!(redactor.string(text), text);
         }
@@ -583,6 +644,28 @@ mod tests {
         assert_eq!(
             redactor.scrub_injected_line(b"oops ghp_live_value_0123456789abcdefghij"),
             Some(b"oops [REDACTED:gh]".to_vec())
+        );
+        // Echoed as a number, or behind a `\/` escape.
+        let pin = Redactor::new([named("PIN", "48213377"), named("P", "abc/defgh")]);
+        assert_eq!(
+            String::from_utf8(
+                pin.scrub_injected_line(br#"{"pin":48213377,"p":"abc\/defgh"}"#)
+                    .unwrap()
+            )
+            .unwrap(),
+            r#"{"p":"[REDACTED:P]","pin":"[REDACTED:PIN]"}"#
+        );
+        // A value holding non-ASCII, nested as JSON inside a string by an ASCII-only encoder.
+        let umlaut = Redactor::new([named("U", "geheim-\u{e4}-0042")]);
+        assert_eq!(
+            umlaut.string(r#"{"token": "geheim-\u00e4-0042"}"#),
+            r#"{"token": "[REDACTED:U]"}"#
+        );
+        // A value the server splits across two strings is still taken out of the bytes.
+        let split = Redactor::new([named("k", "ab\",\"cd12")]);
+        assert_eq!(
+            split.scrub_injected_line(br#"{"x":["zz-ab","cd12-yy"]}"#),
+            Some(br#"{"x":["zz-[REDACTED:k]-yy"]}"#.to_vec())
         );
         assert_eq!(Redactor::new([]).scrub_injected_line(dirty), None);
         assert!(!Redactor::new([named("x", "on")]).has_injected());
