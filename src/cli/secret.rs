@@ -24,14 +24,10 @@ pub(crate) fn run(command: SecretCommand) -> anyhow::Result<u8> {
 
 fn set(name: &str, ttl: Option<&str>, wanted: Option<&str>) -> anyhow::Result<u8> {
     store::check_name(name).map_err(anyhow::Error::msg)?;
+    // The same rule as a profile's `ttl`.
     let lifetime = ttl
         .map(|text| {
-            humantime::parse_duration(text).map_err(|e| {
-                anyhow::anyhow!(
-                    "--ttl {}: not a duration ({e}); write e.g. 30d",
-                    terminal::escape(text)
-                )
-            })
+            crate::secrets::credentials::parse_ttl(text).map_err(|e| anyhow::anyhow!("--ttl: {e}"))
         })
         .transpose()?;
     let backend = match wanted {

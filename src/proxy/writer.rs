@@ -178,6 +178,12 @@ async fn finish<W: AsyncWrite + Unpin>(mut destination: W) -> WriterEnd {
     WriterEnd::Closed
 }
 
+/// Whether a pause is asked for. Read between lines on the hot path: the version check is
+/// one atomic load, and the value (behind a lock) is read only once a pause was ever sent.
+fn pause_asked(pause: &watch::Receiver<bool>) -> bool {
+    pause.has_changed().unwrap_or(false) && *pause.borrow()
+}
+
 enum Stop {
     Closed,
     Paused,
@@ -190,7 +196,7 @@ async fn drive<W: AsyncWrite + Unpin>(
 ) -> std::io::Result<Stop> {
     let mut batch: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
     loop {
-        if pause.as_ref().is_some_and(|p| *p.borrow()) {
+        if pause.as_deref().is_some_and(pause_asked) {
             return Ok(Stop::Paused);
         }
         let first = tokio::select! {
@@ -217,7 +223,7 @@ async fn drive<W: AsyncWrite + Unpin>(
                 }
             }
             // A pause takes effect between lines: what was taken is written first.
-            if pause.as_ref().is_some_and(|p| *p.borrow()) {
+            if pause.as_deref().is_some_and(pause_asked) {
                 break;
             }
             next = queue.queue.try_recv().ok();

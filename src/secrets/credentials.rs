@@ -174,9 +174,13 @@ pub(crate) fn issue(credentials: &[Credential]) -> anyhow::Result<Issued> {
         let value = if credential.mint.is_empty() {
             secret
         } else {
-            let scrub = |text: &str| {
-                text.replace(secret.as_str(), &format!("[REDACTED:{}]", credential.key))
-            };
+            // What a failing mint command says is shown with the secret taken out in
+            // every form it could have printed it in, not only the plain one.
+            let redactor = crate::audit::redact::Redactor::new([Injected {
+                name: credential.key.clone(),
+                value: secret.to_string(),
+            }]);
+            let scrub = |text: &str| redactor.scrub_injected_text(text).into_owned();
             mint::mint(&credential.mint, &secret, &scrub)
                 .map_err(|e| anyhow::anyhow!("secrets.{}: {e}", credential.variable))?
         };

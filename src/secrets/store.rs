@@ -77,7 +77,10 @@ pub(crate) enum StoreError {
         "no secret named {name} in the {backend} store; store it with `mcpguard secret set {name}`"
     )]
     NotFound { name: String, backend: &'static str },
-    #[error("the {backend} store failed on {name}: {message}")]
+    #[error(
+        "the {backend} store failed on {name}: {message} (a locked keyring must be unlocked; \
+         MCPGUARD_SECRET_STORE or --store picks the other store)"
+    )]
     Failed {
         name: String,
         backend: &'static str,
