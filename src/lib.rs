@@ -25,6 +25,7 @@ mod sandbox;
 mod secrets;
 mod terminal;
 mod units;
+mod wrap;
 
 pub use entry::main;
 

@@ -2,7 +2,8 @@
 //! module that reads environment variables, so what mcpguard depends on is listed here:
 //! `PATH`, `HOME`, `XDG_RUNTIME_DIR`, `MCPGUARD_HOME` (moves all of mcpguard's own files under one directory,
 //! for tests and for people who want them elsewhere), `DBUS_SESSION_BUS_ADDRESS` and
-//! `MCPGUARD_SECRET_STORE` (where credentials are kept) and, for the sandbox, the rest of the
+//! `MCPGUARD_SECRET_STORE` (where credentials are kept), `XDG_CONFIG_HOME` and `CODEX_HOME`
+//! (where agents keep their configs) and, for the sandbox, the rest of the
 //! environment as the set of variables a user may pass through by name.
 
 use std::ffi::OsString;
@@ -19,6 +20,22 @@ pub(crate) fn home() -> Option<PathBuf> {
         .filter(|h| !h.is_empty())
         .map(PathBuf::from)
         .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()))
+}
+
+/// `$XDG_CONFIG_HOME`, else `~/.config`: where desktop agents keep their settings.
+pub(crate) fn config_home() -> Option<PathBuf> {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home().map(|h| h.join(".config")))
+}
+
+/// `$CODEX_HOME`, else `~/.codex`: where Codex keeps its config.
+pub(crate) fn codex_home() -> Option<PathBuf> {
+    std::env::var_os("CODEX_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home().map(|h| h.join(".codex")))
 }
 
 /// The whole environment, for the variables the sandbox lets through (non-UTF-8 pairs are

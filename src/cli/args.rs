@@ -103,6 +103,42 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Secret(SecretCommand),
 
+    /// Every agent config on this machine (Claude Desktop and Code, Cursor, VS Code,
+    /// Windsurf, Zed, Codex, Continue, Gemini CLI; the user's and the current directory's
+    /// project's), each MCP server entry in it, how it is reached, and whether it is wrapped
+    /// in mcpguard and under which profile.
+    Clients {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Put mcpguard in front of the stdio servers of the agents' configs.
+    ///
+    /// Each selected entry's `command` becomes this mcpguard (its absolute path) and its
+    /// `args` become `run --name NAME --profile P [grants] [--env VAR...] -- <the original
+    /// command and arguments>`. Nothing else of the file changes: every other key, comment,
+    /// order and space stays as it was (values are edited where they stand, never
+    /// re-serialised). The profile is the built-in made for the server when there is one
+    /// (server-filesystem → filesystem, with its directories as workspace and granted;
+    /// server-memory → memory; mcp-server-git → git; time, sqlite, fetch), else `default`;
+    /// the output says which and why. A locally installed server's package is granted
+    /// read-only; `npx -y` and `uvx` servers reach only their registry; the variables of the
+    /// entry's `env` are passed through by name (their values stay in the file). Before
+    /// anything is written each wrapped entry is started once as the agent would start it,
+    /// and must answer `initialize` and `tools/list`; one that does not is left as it was,
+    /// with the reason. Then the diff is shown and confirmed, a backup kept under
+    /// mcpguard's state directory, and the file replaced atomically with its mode kept.
+    /// Running it again changes nothing; with another --profile only the profile changes.
+    /// Remote (http, sse) entries are listed and left alone. Exits 1 when an entry was left
+    /// out or the change was declined.
+    Wrap(WrapArgs),
+
+    /// Take mcpguard out of the agents' configs again: each wrapped entry gets back exactly
+    /// the bytes it had before `wrap` (from the record `wrap` kept); an entry edited since
+    /// is rebuilt from its arguments after `--`, with a warning.
+    Unwrap(UnwrapArgs),
+
     /// Print a shell completion script: `mcpguard completions bash >
     /// /etc/bash_completion.d/mcpguard` (zsh: a `_mcpguard` file on `$fpath`; fish:
     /// `~/.config/fish/completions/mcpguard.fish`).
@@ -113,6 +149,50 @@ pub(crate) enum Command {
 
     /// Print the manual page mcpguard(1) in roff: `mcpguard man | man -l -`.
     Man,
+}
+
+/// Which agent configs and entries `wrap` and `unwrap` work on.
+#[derive(Debug, Args)]
+pub(crate) struct Selection {
+    /// Only this agent's files (repeatable; default: every agent config found).
+    #[arg(long, value_enum, value_name = "AGENT")]
+    pub(crate) client: Vec<crate::wrap::clients::Client>,
+    /// Only this file (repeatable); its agent is told by where it is and what it holds, or
+    /// by --client.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Vec<std::path::PathBuf>,
+    /// Only the entries of this name (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) server: Vec<String>,
+    /// Show the diff and write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Write without asking (needed when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WrapArgs {
+    #[command(flatten)]
+    pub(crate) selection: Selection,
+    /// The profile for every selected entry (default: the built-in that matches each
+    /// server, else `default`). For an entry already wrapped, only its profile changes.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub(crate) profile: Option<String>,
+    /// Write without starting each wrapped entry first (it may then fail in the agent).
+    #[arg(long)]
+    pub(crate) no_check: bool,
+    /// How long the check waits for each answer (a first `npx`/`uvx` start downloads the
+    /// server).
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = crate::units::parse_duration)]
+    pub(crate) check_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UnwrapArgs {
+    #[command(flatten)]
+    pub(crate) selection: Selection,
 }
 
 #[derive(Debug, Args)]

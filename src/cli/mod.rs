@@ -5,6 +5,7 @@ pub(crate) mod approve;
 pub(crate) mod args;
 pub(crate) mod audit;
 pub(crate) mod cache;
+pub(crate) mod clients;
 pub(crate) mod doctor;
 pub(crate) mod generate;
 pub(crate) mod lint;
@@ -16,6 +17,7 @@ pub(crate) mod run;
 pub(crate) mod secret;
 pub(crate) mod server_name;
 pub(crate) mod usage;
+pub(crate) mod wrap;
 
 use args::{Cli, Command};
 
@@ -32,6 +34,9 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Approve(args) => approve::run(args),
         Command::Approvals(command) => approvals::run(command),
         Command::Secret(command) => secret::run(command),
+        Command::Clients { json } => clients::run(json),
+        Command::Wrap(args) => wrap::wrap(args),
+        Command::Unwrap(args) => wrap::unwrap(args),
         Command::Completions { shell } => generate::completions(shell),
         Command::Man => generate::man_page(),
     }

@@ -1,0 +1,282 @@
+//! What `mcpguard run` options a wrapped entry gets: the profile that matches its server
+//! (and why), the grants its own files need, and the variables the agent hands it.
+//!
+//! Owns: the rules of the choice, as a function of the entry's argv and a few facts about
+//! the filesystem (`Facts`), so that they can be tested without one.
+
+use std::path::{Component, Path, PathBuf};
+
+/// What the choice needs to know about the machine.
+pub(crate) trait Facts {
+    /// Whether `path` is a directory, a file, or neither.
+    fn kind(&self, path: &Path) -> Kind;
+    /// The program's file as `PATH` finds it for a bare name, then the same with every
+    /// symlink followed (a `node_modules/.bin` link, a venv's `python`).
+    fn resolve(&self, program: &str) -> Vec<PathBuf>;
+    /// The agent's variable expansion of one value (`${VAR}`, `${workspaceFolder}`…), or None
+    /// when only the agent can know it (`${input:…}`).
+    fn expand(&self, value: &str) -> Option<String>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Directory,
+    File,
+    Missing,
+}
+
+/// The entry as the agent has it.
+#[derive(Debug, Clone)]
+pub(crate) struct Subject {
+    pub(crate) name: String,
+    /// The command and its arguments as written (the agent expands them).
+    pub(crate) argv: Vec<String>,
+    /// The variables the agent gives the server, by name.
+    pub(crate) env_names: Vec<String>,
+}
+
+/// The options and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Choice {
+    pub(crate) profile: String,
+    /// Why this profile, in a sentence.
+    pub(crate) why: String,
+    /// `run`, mcpguard's options, `--`.
+    pub(crate) options: Vec<String>,
+    /// What the user should know (grants made, variables left out…).
+    pub(crate) notes: Vec<String>,
+}
+
+/// The built-in profiles made for a server, by the name the server derives
+/// (`server_name::derive`).
+const MATCHING: [(&str, &str); 6] = [
+    ("server-filesystem", "filesystem"),
+    ("server-memory", "memory"),
+    ("server-git", "git"),
+    ("server-time", "time"),
+    ("server-sqlite", "sqlite"),
+    ("server-fetch", "fetch"),
+];
+
+/// Programs that fetch the package they run: their registry is reachable under the
+/// launcher rule, and their cache is the server's own.
+const LAUNCHERS: [&str; 9] = [
+    "npx", "bunx", "pnpx", "uvx", "pipx", "pnpm", "yarn", "bun", "uv",
+];
+
+/// Programs that run a script given as their first operand.
+const INTERPRETERS: [&str; 6] = ["node", "nodejs", "deno", "tsx", "ts-node", "bun"];
+
+/// Variables the sandbox sets itself: passing the agent's would point the server at host
+/// paths it cannot see.
+const SANDBOX_OWNED: [&str; 2] = ["HOME", "TMPDIR"];
+
+/// Directories every sandbox sees already.
+const SYSTEM: [&str; 7] = ["/usr", "/etc", "/opt", "/bin", "/lib", "/proc", "/dev"];
+
+/// The options for `subject`: `profile` when the user named one, else the built-in that
+/// matches its server, else `default`.
+pub(crate) fn choose(subject: &Subject, profile: Option<&str>, facts: &dyn Facts) -> Choice {
+    let expanded: Vec<String> = subject
+        .argv
+        .iter()
+        .map(|a| facts.expand(a).unwrap_or_else(|| a.clone()))
+        .collect();
+    let derived = crate::cli::server_name::derive(&expanded);
+    let (profile, why) = match profile {
+        Some(p) => (p.to_owned(), format!("`{p}`, as --profile asked")),
+        None => match MATCHING.iter().find(|(server, _)| *server == derived) {
+            Some((_, p)) => (
+                (*p).to_owned(),
+                format!("`{p}`, the built-in profile for {derived}"),
+            ),
+            None => (
+                "default".to_owned(),
+                format!("`default`: no built-in profile is made for {derived}"),
+            ),
+        },
+    };
+    let mut grants = Grants::default();
+    let mut notes = Vec::new();
+    let program = expanded.first().map(String::as_str).unwrap_or("");
+    let base = file_name(program);
+    if LAUNCHERS.contains(&base) {
+        notes.push(format!(
+            "{base} fetches the server: its registry is reachable under the launcher rule, and nothing else"
+        ));
+    } else if let Some(root) = facts
+        .resolve(program)
+        .iter()
+        .find_map(|file| package_root(file, facts))
+    {
+        grants.read(root.display().to_string(), "the server's installed package");
+    }
+    let interpreter = INTERPRETERS.contains(&base) || base.starts_with("python");
+    let mut script_done = !interpreter;
+    for (written, arg) in subject.argv.iter().zip(&expanded).skip(1) {
+        let path = Path::new(arg);
+        if !path.is_absolute() || is_system(path) {
+            if !script_done && !arg.starts_with('-') {
+                script_done = true;
+            }
+            continue;
+        }
+        let kind = facts.kind(path);
+        if kind == Kind::Missing {
+            continue;
+        }
+        if !script_done && !arg.starts_with('-') {
+            script_done = true;
+            let files = facts.resolve(arg);
+            let root = files
+                .iter()
+                .find_map(|file| package_root(file, facts))
+                .or_else(|| files.iter().find_map(|file| project_root(file, facts)))
+                .unwrap_or_else(|| path.parent().unwrap_or(path).to_path_buf());
+            grants.read(root.display().to_string(), "the server's own code");
+            continue;
+        }
+        match (profile.as_str(), kind) {
+            ("filesystem", Kind::Directory) => {
+                if grants.workspace.is_none() {
+                    grants.workspace = Some(written.clone());
+                } else {
+                    notes.push(format!(
+                        "{arg} is served too, but the filesystem profile confines calls to its \
+                         workspace ({}): wrap it as an entry of its own to use it",
+                        grants.workspace.as_deref().unwrap_or_default()
+                    ));
+                }
+                grants.write(written.clone(), "a directory the server serves");
+            }
+            ("git", Kind::Directory) => {
+                if grants.workspace.is_none() {
+                    grants.workspace = Some(written.clone());
+                }
+                grants.write(written.clone(), "the repository the server works on");
+            }
+            ("sqlite", Kind::File) => {
+                // SQLite writes its journal beside the database.
+                let dir = path.parent().unwrap_or(path).display().to_string();
+                grants.write(
+                    dir,
+                    "the database's directory (SQLite writes its journal beside it)",
+                );
+            }
+            _ => grants.read(written.clone(), "named in the server's arguments"),
+        }
+    }
+    let mut options = vec![
+        "run".to_owned(),
+        "--name".to_owned(),
+        subject.name.clone(),
+        "--profile".to_owned(),
+        profile.clone(),
+    ];
+    if let Some(workspace) = &grants.workspace {
+        options.extend(["--workspace".to_owned(), workspace.clone()]);
+    }
+    for (path, why) in &grants.read_only {
+        options.extend(["--allow-read".to_owned(), path.clone()]);
+        notes.push(format!("{path} readable: {why}"));
+    }
+    for (path, why) in &grants.writable {
+        options.extend(["--allow-write".to_owned(), path.clone()]);
+        notes.push(format!("{path} writable: {why}"));
+    }
+    let mut names: Vec<&String> = subject.env_names.iter().collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        if SANDBOX_OWNED.contains(&name.as_str()) {
+            notes.push(format!(
+                "{name} from the config is not passed: the sandbox gives the server its own"
+            ));
+            continue;
+        }
+        options.extend(["--env".to_owned(), name.clone()]);
+    }
+    options.push("--".to_owned());
+    Choice {
+        profile,
+        why,
+        options,
+        notes,
+    }
+}
+
+#[derive(Debug, Default)]
+struct Grants {
+    workspace: Option<String>,
+    read_only: Vec<(String, &'static str)>,
+    writable: Vec<(String, &'static str)>,
+}
+
+impl Grants {
+    fn read(&mut self, path: String, why: &'static str) {
+        if !self
+            .read_only
+            .iter()
+            .chain(&self.writable)
+            .any(|(p, _)| *p == path)
+        {
+            self.read_only.push((path, why));
+        }
+    }
+
+    fn write(&mut self, path: String, why: &'static str) {
+        self.read_only.retain(|(p, _)| *p != path);
+        if !self.writable.iter().any(|(p, _)| *p == path) {
+            self.writable.push((path, why));
+        }
+    }
+}
+
+fn file_name(program: &str) -> &str {
+    program.rsplit('/').next().unwrap_or(program)
+}
+
+fn is_system(path: &Path) -> bool {
+    SYSTEM.iter().any(|dir| path.starts_with(dir))
+}
+
+/// The installation a file belongs to: the outermost `node_modules` directory it is in, or
+/// the Python environment (a directory with `pyvenv.cfg`, or the prefix above
+/// `lib/pythonX.Y/site-packages`). None for a system path, which every sandbox sees.
+pub(crate) fn package_root(file: &Path, facts: &dyn Facts) -> Option<PathBuf> {
+    if is_system(file) {
+        return None;
+    }
+    let mut prefix = PathBuf::new();
+    let components: Vec<Component<'_>> = file.components().collect();
+    for (i, component) in components.iter().enumerate() {
+        prefix.push(component);
+        let name = component.as_os_str();
+        if name == "node_modules" {
+            return Some(prefix);
+        }
+        if name == "site-packages" && i >= 3 {
+            // <prefix>/lib/pythonX.Y/site-packages
+            return prefix.parent()?.parent()?.parent().map(Path::to_path_buf);
+        }
+    }
+    file.ancestors()
+        .skip(1)
+        .take(4)
+        .find(|dir| facts.kind(&dir.join("pyvenv.cfg")) == Kind::File)
+        .map(Path::to_path_buf)
+}
+
+/// The project a script belongs to: the nearest directory above it with a `package.json`,
+/// `pyproject.toml`, `setup.py` or `deno.json`.
+fn project_root(file: &Path, facts: &dyn Facts) -> Option<PathBuf> {
+    file.ancestors()
+        .skip(1)
+        .find(|dir| {
+            ["package.json", "pyproject.toml", "setup.py", "deno.json"]
+                .iter()
+                .any(|marker| facts.kind(&dir.join(marker)) == Kind::File)
+        })
+        .filter(|dir| dir.components().count() > 2)
+        .map(Path::to_path_buf)
+}

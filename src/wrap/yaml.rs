@@ -1,0 +1,340 @@
+//! Continue's YAML configs (`~/.continue/config.yaml`, `.continue/mcpServers/*.yaml`): the
+//! `mcpServers` list and the spans of the values in each entry, read from the parser's
+//! events (a round-trip reader: serde-style YAML would lose the comments).
+//!
+//! Owns: a small tree of the file's nodes with their byte spans; the file is only ever
+//! changed by span edits (`edit`).
+
+use super::entry::{
+    ArgsSlot, Entry, Item, Launch, Layout, List, SyntaxError, Text, Transport, indentation_before,
+    line_ending,
+};
+use saphyr_parser::{Event, Parser, ScalarStyle};
+use std::ops::Range;
+
+/// A node of the file, with where it is (bytes).
+#[derive(Debug)]
+enum Node {
+    Scalar {
+        value: String,
+        span: Range<usize>,
+        plain: bool,
+    },
+    Sequence {
+        span: Range<usize>,
+        items: Vec<Node>,
+        flow: bool,
+    },
+    Mapping {
+        pairs: Vec<(Node, Node)>,
+        flow: bool,
+    },
+    /// An alias (`*name`): its target is not followed.
+    Alias(usize),
+}
+
+impl Node {
+    fn start(&self) -> usize {
+        match self {
+            Node::Scalar { span, .. } | Node::Sequence { span, .. } => span.start,
+            Node::Mapping { pairs, .. } => pairs.first().map_or(0, |(k, _)| k.start()),
+            Node::Alias(at) => *at,
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&Node> {
+        let Node::Mapping { pairs, .. } = self else {
+            return None;
+        };
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| matches!(k, Node::Scalar { value, .. } if value == key))
+            .map(|(_, v)| v)
+    }
+
+    fn key_node(&self, key: &str) -> Option<&Node> {
+        let Node::Mapping { pairs, .. } = self else {
+            return None;
+        };
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| matches!(k, Node::Scalar { value, .. } if value == key))
+            .map(|(k, _)| k)
+    }
+
+    fn string(&self) -> Option<&str> {
+        match self {
+            Node::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// The key Continue lists its servers under.
+const ROOT: &str = "mcpServers";
+
+/// Every entry of the `mcpServers` list.
+pub(crate) fn entries(text: &str) -> Result<Vec<Entry>, SyntaxError> {
+    let Some(top) = parse(text)? else {
+        return Ok(Vec::new());
+    };
+    if !matches!(top, Node::Mapping { .. }) {
+        return Err(SyntaxError::at(
+            text,
+            top.start(),
+            "the file holds something other than a mapping",
+        ));
+    }
+    let Some(servers) = top.get(ROOT) else {
+        return Ok(Vec::new());
+    };
+    let Node::Sequence { items, .. } = servers else {
+        return Err(SyntaxError::at(
+            text,
+            servers.start(),
+            "`mcpServers` is not a list of servers",
+        ));
+    };
+    Ok(items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let name = item
+                .get("name")
+                .and_then(Node::string)
+                .map_or_else(|| index.to_string(), str::to_owned);
+            Entry {
+                locator: format!("/{ROOT}/{}", name.replace('~', "~0").replace('/', "~1")),
+                transport: transport(text, item),
+                name,
+            }
+        })
+        .collect())
+}
+
+fn transport(text: &str, entry: &Node) -> Transport {
+    let Node::Mapping { flow, .. } = entry else {
+        return Transport::Other("not a mapping".to_owned());
+    };
+    if let Some(url) = entry.get("url").and_then(Node::string) {
+        return Transport::Remote(url.to_owned());
+    }
+    if let Some(kind @ ("sse" | "streamable-http" | "http")) =
+        entry.get("type").and_then(Node::string)
+    {
+        return Transport::Remote(kind.to_owned());
+    }
+    let (Some(Node::Scalar { value, span, plain }), Some(key)) =
+        (entry.get("command"), entry.key_node("command"))
+    else {
+        return Transport::Other("no `command` that is a string".to_owned());
+    };
+    if *plain && text[span.clone()].contains('\n') {
+        return Transport::Other("its `command` spans several lines".to_owned());
+    }
+    let command = Text {
+        span: span.clone(),
+        value: value.clone(),
+    };
+    let args = match entry.get("args") {
+        None => None,
+        Some(Node::Sequence { span, items, flow }) => {
+            let mut list = Vec::new();
+            for item in items {
+                let Node::Scalar { value, span, .. } = item else {
+                    return Transport::Other(
+                        "its `args` holds something other than strings".into(),
+                    );
+                };
+                let start = if *flow {
+                    span.start
+                } else {
+                    match dash_before(text, span.start) {
+                        Some(dash) => dash,
+                        None => {
+                            return Transport::Other(
+                                "its `args` is laid out in a way mcpguard does not edit".into(),
+                            );
+                        }
+                    }
+                };
+                list.push(Item {
+                    start,
+                    text: Text {
+                        span: span.clone(),
+                        value: value.clone(),
+                    },
+                });
+            }
+            let layout = if *flow {
+                let open_end = span.start + 1;
+                Layout::Bracketed {
+                    open_end,
+                    separator: super::entry::bracketed_separator(
+                        text,
+                        open_end,
+                        list.first().map(|i| i.start),
+                    ),
+                }
+            } else {
+                let Some(indent) = list.first().and_then(|i| indentation_before(text, i.start))
+                else {
+                    return Transport::Other(
+                        "its `args` is laid out in a way mcpguard does not edit".into(),
+                    );
+                };
+                Layout::Dashes { indent }
+            };
+            let span = if *flow {
+                span.clone()
+            } else {
+                let start = list.first().map_or(span.start, |i| i.start);
+                let end = list.last().map_or(span.end, |i| i.text.span.end);
+                start..end
+            };
+            Some(List {
+                span,
+                items: list,
+                layout,
+            })
+        }
+        Some(_) => return Transport::Other("its `args` is not a list".to_owned()),
+    };
+    let args_slot = if *flow {
+        ArgsSlot {
+            at: command.span.end,
+            lead: ", args: ".to_owned(),
+        }
+    } else {
+        let key_start = key.start();
+        let line_start = text[..key_start].rfind('\n').map_or(0, |i| i + 1);
+        let column = text[line_start..key_start].chars().count();
+        let line_end = text[command.span.end..]
+            .find('\n')
+            .map_or(text.len(), |i| command.span.end + i);
+        let line_end = if text[..line_end].ends_with('\r') {
+            line_end - 1
+        } else {
+            line_end
+        };
+        ArgsSlot {
+            at: line_end,
+            lead: format!("{}{}args: ", line_ending(text), " ".repeat(column)),
+        }
+    };
+    let env = match entry.get("env") {
+        Some(Node::Mapping { pairs, .. }) => pairs
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((k.string()?.to_owned(), v.string().unwrap_or("").to_owned()))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Transport::Stdio(Launch {
+        command,
+        args,
+        args_slot,
+        env,
+        env_names: Vec::new(),
+        env_file: None,
+        cwd: entry.get("cwd").and_then(Node::string).map(str::to_owned),
+    })
+}
+
+/// The `-` of the block sequence item whose value starts at `value_start`.
+fn dash_before(text: &str, value_start: usize) -> Option<usize> {
+    let before = text[..value_start].trim_end_matches([' ', '\t']);
+    before.ends_with('-').then(|| before.len() - 1)
+}
+
+/// The first document's tree.
+fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
+    // The parser counts characters; edits need bytes.
+    let bytes_at: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(text.len()))
+        .collect();
+    let byte = |chars: usize| bytes_at.get(chars).copied().unwrap_or(text.len());
+    let mut stack: Vec<Building> = Vec::new();
+    let mut done: Option<Node> = None;
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event
+            .map_err(|e| SyntaxError::at(text, byte(e.marker().index()), e.info().to_owned()))?;
+        let start = byte(span.start.index());
+        let end = byte(span.end.index());
+        let node = match event {
+            Event::Scalar(value, style, _, _) => Some(Node::Scalar {
+                value: value.into_owned(),
+                span: start..end,
+                plain: style == ScalarStyle::Plain,
+            }),
+            Event::Alias(_) => Some(Node::Alias(start)),
+            Event::SequenceStart(..) => {
+                stack.push(Building::Sequence {
+                    start,
+                    items: Vec::new(),
+                    flow: text[start..].starts_with('['),
+                });
+                None
+            }
+            Event::MappingStart(..) => {
+                stack.push(Building::Mapping {
+                    pairs: Vec::new(),
+                    key: None,
+                    flow: text[start..].starts_with('{'),
+                });
+                None
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Building::Sequence { start, items, flow }) => Some(Node::Sequence {
+                    span: start..end.max(start),
+                    items,
+                    flow,
+                }),
+                _ => return Err(SyntaxError::at(text, start, "unbalanced sequence")),
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Building::Mapping { pairs, flow, .. }) => Some(Node::Mapping { pairs, flow }),
+                _ => return Err(SyntaxError::at(text, start, "unbalanced mapping")),
+            },
+            Event::DocumentEnd | Event::StreamEnd => {
+                if done.is_some() {
+                    break;
+                }
+                None
+            }
+            Event::Nothing | Event::StreamStart | Event::DocumentStart(_) => None,
+        };
+        let Some(node) = node else { continue };
+        match stack.last_mut() {
+            Some(Building::Sequence { items, .. }) => items.push(node),
+            Some(Building::Mapping { pairs, key, .. }) => match key.take() {
+                Some(k) => pairs.push((k, node)),
+                None => *key = Some(node),
+            },
+            None => {
+                if done.is_none() {
+                    done = Some(node);
+                }
+            }
+        }
+    }
+    Ok(done)
+}
+
+enum Building {
+    Sequence {
+        start: usize,
+        items: Vec<Node>,
+        flow: bool,
+    },
+    Mapping {
+        pairs: Vec<(Node, Node)>,
+        key: Option<Node>,
+        flow: bool,
+    },
+}
