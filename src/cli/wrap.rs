@@ -19,21 +19,6 @@ use std::path::{Path, PathBuf};
 /// The `PATH` a desktop application gives the programs it starts.
 const DESKTOP_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Variables of mcpguard's own environment that the agent would hand the wrapped entry too.
-const CARRIED: [&str; 11] = [
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "LANG",
-    "LC_ALL",
-    "XDG_RUNTIME_DIR",
-    "XDG_CONFIG_HOME",
-    "DBUS_SESSION_BUS_ADDRESS",
-    "MCPGUARD_HOME",
-    "MCPGUARD_SECRET_STORE",
-    "TMPDIR",
-];
-
 pub(crate) fn wrap(args: WrapArgs) -> anyhow::Result<u8> {
     let places = places()?;
     let files = select_files(&places, &args.selection)?;
@@ -565,9 +550,11 @@ fn check(
             )
         })?);
     }
+    // The agent hands its servers the session's environment (mcpguard then passes the
+    // server only what its profile allows), with a desktop application's PATH.
     let mut env: Vec<(String, String)> = crate::paths::environment()
         .into_iter()
-        .filter(|(k, _)| CARRIED.contains(&k.as_str()))
+        .filter(|(k, _)| k != "PATH")
         .collect();
     let path = if file.client.is_desktop_app() {
         DESKTOP_PATH.to_owned()

@@ -74,7 +74,7 @@ pub(crate) fn launch_at<'a>(
         .iter()
         .find(|e| e.locator == locator)
         .and_then(|e| match &e.transport {
-            Transport::Stdio(launch) => Some(launch),
+            Transport::Stdio(launch) => Some(launch.as_ref()),
             _ => None,
         })
 }

@@ -104,7 +104,7 @@ impl Launch {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Transport {
     /// A command on stdio: what mcpguard wraps.
-    Stdio(Launch),
+    Stdio(Box<Launch>),
     /// A server over the network (`url`, `serverUrl`, `type = "http"`…): listed, left alone.
     Remote(String),
     /// Neither (an extension's settings, an entry without a command): left alone.

@@ -207,7 +207,7 @@ fn launch(text: &str, entry: &Object<'_>, command_key: &str) -> Transport {
             .collect(),
         _ => Vec::new(),
     };
-    Transport::Stdio(Launch {
+    Transport::Stdio(Box::new(Launch {
         command: Text {
             span: command.range.start..command.range.end,
             value: command.value.to_string(),
@@ -221,5 +221,5 @@ fn launch(text: &str, entry: &Object<'_>, command_key: &str) -> Transport {
         env_names: Vec::new(),
         env_file: string(entry, "envFile").map(str::to_owned),
         cwd: string(entry, "cwd").map(str::to_owned),
-    })
+    }))
 }

@@ -85,7 +85,16 @@ pub(crate) fn check(start: &Start, patience: Duration) -> Outcome {
     }
     if let Outcome::Failed(why) = &mut outcome {
         let stderr = errors.join().unwrap_or_default();
-        let tail: Vec<&str> = stderr.lines().rev().take(6).collect();
+        // The lines that add to what mcpguard's answer said already.
+        let tail: Vec<&str> = stderr
+            .lines()
+            .filter(|line| {
+                let words = line.trim().trim_start_matches("mcpguard: error: ");
+                !words.is_empty() && !why.contains(words)
+            })
+            .rev()
+            .take(6)
+            .collect();
         if !tail.is_empty() {
             why.push_str("; its last words on stderr:");
             for line in tail.into_iter().rev() {

@@ -211,7 +211,7 @@ fn transport(text: &str, fields: &Fields<'_>) -> Transport {
             .collect(),
         _ => Vec::new(),
     };
-    Transport::Stdio(Launch {
+    Transport::Stdio(Box::new(Launch {
         command,
         args,
         args_slot,
@@ -219,5 +219,5 @@ fn transport(text: &str, fields: &Fields<'_>) -> Transport {
         env_names,
         env_file: None,
         cwd: fields.string("cwd").map(str::to_owned),
-    })
+    }))
 }

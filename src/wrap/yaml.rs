@@ -233,7 +233,7 @@ fn transport(text: &str, entry: &Node) -> Transport {
             .collect(),
         _ => Vec::new(),
     };
-    Transport::Stdio(Launch {
+    Transport::Stdio(Box::new(Launch {
         command,
         args,
         args_slot,
@@ -241,7 +241,7 @@ fn transport(text: &str, entry: &Node) -> Transport {
         env_names: Vec::new(),
         env_file: None,
         cwd: entry.get("cwd").and_then(Node::string).map(str::to_owned),
-    })
+    }))
 }
 
 /// The `-` of the block sequence item whose value starts at `value_start`.

@@ -28,3 +28,4 @@ mod uninspectable;
 mod visibility;
 mod words;
 mod workspace;
+mod wrap;
