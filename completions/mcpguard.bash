@@ -28,6 +28,9 @@ _mcpguard() {
             mcpguard,cache)
                 cmd="mcpguard__subcmd__cache"
                 ;;
+            mcpguard,clients)
+                cmd="mcpguard__subcmd__clients"
+                ;;
             mcpguard,completions)
                 cmd="mcpguard__subcmd__completions"
                 ;;
@@ -54,6 +57,12 @@ _mcpguard() {
                 ;;
             mcpguard,secret)
                 cmd="mcpguard__subcmd__secret"
+                ;;
+            mcpguard,unwrap)
+                cmd="mcpguard__subcmd__unwrap"
+                ;;
+            mcpguard,wrap)
+                cmd="mcpguard__subcmd__wrap"
                 ;;
             mcpguard__subcmd__approvals,help)
                 cmd="mcpguard__subcmd__approvals__subcmd__help"
@@ -121,6 +130,9 @@ _mcpguard() {
             mcpguard__subcmd__help,cache)
                 cmd="mcpguard__subcmd__help__subcmd__cache"
                 ;;
+            mcpguard__subcmd__help,clients)
+                cmd="mcpguard__subcmd__help__subcmd__clients"
+                ;;
             mcpguard__subcmd__help,completions)
                 cmd="mcpguard__subcmd__help__subcmd__completions"
                 ;;
@@ -147,6 +159,12 @@ _mcpguard() {
                 ;;
             mcpguard__subcmd__help,secret)
                 cmd="mcpguard__subcmd__help__subcmd__secret"
+                ;;
+            mcpguard__subcmd__help,unwrap)
+                cmd="mcpguard__subcmd__help__subcmd__unwrap"
+                ;;
+            mcpguard__subcmd__help,wrap)
+                cmd="mcpguard__subcmd__help__subcmd__wrap"
                 ;;
             mcpguard__subcmd__help__subcmd__approvals,list)
                 cmd="mcpguard__subcmd__help__subcmd__approvals__subcmd__list"
@@ -281,7 +299,7 @@ _mcpguard() {
 
     case "${cmd}" in
         mcpguard)
-            opts="-v -q -h -V --verbose --quiet --log-dir --help --version run doctor logs audit profile pins cache approve approvals secret completions man help"
+            opts="-v -q -h -V --verbose --quiet --log-dir --help --version run doctor logs audit profile pins cache approve approvals secret clients wrap unwrap completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -678,6 +696,24 @@ _mcpguard() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mcpguard__subcmd__clients)
+            opts="-v -q -h -V --json --verbose --quiet --log-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mcpguard__subcmd__completions)
             opts="-v -q -h -V --verbose --quiet --log-dir --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -715,7 +751,7 @@ _mcpguard() {
             return 0
             ;;
         mcpguard__subcmd__help)
-            opts="run doctor logs audit profile pins cache approve approvals secret completions man help"
+            opts="run doctor logs audit profile pins cache approve approvals secret clients wrap unwrap completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -857,6 +893,20 @@ _mcpguard() {
         mcpguard__subcmd__help__subcmd__cache__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__help__subcmd__clients)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1123,6 +1173,34 @@ _mcpguard() {
         mcpguard__subcmd__help__subcmd__secret__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__help__subcmd__unwrap)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__help__subcmd__wrap)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1735,6 +1813,74 @@ _mcpguard() {
                 return 0
             fi
             case "${prev}" in
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__unwrap)
+            opts="-y -v -q -h -V --client --config --server --dry-run --yes --verbose --quiet --log-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --client)
+                    COMPREPLY=($(compgen -W "claude-desktop claude-code cursor vscode windsurf zed codex continue gemini" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpguard__subcmd__wrap)
+            opts="-y -v -q -h -V --client --config --server --dry-run --yes --profile --no-check --check-timeout --verbose --quiet --log-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --client)
+                    COMPREPLY=($(compgen -W "claude-desktop claude-code cursor vscode windsurf zed codex continue gemini" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --check-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --log-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -147,8 +147,13 @@ pub(crate) enum Command {
         shell: clap_complete::Shell,
     },
 
-    /// Print the manual page mcpguard(1) in roff: `mcpguard man | man -l -`.
-    Man,
+    /// Print a manual page in roff: mcpguard(1), or with a subcommand its own page
+    /// (`mcpguard man wrap` is mcpguard-wrap(1)): `mcpguard man run | man -l -`.
+    Man {
+        /// The subcommand whose page to print.
+        #[arg(value_name = "SUBCOMMAND")]
+        subcommand: Option<String>,
+    },
 }
 
 /// Which agent configs and entries `wrap` and `unwrap` work on.

@@ -38,6 +38,6 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Wrap(args) => wrap::wrap(args),
         Command::Unwrap(args) => wrap::unwrap(args),
         Command::Completions { shell } => generate::completions(shell),
-        Command::Man => generate::man_page(),
+        Command::Man { subcommand } => generate::man_page(subcommand.as_deref()),
     }
 }

@@ -30,6 +30,52 @@ fn committed_completions_and_man_page_are_current() {
     );
 }
 
+/// Every subcommand `mcpguard help` lists has its page `man/mcpguard-<name>.1`, as the
+/// binary renders it, and no page is left of a subcommand that is gone.
+#[test]
+fn committed_subcommand_pages_are_current() {
+    let home = tempfile::tempdir().unwrap();
+    let (_, help, _) = mcpguard_in(home.path(), &["help"]);
+    let subcommands: Vec<String> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect();
+    assert!(subcommands.contains(&"wrap".to_owned()), "{subcommands:?}");
+    let mut stale = Vec::new();
+    for name in &subcommands {
+        let (code, page, stderr) = mcpguard_in(home.path(), &["man", name]);
+        assert_eq!(code, Some(0), "mcpguard man {name}: {stderr}");
+        assert!(page.contains(&format!(".TH mcpguard-{name} 1")), "{page}");
+        let file = format!("man/mcpguard-{name}.1");
+        if std::fs::read_to_string(repo().join(&file)).unwrap_or_default() != page {
+            stale.push(format!("mcpguard man {name} > {file}"));
+        }
+    }
+    let mut pages: Vec<String> = std::fs::read_dir(repo().join("man"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with("mcpguard-") && f.ends_with(".1"))
+        .collect();
+    pages.sort();
+    let mut wanted: Vec<String> = subcommands
+        .iter()
+        .map(|n| format!("mcpguard-{n}.1"))
+        .collect();
+    wanted.sort();
+    assert_eq!(pages, wanted, "pages of subcommands that no longer exist");
+    assert_eq!(
+        stale,
+        Vec::<String>::new(),
+        "pages are stale; regenerate them"
+    );
+}
+
 #[test]
 fn bash_completion_offers_subcommands_and_run_flags() {
     let script = repo().join("completions/mcpguard.bash");
