@@ -259,3 +259,69 @@ pub(crate) fn meaning(entry: &Entry) -> Meaning {
         rest,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wrap::json::{self, Dialect};
+    use pretty_assertions::assert_eq;
+
+    fn launch(text: &str) -> Launch {
+        let entries = json::entries(text, Dialect::Commented, &[vec!["s".to_owned()]]).unwrap();
+        match &entries[0].transport {
+            Transport::Stdio(launch) => (**launch).clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_literal_reads_the_same_in_json_toml_and_yaml() {
+        assert_eq!(literal("a\"b\\c\u{7f}\n"), "\"a\\\"b\\\\c\\u007f\\n\"");
+    }
+
+    #[test]
+    fn the_wrapped_form_is_read_back() {
+        let text = r#"{"s": {"x": {"command": "/opt/bin/mcpguard", "args": ["run", "--name", "x", "--profile=git", "--", "uvx", "srv", "--", "a"]}}}"#;
+        assert_eq!(
+            wrapped(&launch(text)),
+            Some(Wrapped {
+                profile: "git".into(),
+                separator: 4,
+                original: vec!["uvx".into(), "srv".into(), "--".into(), "a".into()],
+            })
+        );
+        let plain =
+            r#"{"s": {"x": {"command": "/opt/bin/mcpguard-helper", "args": ["run", "--"]}}}"#;
+        assert_eq!(wrapped(&launch(plain)), None);
+    }
+
+    #[test]
+    fn new_elements_follow_the_list_layout() {
+        let one_line = r#"{"s": {"x": {"command": "srv", "args": ["a"]}}}"#;
+        let many = "{\"s\": {\"x\": {\"command\": \"srv\", \"args\": [\n      \"a\"\n    ]}}}";
+        let empty = r#"{"s": {"x": {"command": "srv", "args": []}}}"#;
+        let absent = r#"{"s": {"x": {"command": "srv"}}}"#;
+        let wrap_it = |text: &str| {
+            apply(
+                text,
+                &wrap(text, &launch(text), "/g", &["run".into(), "--".into()]),
+            )
+        };
+        assert_eq!(
+            wrap_it(one_line),
+            r#"{"s": {"x": {"command": "/g", "args": ["run", "--", "srv", "a"]}}}"#
+        );
+        assert_eq!(
+            wrap_it(many),
+            "{\"s\": {\"x\": {\"command\": \"/g\", \"args\": [\n      \"run\",\n      \"--\",\n      \"srv\",\n      \"a\"\n    ]}}}"
+        );
+        assert_eq!(
+            wrap_it(empty),
+            r#"{"s": {"x": {"command": "/g", "args": ["run", "--", "srv"]}}}"#
+        );
+        assert_eq!(
+            wrap_it(absent),
+            r#"{"s": {"x": {"command": "/g", "args": ["run", "--", "srv"]}}}"#
+        );
+    }
+}

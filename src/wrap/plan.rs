@@ -280,3 +280,276 @@ fn project_root(file: &Path, facts: &dyn Facts) -> Option<PathBuf> {
         .filter(|dir| dir.components().count() > 2)
         .map(Path::to_path_buf)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use std::collections::HashMap;
+
+    /// A machine described by its files and directories.
+    struct Fake {
+        kinds: HashMap<PathBuf, Kind>,
+        programs: HashMap<String, Vec<PathBuf>>,
+    }
+
+    impl Fake {
+        fn new(dirs: &[&str], files: &[&str]) -> Self {
+            let kinds = dirs
+                .iter()
+                .map(|d| (PathBuf::from(d), Kind::Directory))
+                .chain(files.iter().map(|f| (PathBuf::from(f), Kind::File)))
+                .collect();
+            Fake {
+                kinds,
+                programs: HashMap::new(),
+            }
+        }
+
+        fn program(mut self, name: &str, found: &[&str]) -> Self {
+            self.programs
+                .insert(name.to_owned(), found.iter().map(PathBuf::from).collect());
+            self
+        }
+    }
+
+    impl Facts for Fake {
+        fn kind(&self, path: &Path) -> Kind {
+            self.kinds.get(path).copied().unwrap_or(Kind::Missing)
+        }
+        fn resolve(&self, program: &str) -> Vec<PathBuf> {
+            self.programs.get(program).cloned().unwrap_or_else(|| {
+                if program.starts_with('/') {
+                    vec![PathBuf::from(program)]
+                } else {
+                    Vec::new()
+                }
+            })
+        }
+        fn expand(&self, value: &str) -> Option<String> {
+            Some(value.replace("${workspaceFolder}", "/home/me/app"))
+        }
+    }
+
+    fn subject(name: &str, argv: &[&str], env: &[&str]) -> Subject {
+        Subject {
+            name: name.to_owned(),
+            argv: argv.iter().map(|s| (*s).to_owned()).collect(),
+            env_names: env.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_filesystem_server_gets_its_profile_its_directory_as_workspace_and_its_package() {
+        let facts = Fake::new(&["/home/me/notes", "/home/me/other"], &[]).program(
+            "/home/me/.local/lib/mcp/node_modules/.bin/mcp-server-filesystem",
+            &[
+                "/home/me/.local/lib/mcp/node_modules/.bin/mcp-server-filesystem",
+                "/home/me/.local/lib/mcp/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js",
+            ],
+        );
+        let choice = choose(
+            &subject(
+                "notes",
+                &[
+                    "/home/me/.local/lib/mcp/node_modules/.bin/mcp-server-filesystem",
+                    "/home/me/notes",
+                    "/home/me/other",
+                ],
+                &[],
+            ),
+            None,
+            &facts,
+        );
+        assert_eq!(
+            choice,
+            Choice {
+                profile: "filesystem".into(),
+                why: "`filesystem`, the built-in profile for server-filesystem".into(),
+                options: strings(&[
+                    "run",
+                    "--name",
+                    "notes",
+                    "--profile",
+                    "filesystem",
+                    "--workspace",
+                    "/home/me/notes",
+                    "--allow-read",
+                    "/home/me/.local/lib/mcp/node_modules",
+                    "--allow-write",
+                    "/home/me/notes",
+                    "--allow-write",
+                    "/home/me/other",
+                    "--",
+                ]),
+                notes: strings(&[
+                    "/home/me/other is served too, but the filesystem profile confines calls to its workspace (/home/me/notes): wrap it as an entry of its own to use it",
+                    "/home/me/.local/lib/mcp/node_modules readable: the server's installed package",
+                    "/home/me/notes writable: a directory the server serves",
+                    "/home/me/other writable: a directory the server serves",
+                ]),
+            }
+        );
+    }
+
+    #[test]
+    fn a_launcher_gets_no_grant_and_variables_pass_by_name() {
+        let facts = Fake::new(&[], &[]);
+        let choice = choose(
+            &subject(
+                "memory",
+                &["npx", "-y", "@modelcontextprotocol/server-memory"],
+                &["MEMORY_FILE_PATH", "HOME", "API_KEY", "API_KEY"],
+            ),
+            None,
+            &facts,
+        );
+        assert_eq!(
+            choice,
+            Choice {
+                profile: "memory".into(),
+                why: "`memory`, the built-in profile for server-memory".into(),
+                options: strings(&[
+                    "run",
+                    "--name",
+                    "memory",
+                    "--profile",
+                    "memory",
+                    "--env",
+                    "API_KEY",
+                    "--env",
+                    "MEMORY_FILE_PATH",
+                    "--",
+                ]),
+                notes: strings(&[
+                    "npx fetches the server: its registry is reachable under the launcher rule, and nothing else",
+                    "HOME from the config is not passed: the sandbox gives the server its own",
+                ]),
+            }
+        );
+    }
+
+    #[test]
+    fn a_script_is_granted_its_project_and_named_paths_read_only_as_written() {
+        let facts = Fake::new(
+            &["/home/me/app/data"],
+            &[
+                "/home/me/dev/srv/dist/index.js",
+                "/home/me/dev/srv/package.json",
+                "/home/me/app/db.sqlite",
+            ],
+        );
+        let choice = choose(
+            &subject(
+                "custom",
+                &[
+                    "node",
+                    "/home/me/dev/srv/dist/index.js",
+                    "--data",
+                    "${workspaceFolder}/data",
+                    "/usr/share/dict",
+                    "relative/path",
+                ],
+                &[],
+            ),
+            Some("default"),
+            &facts,
+        );
+        assert_eq!(
+            choice.options,
+            strings(&[
+                "run",
+                "--name",
+                "custom",
+                "--profile",
+                "default",
+                "--allow-read",
+                "/home/me/dev/srv",
+                "--allow-read",
+                "${workspaceFolder}/data",
+                "--",
+            ])
+        );
+        assert_eq!(choice.why, "`default`, as --profile asked");
+    }
+
+    #[test]
+    fn git_and_sqlite_servers_get_write_access_where_they_write() {
+        let facts = Fake::new(&["/home/me/repo"], &["/home/me/db/main.sqlite"]);
+        let git = choose(
+            &subject(
+                "git",
+                &["uvx", "mcp-server-git", "--repository", "/home/me/repo"],
+                &[],
+            ),
+            None,
+            &facts,
+        );
+        assert_eq!(
+            git.options,
+            strings(&[
+                "run",
+                "--name",
+                "git",
+                "--profile",
+                "git",
+                "--workspace",
+                "/home/me/repo",
+                "--allow-write",
+                "/home/me/repo",
+                "--",
+            ])
+        );
+        let sqlite = choose(
+            &subject(
+                "db",
+                &[
+                    "uvx",
+                    "mcp-server-sqlite",
+                    "--db-path",
+                    "/home/me/db/main.sqlite",
+                ],
+                &[],
+            ),
+            None,
+            &facts,
+        );
+        assert_eq!(
+            sqlite.options,
+            strings(&[
+                "run",
+                "--name",
+                "db",
+                "--profile",
+                "sqlite",
+                "--allow-write",
+                "/home/me/db",
+                "--",
+            ])
+        );
+    }
+
+    #[test]
+    fn a_python_environment_is_found_from_its_interpreter_or_its_site_packages() {
+        let facts = Fake::new(&[], &["/home/me/venv/pyvenv.cfg"]);
+        assert_eq!(
+            package_root(Path::new("/home/me/venv/bin/mcp-server-git"), &facts),
+            Some(PathBuf::from("/home/me/venv"))
+        );
+        assert_eq!(
+            package_root(
+                Path::new("/home/me/.local/lib/python3.12/site-packages/srv/__main__.py"),
+                &facts
+            ),
+            Some(PathBuf::from("/home/me/.local"))
+        );
+        assert_eq!(
+            package_root(Path::new("/usr/lib/node_modules/x/index.js"), &facts),
+            None
+        );
+    }
+}

@@ -97,16 +97,24 @@ pub(crate) fn entries(text: &str) -> Result<Vec<Entry>, SyntaxError> {
             "`mcpServers` is not a list of servers",
         ));
     };
+    let names: Vec<Option<&str>> = items
+        .iter()
+        .map(|item| item.get("name").and_then(Node::string))
+        .collect();
     Ok(items
         .iter()
         .enumerate()
         .map(|(index, item)| {
-            let name = item
-                .get("name")
-                .and_then(Node::string)
-                .map_or_else(|| index.to_string(), str::to_owned);
+            let name = names[index].map_or_else(|| index.to_string(), str::to_owned);
+            // An entry is found again by its name, or by its place when the name repeats.
+            let unique = names.iter().filter(|n| **n == names[index]).count() == 1;
+            let key = if unique && names[index].is_some() {
+                name.replace('~', "~0").replace('/', "~1")
+            } else {
+                format!("#{index}")
+            };
             Entry {
-                locator: format!("/{ROOT}/{}", name.replace('~', "~0").replace('/', "~1")),
+                locator: format!("/{ROOT}/{key}"),
                 transport: transport(text, item),
                 name,
             }
@@ -337,4 +345,60 @@ enum Building {
         key: Option<Node>,
         flow: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn an_entry_is_read_with_the_spans_of_its_values() {
+        let text = "mcpServers:\n  - name: été\n    command: npx # c\n    args:\n    - \"-y\"\n    - pkg\n    env:\n      K: v\n";
+        let at = |s: &str| text.find(s).unwrap();
+        let span = |s: &str| at(s)..at(s) + s.len();
+        assert_eq!(
+            entries(text).unwrap(),
+            vec![Entry {
+                name: "été".into(),
+                locator: "/mcpServers/été".into(),
+                transport: Transport::Stdio(Box::new(Launch {
+                    command: Text {
+                        span: span("npx"),
+                        value: "npx".into()
+                    },
+                    args: Some(List {
+                        span: at("- \"-y\"")..span("pkg").end,
+                        items: vec![
+                            Item {
+                                start: at("- \"-y\""),
+                                text: Text {
+                                    span: span("\"-y\""),
+                                    value: "-y".into()
+                                }
+                            },
+                            Item {
+                                start: at("- pkg"),
+                                text: Text {
+                                    span: span("pkg"),
+                                    value: "pkg".into()
+                                }
+                            },
+                        ],
+                        layout: Layout::Dashes {
+                            indent: "    ".into()
+                        },
+                    }),
+                    args_slot: ArgsSlot {
+                        at: at("\n    args:"),
+                        lead: "\n    args: ".into()
+                    },
+                    env: vec![("K".into(), "v".into())],
+                    env_names: vec![],
+                    env_file: None,
+                    cwd: None,
+                })),
+            }]
+        );
+    }
 }
