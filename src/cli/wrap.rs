@@ -28,7 +28,6 @@ pub(crate) fn wrap(args: WrapArgs) -> anyhow::Result<u8> {
             "cannot tell where this mcpguard is (it goes into each entry as an absolute path)",
         )?;
     let mcpguard_text = mcpguard.display().to_string();
-    let records = record::load()?;
     let mut out = super::output::stdout();
     let mut left_out = false;
     let mut matched = false;
@@ -191,16 +190,14 @@ pub(crate) fn wrap(args: WrapArgs) -> anyhow::Result<u8> {
         let entry_changes: Vec<EntryChange> = changes.iter().map(|(c, _)| c.clone()).collect();
         let (new_text, after) = change::apply(&text, &entries, &entry_changes, |t| file.entries(t))
             .with_context(|| shown(&file.path))?;
-        write!(out, "{}", rewrite::diff(&file.path, &text, &new_text))?;
-        if args.selection.dry_run {
-            continue;
-        }
-        if !confirmed(&args.selection, &file.path)? {
-            writeln!(out, "  {} left as it was", shown(&file.path))?;
-            left_out = true;
-            continue;
-        }
-        let backup = rewrite::replace(&file.path, &text, &new_text)?;
+        let backup = match put_in_place(&mut out, &args.selection, file, &text, &new_text)? {
+            Written::Yes(backup) => backup,
+            Written::DryRun => continue,
+            Written::Declined => {
+                left_out = true;
+                continue;
+            }
+        };
         let canonical = file
             .path
             .canonicalize()
@@ -244,15 +241,8 @@ pub(crate) fn wrap(args: WrapArgs) -> anyhow::Result<u8> {
             }
             all.extend(fresh.iter().cloned());
         })?;
-        writeln!(
-            out,
-            "  wrote {} (backup: {}); {}",
-            shown(&file.path),
-            backup.display(),
-            file.client.reload_hint()
-        )?;
+        wrote(&mut out, file, &backup)?;
     }
-    let _ = records;
     if !args.selection.server.is_empty() && !matched {
         writeln!(
             out,
@@ -345,25 +335,17 @@ pub(crate) fn unwrap(args: UnwrapArgs) -> anyhow::Result<u8> {
         }
         let (new_text, _) = change::apply(&text, &entries, &changes, |t| file.entries(t))
             .with_context(|| shown(&file.path))?;
-        write!(out, "{}", rewrite::diff(&file.path, &text, &new_text))?;
-        if args.selection.dry_run {
-            continue;
-        }
-        if !confirmed(&args.selection, &file.path)? {
-            writeln!(out, "  {} left as it was", shown(&file.path))?;
-            left_out = true;
-            continue;
-        }
-        let backup = rewrite::replace(&file.path, &text, &new_text)?;
+        let backup = match put_in_place(&mut out, &args.selection, file, &text, &new_text)? {
+            Written::Yes(backup) => backup,
+            Written::DryRun => continue,
+            Written::Declined => {
+                left_out = true;
+                continue;
+            }
+        };
         let done: Vec<String> = changes.iter().map(|c| c.locator.clone()).collect();
         record::update(|all| all.retain(|r| !(r.file == canonical && done.contains(&r.locator))))?;
-        writeln!(
-            out,
-            "  wrote {} (backup: {}); {}",
-            shown(&file.path),
-            backup.display(),
-            file.client.reload_hint()
-        )?;
+        wrote(&mut out, file, &backup)?;
     }
     if !args.selection.server.is_empty() && !matched {
         writeln!(
@@ -374,6 +356,44 @@ pub(crate) fn unwrap(args: UnwrapArgs) -> anyhow::Result<u8> {
         return Ok(1);
     }
     Ok(u8::from(left_out))
+}
+
+/// What became of a file's change.
+enum Written {
+    /// Written; the backup of what was there.
+    Yes(PathBuf),
+    DryRun,
+    Declined,
+}
+
+/// Shows the diff, asks, and writes `new_text` over `text` (with a backup).
+fn put_in_place(
+    out: &mut impl Write,
+    selection: &Selection,
+    file: &ConfigFile,
+    text: &str,
+    new_text: &str,
+) -> anyhow::Result<Written> {
+    write!(out, "{}", rewrite::diff(&file.path, text, new_text))?;
+    if selection.dry_run {
+        return Ok(Written::DryRun);
+    }
+    if !confirmed(selection, &file.path)? {
+        writeln!(out, "  {} left as it was", shown(&file.path))?;
+        return Ok(Written::Declined);
+    }
+    Ok(Written::Yes(rewrite::replace(&file.path, text, new_text)?))
+}
+
+fn wrote(out: &mut impl Write, file: &ConfigFile, backup: &Path) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "  wrote {} (backup: {}); {}",
+        shown(&file.path),
+        backup.display(),
+        file.client.reload_hint()
+    )?;
+    Ok(())
 }
 
 /// What a change does, for its record.

@@ -193,3 +193,13 @@ pub(crate) fn line_ending(text: &str) -> &'static str {
         _ => "\n",
     }
 }
+
+/// Where the line holding byte `from` ends (before its `\r\n` or `\n`, or at the end).
+pub(crate) fn end_of_line(text: &str, from: usize) -> usize {
+    let end = text[from..].find('\n').map_or(text.len(), |i| from + i);
+    if text[..end].ends_with('\r') {
+        end - 1
+    } else {
+        end
+    }
+}

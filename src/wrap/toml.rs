@@ -190,14 +190,7 @@ fn transport(text: &str, fields: &Fields<'_>) -> Transport {
             let line_start = text[..command.span.start].rfind('\n').map_or(0, |i| i + 1);
             let key_line = &text[line_start..command.span.start];
             let key_prefix = key_line.rfind("command").map_or("", |at| &key_line[..at]);
-            let line_end = text[command.span.end..]
-                .find('\n')
-                .map_or(text.len(), |i| command.span.end + i);
-            let line_end = if text[..line_end].ends_with('\r') {
-                line_end - 1
-            } else {
-                line_end
-            };
+            let line_end = super::entry::end_of_line(text, command.span.end);
             ArgsSlot {
                 at: line_end,
                 lead: format!("{}{key_prefix}args = ", line_ending(text)),

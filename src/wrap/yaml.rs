@@ -43,17 +43,11 @@ impl Node {
     }
 
     fn get(&self, key: &str) -> Option<&Node> {
-        let Node::Mapping { pairs, .. } = self else {
-            return None;
-        };
-        pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| matches!(k, Node::Scalar { value, .. } if value == key))
-            .map(|(_, v)| v)
+        self.pair(key).map(|(_, v)| v)
     }
 
-    fn key_node(&self, key: &str) -> Option<&Node> {
+    /// The key node and value of `key` (the last, when it repeats: what a reader keeps).
+    fn pair(&self, key: &str) -> Option<(&Node, &Node)> {
         let Node::Mapping { pairs, .. } = self else {
             return None;
         };
@@ -61,7 +55,7 @@ impl Node {
             .iter()
             .rev()
             .find(|(k, _)| matches!(k, Node::Scalar { value, .. } if value == key))
-            .map(|(k, _)| k)
+            .map(|(k, v)| (k, v))
     }
 
     fn string(&self) -> Option<&str> {
@@ -134,9 +128,7 @@ fn transport(text: &str, entry: &Node) -> Transport {
     {
         return Transport::Remote(kind.to_owned());
     }
-    let (Some(Node::Scalar { value, span, plain }), Some(key)) =
-        (entry.get("command"), entry.key_node("command"))
-    else {
+    let Some((key, Node::Scalar { value, span, plain })) = entry.pair("command") else {
         return Transport::Other("no `command` that is a string".to_owned());
     };
     if *plain && text[span.clone()].contains('\n') {
@@ -219,14 +211,7 @@ fn transport(text: &str, entry: &Node) -> Transport {
         let key_start = key.start();
         let line_start = text[..key_start].rfind('\n').map_or(0, |i| i + 1);
         let column = text[line_start..key_start].chars().count();
-        let line_end = text[command.span.end..]
-            .find('\n')
-            .map_or(text.len(), |i| command.span.end + i);
-        let line_end = if text[..line_end].ends_with('\r') {
-            line_end - 1
-        } else {
-            line_end
-        };
+        let line_end = super::entry::end_of_line(text, command.span.end);
         ArgsSlot {
             at: line_end,
             lead: format!("{}{}args: ", line_ending(text), " ".repeat(column)),
