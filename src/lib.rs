@@ -23,6 +23,7 @@ mod program;
 mod proxy;
 mod sandbox;
 mod secrets;
+mod server_name;
 mod terminal;
 mod units;
 mod wrap;

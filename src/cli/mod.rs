@@ -15,7 +15,6 @@ pub(crate) mod pins;
 pub(crate) mod profile;
 pub(crate) mod run;
 pub(crate) mod secret;
-pub(crate) mod server_name;
 pub(crate) mod usage;
 pub(crate) mod wrap;
 

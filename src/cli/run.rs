@@ -318,7 +318,7 @@ fn server_name(args: &RunArgs) -> String {
     if let Some(name) = &args.name {
         return name.clone();
     }
-    let name = super::server_name::derive(&args.command);
+    let name = crate::server_name::derive(&args.command);
     if !args.dry_run {
         tracing::warn!(
             "serving {name} (the name of its audit trail and pins, derived from the command; --name sets another)"

@@ -82,7 +82,7 @@ pub(crate) fn choose(subject: &Subject, profile: Option<&str>, facts: &dyn Facts
         .iter()
         .map(|a| facts.expand(a).unwrap_or_else(|| a.clone()))
         .collect();
-    let derived = crate::cli::server_name::derive(&expanded);
+    let derived = crate::server_name::derive(&expanded);
     let (profile, why) = match profile {
         Some(p) => (p.to_owned(), format!("`{p}`, as --profile asked")),
         None => match MATCHING.iter().find(|(server, _)| *server == derived) {
