@@ -124,14 +124,15 @@ pub(crate) enum Command {
     /// server-memory → memory; mcp-server-git → git; time, sqlite, fetch), else `default`;
     /// the output says which and why. A locally installed server's package is granted
     /// read-only; `npx -y` and `uvx` servers reach only their registry; the variables of the
-    /// entry's `env` are passed through by name (their values stay in the file). Before
-    /// anything is written each wrapped entry is started once as the agent would start it,
-    /// and must answer `initialize` and `tools/list`; one that does not is left as it was,
-    /// with the reason. Then the diff is shown and confirmed, a backup kept under
-    /// mcpguard's state directory, and the file replaced atomically with its mode kept.
-    /// Running it again changes nothing; with another --profile only the profile changes.
-    /// Remote (http, sse) entries are listed and left alone. Exits 1 when an entry was left
-    /// out or the change was declined.
+    /// entry's `env` are passed through by name (their values stay in the file); a
+    /// project's own config grants nothing outside the project. The diff is shown and
+    /// confirmed first (nothing the file names runs before that); then each wrapped entry
+    /// is started once as the agent would start it, and must answer `initialize` and
+    /// `tools/list`; one that does not is left as it was, with the reason. A backup is kept
+    /// under mcpguard's state directory, and the file replaced atomically with its mode
+    /// kept. Running it again changes nothing; another --profile changes the profile and
+    /// its grants. Remote (http, sse) entries are listed and left alone. Exits 1 when an
+    /// entry was left out or the change was declined.
     Wrap(WrapArgs),
 
     /// Take mcpguard out of the agents' configs again: each wrapped entry gets back exactly

@@ -82,7 +82,7 @@ pub(crate) fn run(as_json: bool) -> anyhow::Result<u8> {
             let state = match (server["transport"].as_str(), server["profile"].as_str()) {
                 (Some("stdio"), Some(profile)) => {
                     wrapped_count += 1;
-                    format!("wrapped, profile {profile}")
+                    format!("wrapped, profile {}", crate::terminal::escape(profile))
                 }
                 (Some("stdio"), None) => "NOT wrapped".to_owned(),
                 (Some("remote"), _) => "remote, not wrappable".to_owned(),

@@ -1,8 +1,10 @@
 //! `mcpguard wrap` and `mcpguard unwrap`: the agents' files selected, each entry's change
-//! decided and said, wrapped entries checked by starting them, the diff shown and
-//! confirmed, the files written and the records kept.
+//! decided and said, the diff shown and confirmed, wrapped entries checked by starting
+//! them (only once the user agreed: a project's config is not trusted to run anything
+//! before), the files written and the records kept.
 
 use super::args::{Selection, UnwrapArgs, WrapArgs};
+use crate::terminal::escape;
 use crate::wrap::change::{self, EntryChange};
 use crate::wrap::clients::{self, ConfigFile, Places};
 use crate::wrap::edit::{self, Edit};
@@ -22,236 +24,23 @@ const DESKTOP_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 pub(crate) fn wrap(args: WrapArgs) -> anyhow::Result<u8> {
     let places = places()?;
     let files = select_files(&places, &args.selection)?;
-    let mcpguard = std::env::current_exe()
-        .and_then(|p| p.canonicalize())
-        .context(
-            "cannot tell where this mcpguard is (it goes into each entry as an absolute path)",
-        )?;
-    let mcpguard_text = mcpguard.display().to_string();
+    let mcpguard = this_mcpguard()?;
     let mut out = super::output::stdout();
-    let mut left_out = false;
+    let mut all_fine = true;
     let mut matched = false;
     for file in &files {
-        let (text, entries) = match read(file) {
-            Ok(read) => read,
+        match wrap_file(&mut out, &args, &places, file, &mcpguard, &mut matched) {
+            Ok(fine) => all_fine &= fine,
             Err(e) => {
-                writeln!(out, "{}: {e:#}", shown(&file.path))?;
-                left_out = true;
-                continue;
-            }
-        };
-        writeln!(
-            out,
-            "{} ({} config)",
-            shown(&file.path),
-            file.client.label()
-        )?;
-        let variables = variables(&places, file);
-        let mut changes: Vec<(EntryChange, Action)> = Vec::new();
-        for entry in entries.iter().filter(|e| selected(&args.selection, e)) {
-            matched = true;
-            let launch = match &entry.transport {
-                Transport::Stdio(launch) => launch,
-                Transport::Remote(how) => {
-                    writeln!(
-                        out,
-                        "  {}: left alone: a remote server ({how}); mcpguard wraps stdio servers",
-                        entry.name
-                    )?;
-                    continue;
+                if ends_everything(&e) {
+                    return Err(e);
                 }
-                Transport::Other(why) => {
-                    writeln!(out, "  {}: left alone: {why}", entry.name)?;
-                    continue;
-                }
-            };
-            if let Some(wrapped) = edit::wrapped(launch) {
-                match args.profile.as_deref() {
-                    Some(profile) if profile != wrapped.profile => {
-                        let edits = edit::set_profile(&text, launch, profile);
-                        let mut argv_after = launch.argv();
-                        argv_after = with_profile(argv_after, wrapped.separator, profile);
-                        writeln!(
-                            out,
-                            "  {}: profile {} → {profile}",
-                            entry.name, wrapped.profile
-                        )?;
-                        changes.push((
-                            EntryChange {
-                                locator: entry.locator.clone(),
-                                edits,
-                                argv_after,
-                            },
-                            Action::Reprofile,
-                        ));
-                    }
-                    _ => writeln!(
-                        out,
-                        "  {}: already wrapped (profile {})",
-                        entry.name, wrapped.profile
-                    )?,
-                }
-                continue;
-            }
-            if edit::is_mcpguard(&launch.command.value) {
-                writeln!(
-                    out,
-                    "  {}: left alone: it runs mcpguard already, but not as `mcpguard run … --`",
-                    entry.name
-                )?;
-                continue;
-            }
-            let subject = Subject {
-                name: entry.name.clone(),
-                argv: launch.argv(),
-                env_names: env_names(file, launch, &variables, &mut out)?,
-            };
-            let facts = RealFacts {
-                variables: &variables,
-            };
-            let choice = plan::choose(&subject, args.profile.as_deref(), &facts);
-            writeln!(out, "  {}: wrap with profile {}", entry.name, choice.why)?;
-            for note in &choice.notes {
-                writeln!(out, "      {note}")?;
-            }
-            let edits = edit::wrap(&text, launch, &mcpguard_text, &choice.options);
-            let argv_after: Vec<String> = std::iter::once(mcpguard_text.clone())
-                .chain(choice.options.iter().cloned())
-                .chain(launch.argv())
-                .collect();
-            changes.push((
-                EntryChange {
-                    locator: entry.locator.clone(),
-                    edits,
-                    argv_after,
-                },
-                Action::Wrap,
-            ));
-        }
-        if changes.is_empty() {
-            continue;
-        }
-        if args.selection.dry_run || args.no_check {
-            let why = if args.selection.dry_run {
-                "--dry-run"
-            } else {
-                "--no-check"
-            };
-            writeln!(out, "  not started to check them ({why})")?;
-        } else {
-            let mut kept = Vec::new();
-            for (change, action) in changes {
-                let Some(launch) = change::launch_at(&entries, &change.locator) else {
-                    continue;
-                };
-                let name = entry_name(&entries, &change.locator);
-                write!(out, "  checking {name}: ")?;
-                out.flush()?;
-                match check(
-                    file,
-                    launch,
-                    &change.argv_after,
-                    &variables,
-                    &places,
-                    args.check_timeout,
-                ) {
-                    Ok(Outcome::Served(tools)) => {
-                        if tools.is_empty() {
-                            writeln!(
-                                out,
-                                "it serves no tool through mcpguard: the profile denies and hides every one; left as it was (choose another with --profile)"
-                            )?;
-                            left_out = true;
-                            continue;
-                        }
-                        writeln!(
-                            out,
-                            "answered initialize and tools/list ({} tools: {})",
-                            tools.len(),
-                            tool_list(&tools)
-                        )?;
-                        kept.push((change, action));
-                    }
-                    Ok(Outcome::Failed(why)) => {
-                        writeln!(out, "FAILED, left as it was: {why}")?;
-                        left_out = true;
-                    }
-                    Err(unchecked) => {
-                        writeln!(out, "not checked: {unchecked}; written unchecked")?;
-                        kept.push((change, action));
-                    }
-                }
-            }
-            changes = kept;
-            if changes.is_empty() {
-                continue;
+                writeln!(out, "{}: {}", shown(&file.path), escape(&format!("{e:#}")))?;
+                all_fine = false;
             }
         }
-        let entry_changes: Vec<EntryChange> = changes.iter().map(|(c, _)| c.clone()).collect();
-        let (new_text, after) = change::apply(&text, &entries, &entry_changes, |t| file.entries(t))
-            .with_context(|| shown(&file.path))?;
-        let backup = match put_in_place(&mut out, &args.selection, file, &text, &new_text)? {
-            Written::Yes(backup) => backup,
-            Written::DryRun => continue,
-            Written::Declined => {
-                left_out = true;
-                continue;
-            }
-        };
-        let canonical = file
-            .path
-            .canonicalize()
-            .unwrap_or_else(|_| file.path.clone());
-        let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        let mut fresh: Vec<Record> = Vec::new();
-        let mut moved: Vec<(String, String, String)> = Vec::new();
-        for (change, action) in &changes {
-            let (Some(before), Some(now_launch)) = (
-                change::launch_at(&entries, &change.locator),
-                change::launch_at(&after, &change.locator),
-            ) else {
-                continue;
-            };
-            let new_digest = record::digest(&new_text[now_launch.region()]);
-            match action {
-                Action::Wrap => fresh.push(Record {
-                    file: canonical.clone(),
-                    locator: change.locator.clone(),
-                    original: text[before.region()].to_owned(),
-                    wrapped_sha256: new_digest,
-                    wrapped_at: now.clone(),
-                }),
-                Action::Reprofile => moved.push((
-                    change.locator.clone(),
-                    record::digest(&text[before.region()]),
-                    new_digest,
-                )),
-            }
-        }
-        record::update(|all| {
-            all.retain(|r| !(r.file == canonical && fresh.iter().any(|f| f.locator == r.locator)));
-            for r in all.iter_mut().filter(|r| r.file == canonical) {
-                if let Some((_, old, new)) = moved
-                    .iter()
-                    .find(|(l, old, _)| *l == r.locator && *old == r.wrapped_sha256)
-                {
-                    let _ = old;
-                    r.wrapped_sha256.clone_from(new);
-                }
-            }
-            all.extend(fresh.iter().cloned());
-        })?;
-        wrote(&mut out, file, &backup)?;
     }
-    if !args.selection.server.is_empty() && !matched {
-        writeln!(
-            out,
-            "no entry named {} in the selected configs",
-            args.selection.server.join(", ")
-        )?;
-        return Ok(1);
-    }
-    Ok(u8::from(left_out))
+    finish(&mut out, &args.selection, matched, all_fine)
 }
 
 pub(crate) fn unwrap(args: UnwrapArgs) -> anyhow::Result<u8> {
@@ -259,130 +48,410 @@ pub(crate) fn unwrap(args: UnwrapArgs) -> anyhow::Result<u8> {
     let files = select_files(&places, &args.selection)?;
     let records = record::load()?;
     let mut out = super::output::stdout();
-    let mut left_out = false;
+    let mut all_fine = true;
     let mut matched = false;
     for file in &files {
-        let (text, entries) = match read(file) {
-            Ok(read) => read,
+        match unwrap_file(&mut out, &args.selection, file, &records, &mut matched) {
+            Ok(fine) => all_fine &= fine,
             Err(e) => {
-                writeln!(out, "{}: {e:#}", shown(&file.path))?;
-                left_out = true;
-                continue;
-            }
-        };
-        let canonical = file
-            .path
-            .canonicalize()
-            .unwrap_or_else(|_| file.path.clone());
-        writeln!(
-            out,
-            "{} ({} config)",
-            shown(&file.path),
-            file.client.label()
-        )?;
-        let mut changes = Vec::new();
-        for entry in entries.iter().filter(|e| selected(&args.selection, e)) {
-            matched = true;
-            let Transport::Stdio(launch) = &entry.transport else {
-                continue;
-            };
-            let Some(wrapped) = edit::wrapped(launch) else {
-                writeln!(out, "  {}: not wrapped", entry.name)?;
-                continue;
-            };
-            let region = launch.region();
-            let recorded = record::find(&records, &canonical, &entry.locator)
-                .filter(|r| r.wrapped_sha256 == record::digest(&text[region.clone()]));
-            let edits = match recorded {
-                Some(r) => {
-                    writeln!(out, "  {}: restored as it was before wrap", entry.name)?;
-                    vec![Edit {
-                        range: region,
-                        text: r.original.clone(),
-                    }]
+                if ends_everything(&e) {
+                    return Err(e);
                 }
-                None => {
-                    let Some(edits) = edit::unwrap_from_argv(&text, launch, &wrapped) else {
-                        writeln!(
-                            out,
-                            "  {}: cannot be unwrapped: its arguments after `--` are missing or laid out in a way mcpguard does not edit",
-                            entry.name
-                        )?;
-                        left_out = true;
-                        continue;
-                    };
-                    let why = if record::find(&records, &canonical, &entry.locator).is_some() {
-                        "it was edited since it was wrapped"
-                    } else {
-                        "no record of it was kept (wrapped by hand or elsewhere)"
-                    };
-                    writeln!(
-                        out,
-                        "  {}: WARNING: {why}: rebuilt from its arguments after `--`; what the entry said beyond its command and arguments before wrap (an absent `args`, other spellings) cannot be restored",
-                        entry.name
-                    )?;
-                    edits
-                }
-            };
-            changes.push(EntryChange {
-                locator: entry.locator.clone(),
-                edits,
-                argv_after: wrapped.original.clone(),
-            });
-        }
-        if changes.is_empty() {
-            continue;
-        }
-        let (new_text, _) = change::apply(&text, &entries, &changes, |t| file.entries(t))
-            .with_context(|| shown(&file.path))?;
-        let backup = match put_in_place(&mut out, &args.selection, file, &text, &new_text)? {
-            Written::Yes(backup) => backup,
-            Written::DryRun => continue,
-            Written::Declined => {
-                left_out = true;
-                continue;
+                writeln!(out, "{}: {}", shown(&file.path), escape(&format!("{e:#}")))?;
+                all_fine = false;
             }
-        };
-        let done: Vec<String> = changes.iter().map(|c| c.locator.clone()).collect();
-        record::update(|all| all.retain(|r| !(r.file == canonical && done.contains(&r.locator))))?;
-        wrote(&mut out, file, &backup)?;
+        }
     }
-    if !args.selection.server.is_empty() && !matched {
+    finish(&mut out, &args.selection, matched, all_fine)
+}
+
+fn finish(
+    out: &mut impl Write,
+    selection: &Selection,
+    matched: bool,
+    all_fine: bool,
+) -> anyhow::Result<u8> {
+    if !selection.server.is_empty() && !matched {
         writeln!(
             out,
             "no entry named {} in the selected configs",
-            args.selection.server.join(", ")
+            escape(&selection.server.join(", "))
         )?;
         return Ok(1);
     }
-    Ok(u8::from(left_out))
+    Ok(u8::from(!all_fine))
 }
 
-/// What became of a file's change.
-enum Written {
-    /// Written; the backup of what was there.
-    Yes(PathBuf),
-    DryRun,
-    Declined,
+/// Wraps the selected entries of one file; false when one was left out.
+fn wrap_file(
+    out: &mut impl Write,
+    args: &WrapArgs,
+    places: &Places,
+    file: &ConfigFile,
+    mcpguard: &str,
+    matched: &mut bool,
+) -> anyhow::Result<bool> {
+    let (text, entries) = read(file)?;
+    writeln!(
+        out,
+        "{} ({} config)",
+        shown(&file.path),
+        file.client.label()
+    )?;
+    let variables = variables(places, file);
+    let facts = RealFacts {
+        variables: &variables,
+    };
+    let confine = (file.scope == clients::Scope::Project).then(|| places.project.clone());
+    let mut fine = true;
+    let mut changes: Vec<(EntryChange, Action)> = Vec::new();
+    for entry in entries.iter().filter(|e| selected(&args.selection, e)) {
+        *matched = true;
+        let name = escape(&entry.name).into_owned();
+        let launch = match &entry.transport {
+            Transport::Stdio(launch) => launch,
+            Transport::Remote(how) => {
+                writeln!(
+                    out,
+                    "  {name}: left alone: a remote server ({}); mcpguard wraps stdio servers",
+                    escape(how)
+                )?;
+                continue;
+            }
+            Transport::Other(why) => {
+                writeln!(out, "  {name}: left alone: {}", escape(why))?;
+                continue;
+            }
+        };
+        let subject = |argv: Vec<String>, out: &mut dyn Write| -> anyhow::Result<Subject> {
+            Ok(Subject {
+                name: entry.name.clone(),
+                argv,
+                env_names: env_names(file, launch, &variables, out)?,
+                confine: confine.clone(),
+            })
+        };
+        if let Some(wrapped) = edit::wrapped(launch) {
+            let Some(profile) = args.profile.as_deref().filter(|p| *p != wrapped.profile) else {
+                writeln!(
+                    out,
+                    "  {name}: already wrapped (profile {})",
+                    escape(&wrapped.profile)
+                )?;
+                continue;
+            };
+            let subject = subject(wrapped.original.clone(), out)?;
+            let before = plan::choose(&subject, Some(&wrapped.profile), &facts);
+            let ours = before.options[1..before.options.len() - 1] == wrapped.options[..];
+            let changed = if ours {
+                let after = plan::choose(&subject, Some(profile), &facts);
+                writeln!(
+                    out,
+                    "  {name}: profile {} → {}, its grants chosen again for it",
+                    escape(&wrapped.profile),
+                    escape(profile)
+                )?;
+                for note in &after.notes {
+                    writeln!(out, "      {}", escape(note))?;
+                }
+                edit::set_options(
+                    &text,
+                    launch,
+                    &wrapped,
+                    &after.options[1..after.options.len() - 1],
+                )
+            } else {
+                writeln!(
+                    out,
+                    "  {name}: profile {} → {}; its other options were changed by hand and stay as they are: check that they suit the new profile",
+                    escape(&wrapped.profile),
+                    escape(profile)
+                )?;
+                edit::set_profile(&text, launch, &wrapped, profile)
+            };
+            let (edit, argv_after) =
+                changed.context("its arguments are laid out in a way mcpguard does not edit")?;
+            changes.push((
+                EntryChange {
+                    locator: entry.locator.clone(),
+                    edits: vec![edit],
+                    argv_after,
+                },
+                Action::Reprofile,
+            ));
+            continue;
+        }
+        if edit::is_mcpguard(&launch.command.value) {
+            writeln!(
+                out,
+                "  {name}: left alone: it runs mcpguard already, but not as `mcpguard run … --`"
+            )?;
+            continue;
+        }
+        let subject = subject(launch.argv(), out)?;
+        let choice = plan::choose(&subject, args.profile.as_deref(), &facts);
+        writeln!(out, "  {name}: wrap with profile {}", escape(&choice.why))?;
+        for note in &choice.notes {
+            writeln!(out, "      {}", escape(note))?;
+        }
+        let edits = edit::wrap(&text, launch, mcpguard, &choice.options);
+        let argv_after: Vec<String> = std::iter::once(mcpguard.to_owned())
+            .chain(choice.options.iter().cloned())
+            .chain(launch.argv())
+            .collect();
+        changes.push((
+            EntryChange {
+                locator: entry.locator.clone(),
+                edits,
+                argv_after,
+            },
+            Action::Wrap,
+        ));
+    }
+    if changes.is_empty() {
+        return Ok(fine);
+    }
+    let all: Vec<EntryChange> = changes.iter().map(|(c, _)| c.clone()).collect();
+    let (shown_text, _) = change::apply(&text, &entries, &all, |t| file.entries(t))?;
+    write_diff(out, file, &text, &shown_text)?;
+    if args.selection.dry_run {
+        writeln!(out, "  nothing written, nothing started (--dry-run)")?;
+        return Ok(fine);
+    }
+    // Nothing the file names runs before the user agreed to this change.
+    if !confirmed(&args.selection, &file.path)? {
+        writeln!(out, "  {} left as it was", shown(&file.path))?;
+        return Ok(false);
+    }
+    if args.no_check {
+        writeln!(out, "  not started to check them (--no-check)")?;
+    } else {
+        let mut kept = Vec::new();
+        for (change, action) in changes {
+            let Some(launch) = change::launch_at(&entries, &change.locator) else {
+                continue;
+            };
+            write!(
+                out,
+                "  checking {}: ",
+                escape(&entry_name(&entries, &change.locator))
+            )?;
+            out.flush()?;
+            match check(
+                file,
+                launch,
+                &change.argv_after,
+                &variables,
+                places,
+                args.check_timeout,
+            ) {
+                Ok(Outcome::Served(tools)) if tools.is_empty() => {
+                    writeln!(
+                        out,
+                        "NOT written: it offers no tool through mcpguard: either the profile denies and hides every tool it has (choose another with --profile), or it has none (wrap it with --no-check)"
+                    )?;
+                    fine = false;
+                }
+                Ok(Outcome::Served(tools)) => {
+                    writeln!(
+                        out,
+                        "answered initialize and tools/list ({} tools: {})",
+                        tools.len(),
+                        tool_list(&tools)
+                    )?;
+                    kept.push((change, action));
+                }
+                Ok(Outcome::Failed(why)) => {
+                    writeln!(out, "FAILED, NOT written: {why}")?;
+                    fine = false;
+                }
+                Err(unchecked) => {
+                    writeln!(
+                        out,
+                        "not checked: {}; written unchecked",
+                        escape(&unchecked)
+                    )?;
+                    kept.push((change, action));
+                }
+            }
+        }
+        changes = kept;
+    }
+    if changes.is_empty() {
+        writeln!(out, "  {} left as it was", shown(&file.path))?;
+        return Ok(fine);
+    }
+    let kept: Vec<EntryChange> = changes.iter().map(|(c, _)| c.clone()).collect();
+    let (new_text, after) = change::apply(&text, &entries, &kept, |t| file.entries(t))?;
+    if new_text != shown_text {
+        writeln!(
+            out,
+            "  only the entries that passed their check are written:"
+        )?;
+        write_diff(out, file, &text, &new_text)?;
+    }
+    let backup = rewrite::replace(&file.path, &text, &new_text)?;
+    let canonical = file
+        .path
+        .canonicalize()
+        .unwrap_or_else(|_| file.path.clone());
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let mut fresh: Vec<Record> = Vec::new();
+    let mut moved: Vec<(String, String, String)> = Vec::new();
+    for (change, action) in &changes {
+        let (Some(before), Some(now_launch)) = (
+            change::launch_at(&entries, &change.locator),
+            change::launch_at(&after, &change.locator),
+        ) else {
+            continue;
+        };
+        let new_digest = record::digest(&new_text[now_launch.region()]);
+        match action {
+            Action::Wrap => fresh.push(Record {
+                file: canonical.clone(),
+                locator: change.locator.clone(),
+                original: text[before.region()].to_owned(),
+                wrapped_sha256: new_digest,
+                wrapped_at: now.clone(),
+            }),
+            Action::Reprofile => moved.push((
+                change.locator.clone(),
+                record::digest(&text[before.region()]),
+                new_digest,
+            )),
+        }
+    }
+    record::update(|all| {
+        all.retain(|r| !(r.file == canonical && fresh.iter().any(|f| f.locator == r.locator)));
+        for r in all.iter_mut().filter(|r| r.file == canonical) {
+            // A record still matching the entry follows it to its new profile.
+            if let Some((_, _, new)) = moved
+                .iter()
+                .find(|(l, old, _)| *l == r.locator && *old == r.wrapped_sha256)
+            {
+                r.wrapped_sha256.clone_from(new);
+            }
+        }
+        all.extend(fresh.iter().cloned());
+    })?;
+    wrote(out, file, &backup)?;
+    Ok(fine)
 }
 
-/// Shows the diff, asks, and writes `new_text` over `text` (with a backup).
-fn put_in_place(
+/// Unwraps the selected entries of one file; false when one could not be.
+fn unwrap_file(
     out: &mut impl Write,
     selection: &Selection,
     file: &ConfigFile,
-    text: &str,
-    new_text: &str,
-) -> anyhow::Result<Written> {
-    write!(out, "{}", rewrite::diff(&file.path, text, new_text))?;
+    records: &[Record],
+    matched: &mut bool,
+) -> anyhow::Result<bool> {
+    let (text, entries) = read(file)?;
+    let canonical = file
+        .path
+        .canonicalize()
+        .unwrap_or_else(|_| file.path.clone());
+    writeln!(
+        out,
+        "{} ({} config)",
+        shown(&file.path),
+        file.client.label()
+    )?;
+    let mut fine = true;
+    let mut changes = Vec::new();
+    for entry in entries.iter().filter(|e| selected(selection, e)) {
+        *matched = true;
+        let name = escape(&entry.name).into_owned();
+        let Transport::Stdio(launch) = &entry.transport else {
+            continue;
+        };
+        let Some(wrapped) = edit::wrapped(launch) else {
+            writeln!(out, "  {name}: not wrapped")?;
+            continue;
+        };
+        let region = launch.region();
+        let recorded = record::find(records, &canonical, &entry.locator);
+        let matching =
+            recorded.filter(|r| r.wrapped_sha256 == record::digest(&text[region.clone()]));
+        let edits = match matching {
+            Some(r) => {
+                writeln!(out, "  {name}: restored as it was before wrap")?;
+                vec![Edit {
+                    range: region,
+                    text: r.original.clone(),
+                }]
+            }
+            None => {
+                let Some(edits) = edit::unwrap_from_argv(&text, launch, &wrapped) else {
+                    writeln!(
+                        out,
+                        "  {name}: cannot be unwrapped: its arguments after `--` are missing or laid out in a way mcpguard does not edit; edit it by hand"
+                    )?;
+                    fine = false;
+                    continue;
+                };
+                let why = if recorded.is_some() {
+                    "it was edited since it was wrapped"
+                } else {
+                    "no record of it was kept (wrapped by hand or elsewhere)"
+                };
+                writeln!(
+                    out,
+                    "  {name}: WARNING: {why}: rebuilt from its arguments after `--`; what the entry said beyond its command and arguments before wrap (an absent `args`, other spellings) cannot be restored"
+                )?;
+                edits
+            }
+        };
+        changes.push(EntryChange {
+            locator: entry.locator.clone(),
+            edits,
+            argv_after: wrapped.original.clone(),
+        });
+    }
+    if changes.is_empty() {
+        return Ok(fine);
+    }
+    let (new_text, _) = change::apply(&text, &entries, &changes, |t| file.entries(t))?;
+    write_diff(out, file, &text, &new_text)?;
     if selection.dry_run {
-        return Ok(Written::DryRun);
+        writeln!(out, "  nothing written (--dry-run)")?;
+        return Ok(fine);
     }
     if !confirmed(selection, &file.path)? {
         writeln!(out, "  {} left as it was", shown(&file.path))?;
-        return Ok(Written::Declined);
+        return Ok(false);
     }
-    Ok(Written::Yes(rewrite::replace(&file.path, text, new_text)?))
+    let backup = rewrite::replace(&file.path, &text, &new_text)?;
+    let done: Vec<String> = changes.iter().map(|c| c.locator.clone()).collect();
+    record::update(|all| all.retain(|r| !(r.file == canonical && done.contains(&r.locator))))?;
+    wrote(out, file, &backup)?;
+    Ok(fine)
+}
+
+/// The diff, each line shown as a terminal may show it (a hostile file must not be able to
+/// hide or forge lines above the question).
+fn write_diff(
+    out: &mut impl Write,
+    file: &ConfigFile,
+    before: &str,
+    after: &str,
+) -> anyhow::Result<()> {
+    let target = file
+        .path
+        .canonicalize()
+        .unwrap_or_else(|_| file.path.clone());
+    if target != file.path {
+        writeln!(
+            out,
+            "  ({} is a link: the file written is {})",
+            shown(&file.path),
+            shown(&target)
+        )?;
+    }
+    for line in rewrite::diff(&target, before, after).lines() {
+        writeln!(out, "{}", escape(line.strip_suffix('\r').unwrap_or(line)))?;
+    }
+    Ok(())
 }
 
 fn wrote(out: &mut impl Write, file: &ConfigFile, backup: &Path) -> anyhow::Result<()> {
@@ -394,6 +463,33 @@ fn wrote(out: &mut impl Write, file: &ConfigFile, backup: &Path) -> anyhow::Resu
         file.client.reload_hint()
     )?;
     Ok(())
+}
+
+/// This mcpguard as it is installed: the path the shell found it at (a package manager's
+/// link stays valid across upgrades, the versioned file it points to does not), when that
+/// path is this program.
+fn this_mcpguard() -> anyhow::Result<String> {
+    let running = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .context(
+            "cannot tell where this mcpguard is (it goes into each entry as an absolute path)",
+        )?;
+    let invoked = std::env::args_os().next().map(PathBuf::from);
+    let candidate = invoked.and_then(|argv0| {
+        if argv0.components().count() > 1 {
+            std::path::absolute(&argv0).ok()
+        } else {
+            crate::paths::search_path().and_then(|path| {
+                std::env::split_paths(&path)
+                    .map(|dir| dir.join(&argv0))
+                    .find(|c| c.is_file())
+            })
+        }
+    });
+    let chosen = candidate
+        .filter(|c| c.is_absolute() && c.canonicalize().is_ok_and(|real| real == running))
+        .unwrap_or(running);
+    Ok(chosen.display().to_string())
 }
 
 /// What a change does, for its record.
@@ -479,6 +575,7 @@ pub(crate) fn shown(path: &Path) -> String {
 
 fn variables(places: &Places, file: &ConfigFile) -> Variables {
     Variables {
+        expands: file.client.expands_variables(),
         environment: crate::paths::environment().into_iter().collect(),
         home: Some(places.home.clone()),
         workspace: (file.scope == clients::Scope::Project).then(|| places.project.clone()),
@@ -491,7 +588,7 @@ fn env_names(
     file: &ConfigFile,
     launch: &Launch,
     variables: &Variables,
-    out: &mut impl Write,
+    out: &mut dyn Write,
 ) -> anyhow::Result<Vec<String>> {
     let mut names: Vec<String> = launch.env.iter().map(|(k, _)| k.clone()).collect();
     names.extend(launch.env_names.iter().cloned());
@@ -512,30 +609,12 @@ fn env_names(
             })),
             _ => writeln!(
                 out,
-                "      its envFile {env_file} cannot be read here: its variables are not passed to the server; add `--env NAME` to the wrapped args for each"
+                "      its envFile {} cannot be read here: its variables are not passed to the server; add `--env NAME` to the wrapped args for each",
+                escape(env_file)
             )?,
         }
     }
     Ok(names)
-}
-
-fn with_profile(mut argv: Vec<String>, separator: usize, profile: &str) -> Vec<String> {
-    // argv[0] is the command; args start at 1, so `--` is at separator + 1.
-    let options = 2..separator + 1;
-    let mut found = false;
-    for i in options.clone() {
-        if argv[i] == "--profile" && i + 1 < argv.len() {
-            argv[i + 1] = profile.to_owned();
-            found = true;
-        } else if argv[i].starts_with("--profile=") {
-            argv[i] = format!("--profile={profile}");
-            found = true;
-        }
-    }
-    if !found {
-        argv.splice(2..2, ["--profile".to_owned(), profile.to_owned()]);
-    }
-    argv
 }
 
 fn tool_list(tools: &[String]) -> String {
@@ -617,16 +696,25 @@ fn confirmed(selection: &Selection, path: &Path) -> anyhow::Result<bool> {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
-        anyhow::bail!(
-            "{}: not written: stdin is not a terminal to confirm the change on; run again with --yes to write it, or --dry-run to only see it",
-            shown(path)
-        );
+        return Err(NoTerminal(shown(path)).into());
     }
     dialoguer::Confirm::new()
         .with_prompt(format!("Write these changes to {}?", shown(path)))
         .default(false)
         .interact()
         .context("could not ask for confirmation")
+}
+
+/// Nobody can be asked: the whole command stops (nothing else is written either).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{0}: not written: stdin is not a terminal to confirm the change on; run again with --yes to write it, or --dry-run to only see it"
+)]
+struct NoTerminal(String);
+
+/// Whether an error ends the whole command rather than one file's part of it.
+fn ends_everything(error: &anyhow::Error) -> bool {
+    super::output::closed(error) || error.is::<NoTerminal>()
 }
 
 /// The facts the choice needs, from this machine.
@@ -662,5 +750,32 @@ impl Facts for RealFacts<'_> {
 
     fn expand(&self, value: &str) -> Option<String> {
         self.variables.expand(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::args::Cli;
+    use clap::CommandFactory;
+    use pretty_assertions::assert_eq;
+
+    /// The wrapped form is read with the list of `run`'s options that take a value.
+    #[test]
+    fn the_valued_options_of_run_are_the_ones_wrap_skips() {
+        let cli = Cli::command();
+        let run = cli.find_subcommand("run").unwrap();
+        let mut valued: Vec<String> = run
+            .get_arguments()
+            .chain(cli.get_arguments())
+            .filter(|a| a.get_action().takes_values() && a.get_long().is_some())
+            .map(|a| format!("--{}", a.get_long().unwrap_or_default()))
+            .collect();
+        valued.sort();
+        let mut known: Vec<String> = crate::wrap::edit::VALUED_OPTIONS
+            .iter()
+            .map(|o| (*o).to_owned())
+            .collect();
+        known.sort();
+        assert_eq!(valued, known);
     }
 }

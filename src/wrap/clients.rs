@@ -67,6 +67,12 @@ impl Client {
         )
     }
 
+    /// Whether the agent expands `${VAR}` in its servers' commands, arguments and variables
+    /// (shared/reference/client-configs.md: Claude Desktop and Codex do not).
+    pub(crate) fn expands_variables(self) -> bool {
+        !matches!(self, Client::ClaudeDesktop | Client::Codex)
+    }
+
     /// What to do after the file changed for the agent to use it.
     pub(crate) fn reload_hint(self) -> &'static str {
         match self {

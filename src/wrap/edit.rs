@@ -43,10 +43,45 @@ pub(crate) fn literal(value: &str) -> String {
 pub(crate) struct Wrapped {
     /// The `--profile` value (`default` when none is given).
     pub(crate) profile: String,
+    /// Where the profile is written: the index in `args` of its value (`--profile P`) or
+    /// of the whole option (`--profile=P`), and which form.
+    pub(crate) profile_at: Option<(usize, bool)>,
+    /// mcpguard's options, between `run` and `--`.
+    pub(crate) options: Vec<String>,
     /// Index in `args` of the `--` that ends mcpguard's options.
     pub(crate) separator: usize,
     /// The server's own command and arguments, after `--`.
     pub(crate) original: Vec<String>,
+}
+
+/// The options of `mcpguard run` that take a value (a test holds this list against the
+/// command line's definitions): their value is never the `--` that ends the options.
+pub(crate) const VALUED_OPTIONS: [&str; 15] = [
+    "--name",
+    "--profile",
+    "--workspace",
+    "--allow-read",
+    "--allow-write",
+    "--net",
+    "--allow-host",
+    "--secret",
+    "--env",
+    "--require",
+    "--max-message",
+    "--call-timeout",
+    "--shutdown-grace",
+    "--audit-payloads",
+    "--log-dir",
+];
+
+/// `flag value` as two elements, or `flag=value` when the value starts with `-` (it would
+/// otherwise read as an option of its own).
+pub(crate) fn option(flag: &str, value: &str) -> Vec<String> {
+    if value.starts_with('-') {
+        vec![format!("{flag}={value}")]
+    } else {
+        vec![flag.to_owned(), value.to_owned()]
+    }
 }
 
 /// Whether a program path names mcpguard.
@@ -65,23 +100,33 @@ pub(crate) fn wrapped(launch: &Launch) -> Option<Wrapped> {
     if args.first().map(String::as_str) != Some("run") {
         return None;
     }
-    let separator = args.iter().position(|a| a == "--")?;
-    let options = &args[1..separator];
     let mut profile = "default".to_owned();
-    let mut i = 0;
-    while i < options.len() {
-        if options[i] == "--profile" {
-            if let Some(value) = options.get(i + 1) {
-                profile.clone_from(value);
-            }
-            i += 1;
-        } else if let Some(value) = options[i].strip_prefix("--profile=") {
-            profile = value.to_owned();
+    let mut profile_at = None;
+    let mut i = 1;
+    let separator = loop {
+        let arg = args.get(i)?;
+        if arg == "--" {
+            break i;
         }
-        i += 1;
-    }
+        if arg == "--profile" {
+            let value = args.get(i + 1)?;
+            profile.clone_from(value);
+            profile_at = Some((i + 1, false));
+        } else if let Some(value) = arg.strip_prefix("--profile=") {
+            profile = value.to_owned();
+            profile_at = Some((i, true));
+        }
+        // An option's value is skipped whatever it says, `--` included.
+        i += if VALUED_OPTIONS.contains(&arg.as_str()) {
+            2
+        } else {
+            1
+        };
+    };
     Some(Wrapped {
         profile,
+        profile_at,
+        options: args[1..separator].to_vec(),
         separator,
         original: args[separator + 1..].to_vec(),
     })
@@ -156,36 +201,88 @@ fn insert_items(
     }
 }
 
-/// The edits that change a wrapped entry's profile to `profile` (none when it has it).
-pub(crate) fn set_profile(text: &str, launch: &Launch, profile: &str) -> Vec<Edit> {
-    let (Some(list), Some(wrapped)) = (&launch.args, wrapped(launch)) else {
-        return Vec::new();
-    };
-    if wrapped.profile == profile {
-        return Vec::new();
-    }
-    let options = &list.items[1..wrapped.separator];
-    let mut last = None;
-    for (i, item) in options.iter().enumerate() {
-        if item.text.value == "--profile" {
-            last = options
-                .get(i + 1)
-                .map(|v| (v.text.span.clone(), literal(profile)));
-        } else if item.text.value.starts_with("--profile=") {
-            last = Some((
-                item.text.span.clone(),
-                literal(&format!("--profile={profile}")),
-            ));
+/// The edit that replaces mcpguard's options of a wrapped entry (between `run` and `--`)
+/// with `options`, and the argv the entry then has.
+pub(crate) fn set_options(
+    text: &str,
+    launch: &Launch,
+    wrapped: &Wrapped,
+    options: &[String],
+) -> Option<(Edit, Vec<String>)> {
+    let list = launch.args.as_ref()?;
+    let literals: Vec<String> = options.iter().map(|o| literal(o)).collect();
+    let edit = replace_items(text, list, 1, wrapped.separator, &literals);
+    let argv = std::iter::once(launch.command.value.clone())
+        .chain(std::iter::once("run".to_owned()))
+        .chain(options.iter().cloned())
+        .chain(launch.args_values().into_iter().skip(wrapped.separator))
+        .collect();
+    Some((edit, argv))
+}
+
+/// The edit that changes only a wrapped entry's profile, and the argv the entry then has.
+pub(crate) fn set_profile(
+    text: &str,
+    launch: &Launch,
+    wrapped: &Wrapped,
+    profile: &str,
+) -> Option<(Edit, Vec<String>)> {
+    let list = launch.args.as_ref()?;
+    let mut args = launch.args_values();
+    let edit = match wrapped.profile_at {
+        Some((at, equals_form)) => {
+            let value = if equals_form {
+                format!("--profile={profile}")
+            } else {
+                profile.to_owned()
+            };
+            let edit = Edit {
+                range: list.items[at].text.span.clone(),
+                text: literal(&value),
+            };
+            args[at] = value;
+            edit
         }
-    }
-    match last {
-        Some((range, text)) => vec![Edit { range, text }],
-        None => vec![insert_items(
-            text,
-            list,
-            1,
-            &[literal("--profile"), literal(profile)],
-        )],
+        None => {
+            let added = option("--profile", profile);
+            let literals: Vec<String> = added.iter().map(|o| literal(o)).collect();
+            let edit = replace_items(text, list, 1, 1, &literals);
+            args.splice(1..1, added);
+            edit
+        }
+    };
+    let argv = std::iter::once(launch.command.value.clone())
+        .chain(args)
+        .collect();
+    Some((edit, argv))
+}
+
+/// The edit that puts `new_items` (literals) in place of elements `from..to` of `list`
+/// (element `to` must exist: it keeps its place after them).
+fn replace_items(
+    text: &str,
+    list: &super::entry::List,
+    from: usize,
+    to: usize,
+    new_items: &[String],
+) -> Edit {
+    let start = list.items[from].start;
+    let end = list.items[to].start;
+    let (lines, joint): (Vec<String>, String) = match &list.layout {
+        Layout::Dashes { indent } => (
+            new_items.iter().map(|i| format!("- {i}")).collect(),
+            format!("{}{indent}", super::entry::line_ending(text)),
+        ),
+        Layout::Bracketed { separator, .. } => (new_items.to_vec(), separator.clone()),
+    };
+    let text = if lines.is_empty() {
+        String::new()
+    } else {
+        format!("{}{joint}", lines.join(&joint))
+    };
+    Edit {
+        range: start..end,
+        text,
     }
 }
 
@@ -210,10 +307,14 @@ pub(crate) fn unwrap_from_argv(
             text: String::new(),
         }),
         None => match &list.layout {
-            Layout::Bracketed { open_end, .. } => edits.push(Edit {
-                range: *open_end..list.span.end - 1,
-                text: String::new(),
-            }),
+            Layout::Bracketed { open_end, .. } => {
+                // The list's own `]` (a YAML flow list's span may run on past it).
+                let close = text[..list.span.end].rfind(']')?;
+                edits.push(Edit {
+                    range: *open_end..close,
+                    text: String::new(),
+                });
+            }
             Layout::Dashes { .. } => {
                 // `args:` then dashes: the key keeps an empty flow list on its own line.
                 let before = text[..list.span.start].trim_end();
@@ -281,11 +382,13 @@ mod tests {
 
     #[test]
     fn the_wrapped_form_is_read_back() {
-        let text = r#"{"s": {"x": {"command": "/opt/bin/mcpguard", "args": ["run", "--name", "x", "--profile=git", "--", "uvx", "srv", "--", "a"]}}}"#;
+        let text = r#"{"s": {"x": {"command": "/opt/bin/mcpguard", "args": ["run", "--name", "--", "--profile=git", "--", "uvx", "srv", "--", "a"]}}}"#;
         assert_eq!(
             wrapped(&launch(text)),
             Some(Wrapped {
                 profile: "git".into(),
+                profile_at: Some((3, true)),
+                options: vec!["--name".into(), "--".into(), "--profile=git".into()],
                 separator: 4,
                 original: vec!["uvx".into(), "srv".into(), "--".into(), "a".into()],
             })
@@ -293,6 +396,43 @@ mod tests {
         let plain =
             r#"{"s": {"x": {"command": "/opt/bin/mcpguard-helper", "args": ["run", "--"]}}}"#;
         assert_eq!(wrapped(&launch(plain)), None);
+        // `--profile` takes `--` as its value: no end of options, so not the wrapped form.
+        let open = r#"{"s": {"x": {"command": "/opt/bin/mcpguard", "args": ["run", "--profile", "--", "srv"]}}}"#;
+        assert_eq!(wrapped(&launch(open)), None);
+    }
+
+    #[test]
+    fn a_value_that_reads_as_an_option_is_joined_to_its_flag() {
+        assert_eq!(option("--name", "-x"), vec!["--name=-x".to_owned()]);
+        assert_eq!(
+            option("--name", "x"),
+            vec!["--name".to_owned(), "x".to_owned()]
+        );
+    }
+
+    #[test]
+    fn the_profile_changes_where_it_is_written_and_nowhere_else() {
+        let cases = [
+            (
+                r#"{"s": {"x": {"command": "/g/mcpguard", "args": ["run", "--profile", "a", "--", "srv"]}}}"#,
+                r#"{"s": {"x": {"command": "/g/mcpguard", "args": ["run", "--profile", "b", "--", "srv"]}}}"#,
+            ),
+            (
+                r#"{"s": {"x": {"command": "/g/mcpguard", "args": ["run", "--profile=a", "--", "srv"]}}}"#,
+                r#"{"s": {"x": {"command": "/g/mcpguard", "args": ["run", "--profile=b", "--", "srv"]}}}"#,
+            ),
+            (
+                r#"{"s": {"x": {"command": "/g/mcpguard", "args": ["run", "--", "srv"]}}}"#,
+                r#"{"s": {"x": {"command": "/g/mcpguard", "args": ["run", "--profile", "b", "--", "srv"]}}}"#,
+            ),
+        ];
+        for (before, after) in cases {
+            let entry = launch(before);
+            let form = wrapped(&entry).unwrap();
+            let (edit, argv) = set_profile(before, &entry, &form, "b").unwrap();
+            assert_eq!(apply(before, &[edit]), after);
+            assert_eq!(argv, launch(after).argv());
+        }
     }
 
     #[test]

@@ -55,11 +55,29 @@ pub(crate) fn entries(
             .iter()
             .map(|k| format!("/{}", pointer_escape(k)))
             .collect();
-        for member in &servers.properties {
+        for (index, member) in servers.properties.iter().enumerate() {
             let name = member.name.as_str().to_owned();
+            let repeated = servers.properties[index + 1..]
+                .iter()
+                .any(|later| later.name.as_str() == name);
+            // The agent keeps the last of repeated keys; the others are dead text.
+            let (locator, transport) = if repeated {
+                (
+                    format!("{prefix}/{}#{index}", pointer_escape(&name)),
+                    Transport::Other(
+                        "a later entry has the same name, and the agent reads only that one"
+                            .to_owned(),
+                    ),
+                )
+            } else {
+                (
+                    format!("{prefix}/{}", pointer_escape(&name)),
+                    transport(text, &member.value),
+                )
+            };
             found.push(Entry {
-                locator: format!("{prefix}/{}", pointer_escape(&name)),
-                transport: transport(text, &member.value),
+                locator,
+                transport,
                 name,
             });
         }
@@ -129,9 +147,9 @@ fn string<'b>(object: &'b Object<'_>, key: &str) -> Option<&'b str> {
     }
 }
 
-/// `~` and `/` escaped as in a JSON pointer (RFC 6901).
-fn pointer_escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+/// `~` and `/` escaped as in a JSON pointer (RFC 6901), and `#` (which marks a place).
+pub(crate) fn pointer_escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1").replace('#', "~2")
 }
 
 fn transport(text: &str, value: &Value<'_>) -> Transport {

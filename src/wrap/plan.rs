@@ -4,6 +4,7 @@
 //! Owns: the rules of the choice, as a function of the entry's argv and a few facts about
 //! the filesystem (`Facts`), so that they can be tested without one.
 
+use super::edit::option;
 use std::path::{Component, Path, PathBuf};
 
 /// What the choice needs to know about the machine.
@@ -33,6 +34,9 @@ pub(crate) struct Subject {
     pub(crate) argv: Vec<String>,
     /// The variables the agent gives the server, by name.
     pub(crate) env_names: Vec<String>,
+    /// For a project's own config: the project. What a file in a repository says is not
+    /// trusted to grant anything outside it.
+    pub(crate) confine: Option<PathBuf>,
 }
 
 /// The options and why.
@@ -96,7 +100,10 @@ pub(crate) fn choose(subject: &Subject, profile: Option<&str>, facts: &dyn Facts
             ),
         },
     };
-    let mut grants = Grants::default();
+    let mut grants = Grants {
+        confine: subject.confine.clone(),
+        ..Grants::default()
+    };
     let mut notes = Vec::new();
     let program = expanded.first().map(String::as_str).unwrap_or("");
     let base = file_name(program);
@@ -109,7 +116,11 @@ pub(crate) fn choose(subject: &Subject, profile: Option<&str>, facts: &dyn Facts
         .iter()
         .find_map(|file| package_root(file, facts))
     {
-        grants.read(root.display().to_string(), "the server's installed package");
+        grants.read(
+            &root,
+            root.display().to_string(),
+            "the server's installed package",
+        );
     }
     let interpreter = INTERPRETERS.contains(&base) || base.starts_with("python");
     let mut script_done = !interpreter;
@@ -133,55 +144,55 @@ pub(crate) fn choose(subject: &Subject, profile: Option<&str>, facts: &dyn Facts
                 .find_map(|file| package_root(file, facts))
                 .or_else(|| files.iter().find_map(|file| project_root(file, facts)))
                 .unwrap_or_else(|| path.parent().unwrap_or(path).to_path_buf());
-            grants.read(root.display().to_string(), "the server's own code");
+            grants.read(&root, root.display().to_string(), "the server's own code");
             continue;
         }
         match (profile.as_str(), kind) {
             ("filesystem", Kind::Directory) => {
-                if grants.workspace.is_none() {
-                    grants.workspace = Some(written.clone());
-                } else {
-                    notes.push(format!(
-                        "{arg} is served too, but the filesystem profile confines calls to its \
-                         workspace ({}): wrap it as an entry of its own to use it",
-                        grants.workspace.as_deref().unwrap_or_default()
-                    ));
+                if grants.allowed(path) {
+                    if grants.workspace.is_none() {
+                        grants.workspace = Some(written.clone());
+                    } else {
+                        notes.push(format!(
+                            "{arg} is served too, but the filesystem profile confines calls to its \
+                             workspace ({}): wrap it as an entry of its own to use it",
+                            grants.workspace.as_deref().unwrap_or_default()
+                        ));
+                    }
                 }
-                grants.write(written.clone(), "a directory the server serves");
+                grants.write(path, written.clone(), "a directory the server serves");
             }
             ("git", Kind::Directory) => {
-                if grants.workspace.is_none() {
+                if grants.workspace.is_none() && grants.allowed(path) {
                     grants.workspace = Some(written.clone());
                 }
-                grants.write(written.clone(), "the repository the server works on");
+                grants.write(path, written.clone(), "the repository the server works on");
             }
             ("sqlite", Kind::File) => {
                 // SQLite writes its journal beside the database.
-                let dir = path.parent().unwrap_or(path).display().to_string();
+                let dir = path.parent().unwrap_or(path);
                 grants.write(
                     dir,
+                    dir.display().to_string(),
                     "the database's directory (SQLite writes its journal beside it)",
                 );
             }
-            _ => grants.read(written.clone(), "named in the server's arguments"),
+            _ => grants.read(path, written.clone(), "named in the server's arguments"),
         }
     }
-    let mut options = vec![
-        "run".to_owned(),
-        "--name".to_owned(),
-        subject.name.clone(),
-        "--profile".to_owned(),
-        profile.clone(),
-    ];
+    notes.append(&mut grants.refused);
+    let mut options = vec!["run".to_owned()];
+    options.extend(option("--name", &subject.name));
+    options.extend(option("--profile", &profile));
     if let Some(workspace) = &grants.workspace {
-        options.extend(["--workspace".to_owned(), workspace.clone()]);
+        options.extend(option("--workspace", workspace));
     }
     for (path, why) in &grants.read_only {
-        options.extend(["--allow-read".to_owned(), path.clone()]);
+        options.extend(option("--allow-read", path));
         notes.push(format!("{path} readable: {why}"));
     }
     for (path, why) in &grants.writable {
-        options.extend(["--allow-write".to_owned(), path.clone()]);
+        options.extend(option("--allow-write", path));
         notes.push(format!("{path} writable: {why}"));
     }
     let mut names: Vec<&String> = subject.env_names.iter().collect();
@@ -194,7 +205,7 @@ pub(crate) fn choose(subject: &Subject, profile: Option<&str>, facts: &dyn Facts
             ));
             continue;
         }
-        options.extend(["--env".to_owned(), name.clone()]);
+        options.extend(option("--env", name));
     }
     options.push("--".to_owned());
     Choice {
@@ -210,24 +221,56 @@ struct Grants {
     workspace: Option<String>,
     read_only: Vec<(String, &'static str)>,
     writable: Vec<(String, &'static str)>,
+    /// Grants may only be made inside this directory (a project's own config).
+    confine: Option<PathBuf>,
+    /// What was not granted, and why.
+    refused: Vec<String>,
 }
 
 impl Grants {
-    fn read(&mut self, path: String, why: &'static str) {
+    fn allowed(&self, path: &Path) -> bool {
+        self.confine
+            .as_ref()
+            .is_none_or(|dir| path.starts_with(dir))
+    }
+
+    /// Whether `path` may be granted; says why not when it may not.
+    fn admit(&mut self, path: &Path) -> bool {
+        if self.allowed(path) {
+            return true;
+        }
+        let note = format!(
+            "{} NOT granted: a project's own config may not grant what lies outside the project; \
+             if you trust it, add the grant to the wrapped entry yourself",
+            path.display()
+        );
+        if !self.refused.contains(&note) {
+            self.refused.push(note);
+        }
+        false
+    }
+
+    fn read(&mut self, path: &Path, written: String, why: &'static str) {
+        if !self.admit(path) {
+            return;
+        }
         if !self
             .read_only
             .iter()
             .chain(&self.writable)
-            .any(|(p, _)| *p == path)
+            .any(|(p, _)| *p == written)
         {
-            self.read_only.push((path, why));
+            self.read_only.push((written, why));
         }
     }
 
-    fn write(&mut self, path: String, why: &'static str) {
-        self.read_only.retain(|(p, _)| *p != path);
-        if !self.writable.iter().any(|(p, _)| *p == path) {
-            self.writable.push((path, why));
+    fn write(&mut self, path: &Path, written: String, why: &'static str) {
+        if !self.admit(path) {
+            return;
+        }
+        self.read_only.retain(|(p, _)| *p != written);
+        if !self.writable.iter().any(|(p, _)| *p == written) {
+            self.writable.push((written, why));
         }
     }
 }
@@ -336,6 +379,7 @@ mod tests {
             name: name.to_owned(),
             argv: argv.iter().map(|s| (*s).to_owned()).collect(),
             env_names: env.iter().map(|s| (*s).to_owned()).collect(),
+            confine: None,
         }
     }
 

@@ -52,8 +52,11 @@ pub(crate) fn replace(path: &Path, expected: &str, contents: &str) -> anyhow::Re
             .open(&temporary)?;
         out.write_all(contents.as_bytes())?;
         out.set_permissions(std::fs::Permissions::from_mode(metadata.mode() & 0o7777))?;
-        // Keep the owner when root edits another user's file; as that user this is a no-op.
-        std::os::unix::fs::fchown(&out, Some(metadata.uid()), Some(metadata.gid()))?;
+        // Keep the owner when root edits another user's file (anyone else makes files that
+        // are already theirs, and may not give them a group they are not in).
+        if nix::unistd::geteuid().is_root() {
+            std::os::unix::fs::fchown(&out, Some(metadata.uid()), Some(metadata.gid()))?;
+        }
         out.sync_all()?;
         std::fs::rename(&temporary, &target)
     })();

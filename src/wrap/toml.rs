@@ -189,7 +189,13 @@ fn transport(text: &str, fields: &Fields<'_>) -> Transport {
             // or a dotted `mcp_servers.x.command`).
             let line_start = text[..command.span.start].rfind('\n').map_or(0, |i| i + 1);
             let key_line = &text[line_start..command.span.start];
-            let key_prefix = key_line.rfind("command").map_or("", |at| &key_line[..at]);
+            // The dotted path before a bare `command` key (`mcp_servers.x.`), kept for `args`;
+            // a quoted key gets a plain `args`.
+            let key_prefix = key_line
+                .rfind("command")
+                .map(|at| &key_line[..at])
+                .filter(|p| p.trim().is_empty() || p.ends_with('.'))
+                .unwrap_or("");
             let line_end = super::entry::end_of_line(text, command.span.end);
             ArgsSlot {
                 at: line_end,

@@ -11,6 +11,9 @@ use std::path::PathBuf;
 /// What variables stand for here.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Variables {
+    /// Whether the agent expands variables at all (Claude Desktop and Codex pass values as
+    /// written).
+    pub(crate) expands: bool,
     pub(crate) environment: HashMap<String, String>,
     pub(crate) home: Option<PathBuf>,
     /// The project folder, for a project's own config.
@@ -20,6 +23,9 @@ pub(crate) struct Variables {
 impl Variables {
     /// `value` expanded, or None when a variable in it only the agent can fill in.
     pub(crate) fn expand(&self, value: &str) -> Option<String> {
+        if !self.expands {
+            return Some(value.to_owned());
+        }
         let mut out = String::with_capacity(value.len());
         let mut rest = value;
         while let Some(at) = rest.find("${") {
@@ -70,6 +76,7 @@ mod tests {
     #[test]
     fn expands_what_it_can_and_says_when_it_cannot() {
         let vars = Variables {
+            expands: true,
             environment: [("TOKEN".to_owned(), "t0k".to_owned())].into(),
             home: Some("/home/me".into()),
             workspace: Some("/home/me/app".into()),
@@ -89,5 +96,13 @@ mod tests {
         let got: Vec<(&str, Option<String>)> =
             cases.iter().map(|(v, _)| (*v, vars.expand(v))).collect();
         assert_eq!(got, cases);
+        let literal = Variables {
+            expands: false,
+            ..vars
+        };
+        assert_eq!(
+            literal.expand("${input:api-key}"),
+            Some("${input:api-key}".to_owned())
+        );
     }
 }

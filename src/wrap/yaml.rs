@@ -19,15 +19,18 @@ enum Node {
         value: String,
         span: Range<usize>,
         plain: bool,
+        anchored: bool,
     },
     Sequence {
         span: Range<usize>,
         items: Vec<Node>,
         flow: bool,
+        anchored: bool,
     },
     Mapping {
         pairs: Vec<(Node, Node)>,
         flow: bool,
+        anchored: bool,
     },
     /// An alias (`*name`): its target is not followed.
     Alias(usize),
@@ -56,6 +59,28 @@ impl Node {
             .rev()
             .find(|(k, _)| matches!(k, Node::Scalar { value, .. } if value == key))
             .map(|(k, v)| (k, v))
+    }
+
+    /// Whether this node or one inside it is anchored, an alias, or a merge (`<<`): its
+    /// text then is not all of what it means, and a span edit could change another entry.
+    fn shared(&self) -> bool {
+        match self {
+            Node::Alias(_) => true,
+            Node::Scalar { anchored, .. } => *anchored,
+            Node::Sequence {
+                items, anchored, ..
+            } => *anchored || items.iter().any(Node::shared),
+            Node::Mapping {
+                pairs, anchored, ..
+            } => {
+                *anchored
+                    || pairs.iter().any(|(k, v)| {
+                        matches!(k, Node::Scalar { value, .. } if value == "<<")
+                            || k.shared()
+                            || v.shared()
+                    })
+            }
+        }
     }
 
     fn string(&self) -> Option<&str> {
@@ -103,7 +128,7 @@ pub(crate) fn entries(text: &str) -> Result<Vec<Entry>, SyntaxError> {
             // An entry is found again by its name, or by its place when the name repeats.
             let unique = names.iter().filter(|n| **n == names[index]).count() == 1;
             let key = if unique && names[index].is_some() {
-                name.replace('~', "~0").replace('/', "~1")
+                super::json::pointer_escape(&name)
             } else {
                 format!("#{index}")
             };
@@ -120,6 +145,12 @@ fn transport(text: &str, entry: &Node) -> Transport {
     let Node::Mapping { flow, .. } = entry else {
         return Transport::Other("not a mapping".to_owned());
     };
+    if entry.shared() {
+        return Transport::Other(
+            "it uses YAML anchors, aliases or merges, which mcpguard does not edit; wrap it by hand"
+                .to_owned(),
+        );
+    }
     if let Some(url) = entry.get("url").and_then(Node::string) {
         return Transport::Remote(url.to_owned());
     }
@@ -128,7 +159,13 @@ fn transport(text: &str, entry: &Node) -> Transport {
     {
         return Transport::Remote(kind.to_owned());
     }
-    let Some((key, Node::Scalar { value, span, plain })) = entry.pair("command") else {
+    let Some((
+        key,
+        Node::Scalar {
+            value, span, plain, ..
+        },
+    )) = entry.pair("command")
+    else {
         return Transport::Other("no `command` that is a string".to_owned());
     };
     if *plain && text[span.clone()].contains('\n') {
@@ -140,7 +177,9 @@ fn transport(text: &str, entry: &Node) -> Transport {
     };
     let args = match entry.get("args") {
         None => None,
-        Some(Node::Sequence { span, items, flow }) => {
+        Some(Node::Sequence {
+            span, items, flow, ..
+        }) => {
             let mut list = Vec::new();
             for item in items {
                 let Node::Scalar { value, span, .. } = item else {
@@ -260,38 +299,56 @@ fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
         let start = byte(span.start.index());
         let end = byte(span.end.index());
         let node = match event {
-            Event::Scalar(value, style, _, _) => Some(Node::Scalar {
+            Event::Scalar(value, style, anchor, _) => Some(Node::Scalar {
                 value: value.into_owned(),
                 span: start..end,
                 plain: style == ScalarStyle::Plain,
+                anchored: anchor > 0,
             }),
             Event::Alias(_) => Some(Node::Alias(start)),
-            Event::SequenceStart(..) => {
+            Event::SequenceStart(anchor, _) => {
                 stack.push(Building::Sequence {
                     start,
                     items: Vec::new(),
                     flow: text[start..].starts_with('['),
+                    anchored: anchor > 0,
                 });
                 None
             }
-            Event::MappingStart(..) => {
+            Event::MappingStart(anchor, _) => {
                 stack.push(Building::Mapping {
                     pairs: Vec::new(),
                     key: None,
                     flow: text[start..].starts_with('{'),
+                    anchored: anchor > 0,
                 });
                 None
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Building::Sequence { start, items, flow }) => Some(Node::Sequence {
+                Some(Building::Sequence {
+                    start,
+                    items,
+                    flow,
+                    anchored,
+                }) => Some(Node::Sequence {
                     span: start..end.max(start),
                     items,
                     flow,
+                    anchored,
                 }),
                 _ => return Err(SyntaxError::at(text, start, "unbalanced sequence")),
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Building::Mapping { pairs, flow, .. }) => Some(Node::Mapping { pairs, flow }),
+                Some(Building::Mapping {
+                    pairs,
+                    flow,
+                    anchored,
+                    ..
+                }) => Some(Node::Mapping {
+                    pairs,
+                    flow,
+                    anchored,
+                }),
                 _ => return Err(SyntaxError::at(text, start, "unbalanced mapping")),
             },
             Event::DocumentEnd | Event::StreamEnd => {
@@ -324,11 +381,13 @@ enum Building {
         start: usize,
         items: Vec<Node>,
         flow: bool,
+        anchored: bool,
     },
     Mapping {
         pairs: Vec<(Node, Node)>,
         key: Option<Node>,
         flow: bool,
+        anchored: bool,
     },
 }
 

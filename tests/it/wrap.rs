@@ -629,7 +629,7 @@ fn an_entry_that_fails_its_check_is_not_written_and_says_why() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("checking missing: FAILED, left as it was: initialize was answered with an error [mcpguard.not_found]: mcpguard: command not found: /nonexistent/mcp-server"),
+        stdout.contains("checking missing: FAILED, NOT written: initialize was answered with an error [mcpguard.not_found]: mcpguard: command not found: /nonexistent/mcp-server"),
         "{stdout}"
     );
     // A profile that leaves the server no tool is no use in the agent either.
@@ -643,7 +643,7 @@ fn an_entry_that_fails_its_check_is_not_written_and_says_why() {
     ]);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(
-        stdout.contains("checking all-denied: it serves no tool through mcpguard"),
+        stdout.contains("checking all-denied: NOT written: it offers no tool through mcpguard"),
         "{stdout}"
     );
     let written: Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
@@ -679,5 +679,110 @@ fn clients_lists_every_agent_and_says_where_it_looked_when_there_is_none() {
             .trim_end()
             .ends_with("6 files, 24 servers, 0 wrapped"),
         "{stdout}"
+    );
+}
+
+/// Only the audit trails of the servers mcpguard started: a check leaves one.
+fn started(machine: &Machine) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(machine.guard_home.join("state/audit"))
+        .map(|dir| {
+            dir.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_projects_config_runs_nothing_before_the_user_agrees_and_grants_nothing_outside_it() {
+    let machine = Machine::new();
+    let secrets = machine.home.join(".ssh");
+    std::fs::create_dir_all(&secrets).unwrap();
+    let inside = machine.project.join("data");
+    std::fs::create_dir_all(&inside).unwrap();
+    // The project's own server, in the repository.
+    let script = machine.project.join("tools/server.py");
+    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+    std::fs::write(
+        &script,
+        r#"import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if "id" not in m:
+        continue
+    r = {"tools": [{"name": "t", "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": True}}]}
+    if m["method"] == "initialize":
+        r = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "s", "version": "1"}}
+    print(json.dumps({"jsonrpc": "2.0", "id": m["id"], "result": r}), flush=True)
+"#,
+    )
+    .unwrap();
+    let config = machine.project.join(".mcp.json");
+    let text = serde_json::to_string_pretty(&json!({
+        "mcpServers": {"cloned": {"command": "python3", "args": [script, secrets, inside]}}
+    }))
+    .unwrap();
+    std::fs::write(&config, &text).unwrap();
+    // Shown, not run: a dry run, and a change nobody confirmed.
+    let (code, stdout, _) = machine.run(&["wrap", "--dry-run"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let (code, _, stderr) = machine.run(&["wrap"]);
+    assert_eq!(code, Some(125), "{stderr}");
+    assert_eq!(started(&machine), Vec::<String>::new());
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
+    assert!(
+        stdout.contains(&format!(
+            "{} NOT granted: a project's own config may not grant what lies outside the project",
+            secrets.display()
+        )),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = machine.run(&["wrap", "--yes"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert_eq!(started(&machine), vec!["cloned".to_owned()]);
+    let written: Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    let args: Vec<&str> = written["mcpServers"]["cloned"]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let separator = args.iter().position(|a| *a == "--").unwrap();
+    let options = &args[..separator];
+    assert!(options.contains(&inside.to_str().unwrap()), "{args:?}");
+    assert!(!options.contains(&secrets.to_str().unwrap()), "{args:?}");
+}
+
+#[test]
+fn odd_names_and_layouts_stay_what_they_were() {
+    let machine = Machine::new();
+    let config = machine.project.join("odd.yaml");
+    let text = "mcpServers:\n  - name: -x\n    command: srv\n  - name: \"#0\"\n    command: a\n    args: [\"1\"]   # trailing\n  - name: shared\n    command: &c b\n  - name: alias\n    command: *c\n";
+    std::fs::write(&config, text).unwrap();
+    let path = config.to_str().unwrap();
+    let (code, stdout, stderr) = machine.run(&["wrap", "--no-check", "--yes", "--config", path]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("shared: left alone: it uses YAML anchors"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("alias: left alone: it uses YAML anchors"),
+        "{stdout}"
+    );
+    let wrapped = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        wrapped.contains("\"run\", \"--name=-x\", \"--profile\", \"default\", \"--\", \"srv\""),
+        "{wrapped}"
+    );
+    // Without the record, from the argv: the flow list with a comment after it too.
+    std::fs::remove_file(machine.guard_home.join("state/wraps.json")).unwrap();
+    let (code, stdout, stderr) = machine.run(&["unwrap", "--yes", "--config", path]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        text.replace("command: srv\n", "command: \"srv\"\n    args: []\n")
+            .replace("command: a\n", "command: \"a\"\n")
     );
 }
