@@ -159,10 +159,13 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
         )?)
     };
     check_cache(&plan, &config.server_name, audit.as_mut());
-    // One thread: the relay is I/O bound, a single reactor keeps latency low, and the
-    // server's parent-death signal is tied to the thread that spawned it, which must live as
-    // long as the session (this one does).
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // Two workers, so that the two directions of a busy stream run side by side (one thread
+    // held a bulk stream to about a fifth of the bare pipe). The server's parent-death
+    // signal is tied to the thread that spawned it, which must live as long as the session:
+    // the server is spawned on this thread (inside `block_on`), and a restarted one on a
+    // worker, which lives as long as the runtime.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(Refusal::internal)?;

@@ -47,18 +47,24 @@ fn fold(key: &str) -> String {
 }
 
 /// The first key of `keys` that repeats or shadows one of `judged`, described.
-pub(crate) fn shadowing(keys: &[String], judged: &[&str]) -> Option<String> {
+pub(crate) fn shadowing<K: AsRef<str>>(keys: &[K], judged: &[&str]) -> Option<String> {
     for (i, key) in keys.iter().enumerate() {
-        let folded = fold(key);
-        let Some(real) = judged.iter().find(|j| **j == folded) else {
+        let key = key.as_ref();
+        // Plain ASCII keys (nearly all) are compared without folding into a new string.
+        let plain = key.is_ascii() && !key.contains('\u{0}');
+        let folded = (!plain).then(|| fold(key));
+        let Some(real) = judged.iter().find(|j| match &folded {
+            None => j.len() == key.len() && j.eq_ignore_ascii_case(key),
+            Some(folded) => *folded == fold(j),
+        }) else {
             continue;
         };
-        if key != real {
+        if key != *real {
             return Some(format!(
                 "key {key:?} would be read as `{real}` by a lenient server"
             ));
         }
-        if keys[..i].iter().any(|earlier| earlier == key) {
+        if keys[..i].iter().any(|earlier| earlier.as_ref() == key) {
             return Some(format!("key `{key}` appears twice"));
         }
     }
@@ -95,5 +101,18 @@ mod tests {
         assert!(shadowing(&keys(r#"{"nameſ":"x"}"#), &["names"]).is_some());
         assert_eq!(shadowing(&keys(r#"{"other":1,"Other":2}"#), &judged), None);
         assert_eq!(keys_of("[1]"), None);
+        // Judged keys in camelCase are folded too.
+        let result = ["content", "structuredContent", "isError"];
+        assert_eq!(
+            shadowing(&keys(r#"{"content":[],"structuredContent":{}}"#), &result),
+            None
+        );
+        assert!(
+            shadowing(&keys(r#"{"content":[],"StructuredContent":{}}"#), &result)
+                .unwrap()
+                .contains("\"StructuredContent\"")
+        );
+        assert!(shadowing(&keys(r#"{"isError":false,"iserror":true}"#), &result).is_some());
+        assert!(shadowing(&keys(r#"{"\u212aey":1}"#), &["key"]).is_some());
     }
 }

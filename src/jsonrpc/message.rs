@@ -60,22 +60,83 @@ fn canonical_number(number: &serde_json::Number) -> String {
     }
 }
 
-/// The envelope fields of one JSON-RPC object, borrowed from the line.
+/// The envelope fields of one JSON-RPC object, borrowed from the line, and every top-level
+/// key as written (repeats included), all read in one pass over the line.
 /// Unknown top-level keys are tolerated (and forwarded); repeated known keys are not.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 struct RawEnvelope<'a> {
-    #[serde(borrow, default)]
     jsonrpc: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     method: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     params: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     result: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     error: Option<&'a RawValue>,
+    keys: Vec<Cow<'a, str>>,
+}
+
+impl<'de> Deserialize<'de> for RawEnvelope<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EnvelopeVisitor)
+    }
+}
+
+struct EnvelopeVisitor;
+
+impl<'de> serde::de::Visitor<'de> for EnvelopeVisitor {
+    type Value = RawEnvelope<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON-RPC object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        let mut envelope = RawEnvelope::default();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            // A repeated envelope key (even after a null) has shown a guard one value and the
+            // server another.
+            if envelope.keys.iter().any(|k| *k == key)
+                && ["jsonrpc", "method", "id", "params", "result", "error"].contains(&key.as_ref())
+            {
+                return Err(A::Error::custom(format_args!("duplicate field `{key}`")));
+            }
+            match key.as_ref() {
+                "jsonrpc" => envelope.jsonrpc = map.next_value::<Option<Key<'de>>>()?.map(|k| k.0),
+                "method" => envelope.method = map.next_value::<Option<Key<'de>>>()?.map(|k| k.0),
+                "id" => envelope.id = map.next_value()?,
+                "params" => envelope.params = map.next_value()?,
+                "result" => envelope.result = map.next_value()?,
+                "error" => envelope.error = map.next_value()?,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            envelope.keys.push(key);
+        }
+        Ok(envelope)
+    }
+}
+
+/// A string borrowed from the line when it holds no escape.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
 }
 
 /// The envelope keys mcpguard reads.
@@ -184,9 +245,7 @@ fn parse_object(text: &str) -> Result<Kind<'_>, Malformed> {
     // Every envelope must mean the same to every parser (see `keys`): a notification with a
     // look-alike `Id` and `Method` is a request to a lenient peer, a response with a
     // look-alike `Result` an answer the guard never read.
-    if let Some(problem) =
-        super::keys::keys_of(text).and_then(|k| super::keys::shadowing(&k, ENVELOPE_KEYS))
-    {
+    if let Some(problem) = super::keys::shadowing(&envelope.keys, ENVELOPE_KEYS) {
         return Err(Malformed::NotJsonRpc(problem));
     }
     if envelope.jsonrpc.as_deref() != Some("2.0") {

@@ -67,6 +67,9 @@ pub(crate) struct Launch {
     pub(crate) issued: Option<crate::secrets::credentials::Issued>,
 }
 
+/// What each direction's writer may hold unwritten.
+const QUEUED_BYTES: usize = 256 * 1024;
+
 pub(crate) async fn run(
     launch: Launch,
     config: SessionConfig,
@@ -132,12 +135,10 @@ pub(crate) async fn run(
     }
     let grace = shared.config.shutdown_grace;
 
-    // Each direction may hold about two maximal messages in flight before its producer waits.
-    let budget = shared
-        .config
-        .max_message
-        .saturating_mul(2)
-        .saturating_add(1 << 20);
+    // Each direction holds at most this much unwritten before its producer waits (a longer
+    // message goes alone): a peer that reads slowly slows the other down instead of
+    // growing mcpguard's memory.
+    let budget = QUEUED_BYTES;
     let (to_server, server_queue) = writer::channel(budget);
     let (to_client, client_queue) = writer::channel(budget);
     // Paused only to restart the server (renewed credentials); the queue then waits for it.
