@@ -1,15 +1,14 @@
 //! Newline framing of a byte stream into bounded lines.
 //!
 //! Owns: splitting what arrives on a pipe into complete `\n`-terminated lines, enforcing the
-//! size cap while scanning (never after), and handing each line on without copying it when it
-//! filled the buffer by itself (large messages). It knows nothing about JSON.
+//! size cap while scanning (never after), and handing each line on without copying it (a
+//! view of the read buffer). It knows nothing about JSON.
 //!
 //! Why by hand: a streaming deserializer on a pipe dies on the first bad line, and a naive
 //! "search the whole buffer after every read" is quadratic on long lines. Only the bytes that
-//! just arrived are scanned, and the buffer grows geometrically with `Vec::reserve`, which on
-//! glibc moves large buffers with `mremap` instead of copying them.
+//! just arrived are scanned, and the buffer grows geometrically.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// How much is asked of the kernel per read when no long line is pending.
@@ -65,10 +64,9 @@ impl Discarded {
 /// Reads bounded lines from an async byte stream.
 pub(crate) struct LineReader<R> {
     source: R,
-    buf: Vec<u8>,
-    /// Start of the first line not yet handed out.
-    start: usize,
-    /// Bytes in `buf[start..scanned]` are known to hold no `\n`.
+    /// What was read and not yet handed out; a line is split off it without a copy.
+    buf: BytesMut,
+    /// Bytes in `buf[..scanned]` are known to hold no `\n`.
     scanned: usize,
     max_line: usize,
     /// Set while dropping the rest of an oversize line.
@@ -81,8 +79,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     pub(crate) fn new(source: R, max_line: usize) -> Self {
         Self {
             source,
-            buf: Vec::with_capacity(READ_CHUNK),
-            start: 0,
+            buf: BytesMut::with_capacity(READ_CHUNK),
             scanned: 0,
             max_line,
             discarding: None,
@@ -115,19 +112,21 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         match found {
             Some(newline) => {
                 let end = newline + 1;
-                if self.discarding.is_some() || newline - self.start > self.max_line {
+                if self.discarding.is_some() || newline > self.max_line {
                     let mut discarded = self.discarding.take().unwrap_or_default();
-                    discarded.take_in(&self.buf[self.start..newline]);
+                    discarded.take_in(&self.buf[..newline]);
                     self.consume(end);
                     return Some(discarded.into_frame());
                 }
-                Some(Frame::Line(self.split_line(end)))
+                // The line is handed out as a view of the buffer: no copy, no allocation.
+                self.scanned = 0;
+                Some(Frame::Line(self.buf.split_to(end).freeze()))
             }
             None => {
                 self.scanned = self.buf.len();
-                if self.discarding.is_some() || self.buf.len() - self.start > self.max_line {
+                if self.discarding.is_some() || self.buf.len() > self.max_line {
                     let mut discarded = self.discarding.take().unwrap_or_default();
-                    discarded.take_in(&self.buf[self.start..]);
+                    discarded.take_in(&self.buf[..]);
                     self.discarding = Some(discarded);
                     self.consume(self.buf.len());
                 }
@@ -139,55 +138,28 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     /// What is left at end of stream: an unterminated last line, or the end of an oversize one.
     fn take_tail(&mut self) -> Option<Frame> {
         if let Some(mut discarded) = self.discarding.take() {
-            discarded.take_in(&self.buf[self.start..]);
+            discarded.take_in(&self.buf[..]);
             self.consume(self.buf.len());
             return Some(discarded.into_frame());
         }
-        if self.start == self.buf.len() {
+        if self.buf.is_empty() {
             return None;
         }
-        let mut line = self.buf[self.start..].to_vec();
+        let mut line = self.buf.split().to_vec();
         line.push(b'\n');
-        self.consume(self.buf.len());
+        self.scanned = 0;
         Some(Frame::Line(Bytes::from(line)))
     }
 
-    /// Hands out `buf[start..end]`. A line that is the whole buffer is given away without a
-    /// copy (this is the large-message path); shorter ones are copied, which is cheaper than
-    /// keeping a large buffer alive for a small message.
-    fn split_line(&mut self, end: usize) -> Bytes {
-        if self.start == 0 && end == self.buf.len() {
-            let whole = std::mem::replace(&mut self.buf, Vec::with_capacity(READ_CHUNK));
-            self.start = 0;
-            self.scanned = 0;
-            return Bytes::from(whole);
-        }
-        let line = Bytes::copy_from_slice(&self.buf[self.start..end]);
-        self.consume(end);
-        line
-    }
-
     fn consume(&mut self, end: usize) {
-        self.start = end;
-        self.scanned = end;
-        if self.start == self.buf.len() {
-            self.buf.clear();
-            self.start = 0;
-            self.scanned = 0;
-            if self.buf.capacity() > 4 * READ_CHUNK {
-                self.buf = Vec::with_capacity(READ_CHUNK);
-            }
-        }
+        self.buf.advance(end);
+        self.scanned = self.scanned.saturating_sub(end);
     }
 
     async fn fill(&mut self) -> std::io::Result<()> {
-        if self.start > 0 && self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
-            // Move the partial line to the front before growing, so growth never carries
-            // already-handed-out bytes along.
-            self.buf.drain(..self.start);
-            self.scanned -= self.start;
-            self.start = 0;
-        }
+        // Room for a read; `reserve` reuses the buffer's own space once the lines handed
+        // out of it are gone, and grows it geometrically for a long line (only the new bytes
+        // are scanned, so a long line costs linear time).
         self.buf.reserve(READ_CHUNK);
         let read = self.source.read_buf(&mut self.buf).await?;
         if read == 0 {

@@ -95,7 +95,7 @@ impl<'de> serde::de::Visitor<'de> for EnvelopeVisitor {
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             // A repeated envelope key (even after a null) has shown a guard one value and the
             // server another.
-            if envelope.keys.iter().any(|k| *k == key)
+            if envelope.keys.contains(&key)
                 && ["jsonrpc", "method", "id", "params", "result", "error"].contains(&key.as_ref())
             {
                 return Err(A::Error::custom(format_args!("duplicate field `{key}`")));
