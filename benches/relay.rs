@@ -586,9 +586,10 @@ fn pipeline(file: &std::path::Path, middle: &[String]) -> (f64, i64) {
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child `relay` and fills `usage`; `relay` is not waited for
-    // again through std.
+    // SAFETY: waits for our own child `relay` and fills `usage`; std's `wait` afterwards
+    // finds it reaped and returns an error, which is ignored.
     unsafe { libc::wait4(relay.id() as i32, &mut status, 0, &mut usage) };
+    let _ = relay.wait();
     let _ = source.wait();
     let _ = sink.wait();
     (start.elapsed().as_secs_f64(), usage.ru_maxrss)
