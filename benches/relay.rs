@@ -533,14 +533,12 @@ fn bulk_pipeline(rounds: usize, count: usize) {
         ),
     ];
     let mut seconds: [Vec<f64>; 5] = Default::default();
-    let mut peak_kib = 0;
+    let mut peaks: [Vec<f64>; 5] = Default::default();
     for _ in 0..rounds {
         for (i, (_, middle)) in middles.iter().enumerate() {
             let (elapsed, max_rss) = pipeline(&file, middle);
             seconds[i].push(elapsed);
-            if i >= 3 {
-                peak_kib = peak_kib.max(max_rss);
-            }
+            peaks[i].push(max_rss as f64 / 1024.0);
         }
     }
     let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) as f64;
@@ -551,19 +549,19 @@ fn bulk_pipeline(rounds: usize, count: usize) {
     );
     for (i, (label, _)) in middles.iter().enumerate() {
         println!(
-            "  {label:<22} {:7.3} s {:8.1} MB/s ({:5.1} % of the bare pipe)",
+            "  {label:<22} {:7.3} s {:8.1} MB/s ({:5.1} % of the bare pipe)   peak RSS {:5.1} MiB",
             times[i],
             bytes / times[i] / 1e6,
-            100.0 * times[0] / times[i]
+            100.0 * times[0] / times[i],
+            median(&mut peaks[i])
         );
     }
-    println!(
-        "  mcpguard peak RSS on the stream (its own maxrss, max over rounds): {:.1} MiB",
-        peak_kib as f64 / 1024.0
-    );
+    println!("  (peak RSS: X's own VmHWM, median over rounds; for mcpguard, the supervisor)");
 }
 
-/// Runs `cat file | middle | cat > /dev/null`; the time, and the middle's peak RSS in KiB.
+/// Runs `cat file | middle | cat > /dev/null`; the time, and the middle's peak RSS in KiB
+/// (its VmHWM, read until it exits: a child's rusage would count the memory of the process
+/// it was forked from).
 fn pipeline(file: &std::path::Path, middle: &[String]) -> (f64, i64) {
     let start = Instant::now();
     let mut source = Command::new("cat")
@@ -583,14 +581,24 @@ fn pipeline(file: &std::path::Path, middle: &[String]) -> (f64, i64) {
         .stdout(Stdio::null())
         .spawn()
         .expect("cat");
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child `relay` and fills `usage`; std's `wait` afterwards
-    // finds it reaped and returns an error, which is ignored.
-    unsafe { libc::wait4(relay.id() as i32, &mut status, 0, &mut usage) };
+    let pid = relay.id();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watching = std::sync::Arc::clone(&done);
+    let watcher = std::thread::spawn(move || {
+        let mut peak = 0;
+        while !watching.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Some(kib) = vm_hwm_kib(pid) {
+                peak = peak.max(kib);
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        peak
+    });
+    let _ = sink.wait();
+    let elapsed = start.elapsed().as_secs_f64();
     let _ = relay.wait();
     let _ = source.wait();
-    let _ = sink.wait();
-    (start.elapsed().as_secs_f64(), usage.ru_maxrss)
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = watcher.join().unwrap_or(0) as i64;
+    (elapsed, peak)
 }

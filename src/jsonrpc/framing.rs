@@ -158,9 +158,10 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
 
     async fn fill(&mut self) -> std::io::Result<()> {
         // Room for a read; `reserve` reuses the buffer's own space once the lines handed
-        // out of it are gone, and grows it geometrically for a long line (only the new bytes
-        // are scanned, so a long line costs linear time).
-        self.buf.reserve(READ_CHUNK);
+        // out of it are gone. A long line doubles the room each time (asking for only one
+        // more chunk would copy the line once per chunk: quadratic), and only the new bytes
+        // are scanned, so a long line costs linear time.
+        self.buf.reserve(READ_CHUNK.max(self.buf.len()));
         let read = self.source.read_buf(&mut self.buf).await?;
         if read == 0 {
             self.eof = true;
