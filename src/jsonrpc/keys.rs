@@ -50,7 +50,14 @@ fn fold(key: &str) -> String {
 pub(crate) fn shadowing<K: AsRef<str>>(keys: &[K], judged: &[&str]) -> Option<String> {
     for (i, key) in keys.iter().enumerate() {
         let key = key.as_ref();
-        // Plain ASCII keys (nearly all) are compared without folding into a new string.
+        // A key written exactly as judged (nearly every key) can only repeat.
+        if judged.contains(&key) {
+            if keys[..i].iter().any(|earlier| earlier.as_ref() == key) {
+                return Some(format!("key `{key}` appears twice"));
+            }
+            continue;
+        }
+        // Plain ASCII keys are compared without folding into a new string.
         let plain = key.is_ascii() && !key.contains('\u{0}');
         let folded = (!plain).then(|| fold(key));
         let Some(real) = judged.iter().find(|j| match &folded {
