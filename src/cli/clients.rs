@@ -20,15 +20,20 @@ pub(crate) fn run(as_json: bool) -> anyhow::Result<u8> {
         let servers: Vec<serde_json::Value> = entries
             .iter()
             .map(|entry| {
-                let (transport, command, wrapped, profile) = match &entry.transport {
+                let (transport, argv, wrapped, profile) = match &entry.transport {
                     Transport::Stdio(launch) => match edit::wrapped(launch) {
-                        Some(w) => ("stdio", w.original.join(" "), true, Some(w.profile)),
-                        None => ("stdio", launch.argv().join(" "), false, None),
+                        Some(w) => ("stdio", Some(w.original), true, Some(w.profile)),
+                        None => ("stdio", Some(launch.argv()), false, None),
                     },
-                    Transport::Remote(how) => ("remote", how.clone(), false, None),
-                    Transport::Other(why) => ("other", why.clone(), false, None),
+                    Transport::Remote(_) => ("remote", None, false, None),
+                    Transport::Other(_) => ("other", None, false, None),
                 };
-                json!({"name": entry.name, "transport": transport, "command": command, "wrapped": wrapped, "profile": profile})
+                let command = match (&argv, &entry.transport) {
+                    (Some(argv), _) => shell_words(argv),
+                    (None, Transport::Remote(how) | Transport::Other(how)) => how.clone(),
+                    (None, Transport::Stdio(_)) => String::new(),
+                };
+                json!({"name": entry.name, "transport": transport, "command": command, "argv": argv, "wrapped": wrapped, "profile": profile})
             })
             .collect();
         listed.push(json!({
@@ -102,4 +107,22 @@ pub(crate) fn run(as_json: bool) -> anyhow::Result<u8> {
         files.len()
     )?;
     Ok(0)
+}
+
+/// A command line as a shell would read it back: words with spaces or quotes quoted.
+fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|word| {
+            let plain = !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| !c.is_whitespace() && !matches!(c, '\'' | '"' | '\\'));
+            if plain {
+                word.clone()
+            } else {
+                format!("'{}'", word.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

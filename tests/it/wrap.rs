@@ -675,6 +675,13 @@ fn clients_lists_every_agent_and_says_where_it_looked_when_there_is_none() {
     );
     assert!(stdout.contains("VS Code (project) "), "{stdout}");
     assert!(
+        stdout.contains("  flow                 stdio   NOT wrapped                srv2 a 'b c'\n"),
+        "{stdout}"
+    );
+    let listing = machine.clients();
+    let flow = &listing[5]["servers"][2];
+    assert_eq!(flow["argv"], json!(["srv2", "a", "b c"]), "{flow}");
+    assert!(
         stdout
             .trim_end()
             .ends_with("6 files, 24 servers, 0 wrapped"),
