@@ -25,52 +25,41 @@ pub(crate) fn wrap(args: WrapArgs) -> anyhow::Result<u8> {
     let places = places()?;
     let files = select_files(&places, &args.selection)?;
     let mcpguard = this_mcpguard()?;
-    let mut out = super::output::stdout();
-    let mut all_fine = true;
-    let mut matched = false;
-    for file in &files {
-        match wrap_file(&mut out, &args, &places, file, &mcpguard, &mut matched) {
-            Ok(fine) => all_fine &= fine,
-            Err(e) => {
-                if ends_everything(&e) {
-                    return Err(e);
-                }
-                writeln!(out, "{}: {}", shown(&file.path), escape(&format!("{e:#}")))?;
-                all_fine = false;
-            }
-        }
-    }
-    finish(&mut out, &args.selection, matched, all_fine)
+    each_file(&args.selection, &files, |out, file, matched| {
+        wrap_file(out, &args, &places, file, &mcpguard, matched)
+    })
 }
 
 pub(crate) fn unwrap(args: UnwrapArgs) -> anyhow::Result<u8> {
     let places = places()?;
     let files = select_files(&places, &args.selection)?;
     let records = record::load()?;
+    each_file(&args.selection, &files, |out, file, matched| {
+        unwrap_file(out, &args.selection, file, &records, matched)
+    })
+}
+
+/// Runs `work` on each file: a file's failure is said and the next file goes on (only a
+/// reader gone or nobody to confirm with stops everything). Exit 1 when anything was left
+/// out, or a `--server` named nothing.
+fn each_file(
+    selection: &Selection,
+    files: &[ConfigFile],
+    mut work: impl FnMut(&mut super::output::Stdout, &ConfigFile, &mut bool) -> anyhow::Result<bool>,
+) -> anyhow::Result<u8> {
     let mut out = super::output::stdout();
     let mut all_fine = true;
     let mut matched = false;
-    for file in &files {
-        match unwrap_file(&mut out, &args.selection, file, &records, &mut matched) {
+    for file in files {
+        match work(&mut out, file, &mut matched) {
             Ok(fine) => all_fine &= fine,
+            Err(e) if ends_everything(&e) => return Err(e),
             Err(e) => {
-                if ends_everything(&e) {
-                    return Err(e);
-                }
                 writeln!(out, "{}: {}", shown(&file.path), escape(&format!("{e:#}")))?;
                 all_fine = false;
             }
         }
     }
-    finish(&mut out, &args.selection, matched, all_fine)
-}
-
-fn finish(
-    out: &mut impl Write,
-    selection: &Selection,
-    matched: bool,
-    all_fine: bool,
-) -> anyhow::Result<u8> {
     if !selection.server.is_empty() && !matched {
         writeln!(
             out,
