@@ -793,3 +793,38 @@ fn odd_names_and_layouts_stay_what_they_were() {
             .replace("command: a\n", "command: \"a\"\n")
     );
 }
+
+/// A hostile config cannot drive the terminal through what wrap shows before it asks: names,
+/// values and comments reach the screen escaped.
+#[test]
+fn what_a_config_holds_reaches_the_terminal_escaped() {
+    let machine = Machine::new();
+    let config = machine.path("~/.cursor/mcp.json");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let text = "{\"mcpServers\": {\"\\u001b]0;owned\\u0007x\": {\"command\": \"srv\", \"args\": [\"\\u001b[2K\"]}}}\n";
+    std::fs::write(&config, text).unwrap();
+    // A comment beside the entry: diff context, shown before the question.
+    let zed = machine.path("~/.config/zed/settings.json");
+    std::fs::create_dir_all(zed.parent().unwrap()).unwrap();
+    std::fs::write(
+        &zed,
+        "{\n  // \u{1b}[2J\u{1b}[1;1Hlooks fine\n  \"context_servers\": {\"s\": {\"command\": \"srv\"}}\n}\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = machine.run(&["wrap", "--dry-run"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\u{7}'),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.contains("\\e]0;owned\\x07x: wrap with profile"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("// \\e[2J\\e[1;1Hlooks fine"), "{stdout}");
+    let (_, listing, _) = machine.run(&["clients"]);
+    assert!(
+        listing.contains("\\e]0;owned\\x07x") && !listing.contains('\u{1b}'),
+        "{listing:?}"
+    );
+}
