@@ -112,13 +112,12 @@ fn wrap_file(
                 continue;
             }
         };
-        let subject = |argv: Vec<String>, out: &mut dyn Write| -> anyhow::Result<Subject> {
-            Ok(Subject {
-                name: entry.name.clone(),
-                argv,
-                env_names: env_names(file, launch, &variables, out)?,
-                confine: confine.clone(),
-            })
+        let (names, unread) = env_names(file, launch, &variables);
+        let subject = |argv: Vec<String>| Subject {
+            name: entry.name.clone(),
+            argv,
+            env_names: names.clone(),
+            confine: confine.clone(),
         };
         if let Some(wrapped) = edit::wrapped(launch) {
             let Some(profile) = args.profile.as_deref().filter(|p| *p != wrapped.profile) else {
@@ -129,7 +128,7 @@ fn wrap_file(
                 )?;
                 continue;
             };
-            let subject = subject(wrapped.original.clone(), out)?;
+            let subject = subject(wrapped.original.clone());
             let before = plan::choose(&subject, Some(&wrapped.profile), &facts);
             let ours = before.options[1..before.options.len() - 1] == wrapped.options[..];
             let changed = if ours {
@@ -177,10 +176,10 @@ fn wrap_file(
             )?;
             continue;
         }
-        let subject = subject(launch.argv(), out)?;
+        let subject = subject(launch.argv());
         let choice = plan::choose(&subject, args.profile.as_deref(), &facts);
         writeln!(out, "  {name}: wrap with profile {}", escape(&choice.why))?;
-        for note in &choice.notes {
+        for note in choice.notes.iter().chain(&unread) {
             writeln!(out, "      {}", escape(note))?;
         }
         let edits = edit::wrap(&text, launch, mcpguard, &choice.options);
@@ -577,33 +576,36 @@ fn env_names(
     file: &ConfigFile,
     launch: &Launch,
     variables: &Variables,
-    out: &mut dyn Write,
-) -> anyhow::Result<Vec<String>> {
+) -> (Vec<String>, Option<String>) {
     let mut names: Vec<String> = launch.env.iter().map(|(k, _)| k.clone()).collect();
     names.extend(launch.env_names.iter().cloned());
-    if let Some(env_file) = &launch.env_file {
-        let path = variables.expand(env_file).map(PathBuf::from).map(|p| {
-            if p.is_relative() {
-                file.path.parent().unwrap_or(Path::new(".")).join(p)
-            } else {
-                p
-            }
-        });
-        match path.as_ref().map(std::fs::read_to_string) {
-            Some(Ok(contents)) => names.extend(contents.lines().filter_map(|line| {
+    let Some(env_file) = &launch.env_file else {
+        return (names, None);
+    };
+    let path = variables.expand(env_file).map(PathBuf::from).map(|p| {
+        if p.is_relative() {
+            file.path.parent().unwrap_or(Path::new(".")).join(p)
+        } else {
+            p
+        }
+    });
+    match path.as_ref().map(std::fs::read_to_string) {
+        Some(Ok(contents)) => {
+            names.extend(contents.lines().filter_map(|line| {
                 let line = line.trim().trim_start_matches("export ");
                 let (name, _) = line.split_once('=')?;
                 let name = name.trim();
                 (!name.is_empty() && !name.starts_with('#')).then(|| name.to_owned())
-            })),
-            _ => writeln!(
-                out,
-                "      its envFile {} cannot be read here: its variables are not passed to the server; add `--env NAME` to the wrapped args for each",
-                escape(env_file)
-            )?,
+            }));
+            (names, None)
         }
+        _ => (
+            names,
+            Some(format!(
+                "its envFile {env_file} cannot be read here: its variables are not passed to the server; add `--env NAME` to the wrapped args for each"
+            )),
+        ),
     }
-    Ok(names)
 }
 
 fn tool_list(tools: &[String]) -> String {
