@@ -134,6 +134,9 @@ pub(crate) fn choose(subject: &Subject, profile: Option<&str>, facts: &dyn Facts
         }
         let kind = facts.kind(path);
         if kind == Kind::Missing {
+            notes.push(format!(
+                "{arg} does not exist here: nothing granted for it (the server will not find it in the sandbox either)"
+            ));
             continue;
         }
         if !script_done && !arg.starts_with('-') {
