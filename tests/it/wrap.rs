@@ -828,3 +828,68 @@ fn what_a_config_holds_reaches_the_terminal_escaped() {
         "{listing:?}"
     );
 }
+
+/// The agent rewrote its file while wrap was checking the entry: wrap does not overwrite
+/// the agent's change, and says so.
+#[test]
+fn a_file_changed_during_the_check_is_not_overwritten() {
+    let machine = Machine::new();
+    let tools = machine.home.join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let script = tools.join("slow_server.py");
+    // Answers only once it sees the go-ahead file (created by the test after its edit).
+    std::fs::write(
+        &script,
+        r#"import json, os, sys, time
+go = os.path.join(os.path.dirname(os.path.abspath(__file__)), "go")
+for line in sys.stdin:
+    m = json.loads(line)
+    if "id" not in m:
+        continue
+    r = {"tools": [{"name": "t", "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": True}}]}
+    if m["method"] == "initialize":
+        while not os.path.exists(go):
+            time.sleep(0.02)
+        r = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "s", "version": "1"}}
+    print(json.dumps({"jsonrpc": "2.0", "id": m["id"], "result": r}), flush=True)
+"#,
+    )
+    .unwrap();
+    let config = machine.path("~/.cursor/mcp.json");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let text = serde_json::to_string_pretty(&json!({
+        "mcpServers": {"slow": {"command": "python3", "args": [script]}}
+    }))
+    .unwrap();
+    std::fs::write(&config, &text).unwrap();
+    let mut wrap = machine
+        .command()
+        .args(["wrap", "--yes"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(wrap.stdout.take().unwrap());
+    let mut seen = String::new();
+    // The check has begun: the agent rewrites its file now.
+    while !seen.contains("checking slow: ") {
+        let mut chunk = [0u8; 256];
+        let n = std::io::Read::read(&mut stdout, &mut chunk).unwrap();
+        assert!(n > 0, "wrap ended first: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
+    let agents_version = text.replace("\"slow\"", "\"slow-renamed\"");
+    std::fs::write(&config, &agents_version).unwrap();
+    std::fs::write(tools.join("go"), "").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut wrap.stderr.take().unwrap(), &mut stderr).unwrap();
+    let status = wrap.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{seen}{rest}\n{stderr}");
+    assert!(
+        rest.contains("changed while mcpguard was working on it (did the agent rewrite it?); nothing was written: run the command again"),
+        "{rest}"
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), agents_version);
+}
