@@ -45,17 +45,23 @@ fn main() {
     }
 }
 
-/// A do-nothing relay (two threads copying bytes, no framing, no parsing): the floor for
-/// any program that sits between client and server on this machine.
-fn plain_relay(server: &[String]) {
+/// The relays' server, with its stdin and stdout.
+fn start_server(server: &[String]) -> (Child, std::process::ChildStdin, std::process::ChildStdout) {
     let mut child = Command::new(&server[0])
         .args(&server[1..])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn server");
-    let mut to_server = child.stdin.take().expect("stdin");
-    let mut from_server = child.stdout.take().expect("stdout");
+    let stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    (child, stdin, stdout)
+}
+
+/// A do-nothing relay (two threads copying bytes, no framing, no parsing): the floor for
+/// any program that sits between client and server on this machine.
+fn plain_relay(server: &[String]) {
+    let (mut child, mut to_server, mut from_server) = start_server(server);
     let upstream = std::thread::spawn(move || {
         let _ = std::io::copy(&mut std::io::stdin().lock(), &mut to_server);
     });
@@ -77,14 +83,7 @@ fn plain_relay(server: &[String]) {
 /// A relay that frames lines (memchr) and writes only whole lines, one thread a direction,
 /// 64 KiB reads, no parsing: what any line relay costs on this machine.
 fn frame_relay(server: &[String]) {
-    let mut child = Command::new(&server[0])
-        .args(&server[1..])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn server");
-    let to_server = child.stdin.take().expect("stdin");
-    let from_server = child.stdout.take().expect("stdout");
+    let (mut child, to_server, from_server) = start_server(server);
     let upstream = std::thread::spawn(move || copy_lines(std::io::stdin().lock(), to_server));
     copy_lines(from_server, std::io::stdout().lock());
     // SAFETY: fd 1 is this process's stdout; nothing uses it after this point.

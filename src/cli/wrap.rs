@@ -81,12 +81,7 @@ fn wrap_file(
     matched: &mut bool,
 ) -> anyhow::Result<bool> {
     let (text, entries) = read(file)?;
-    writeln!(
-        out,
-        "{} ({} config)",
-        shown(&file.path),
-        file.client.label()
-    )?;
+    heading(out, file)?;
     let variables = variables(places, file);
     let facts = RealFacts {
         variables: &variables,
@@ -339,12 +334,7 @@ fn unwrap_file(
         .path
         .canonicalize()
         .unwrap_or_else(|_| file.path.clone());
-    writeln!(
-        out,
-        "{} ({} config)",
-        shown(&file.path),
-        file.client.label()
-    )?;
+    heading(out, file)?;
     let mut fine = true;
     let mut changes = Vec::new();
     for entry in entries.iter().filter(|e| selected(selection, e)) {
@@ -447,7 +437,7 @@ fn wrote(out: &mut impl Write, file: &ConfigFile, backup: &Path) -> anyhow::Resu
         out,
         "  wrote {} (backup: {}); {}",
         shown(&file.path),
-        backup.display(),
+        shown(backup),
         file.client.reload_hint()
     )?;
     Ok(())
@@ -463,17 +453,13 @@ fn this_mcpguard() -> anyhow::Result<String> {
             "cannot tell where this mcpguard is (it goes into each entry as an absolute path)",
         )?;
     let invoked = std::env::args_os().next().map(PathBuf::from);
-    let candidate = invoked.and_then(|argv0| {
-        if argv0.components().count() > 1 {
-            std::path::absolute(&argv0).ok()
-        } else {
-            crate::paths::search_path().and_then(|path| {
-                std::env::split_paths(&path)
-                    .map(|dir| dir.join(&argv0))
-                    .find(|c| c.is_file())
-            })
-        }
-    });
+    let search_path = crate::paths::search_path();
+    let candidate = invoked
+        .and_then(|argv0| {
+            let argv0 = argv0.to_str()?.to_owned();
+            crate::program::resolve(&argv0, search_path.as_deref())
+        })
+        .and_then(|found| std::path::absolute(found).ok());
     let chosen = candidate
         .filter(|c| c.is_absolute() && c.canonicalize().is_ok_and(|real| real == running))
         .unwrap_or(running);
@@ -555,10 +541,23 @@ fn entry_name(entries: &[Entry], locator: &str) -> String {
 
 /// The file's path with the home directory as `~`.
 pub(crate) fn shown(path: &Path) -> String {
-    match crate::paths::home().and_then(|h| path.strip_prefix(h).ok().map(Path::to_path_buf)) {
-        Some(rest) => format!("~/{}", rest.display()),
-        None => path.display().to_string(),
-    }
+    // A path names files a repository chose (`.continue/mcpServers/<name>`): escaped.
+    let text =
+        match crate::paths::home().and_then(|h| path.strip_prefix(h).ok().map(Path::to_path_buf)) {
+            Some(rest) => format!("~/{}", rest.display()),
+            None => path.display().to_string(),
+        };
+    escape(&text).into_owned()
+}
+
+fn heading(out: &mut impl Write, file: &ConfigFile) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "{} ({} config)",
+        shown(&file.path),
+        file.client.label()
+    )?;
+    Ok(())
 }
 
 fn variables(places: &Places, file: &ConfigFile) -> Variables {
@@ -723,16 +722,8 @@ impl Facts for RealFacts<'_> {
     }
 
     fn resolve(&self, program: &str) -> Vec<PathBuf> {
-        let found = if program.contains('/') {
-            Some(PathBuf::from(program))
-        } else {
-            crate::paths::search_path().and_then(|path| {
-                std::env::split_paths(&path)
-                    .map(|dir| dir.join(program))
-                    .find(|candidate| candidate.is_file())
-            })
-        };
-        let Some(found) = found else {
+        let search_path = crate::paths::search_path();
+        let Some(found) = crate::program::resolve(program, search_path.as_deref()) else {
             return Vec::new();
         };
         let canonical = found.canonicalize().ok();

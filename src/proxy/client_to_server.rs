@@ -223,7 +223,9 @@ async fn hold(shared: &Arc<Shared>, ticket: Ticket, line: Bytes, outlets: &Outle
         held::Held {
             id: ticket.id,
             progress_token: ticket.progress_token,
-            line,
+            // Its own copy: the line is a view of a whole read buffer (framing), which a
+            // call held for a person (up to the approval timeout) would keep alive.
+            line: Bytes::copy_from_slice(&line),
             request: ticket.request,
         },
         held::Outlets {

@@ -135,7 +135,7 @@ pub(crate) fn choose(subject: &Subject, profile: Option<&str>, facts: &dyn Facts
         let kind = facts.kind(path);
         if kind == Kind::Missing {
             notes.push(format!(
-                "{arg} does not exist here: nothing granted for it (the server will not find it in the sandbox either)"
+                "{arg} does not exist here (or cannot be read): nothing granted for it (the server will not find it in the sandbox either)"
             ));
             continue;
         }

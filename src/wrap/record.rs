@@ -5,7 +5,6 @@
 //! entry whose region no longer matches is unwrapped from its own argv instead.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 const FILE: &str = "wraps.json";
@@ -34,10 +33,7 @@ struct Records {
 
 /// SHA-256 of `text`, in hex.
 pub(crate) fn digest(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::audit::chain::sha256_hex(text.as_bytes())
 }
 
 fn path() -> anyhow::Result<PathBuf> {

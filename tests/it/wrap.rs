@@ -822,7 +822,16 @@ fn what_a_config_holds_reaches_the_terminal_escaped() {
         "{stdout}"
     );
     assert!(stdout.contains("// \\e[2J\\e[1;1Hlooks fine"), "{stdout}");
+    // A block file a repository named: its name reaches the screen escaped too.
+    let blocks = machine.project.join(".continue/mcpServers");
+    std::fs::create_dir_all(&blocks).unwrap();
+    std::fs::write(
+        blocks.join("\u{1b}[2Jx.yaml"),
+        "mcpServers:\n  - name: b\n    command: srv\n",
+    )
+    .unwrap();
     let (_, listing, _) = machine.run(&["clients"]);
+    assert!(listing.contains("\\e[2Jx.yaml"), "{listing:?}");
     assert!(
         listing.contains("\\e]0;owned\\x07x") && !listing.contains('\u{1b}'),
         "{listing:?}"
@@ -892,4 +901,30 @@ for line in sys.stdin:
         "{rest}"
     );
     assert_eq!(std::fs::read_to_string(&config).unwrap(), agents_version);
+}
+
+/// JSON keeps the last of repeated keys: an entry a later one of the same name hides is
+/// dead text, and wrapping it would show the user a change the agent never sees.
+#[test]
+fn an_entry_hidden_by_a_repeated_name_is_left_alone() {
+    let machine = Machine::new();
+    let config = machine.project.join("repeated.json");
+    let text =
+        "{\"mcpServers\": {\"a\": {\"command\": \"first\"}, \"a\": {\"command\": \"second\"}}}\n";
+    std::fs::write(&config, text).unwrap();
+    let path = config.to_str().unwrap();
+    let (code, stdout, stderr) = machine.run(&["wrap", "--no-check", "--yes", "--config", path]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "a: left alone: a later entry has the same name, and the agent reads only that one"
+        ),
+        "{stdout}"
+    );
+    let wrapped = std::fs::read_to_string(&config).unwrap();
+    assert!(wrapped.contains("{\"command\": \"first\"}"), "{wrapped}");
+    assert!(wrapped.contains("\"--\", \"second\"]"), "{wrapped}");
+    let (code, _, _) = machine.run(&["unwrap", "--yes", "--config", path]);
+    assert_eq!(code, Some(0));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
 }
