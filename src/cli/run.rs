@@ -159,6 +159,25 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
         )?)
     };
     check_cache(&plan, &config.server_name, audit.as_mut());
+    let pins = pin_state(&profile, &plan, &config.server_name)?;
+    // The server resolves relative paths from its working directory, and `~` from its home.
+    policy.base = crate::policy::args::Base {
+        cwd: plan.cwd.clone(),
+        home: vars.home.clone(),
+    };
+    let mut plan = Box::new(plan);
+    let issued = issued.map(|mut issued| {
+        plan.deliver(
+            std::mem::take(&mut issued.in_env),
+            std::mem::take(&mut issued.in_files),
+        );
+        issued
+    });
+    // The helper is forked now, while this process has one thread: no runtime yet.
+    let started = crate::proxy::child::start(&plan).map_err(|e| Refusal {
+        exit: e.exit_code(),
+        ..Refusal::internal(e)
+    })?;
     // Two workers, so that the two directions of a busy stream run side by side (one thread
     // held a bulk stream to about a fifth of the bare pipe). The server's parent-death
     // signal is tied to the thread that spawned it, which must live as long as the session:
@@ -169,18 +188,13 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
         .enable_all()
         .build()
         .map_err(Refusal::internal)?;
-    let pins = pin_state(&profile, &plan, &config.server_name)?;
-    // The server resolves relative paths from its working directory, and `~` from its home.
-    policy.base = crate::policy::args::Base {
-        cwd: plan.cwd.clone(),
-        home: vars.home.clone(),
-    };
     let outcome = runtime.block_on(session::run(
         Launch {
-            plan: Box::new(plan),
+            plan,
             egress,
             credentials,
             issued,
+            started,
         },
         config,
         audit,

@@ -1,16 +1,21 @@
-//! Starting the sandbox helper that becomes the server.
+//! Starting the sandbox helper that becomes the server, and waiting for it.
 //!
-//! Owns: spawning the helper with piped stdin, stdout and stderr (mcpguard's own stderr may
-//! be the user's terminal or the agent's log file, which the server must not hold;
-//! `server_stderr` relays what it writes) and its channels inherited for the moment of the
-//! spawn; the helper itself gives the server a session of its own without a controlling
-//! terminal, closes every other descriptor and dies with the supervisor. Also the pipes'
-//! capacity. What a failed spawn exits with is `exit`'s.
+//! Owns: starting the helper with its stdin, stdout and stderr on pipes (mcpguard's own
+//! stderr may be the user's terminal or the agent's log file, which the server must not
+//! hold; `server_stderr` relays what it writes) — forked while the supervisor is still
+//! single-threaded (the first start), re-executed otherwise (a restart, from inside the
+//! runtime) — its pidfd, and waiting on that pidfd for its exit. The helper itself gives
+//! the server a session of its own without a controlling terminal, closes every other
+//! descriptor and dies with the supervisor. Also the pipes' capacity. What a failed start
+//! exits with is `exit`'s.
 
 use crate::exit;
+use crate::sandbox::{self, plan::Plan};
 use std::io;
-use std::process::Stdio;
-use tokio::process::{Child, Command};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{ExitStatus, Stdio};
+use tokio::io::unix::AsyncFd;
 
 /// Why the server could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +25,10 @@ pub(crate) enum SpawnError {
          ({0}); /proc must be mounted and mcpguard's binary executable"
     )]
     Helper(io::Error),
+    #[error("could not start the sandbox: {0}")]
+    Fork(io::Error),
+    #[error("could not watch the sandbox helper ({0}); mcpguard needs Linux 5.3 or later")]
+    Pidfd(io::Error),
 }
 
 impl SpawnError {
@@ -28,31 +37,144 @@ impl SpawnError {
     /// with 126 or 127 itself).
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            SpawnError::Helper(_) => exit::GUARD_FAILED,
+            SpawnError::Helper(_) | SpawnError::Fork(_) | SpawnError::Pidfd(_) => {
+                exit::GUARD_FAILED
+            }
         }
     }
 }
 
-/// Spawns the sandbox helper (this same binary, re-executed through /proc/self/exe so a
-/// replaced or deleted binary on disk does not matter); it becomes the server.
+/// A helper just started: its pid and pidfd, the supervisor's ends of its standard pipes,
+/// and of its channels (the report pipe, the egress channel in allowlist mode).
+#[derive(Debug)]
+pub(crate) struct Started {
+    pub(crate) pid: i32,
+    pub(crate) pidfd: OwnedFd,
+    pub(crate) stdin: OwnedFd,
+    pub(crate) stdout: OwnedFd,
+    pub(crate) stderr: OwnedFd,
+    pub(crate) report: OwnedFd,
+    pub(crate) egress: Option<OwnedFd>,
+}
+
+/// Starts the helper for `plan`: forked when this process is still single-threaded (no
+/// exec, no second start-up of mcpguard), re-executed through /proc/self/exe otherwise.
+/// Either way it runs the same code on the same plan with the same descriptors.
+pub(crate) fn start(plan: &Plan) -> Result<Started, SpawnError> {
+    let mut channels = sandbox::channels(plan).map_err(SpawnError::Fork)?;
+    let (pid, stdin, stdout, stderr) = if sandbox::fork::single_threaded() {
+        let forked = sandbox::fork::start(plan, &channels).map_err(SpawnError::Fork)?;
+        (forked.pid, forked.stdin, forked.stdout, forked.stderr)
+    } else {
+        reexecute(plan, &mut channels)?
+    };
+    let pidfd = pidfd_open(pid).map_err(SpawnError::Pidfd)?;
+    // The helper's ends close here, so a helper that dies is seen as EOF.
+    let sandbox::Channels {
+        report_read,
+        egress,
+        ..
+    } = channels;
+    Ok(Started {
+        pid,
+        pidfd,
+        stdin,
+        stdout,
+        stderr,
+        report: report_read,
+        egress: egress.map(|(_, supervisor)| supervisor),
+    })
+}
+
+/// Spawns the helper as `/proc/self/exe __sandbox-init …` (so a replaced or deleted binary
+/// on disk does not matter).
 ///
 /// No `pre_exec` here: without one the standard library starts the helper with
-/// `posix_spawn` (vfork), which is markedly cheaper than fork on every server start. What a
-/// `pre_exec` would do is done otherwise: the process group by the spawn attributes, the
-/// plan and report pipes by clearing their close-on-exec flag for the duration of the spawn
-/// and naming them on the helper's command line, and the parent-death signal by the helper
+/// `posix_spawn` (vfork), which is safe in a multi-threaded process. What a `pre_exec`
+/// would do is done otherwise: the process group by the spawn attributes, the plan and
+/// report pipes by clearing their close-on-exec flag for the duration of the spawn and
+/// naming them on the helper's command line, and the parent-death signal by the helper
 /// itself, first thing, checked against the supervisor's pid.
-pub(crate) fn spawn_sandboxed(channels: &crate::sandbox::Channels) -> Result<Child, SpawnError> {
-    let mut command = Command::from(channels.helper_command());
+fn reexecute(
+    plan: &Plan,
+    channels: &mut sandbox::Channels,
+) -> Result<(i32, OwnedFd, OwnedFd, OwnedFd), SpawnError> {
+    let mut command = channels.helper_command(plan).map_err(SpawnError::Helper)?;
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(false);
-    channels
+        .process_group(0);
+    let mut child = channels
         .while_inheritable(|| command.spawn())
-        .map_err(SpawnError::Helper)
+        .map_err(SpawnError::Helper)?;
+    let pid = child.id() as i32;
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(SpawnError::Helper(io::Error::other(
+            "the helper's pipes were not created",
+        )));
+    };
+    // Dropping `child` neither kills nor reaps it: its pidfd is what is waited on.
+    Ok((pid, stdin.into(), stdout.into(), stderr.into()))
+}
+
+fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags; the kernel returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the descriptor was just created for this process and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// The helper as the session waits for it: readable on its pidfd once it exited, then
+/// reaped through that pidfd (the subreaper's sweeps leave it alone, `process_tree`).
+#[derive(Debug)]
+pub(crate) struct Child {
+    pidfd: AsyncFd<OwnedFd>,
+    status: Option<ExitStatus>,
+}
+
+impl Child {
+    /// Registers the helper's pidfd with the runtime.
+    pub(crate) fn watch(pidfd: OwnedFd) -> io::Result<Child> {
+        // SAFETY: the AsyncFd owns the pidfd, so it is neither closed nor replaced while
+        // registered.
+        let pidfd =
+            unsafe { AsyncFd::register_with_interest(pidfd, tokio::io::Interest::READABLE) }
+                .map_err(io::Error::from)?;
+        Ok(Child {
+            pidfd,
+            status: None,
+        })
+    }
+
+    /// Waits for the helper to exit and returns its status (again on every later call).
+    /// Cancel-safe: nothing is lost when the future is dropped before it completes.
+    pub(crate) async fn wait(&mut self) -> io::Result<ExitStatus> {
+        loop {
+            if let Some(status) = self.status {
+                return Ok(status);
+            }
+            let mut ready = self.pidfd.readable().await?;
+            use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG;
+            match waitid(Id::PIDFd(self.pidfd.get_ref().as_fd()), flags) {
+                Ok(WaitStatus::Exited(_, code)) => {
+                    self.status = Some(ExitStatus::from_raw((code & 0xff) << 8));
+                }
+                Ok(WaitStatus::Signaled(_, signal, core)) => {
+                    let core = if core { 0x80 } else { 0 };
+                    self.status = Some(ExitStatus::from_raw(signal as i32 | core));
+                }
+                Ok(_) => ready.clear_ready(),
+                Err(e) => return Err(io::Error::from(e)),
+            }
+        }
+    }
 }
 
 /// Pipe capacity asked for on the server's pipes and on the pipe to the agent. The default
@@ -65,7 +187,6 @@ const PIPE_CAPACITY: libc::c_int = 256 << 10;
 /// Enlarges the pipe behind `fd`. Best effort: a socket, a file or a lowered
 /// pipe-max-size simply keeps its capacity, which only costs speed.
 pub(crate) fn enlarge_pipe(fd: std::os::fd::BorrowedFd<'_>) {
-    use std::os::fd::AsRawFd;
     // SAFETY: F_SETPIPE_SZ takes an integer and touches no memory of ours.
     unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_CAPACITY) };
 }

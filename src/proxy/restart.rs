@@ -9,6 +9,7 @@
 //! relayed) so the agent's session simply continues. Nothing the client sent is lost or
 //! answered twice: requests queued during the switch reach the new server.
 
+use super::child::Child;
 use super::process_tree;
 use super::server::{SessionError, Spawned, send_to_group, spawn_server};
 use super::server_stderr;
@@ -23,7 +24,7 @@ use nix::sys::signal::Signal;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::process::{ChildStdin, ChildStdout};
 use tokio::task::JoinHandle;
 
 /// How long a restarted server may take to come up and answer the replayed `initialize`.

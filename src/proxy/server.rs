@@ -1,18 +1,19 @@
 //! Starting the server and speaking to its process.
 //!
-//! Owns: spawning the sandbox helper for a plan, with the tasks that serve the new process
+//! Owns: serving a sandbox helper started for a plan (`child`) with the tasks it needs
 //! (the layer report, the egress filter, the stderr relay) and its pipes made large; reading
 //! the helper's report of the layers in force; and signalling the server's process group.
 //! A session starts one at the beginning and, when credentials are renewed, others
 //! (`restart`).
 
 use super::child;
-use super::child::{SpawnError, spawn_sandboxed};
+use super::child::SpawnError;
 use super::server_stderr;
 use super::shared::Shared;
-use crate::sandbox::{self, init::LayerReport, plan::Plan};
+use crate::sandbox::{init::LayerReport, plan::Plan};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 
 /// Why a session could not run at all.
@@ -26,7 +27,7 @@ pub(crate) enum SessionError {
 
 /// A server just started in its sandbox, with the pipes and tasks that serve it.
 pub(crate) struct Spawned {
-    pub(crate) child: tokio::process::Child,
+    pub(crate) child: child::Child,
     pub(crate) child_pid: Option<i32>,
     /// Reads the helper's report of the layers in force; true once it arrived.
     pub(crate) report_task: tokio::task::JoinHandle<bool>,
@@ -39,51 +40,53 @@ pub(crate) struct Spawned {
     pub(crate) filter: Option<Arc<crate::egress::Filter>>,
 }
 
-/// Starts the server in the sandbox `plan` describes.
+/// Starts the server in the sandbox `plan` describes (a restart: from inside the runtime).
 pub(crate) fn spawn_server(
     plan: &Plan,
     egress: Option<&crate::egress::EgressConfig>,
     shared: &Arc<Shared>,
 ) -> Result<Spawned, SessionError> {
-    let channels = sandbox::channels(plan)?;
-    let mut child = spawn_sandboxed(&channels)?;
-    // The helper's ends close here, so a helper that dies is seen as EOF.
-    let sandbox::Channels {
-        report_read,
+    serve(child::start(plan)?, egress, shared)
+}
+
+/// Starts the tasks that serve a helper just started: the layer report, the egress filter,
+/// the stderr relay; and makes its pipes large.
+pub(crate) fn serve(
+    started: child::Started,
+    egress: Option<&crate::egress::EgressConfig>,
+    shared: &Arc<Shared>,
+) -> Result<Spawned, SessionError> {
+    let child::Started {
+        pid,
+        pidfd,
+        stdin,
+        stdout,
+        stderr,
+        report,
         egress: egress_channel,
-        ..
-    } = channels;
+    } = started;
+    let child = child::Child::watch(pidfd)?;
     let (sandbox_up, report_seen) = tokio::sync::oneshot::channel();
-    let report_task = tokio::spawn(report_layers(report_read, Arc::clone(shared), sandbox_up));
+    let report_task = tokio::spawn(report_layers(report, Arc::clone(shared), sandbox_up));
     let mut filter = None;
-    if let (Some((_, supervisor_end)), Some(config)) = (egress_channel, egress.cloned()) {
+    if let (Some(supervisor_end), Some(config)) = (egress_channel, egress.cloned()) {
         let recorder: Arc<dyn crate::egress::NetworkRecorder> = shared.clone();
         let started = crate::egress::Filter::new(config, recorder);
         crate::egress::start(supervisor_end, Arc::clone(&started))?;
         filter = Some(started);
     }
-    let child_pid = child.id().map(|pid| pid as i32);
-    let stderr = match child.stderr.take() {
-        Some(pipe) => Some(server_stderr::start(
-            pipe.into_owned_fd()?,
-            &shared.config.server_name,
-            shared.scrubber(),
-        )?),
-        None => None,
-    };
-    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        return Err(SessionError::Setup(std::io::Error::other(
-            "the server's pipes were not created",
-        )));
-    };
-    {
-        use std::os::fd::AsFd;
-        child::enlarge_pipe(stdin.as_fd());
-        child::enlarge_pipe(stdout.as_fd());
-    }
+    let stderr = Some(server_stderr::start(
+        stderr,
+        &shared.config.server_name,
+        shared.scrubber(),
+    )?);
+    child::enlarge_pipe(stdin.as_fd());
+    child::enlarge_pipe(stdout.as_fd());
+    let stdin = tokio::process::ChildStdin::from_std(std::process::ChildStdin::from(stdin))?;
+    let stdout = tokio::process::ChildStdout::from_std(std::process::ChildStdout::from(stdout))?;
     Ok(Spawned {
         child,
-        child_pid,
+        child_pid: Some(pid),
         report_task,
         report_seen,
         stderr,

@@ -19,7 +19,7 @@
 use super::refuse_start::{self, Refusal};
 use super::restart::{Restart, Running};
 pub(crate) use super::server::SessionError;
-use super::server::{Spawned, send_to_group, spawn_server};
+use super::server::{Spawned, send_to_group, serve};
 use super::shared::{SessionConfig, Shared};
 use super::stdio::BoxedReader;
 use super::{client_to_server, process_tree, server_to_client, stdio, writer};
@@ -63,8 +63,10 @@ pub(crate) struct Launch {
     pub(crate) egress: Option<crate::egress::EgressConfig>,
     /// The credentials the server gets, fetched again at each restart.
     pub(crate) credentials: Vec<crate::secrets::credentials::Credential>,
-    /// Those fetched for the first start.
+    /// Those fetched for the first start (already delivered into `plan`).
     pub(crate) issued: Option<crate::secrets::credentials::Issued>,
+    /// The helper of the first start, forked before the runtime existed.
+    pub(crate) started: super::child::Started,
 }
 
 /// What each direction's writer may hold unwritten.
@@ -95,12 +97,12 @@ pub(crate) async fn run(
         egress,
         credentials,
         issued,
+        started,
     } = launch;
     let mut renew_at = None;
     if let Some(issued) = issued {
         renew_at = issued.lifetime.map(|l| Instant::now() + renewal_after(l));
         shared.learn_injected(issued.injected);
-        plan.deliver(issued.in_env, issued.in_files);
     }
     let Spawned {
         child,
@@ -111,7 +113,7 @@ pub(crate) async fn run(
         stdin: server_stdin,
         stdout: server_stdout,
         filter: egress_filter,
-    } = spawn_server(&plan, egress.as_ref(), &shared)?;
+    } = serve(started, egress.as_ref(), &shared)?;
     let egress = &egress;
     let client_is_terminal = std::io::stdin().is_terminal();
     let (client_in, client_out) = stdio::open_client_stdio()?;

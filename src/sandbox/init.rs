@@ -126,10 +126,21 @@ pub(crate) fn main() -> ! {
     if let Err(e) = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0) {
         fatal(&format!("could not turn core dumps off: {e}"));
     }
-    let mut plan = match read_plan() {
+    let plan = match read_plan() {
         Ok(plan) => plan,
         Err(e) => fatal(&format!("could not read the sandbox plan: {e}")),
     };
+    carry_out(plan, egress_fd.is_some())
+}
+
+/// Builds the sandbox `plan` describes and runs the server in it; never returns. The
+/// caller has the standard descriptors on the server's pipes, the report pipe on
+/// `REPORT_FD`, the egress channel on `EGRESS_FD` when `egress_channel`, nothing else
+/// open, and is single-threaded (re-executed, or forked by `fork::start`).
+pub(crate) fn carry_out(mut plan: Plan, egress_channel: bool) -> ! {
+    if let Err(e) = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0) {
+        fatal(&format!("could not turn core dumps off: {e}"));
+    }
     // Credentials delivered in the environment join it only here, in the helper.
     for (name, value) in std::mem::take(&mut plan.secret_env) {
         for env in [&mut plan.env, &mut plan.degraded_env] {
@@ -137,7 +148,7 @@ pub(crate) fn main() -> ! {
             env.push((name.clone(), value.0.clone()));
         }
     }
-    if plan.network == Network::Allowlist && egress_fd.is_none() {
+    if plan.network == Network::Allowlist && !egress_channel {
         fatal("the network allowlist needs the egress channel (EGRESS_FD; internal)");
     }
     match namespaces::enter(plan.network, plan.uid, plan.gid) {
@@ -158,7 +169,7 @@ fn read_plan() -> Result<Plan, String> {
     serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
-fn fatal(message: &str) -> ! {
+pub(super) fn fatal(message: &str) -> ! {
     eprintln!("mcpguard: error: sandbox: {message}");
     std::process::exit(EXIT_SETUP);
 }
@@ -182,7 +193,7 @@ fn unblock_all() {
     }
 }
 
-fn die_with_parent() {
+pub(super) fn die_with_parent() {
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
 }
@@ -645,6 +656,13 @@ fn exec(argv: &[String], env: &[(String, String)]) -> ! {
     let Some(program) = argv.first() else {
         fatal("no command to run")
     };
+    // mcpguard ignores SIGPIPE (Rust's runtime does, to see EPIPE instead), and an ignored
+    // signal stays ignored across exec: the server starts with the default, as any program
+    // its agent would start.
+    // SAFETY: signal() with a valid signal number and SIG_DFL; no handler is involved.
+    if unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) } == libc::SIG_ERR {
+        fatal("could not restore SIGPIPE's default action");
+    }
     let to_c = |s: &str| CString::new(s).unwrap_or_else(|_| fatal(&format!("NUL byte in {s:?}")));
     let argv: Vec<CString> = argv.iter().map(|a| to_c(a)).collect();
     let envp: Vec<CString> = env.iter().map(|(k, v)| to_c(&format!("{k}={v}"))).collect();

@@ -1,5 +1,6 @@
 //! The Linux sandbox around the server. No tokio in here: the namespace work happens in a
-//! re-executed helper process (`init.rs`), and the rest is pure planning or plain syscalls.
+//! helper process (`init.rs`), forked from the still single-threaded supervisor (`fork`)
+//! or re-executed, and the rest is pure planning or plain syscalls.
 //!
 //! `host` gathers what the plan needs to know about this machine; `plan` turns it and the
 //! request into a plan (pure); `channels` hands the plan to the helper (`init`), which
@@ -7,6 +8,7 @@
 
 pub(crate) mod cache;
 pub(crate) mod channels;
+pub(crate) mod fork;
 pub(crate) mod handoff;
 pub(crate) mod host;
 pub(crate) mod init;

@@ -319,7 +319,10 @@ pub(crate) fn build(request: &SandboxRequest, facts: &HostFacts) -> Plan {
     // Binds that may nest go parents first, so the more specific grant wins.
     let mut binds: Vec<Mount> = Vec::new();
     for dir in &facts.toolchain {
-        if !covered_by(dir, &facts.system_dirs) {
+        // `/bin` on a usr-merged system is a link the view reproduces: a bind there would
+        // land on `/usr/bin`, a second mount over what `/usr` already shows.
+        let seen_as = through_root_links(dir, &facts.root_symlinks);
+        if !covered_by(dir, &facts.system_dirs) && !covered_by(&seen_as, &facts.system_dirs) {
             binds.push(Mount::Bind {
                 path: dir.clone(),
                 writable: false,
@@ -466,6 +469,18 @@ fn shown_from_host(dir: &Path, binds: &[Mount]) -> bool {
         })
         .max_by_key(|(path, _)| path.components().count())
         .is_some_and(|(_, from_host)| from_host)
+}
+
+/// Where `path` leads when it starts with one of the root's symlinks (`/bin/x` is
+/// `/usr/bin/x` when `/bin` links to `usr/bin`); `path` itself otherwise.
+fn through_root_links(path: &Path, links: &[(PathBuf, PathBuf)]) -> PathBuf {
+    for (link, target) in links {
+        if let Ok(rest) = path.strip_prefix(link) {
+            let target = Path::new("/").join(target);
+            return crate::fspath::lexical_normalize(&target.join(rest));
+        }
+    }
+    path.to_path_buf()
 }
 
 pub(crate) fn covered_by(path: &Path, dirs: &[PathBuf]) -> bool {
@@ -706,6 +721,40 @@ mod tests {
                 cache: None,
             },
         }
+    }
+
+    #[test]
+    fn a_program_under_a_root_link_adds_no_mount_over_the_system_view() {
+        // /bin/true on a usr-merged system: /bin is the link to usr/bin, /usr is shown.
+        let facts = HostFacts {
+            toolchain: vec![p("/bin"), p("/usr")],
+            ..facts()
+        };
+        let binds: Vec<PathBuf> = build(&request(), &facts)
+            .mounts
+            .into_iter()
+            .filter_map(|m| match m {
+                Mount::Bind { path, .. } => Some(path),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            binds,
+            vec![
+                p("/usr"),
+                p("/etc"),
+                p("/home/me/docs"),
+                p("/home/me/src/project")
+            ]
+        );
+        assert_eq!(
+            through_root_links(&p("/bin/x/../y"), &facts.root_symlinks),
+            p("/usr/bin/y")
+        );
+        assert_eq!(
+            through_root_links(&p("/binary"), &facts.root_symlinks),
+            p("/binary")
+        );
     }
 
     #[test]

@@ -176,8 +176,8 @@ impl TrialOutcome {
 /// Starts the real sandbox helper on `plan` and returns what it reports, its exit code and,
 /// in allowlist mode, what it handed over for the egress filter.
 pub(crate) fn trial(plan: &Plan) -> Result<TrialOutcome, String> {
-    let channels = super::channels(plan).map_err(|e| e.to_string())?;
-    let mut command = channels.helper_command();
+    let mut channels = super::channels(plan).map_err(|e| e.to_string())?;
+    let mut command = channels.helper_command(plan).map_err(|e| e.to_string())?;
     command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -188,11 +188,10 @@ pub(crate) fn trial(plan: &Plan) -> Result<TrialOutcome, String> {
     let super::Channels {
         report_read,
         report_write,
-        plan_read,
         egress,
+        ..
     } = channels;
     drop(report_write);
-    drop(plan_read);
     let supervisor_end = egress.map(|(helper, supervisor)| {
         drop(helper);
         supervisor

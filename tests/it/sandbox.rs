@@ -470,9 +470,16 @@ fn check_escapes(who: Who) {
         pids.contains(&1) && pids.iter().all(|p| *p < 100),
         "pid namespace: /proc shows {pids:?}"
     );
+    let pid_one = text(&inside, "proc1_cmdline");
     assert!(
-        text(&inside, "proc1_cmdline").contains("__sandbox-init"),
-        "pid 1 is not mcpguard's init"
+        pid_one.contains("__sandbox-init"),
+        "pid 1 is not mcpguard's init: {pid_one}"
+    );
+    // PID 1 is forked from the supervisor: its command line (grants, profile, credential
+    // names) must not be what the server reads there.
+    assert!(
+        !pid_one.contains("--allow-write") && !pid_one.contains(&*scene.granted.to_string_lossy()),
+        "pid 1 shows mcpguard's own command line to the server: {pid_one}"
     );
     expect(
         &inside,
