@@ -61,6 +61,9 @@ impl Discarded {
     }
 }
 
+/// A line longer than this leaves the buffer it was read into (see `take_buffered`).
+const RELEASE_ABOVE: usize = 1 << 20;
+
 /// Reads bounded lines from an async byte stream.
 pub(crate) struct LineReader<R> {
     source: R,
@@ -120,7 +123,16 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
                 }
                 // The line is handed out as a view of the buffer: no copy, no allocation.
                 self.scanned = 0;
-                Some(Frame::Line(self.buf.split_to(end).freeze()))
+                let line = self.buf.split_to(end).freeze();
+                if line.len() > RELEASE_ABOVE {
+                    // The rest of the buffer still shares the line's allocation, which would
+                    // then stay resident after the line is written: the few bytes read past
+                    // it move to a buffer of their own, and the allocation goes with the line.
+                    let mut rest = BytesMut::with_capacity(READ_CHUNK.max(self.buf.len()));
+                    rest.extend_from_slice(&self.buf);
+                    self.buf = rest;
+                }
+                Some(Frame::Line(line))
             }
             None => {
                 self.scanned = self.buf.len();
@@ -310,6 +322,31 @@ mod tests {
     #[test]
     fn line_exactly_at_the_cap_is_accepted() {
         assert_eq!(frames(&[b"0123456789\n"], 10), vec![line("0123456789\n")]);
+    }
+
+    #[test]
+    fn a_large_line_leaves_the_buffer_and_what_follows_it_survives() {
+        let big = format!("{}\n", "y".repeat(RELEASE_ABOVE + 1));
+        let first = format!("{big}{{\"a\"");
+        let source = Chunks([first.into_bytes(), b":1}\n".to_vec()].into());
+        let mut reader = LineReader::new(source, 4 << 20);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            assert_eq!(reader.next_frame().await.unwrap(), Some(line(&big)));
+            // Nothing of the large line's allocation is kept for reading on.
+            assert!(
+                reader.buf.capacity() <= READ_CHUNK,
+                "{}",
+                reader.buf.capacity()
+            );
+            assert_eq!(
+                reader.next_frame().await.unwrap(),
+                Some(line("{\"a\":1}\n"))
+            );
+            assert_eq!(reader.next_frame().await.unwrap(), None);
+        });
     }
 
     #[test]
