@@ -20,7 +20,13 @@ pub fn main() -> ExitCode {
         crate::sandbox::init::main();
     }
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let cli = match Cli::try_parse_from(&argv) {
+    // An agent starting a server says `run`: that alone is parsed then (building every
+    // other subcommand's parser cost more than a third of a millisecond on every start).
+    let parsed = match cli::run_only::parse(&argv) {
+        Some(parsed) => parsed,
+        None => Cli::try_parse_from(&argv),
+    };
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let e = cli::usage::explain(e, &argv);
@@ -30,7 +36,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    crate::logging::init(cli.verbose, cli.quiet, cli.log_dir.as_deref());
+    crate::logging::init(
+        cli.globals.verbose,
+        cli.globals.quiet,
+        cli.globals.log_dir.as_deref(),
+    );
     match cli::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         // `mcpguard logs | head -1`: the reader has what it wanted; a normal end.

@@ -13,6 +13,16 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(name = "mcpguard", version, propagate_version = true)]
 pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) globals: Globals,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The options every subcommand takes.
+#[derive(Debug, Args)]
+pub(crate) struct Globals {
     /// More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
@@ -24,23 +34,27 @@ pub(crate) struct Cli {
     /// Also write diagnostics to a daily rolling file in this directory.
     #[arg(long, global = true, value_name = "DIR")]
     pub(crate) log_dir: Option<std::path::PathBuf>,
-
-    #[command(subcommand)]
-    pub(crate) command: Command,
 }
+
+/// `run`'s summary, shared with the command line that knows only `run` (`run_only`).
+pub(crate) const RUN_ABOUT: &str =
+    "Run an MCP server behind mcpguard: `mcpguard run [OPTIONS] -- CMD [ARGS...]`";
+/// `run`'s description.
+pub(crate) const RUN_LONG_ABOUT: &str =
+    "Run an MCP server behind mcpguard: `mcpguard run [OPTIONS] -- CMD [ARGS...]`.
+
+mcpguard starts CMD with its stdin and stdout connected to mcpguard, relays every JSON-RPC \
+message between the agent (mcpguard's own stdin/stdout) and the server, and shows the \
+server's stderr on its own, each line prefixed with the server's name and escaped (the \
+server never gets mcpguard's terminal or log). Messages pass byte for byte unless mcpguard \
+has to answer them itself (oversize, malformed, timed out, server gone).
+
+Exit status: the server's own exit code; 128+N when it died of signal N; 125 when mcpguard \
+itself failed; 126 when CMD is not executable; 127 when CMD is not found.";
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Run an MCP server behind mcpguard: `mcpguard run [OPTIONS] -- CMD [ARGS...]`.
-    ///
-    /// mcpguard starts CMD with its stdin and stdout connected to mcpguard, relays every
-    /// JSON-RPC message between the agent (mcpguard's own stdin/stdout) and the server, and
-    /// shows the server's stderr on its own, each line prefixed with the server's name and
-    /// escaped (the server never gets mcpguard's terminal or log). Messages pass byte for byte
-    /// unless mcpguard has to answer them itself (oversize, malformed, timed out, server gone).
-    ///
-    /// Exit status: the server's own exit code; 128+N when it died of signal N; 125 when
-    /// mcpguard itself failed; 126 when CMD is not executable; 127 when CMD is not found.
+    #[command(about = RUN_ABOUT, long_about = RUN_LONG_ABOUT)]
     Run(RunArgs),
 
     /// Show which sandbox layers this machine can enforce (user namespaces and each

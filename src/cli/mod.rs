@@ -14,6 +14,7 @@ pub(crate) mod output;
 pub(crate) mod pins;
 pub(crate) mod profile;
 pub(crate) mod run;
+pub(crate) mod run_only;
 pub(crate) mod secret;
 pub(crate) mod usage;
 pub(crate) mod wrap;

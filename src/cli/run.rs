@@ -141,7 +141,7 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
             "--net host: the server shares your network and can reach every host and every local service you can"
         );
     }
-    let mut audit = if args.no_audit {
+    let audit = if args.no_audit {
         tracing::warn!(server = %config.server_name, "--no-audit: this session leaves no audit trail");
         None
     } else {
@@ -158,7 +158,14 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
                 .unwrap_or_default(),
         )?)
     };
-    check_cache(&plan, &config.server_name, audit.as_mut());
+    // The server's cache directory holds every cache bound into the view.
+    let cache_budget =
+        plan.cache_dir()
+            .zip(plan.limits.cache)
+            .map(|(dir, max)| sandbox::cache::Budget {
+                dir: dir.to_path_buf(),
+                max,
+            });
     let pins = pin_state(&profile, &plan, &config.server_name)?;
     // The server resolves relative paths from its working directory, and `~` from its home.
     policy.base = crate::policy::args::Base {
@@ -195,14 +202,17 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
             credentials,
             issued,
             started,
+            cache_budget,
         },
         config,
         audit,
         Some(policy),
         pins,
     ));
-    // A read on a terminal may still sit in a blocking thread; it must not hold up the exit.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    // Everything the session does has ended and its records are synced; what is left (a
+    // read on a terminal in a blocking thread, parked workers) ends with the process, which
+    // does not wait for each thread in turn.
+    runtime.shutdown_background();
     match outcome {
         Ok(code) => Ok(code),
         // The helper not starting is mcpguard's failure; the server's command is found and
@@ -212,47 +222,6 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
             ..Refusal::internal(e)
         }),
         Err(e) => Err(Refusal::internal(e)),
-    }
-}
-
-/// Measures the server's persistent cache against `limits.cache`; over it, a line on stderr
-/// and a `limit` audit record. The session still starts: a full cache costs disk, not
-/// safety, and the user decides when to empty it.
-fn check_cache(plan: &Plan, server: &str, audit: Option<&mut AuditLog>) {
-    let Some(max) = plan.limits.cache else {
-        return;
-    };
-    // The server's cache directory holds every cache bound into the view.
-    let Some(dir) = plan.cache_dir() else {
-        return;
-    };
-    let bytes = match sandbox::cache::usage(dir, Some(max)) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            tracing::warn!(%server, "could not measure the cache {}: {e}", dir.display());
-            return;
-        }
-    };
-    if bytes <= max {
-        return;
-    }
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    tracing::warn!(
-        %server,
-        "limit: the persistent cache {} holds more than limits.cache ({max} bytes): at least \
-         {bytes} bytes; `mcpguard cache prune --server {name}` empties it",
-        dir.display()
-    );
-    if let Some(audit) = audit {
-        audit.limit(serde_json::json!({
-            "limit": "cache",
-            "path": dir,
-            "bytes": bytes,
-            "max": max,
-        }));
     }
 }
 

@@ -111,10 +111,13 @@ pub(crate) fn kill_descendants(owned_child: Option<i32>) -> usize {
     let me = std::process::id() as i32;
     let mut killed = 0;
     for _ in 0..100 {
-        let alive: Vec<i32> = descendants(me)
-            .into_iter()
-            .filter(|pid| !is_zombie(*pid))
-            .collect();
+        let found = descendants(me);
+        if found.is_empty() {
+            // Nothing alive and nothing to reap (the usual end: the pid namespace took the
+            // server's processes with it), without a second walk of /proc.
+            return killed;
+        }
+        let alive: Vec<i32> = found.into_iter().filter(|pid| !is_zombie(*pid)).collect();
         if alive.is_empty() {
             break;
         }

@@ -36,7 +36,7 @@ const STDERR_DRAIN: Duration = Duration::from_secs(2);
 pub(super) struct Running {
     pub(super) child: Child,
     pub(super) child_pid: Option<i32>,
-    pub(super) report_task: JoinHandle<bool>,
+    pub(super) report_task: JoinHandle<super::server::Reported>,
     pub(super) stderr: Option<server_stderr::Relay>,
     pub(super) filter: Option<Arc<crate::egress::Filter>>,
     pub(super) writer: JoinHandle<Stopped<ChildStdin>>,
@@ -120,7 +120,12 @@ impl Restart<'_> {
                     child,
                     child_pid,
                     // The sandbox did come up (the first one): the session ends as after any exit.
-                    report_task: tokio::spawn(async { true }),
+                    report_task: tokio::spawn(async {
+                        super::server::Reported {
+                            up: true,
+                            pid_namespace: false,
+                        }
+                    }),
                     stderr: None,
                     filter: None,
                     writer: ended_writer(),

@@ -29,8 +29,8 @@ pub(crate) enum SessionError {
 pub(crate) struct Spawned {
     pub(crate) child: child::Child,
     pub(crate) child_pid: Option<i32>,
-    /// Reads the helper's report of the layers in force; true once it arrived.
-    pub(crate) report_task: tokio::task::JoinHandle<bool>,
+    /// Reads the helper's report of the layers in force.
+    pub(crate) report_task: tokio::task::JoinHandle<Reported>,
     /// Fires when the sandbox is up (the report arrived).
     pub(crate) report_seen: tokio::sync::oneshot::Receiver<()>,
     pub(crate) stderr: Option<server_stderr::Relay>,
@@ -96,31 +96,54 @@ pub(crate) fn serve(
     })
 }
 
+/// What the helper's report said of the sandbox, as far as the session's end needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reported {
+    /// The report arrived: the sandbox came up and the server was started.
+    pub(crate) up: bool,
+    /// The server ran in a pid namespace of its own, which ends with it every process it
+    /// started (without one, its daemonized children outlive it and are the supervisor's
+    /// to find, `process_tree`).
+    pub(crate) pid_namespace: bool,
+}
+
+impl Reported {
+    const NOT_UP: Reported = Reported {
+        up: false,
+        pid_namespace: false,
+    };
+}
+
 /// Reads what the sandbox really enforces and says so: the layers on one line (with -v),
 /// and every missing layer as a warning. `sandbox_up` fires when the report arrives (the
-/// helper sends it just before it runs the server); returns whether it did.
+/// helper sends it just before it runs the server); returns what it said.
 async fn report_layers(
     fd: std::os::fd::OwnedFd,
     shared: Arc<Shared>,
     sandbox_up: tokio::sync::oneshot::Sender<()>,
-) -> bool {
+) -> Reported {
     let server = shared.config.server_name.clone();
     use tokio::io::AsyncBufReadExt;
     let Ok(pipe) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
         // No report to wait for: the relay starts at once.
         let _ = sandbox_up.send(());
-        return true;
+        return Reported {
+            up: true,
+            pid_namespace: false,
+        };
     };
     // One line; the helper and PID 1 keep their copy of the pipe open until the end.
     let mut text = Vec::new();
     let mut reader = tokio::io::BufReader::new(pipe);
     if reader.read_until(b'\n', &mut text).await.is_err() || text.is_empty() {
         // The helper failed before reporting; it said why on stderr.
-        return false;
+        return Reported::NOT_UP;
     }
     let _ = sandbox_up.send(());
+    let mut pid_namespace = false;
     match serde_json::from_slice::<LayerReport>(&text) {
         Ok(report) => {
+            pid_namespace = report.namespaces;
             tracing::info!(
                 %server,
                 "sandbox: namespaces {}, landlock {} (ABI {}), seccomp {}, network {:?}",
@@ -139,7 +162,10 @@ async fn report_layers(
         }
         Err(e) => tracing::warn!(%server, "unreadable sandbox report: {e}"),
     }
-    true
+    Reported {
+        up: true,
+        pid_namespace,
+    }
 }
 
 pub(crate) fn send_to_group(child_pid: Option<i32>, signal: Signal) {

@@ -67,6 +67,8 @@ pub(crate) struct Launch {
     pub(crate) issued: Option<crate::secrets::credentials::Issued>,
     /// The helper of the first start, forked before the runtime existed.
     pub(crate) started: super::child::Started,
+    /// The server's cache and its `limits.cache`, measured while the session runs.
+    pub(crate) cache_budget: Option<crate::sandbox::cache::Budget>,
 }
 
 /// What each direction's writer may hold unwritten.
@@ -98,6 +100,7 @@ pub(crate) async fn run(
         credentials,
         issued,
         started,
+        cache_budget,
     } = launch;
     let mut renew_at = None;
     if let Some(issued) = issued {
@@ -135,6 +138,16 @@ pub(crate) async fn run(
         }
         audit.session_start(detail);
     }
+    let cache_check = cache_budget.map(|budget| {
+        let shared = Arc::clone(&shared);
+        tokio::task::spawn_blocking(move || {
+            if let Some(detail) = budget.check(&shared.config.server_name)
+                && let Some(audit) = shared.lock().audit.as_mut()
+            {
+                audit.limit(detail);
+            }
+        })
+    });
     let grace = shared.config.shutdown_grace;
 
     // Each direction holds at most this much unwritten before its producer waits (a longer
@@ -282,11 +295,6 @@ pub(crate) async fn run(
         }
     };
 
-    // The server is gone; whatever it left behind goes with it.
-    let killed = process_tree::kill_descendants(None);
-    if killed > 0 {
-        tracing::info!("killed {killed} process(es) the server left behind");
-    }
     let Running {
         report_task,
         stderr: server_stderr,
@@ -294,14 +302,24 @@ pub(crate) async fn run(
         reader: mut server_side,
         ..
     } = running;
+    // Whether the sandbox ever came up: the report pipe ends with the helper's tree.
+    let report = tokio::time::timeout(STDERR_DRAIN, report_task).await;
+    let reported = report
+        .as_ref()
+        .is_ok_and(|r| r.as_ref().map_or(true, |r| r.up));
+    let pid_namespace = matches!(&report, Ok(Ok(r)) if r.pid_namespace);
+    // The server is gone; whatever it left behind goes with it. Its pid namespace took
+    // every process in it along; without one, they are looked for.
+    if !pid_namespace {
+        let killed = process_tree::kill_descendants(None);
+        if killed > 0 {
+            tracing::info!("killed {killed} process(es) the server left behind");
+        }
+    }
     if !server_out_done && tokio::time::timeout(grace, &mut server_side).await.is_err() {
         tracing::warn!("the server's stdout stayed open after it exited; stopped reading it");
         server_side.abort();
     }
-    // Whether the sandbox ever came up: the report pipe ends with the helper's tree.
-    let reported = tokio::time::timeout(STDERR_DRAIN, report_task)
-        .await
-        .is_ok_and(|r| r.unwrap_or(true));
     if !client_done && !reported {
         // Its gate is closed: it hands the reader back at once.
         if let Ok(Ok(ClientSide::NotStarted(reader))) =
@@ -375,6 +393,10 @@ pub(crate) async fn run(
     };
     if tokio::time::timeout(FINAL_FLUSH, last_words).await.is_err() {
         tracing::warn!("the client did not read mcpguard's last messages within {FINAL_FLUSH:?}");
+    }
+    // Its record, if any, belongs before the session's end.
+    if let Some(check) = cache_check {
+        let _ = check.await;
     }
     shared.flush_audit();
     if let Some(filter) = &egress_filter {

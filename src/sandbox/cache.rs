@@ -2,7 +2,8 @@
 //!
 //! Owns: measuring a cache directory (space really allocated, symlinks not followed, other
 //! file systems not entered, hard links counted once), listing every server's cache under
-//! `<cache dir>/servers/*` (whatever each directory is named after), and pruning one. A
+//! `<cache dir>/servers/*` (whatever each directory is named after), checking one against
+//! its budget (`Budget`), and pruning one. A
 //! cache is only ever a cache: everything in it can be fetched again, so emptying it is safe
 //! between sessions.
 
@@ -18,6 +19,49 @@ pub(crate) struct CacheEntry {
     pub(crate) name: String,
     pub(crate) path: PathBuf,
     pub(crate) bytes: u64,
+}
+
+/// A server's cache measured against `limits.cache` while its session runs (a large cache
+/// takes long to walk, and nothing at start waits for it).
+#[derive(Debug, Clone)]
+pub(crate) struct Budget {
+    pub(crate) dir: PathBuf,
+    pub(crate) max: u64,
+}
+
+impl Budget {
+    /// Measures the cache; over the budget, says so on stderr and returns the detail of the
+    /// `limit` audit record. The session goes on either way: a full cache costs disk, not
+    /// safety, and the user decides when to empty it.
+    pub(crate) fn check(&self, server: &str) -> Option<serde_json::Value> {
+        let (dir, max) = (&self.dir, self.max);
+        let bytes = match usage(dir, Some(max)) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::warn!(%server, "could not measure the cache {}: {e}", dir.display());
+                return None;
+            }
+        };
+        if bytes <= max {
+            return None;
+        }
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        tracing::warn!(
+            %server,
+            "limit: the persistent cache {} holds more than limits.cache ({max} bytes): at least \
+             {bytes} bytes; `mcpguard cache prune --server {name}` empties it",
+            dir.display()
+        );
+        Some(serde_json::json!({
+            "limit": "cache",
+            "path": dir,
+            "bytes": bytes,
+            "max": max,
+        }))
+    }
 }
 
 /// The directory holding every server's cache, under mcpguard's cache directory.

@@ -186,7 +186,17 @@ fn scratch_dir(scratch: &Path, index: usize, target: &Path, mode: u32) -> Result
         std::fs::set_permissions(&source, std::fs::Permissions::from_mode(mode))
     };
     make().map_err(fail_io("create", &source))?;
-    bind(&source, target, true)
+    // A bind takes the flags of the mount it is made from: the scratch tmpfs is nosuid and
+    // nodev already, so no second call sets them (a directory of its own holds no mounts).
+    make_mountpoint(target, true).map_err(fail_io("create mount point", target))?;
+    mount(
+        Some(&source),
+        target,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(fail("bind", &source))
 }
 
 /// Chooses where to assemble the new root.

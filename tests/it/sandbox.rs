@@ -470,6 +470,19 @@ fn check_escapes(who: Who) {
         pids.contains(&1) && pids.iter().all(|p| *p < 100),
         "pid namespace: /proc shows {pids:?}"
     );
+    // Every writable scratch directory is nosuid and nodev: nothing written there gains
+    // privileges when run, and no device node made there opens.
+    let scratch = inside["scratch_mounts"]
+        .as_object()
+        .expect("scratch mounts");
+    assert_eq!(scratch.len(), 5, "scratch mounts: {scratch:?}");
+    for (path, options) in scratch {
+        let options: Vec<&str> = options.as_str().unwrap_or_default().split(',').collect();
+        assert!(
+            options.contains(&"nosuid") && options.contains(&"nodev"),
+            "{path} is mounted {options:?}"
+        );
+    }
     let pid_one = text(&inside, "proc1_cmdline");
     assert!(
         pid_one.contains("__sandbox-init"),
