@@ -57,18 +57,29 @@ pub(crate) struct Started {
     pub(crate) egress: Option<OwnedFd>,
 }
 
-/// Starts the helper for `plan`: forked when this process is still single-threaded (no
-/// exec, no second start-up of mcpguard), re-executed through /proc/self/exe otherwise.
-/// Either way it runs the same code on the same plan with the same descriptors.
+/// Starts the sandbox for `plan`: cloned or forked when this process is still
+/// single-threaded (no exec, no second start-up of mcpguard; `sandbox::fork`), the helper
+/// re-executed through /proc/self/exe otherwise. Either way the same code runs on the same
+/// plan with the same descriptors.
 pub(crate) fn start(plan: &Plan) -> Result<Started, SpawnError> {
     let mut channels = sandbox::channels(plan).map_err(SpawnError::Fork)?;
-    let (pid, stdin, stdout, stderr) = if sandbox::fork::single_threaded() {
+    let (pid, pidfd, stdin, stdout, stderr) = if sandbox::fork::single_threaded() {
         let forked = sandbox::fork::start(plan, &channels).map_err(SpawnError::Fork)?;
-        (forked.pid, forked.stdin, forked.stdout, forked.stderr)
+        (
+            forked.pid,
+            forked.pidfd,
+            forked.stdin,
+            forked.stdout,
+            forked.stderr,
+        )
     } else {
-        reexecute(plan, &mut channels)?
+        let (pid, stdin, stdout, stderr) = reexecute(plan, &mut channels)?;
+        (pid, None, stdin, stdout, stderr)
     };
-    let pidfd = pidfd_open(pid).map_err(SpawnError::Pidfd)?;
+    let pidfd = match pidfd {
+        Some(pidfd) => pidfd,
+        None => pidfd_open(pid).map_err(SpawnError::Pidfd)?,
+    };
     // The helper's ends close here, so a helper that dies is seen as EOF.
     let sandbox::Channels {
         report_read,

@@ -1,24 +1,30 @@
-//! Starting the sandbox helper as a fork of the supervisor while it is still
-//! single-threaded, instead of re-executing mcpguard: an exec of the binary, its dynamic
-//! loading and its start-up were half of what a sandboxed start cost.
+//! Starting the sandbox without re-executing mcpguard, while the supervisor is still
+//! single-threaded: an exec of the binary, its dynamic loading and its start-up were half
+//! of what a sandboxed start cost.
 //!
 //! Owns: telling whether this process is single-threaded (a fork of a process with other
 //! threads copies locks they may hold, so it is not done then), the server's three pipes,
-//! the fork, and giving the child exactly the descriptors the re-executed helper has
-//! (stdin, stdout and stderr on the pipes, the report pipe on `REPORT_FD`, the egress
-//! channel on `EGRESS_FD`, nothing else) before it carries the plan out
-//! (`init::carry_out`). The child dies with the supervisor, as the re-executed one does.
+//! and the start itself: PID 1 cloned straight into the sandbox's namespaces (its id maps
+//! written from here, then a go-ahead on a pipe), or, where the kernel refuses that clone,
+//! a plain fork of the helper, which enters the namespaces itself and says why it cannot
+//! (or runs degraded as the plan allows). Either child gets exactly the descriptors the
+//! re-executed helper has (stdin, stdout and stderr on the pipes, the report pipe on
+//! `REPORT_FD`, the egress channel on `EGRESS_FD`, nothing else) and dies with the
+//! supervisor; a panic in it ends it, never returning into the supervisor's code.
 
 use super::channels::Channels;
 use super::init::{self, EGRESS_FD, REPORT_FD};
+use super::namespaces;
 use super::plan::Plan;
 use nix::unistd::{ForkResult, Pid};
-use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-/// The helper just forked: its pid and the supervisor's ends of its standard pipes.
+/// The sandbox's first process just started (PID 1, or the helper): its pid, its pidfd when
+/// the clone gave one, and the supervisor's ends of its standard pipes.
 pub(crate) struct Forked {
     pub(crate) pid: i32,
+    pub(crate) pidfd: Option<OwnedFd>,
     /// Written by the supervisor, read by the server.
     pub(crate) stdin: OwnedFd,
     pub(crate) stdout: OwnedFd,
@@ -55,31 +61,139 @@ pub(crate) fn start(plan: &Plan, channels: &Channels) -> io::Result<Forked> {
     .into_iter()
     .chain(egress.map(|fd| (fd, EGRESS_FD)))
     .collect();
-    let supervisor = nix::unistd::getpid();
-    // SAFETY: this process is single-threaded (checked above), so the child inherits no
-    // lock held by another thread; the child never returns into the caller's code.
-    match unsafe { nix::unistd::fork() }.map_err(io::Error::from)? {
-        ForkResult::Child => in_child(plan, supervisor, &moves, egress.is_some()),
-        ForkResult::Parent { child } => {
-            // Also here, so the group exists whichever of the two runs first.
-            let _ = nix::unistd::setpgid(child, child);
-            Ok(Forked {
-                pid: child.as_raw(),
-                stdin: stdin_write,
-                stdout: stdout_read,
-                stderr: stderr_read,
-            })
+    let egress = egress.is_some();
+    let (pid, pidfd) = match clone_pid_one(plan, &moves, egress)? {
+        Some((pid, pidfd)) => (pid, Some(pidfd)),
+        None => (fork_helper(plan, &moves, egress)?, None),
+    };
+    // Also here, so the group exists whichever of the two runs first.
+    let _ = nix::unistd::setpgid(Pid::from_raw(pid), Pid::from_raw(pid));
+    Ok(Forked {
+        pid,
+        pidfd,
+        stdin: stdin_write,
+        stdout: stdout_read,
+        stderr: stderr_read,
+    })
+}
+
+/// The arguments of clone3 as far as they are used (the first version of the structure).
+#[repr(C)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+}
+
+/// Clones PID 1 of a new sandbox straight into its namespaces: one process and one exit
+/// fewer than the helper's unshare and fork. `None` when the kernel refuses the clone or
+/// the id maps (the helper then meets the same refusal and deals with it as it always has).
+fn clone_pid_one(
+    plan: &Plan,
+    moves: &[(RawFd, RawFd)],
+    egress: bool,
+) -> io::Result<Option<(i32, OwnedFd)>> {
+    let (go_read, go_write) = pipe()?;
+    let mut pidfd: libc::c_int = -1;
+    let args = CloneArgs {
+        flags: namespaces::flags(plan.network).bits() as u64 | libc::CLONE_PIDFD as u64,
+        pidfd: &mut pidfd as *mut libc::c_int as u64,
+        child_tid: 0,
+        parent_tid: 0,
+        exit_signal: libc::SIGCHLD as u64,
+        // No stack of its own: the child runs on a copy of this one, as after fork.
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+    };
+    // SAFETY: clone3 reads `args` (live, of the size given) and writes the pidfd into
+    // `pidfd`; this process is single-threaded, so the child, a copy of it, inherits no lock
+    // held by another thread, and it never returns into the caller's code.
+    let cloned = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if cloned == 0 {
+        drop(go_write);
+        child_entry(|| pid_one_child(plan, go_read, moves, egress));
+    }
+    if cloned < 0 {
+        return Ok(None);
+    }
+    let pid = cloned as i32;
+    // SAFETY: CLONE_PIDFD handed this process a new descriptor that nothing else owns.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    drop(go_read);
+    match namespaces::map_ids(&pid.to_string(), plan.uid, plan.gid) {
+        Ok(()) => {
+            std::fs::File::from(go_write).write_all(b"1")?;
+            Ok(Some((pid, pidfd)))
+        }
+        Err(_) => {
+            // It waits for the go-ahead, which never comes: it goes, and the helper's
+            // own attempt says why the namespaces cannot be had.
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+            let _ = nix::sys::wait::waitid(
+                nix::sys::wait::Id::PIDFd(std::os::fd::AsFd::as_fd(&pidfd)),
+                nix::sys::wait::WaitPidFlag::WEXITED,
+            );
+            Ok(None)
         }
     }
 }
 
-/// The child: its descriptors put in place, then the plan carried out.
-fn in_child(plan: &Plan, supervisor: Pid, moves: &[(RawFd, RawFd)], egress: bool) -> ! {
+/// PID 1 cloned into the namespaces: waits for its id maps, then builds the sandbox.
+fn pid_one_child(plan: &Plan, go: OwnedFd, moves: &[(RawFd, RawFd)], egress: bool) -> ! {
+    init::die_with_parent();
+    let mut byte = [0u8; 1];
+    if !matches!(std::fs::File::from(go).read(&mut byte), Ok(1)) {
+        // The supervisor is gone, or gave this clone up.
+        std::process::exit(crate::exit::status(crate::exit::GUARD_FAILED));
+    }
+    arrange(moves, egress);
+    init::carry_out_as_pid_one(plan.clone(), egress)
+}
+
+/// Forks the helper, which enters the namespaces itself; returns its pid.
+fn fork_helper(plan: &Plan, moves: &[(RawFd, RawFd)], egress: bool) -> io::Result<i32> {
+    let supervisor = nix::unistd::getpid();
+    // SAFETY: this process is single-threaded (checked by `start`), so the child inherits
+    // no lock held by another thread; the child never returns into the caller's code.
+    match unsafe { nix::unistd::fork() }.map_err(io::Error::from)? {
+        ForkResult::Child => child_entry(|| helper_child(plan, supervisor, moves, egress)),
+        ForkResult::Parent { child } => Ok(child.as_raw()),
+    }
+}
+
+/// The helper: its descriptors put in place, then the plan carried out.
+fn helper_child(plan: &Plan, supervisor: Pid, moves: &[(RawFd, RawFd)], egress: bool) -> ! {
     init::die_with_parent();
     if nix::unistd::getppid() != supervisor {
         // The supervisor died before the parent-death signal was armed.
         std::process::exit(crate::exit::status(crate::exit::GUARD_FAILED));
     }
+    arrange(moves, egress);
+    init::carry_out(plan.clone(), egress)
+}
+
+/// Runs a child's whole life; a panic in it ends the child rather than unwinding into the
+/// supervisor's code it was copied from.
+fn child_entry(body: impl FnOnce() -> std::convert::Infallible) -> ! {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    let _ = outcome;
+    std::process::exit(crate::exit::status(crate::exit::GUARD_FAILED))
+}
+
+/// Gives a child its command line and process group, and exactly the helper's descriptors.
+fn arrange(moves: &[(RawFd, RawFd)], egress: bool) {
     if let Err(e) = retitle() {
         init::fatal(&format!(
             "could not replace the supervisor's command line in the helper: {e}"
@@ -123,7 +237,6 @@ fn in_child(plan: &Plan, supervisor: Pid, moves: &[(RawFd, RawFd)], egress: bool
             libc::close(EGRESS_FD);
         }
     }
-    init::carry_out(plan.clone(), egress)
 }
 
 /// What the helper's command line reads in /proc: the same as a re-executed helper's.

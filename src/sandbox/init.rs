@@ -1,4 +1,5 @@
-//! The sandbox helper: `mcpguard __sandbox-init`, re-executed by the supervisor.
+//! The sandbox's own processes: the helper (`mcpguard __sandbox-init`, re-executed by the
+//! supervisor, or forked from it, `fork`) and PID 1 and PID 2 of the sandbox.
 //!
 //! Owns: carrying out a `Plan` in a fresh single-threaded process (namespace work is not
 //! safe in the multi-threaded supervisor): enter the namespaces, fork PID 1 of the new pid
@@ -6,12 +7,14 @@
 //! mode adds the capture addresses to loopback and hands the egress sockets to the
 //! supervisor on fd 5 (`handoff`), then reaps and forwards signals), fork PID 2 (which
 //! gives up every privilege, applies Landlock and then seccomp, and execs the server).
-//! Without user namespaces it either refuses (exit 125 with the reason and the fix) or,
-//! when the plan allows it, runs the server with Landlock and seccomp only and says so.
+//! Where the supervisor could clone PID 1 straight into the namespaces (`fork`), there is no
+//! helper: PID 1 starts at `carry_out_as_pid_one`. Without user namespaces the helper either
+//! refuses (exit 125 with the reason and the fix) or, when the plan allows it, runs the
+//! server with Landlock and seccomp only and says so.
 //!
-//! Process tree and lifetime: supervisor → helper → PID 1 → PID 2 (server). Each link has a
-//! parent-death SIGKILL, and PID 1's death empties the namespace, so killing the supervisor
-//! takes the whole sandbox with it. Signals go the same way down: helper → PID 1 → the
+//! Process tree and lifetime: supervisor → [helper →] PID 1 → PID 2 (server). Each link has
+//! a parent-death SIGKILL, and PID 1's death empties the namespace, so killing the supervisor
+//! takes the whole sandbox with it. Signals go the same way down: [helper →] PID 1 → the
 //! server's process group. Exit status comes back up unchanged (signal N as 128+N).
 
 use super::landlock::{self, LandlockOutcome};
@@ -141,13 +144,7 @@ pub(crate) fn carry_out(mut plan: Plan, egress_channel: bool) -> ! {
     if let Err(e) = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0) {
         fatal(&format!("could not turn core dumps off: {e}"));
     }
-    // Credentials delivered in the environment join it only here, in the helper.
-    for (name, value) in std::mem::take(&mut plan.secret_env) {
-        for env in [&mut plan.env, &mut plan.degraded_env] {
-            env.retain(|(k, _)| *k != name);
-            env.push((name.clone(), value.0.clone()));
-        }
-    }
+    take_secret_env(&mut plan);
     if plan.network == Network::Allowlist && !egress_channel {
         fatal("the network allowlist needs the egress channel (EGRESS_FD; internal)");
     }
@@ -158,6 +155,31 @@ pub(crate) fn carry_out(mut plan: Plan, egress_channel: bool) -> ! {
              only, pass --require landlock,seccomp"
         )),
         Err(e) => run_degraded(&plan, &e.to_string()),
+    }
+}
+
+/// Runs as PID 1 of namespaces the supervisor cloned this process into (`fork`), with its
+/// ids mapped and its descriptors in place: the same PID 1 the helper forks; never returns.
+pub(crate) fn carry_out_as_pid_one(mut plan: Plan, egress_channel: bool) -> ! {
+    if let Err(e) = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0) {
+        fatal(&format!("could not turn core dumps off: {e}"));
+    }
+    take_secret_env(&mut plan);
+    if plan.network == Network::Allowlist && !egress_channel {
+        fatal("the network allowlist needs the egress channel (EGRESS_FD; internal)");
+    }
+    let signals = block_signals();
+    pid_one(&plan, &signals)
+}
+
+/// Credentials delivered in the environment join it only here, inside the sandbox's
+/// processes.
+fn take_secret_env(plan: &mut Plan) {
+    for (name, value) in std::mem::take(&mut plan.secret_env) {
+        for env in [&mut plan.env, &mut plan.degraded_env] {
+            env.retain(|(k, _)| *k != name);
+            env.push((name.clone(), value.0.clone()));
+        }
     }
 }
 

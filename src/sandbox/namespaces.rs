@@ -1,8 +1,10 @@
 //! Entering the sandbox's namespaces.
 //!
-//! Owns: `unshare` of the user, mount, pid, ipc, uts, cgroup (and, without host networking,
-//! net) namespaces, and the identity maps that keep the caller's uid and gid (so files the
-//! server writes in granted directories keep their owner). Runs in the single-threaded helper.
+//! Owns: which namespaces a sandbox gets (user, mount, pid, ipc, uts, cgroup and, without
+//! host networking, net), `unshare` of them in the re-executed helper, and the identity maps
+//! that keep the caller's uid and gid (so files the server writes in granted directories
+//! keep their owner), written by the process itself or, for a PID 1 cloned straight into
+//! them (`fork`), by the supervisor.
 
 use super::plan::Network;
 use nix::sched::{CloneFlags, unshare};
@@ -45,9 +47,8 @@ pub(crate) fn userns_hint() -> String {
         .into()
 }
 
-/// Enters new namespaces and maps the caller's ids into the user namespace. The pid
-/// namespace applies to children forked after this.
-pub(crate) fn enter(network: Network, uid: u32, gid: u32) -> Result<(), NamespaceError> {
+/// The namespaces a sandbox gets: all of them, the network's unless it shares the host's.
+pub(crate) fn flags(network: Network) -> CloneFlags {
     let mut flags = CloneFlags::CLONE_NEWUSER
         | CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWPID
@@ -57,12 +58,20 @@ pub(crate) fn enter(network: Network, uid: u32, gid: u32) -> Result<(), Namespac
     if network != Network::Host {
         flags |= CloneFlags::CLONE_NEWNET;
     }
-    unshare(flags).map_err(NamespaceError::Unavailable)?;
-    let maps = || -> io::Result<()> {
-        std::fs::write("/proc/self/setgroups", "deny")?;
-        std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
-        std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1"))?;
-        Ok(())
-    };
-    maps().map_err(NamespaceError::Restricted)
+    flags
+}
+
+/// Enters new namespaces and maps the caller's ids into the user namespace. The pid
+/// namespace applies to children forked after this.
+pub(crate) fn enter(network: Network, uid: u32, gid: u32) -> Result<(), NamespaceError> {
+    unshare(flags(network)).map_err(NamespaceError::Unavailable)?;
+    map_ids("self", uid, gid).map_err(NamespaceError::Restricted)
+}
+
+/// Maps `uid` and `gid` to themselves in the user namespace of process `pid` ("self", or a
+/// child's pid number), with setgroups denied as an unprivileged map requires.
+pub(crate) fn map_ids(pid: &str, uid: u32, gid: u32) -> io::Result<()> {
+    std::fs::write(format!("/proc/{pid}/setgroups"), "deny")?;
+    std::fs::write(format!("/proc/{pid}/uid_map"), format!("{uid} {uid} 1"))?;
+    std::fs::write(format!("/proc/{pid}/gid_map"), format!("{gid} {gid} 1"))
 }

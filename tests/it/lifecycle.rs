@@ -143,8 +143,8 @@ fn a_server_that_ignores_eof_and_sigterm_is_killed_with_its_daemonized_grandchil
     // The pids are those inside the sandbox's pid namespace; the host sees the processes by
     // the marker in their environment.
     assert_eq!(wait_for_file(&pidfile).lines().count(), 2);
-    // mcpguard, the sandbox helper and PID 1, the server and its daemonized grandchild.
-    assert_eq!(processes_with_marker(&marker).len(), 5);
+    // mcpguard, the sandbox's PID 1, the server and its daemonized grandchild.
+    assert_eq!(processes_with_marker(&marker).len(), 4);
     guard.send_json(&request(json!(1), "ping", json!({})));
     assert_eq!(guard.recv_json()["id"], json!(1));
     guard.close_stdin();
