@@ -15,6 +15,7 @@ use crate::profile::model::AuditFailureMode;
 use record::{ClientInfo, Decision, EventKind, Payload, ProfileRef, Record, ResultInfo};
 pub use redact::Injected;
 use redact::Redactor;
+use writer::Durability;
 use serde_json::Value;
 use std::path::Path;
 
@@ -130,14 +131,14 @@ impl AuditLog {
     /// Appends a record. While records cannot be written, each attempt first tries to
     /// write an `audit.resumed` record saying since when and how many records were lost,
     /// so that a gap in the trail is itself on the trail, never silent.
-    fn write(&mut self, record: Record, sync: bool) -> Result<(), Unrecorded> {
+    fn write(&mut self, record: Record, durability: Durability) -> Result<(), Unrecorded> {
         if self.outage.is_some() && !self.end_outage() {
             if let Some(outage) = self.outage.as_mut() {
                 outage.lost += 1;
             }
             return Err(Unrecorded);
         }
-        match self.writer.append(record, sync) {
+        match self.writer.append(record, durability) {
             Ok(_) => Ok(()),
             Err(e) => {
                 let consequence = match self.on_failure {
@@ -168,8 +169,8 @@ impl AuditLog {
 
     /// Appends a record whose loss stops nothing: a failure is on stderr and counted in
     /// the outage, and the gap is recorded when the trail is writable again.
-    fn record(&mut self, record: Record, sync: bool) {
-        let _ = self.write(record, sync);
+    fn record(&mut self, record: Record, durability: Durability) {
+        let _ = self.write(record, durability);
     }
 
     /// Tries to close an outage with its record; true when the trail is writable again.
@@ -183,7 +184,7 @@ impl AuditLog {
             "error": outage.error,
             "lost": outage.lost,
         }));
-        if self.writer.append(record, true).is_err() {
+        if self.writer.append(record, Durability::Synced).is_err() {
             return false;
         }
         tracing::warn!(
@@ -245,26 +246,27 @@ impl AuditLog {
         Some(self.redactor.value(&detail))
     }
 
+    /// Not waited for on the disk: the server's start does not hold for it, and the session's
+    /// end (or an earlier synced record) carries it with the rest.
     pub fn session_start(&mut self, detail: Value) {
         let mut record = self.base(EventKind::SessionStart);
         record.detail = self.detail(detail);
-        self.record(record, true);
+        self.record(record, Durability::Flushing);
     }
 
     /// The server restarted with renewed credentials (what it runs as, its new pid).
     pub fn server_restart(&mut self, detail: Value) {
         let mut record = self.base(EventKind::ServerRestart);
         record.detail = self.detail(detail);
-        self.record(record, true);
+        self.record(record, Durability::Synced);
     }
 
-    /// The layers in force. Not synced on its own: it follows the synced session start
-    /// within milliseconds, and the next synced record (a denial, the session's end)
-    /// carries it to disk; one fsync fewer on every start.
+    /// The layers in force. Not synced on its own: the next synced record (a denial, the
+    /// session's end) carries it to disk.
     pub fn sandbox(&mut self, detail: Value) {
         let mut record = self.base(EventKind::Sandbox);
         record.detail = self.detail(detail);
-        self.record(record, false);
+        self.record(record, Durability::Written);
     }
 
     /// Keeps `more` (credentials handed to a restarted server) out of the records too.
@@ -297,7 +299,7 @@ impl AuditLog {
         record.args = args;
         let deny = verdict.verdict == "deny";
         record.decision = Some(decision(&self.redactor, verdict));
-        self.write(record, deny)
+        self.write(record, Durability::synced_if(deny))
     }
 
     /// A request the server sent the client (sampling, elicitation, roots); `params` is
@@ -312,7 +314,7 @@ impl AuditLog {
         record.method = Some(method.to_owned());
         record.id = id.map(|i| self.redactor.value(&i));
         record.args = params;
-        self.write(record, true)
+        self.write(record, Durability::Synced)
     }
 
     /// The client's answer to a request of the server's (what a sampling model or a person
@@ -334,7 +336,7 @@ impl AuditLog {
             tokens: bytes.div_ceil(4),
             payload,
         });
-        self.write(record, false)
+        self.write(record, Durability::Written)
     }
 
     /// A message mcpguard refused to relay (malformed, oversize, late).
@@ -349,7 +351,7 @@ impl AuditLog {
                 reason,
             },
         ));
-        self.record(record, true);
+        self.record(record, Durability::Synced);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -376,7 +378,7 @@ impl AuditLog {
             payload,
         });
         let sync = event != EventKind::Response;
-        self.record(record, sync);
+        self.record(record, Durability::synced_if(sync));
     }
 
     /// What response inspection found in a tool's answer.
@@ -385,14 +387,14 @@ impl AuditLog {
         record.tool = Some(tool.to_owned());
         record.id = Some(id);
         record.detail = self.detail(detail);
-        self.record(record, true);
+        self.record(record, Durability::Synced);
     }
 
     /// Tool definitions that differ from the pins.
     pub fn pin_change(&mut self, detail: Value) {
         let mut record = self.base(EventKind::PinChange);
         record.detail = self.detail(detail);
-        self.record(record, true);
+        self.record(record, Durability::Synced);
     }
 
     /// A connection the egress filter allowed, refused or could not make (verdict allow,
@@ -406,7 +408,7 @@ impl AuditLog {
         record.detail = self.detail(detail);
         // Not synced one by one: the server decides how often it connects, and a flood of
         // refusals must not become a flood of fsyncs (the session's end syncs them all).
-        self.write(record, false).is_ok() || !self.refuses_unrecorded()
+        self.write(record, Durability::Written).is_ok() || !self.refuses_unrecorded()
     }
 
     /// An allowed connection ended; `detail` has its byte counts.
@@ -414,7 +416,7 @@ impl AuditLog {
         let mut record = self.base(EventKind::NetworkEnd);
         record.latency_ms = Some(latency_ms);
         record.detail = self.detail(detail);
-        self.record(record, false);
+        self.record(record, Durability::Written);
     }
 
     /// A call held for approval: `detail` has the approval id, the argument digest and the
@@ -432,7 +434,7 @@ impl AuditLog {
         record.id = Some(self.redactor.value(&id));
         record.decision = Some(decision(&self.redactor, asked_by));
         record.detail = self.detail(detail);
-        self.write(record, true)
+        self.write(record, Durability::Synced)
     }
 
     /// How an approval ended: `outcome` is the verdict it led to, `approver` who answered
@@ -459,20 +461,20 @@ impl AuditLog {
         record.detail = self.detail(detail);
         // Synced like a request's record: at once for a denial, with the session's end for
         // an approval (the call it lets through is not held up by a disk flush).
-        self.write(record, sync)
+        self.write(record, Durability::synced_if(sync))
     }
 
     /// A resource limit reached (`detail.limit` names which: `cache`).
     pub fn limit(&mut self, detail: Value) {
         let mut record = self.base(EventKind::Limit);
         record.detail = self.detail(detail);
-        self.record(record, true);
+        self.record(record, Durability::Synced);
     }
 
     pub fn session_end(&mut self, detail: Value) {
         let mut record = self.base(EventKind::SessionEnd);
         record.detail = self.detail(detail);
-        self.record(record, true);
+        self.record(record, Durability::Synced);
     }
 }
 

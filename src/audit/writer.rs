@@ -6,8 +6,9 @@
 //! lock file, reads the chain head (cached while the file is unchanged), writes the sealed
 //! line with one `write`, and releases the lock. A torn last line from a crash is sealed off
 //! with a newline and left for `audit verify` to report; the chain continues from the last
-//! whole record. Records are flushed by the kernel on every write; `fsync` is done when the
-//! caller asks (denials, approvals, session end).
+//! whole record. Each record is written with one `write`; the caller says how far towards
+//! the disk it goes (`Durability`): synced for denials and session ends, writeback started
+//! for a session's start, the page cache for the rest (the next sync takes them along).
 
 use super::chain::{self, Head};
 use super::record::Record;
@@ -29,6 +30,29 @@ struct Cached {
     file: File,
     len: u64,
     head: Head,
+}
+
+/// How far a record is taken towards the disk before `append` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// In the kernel's page cache: on disk with the next sync, or the kernel's own writeback.
+    Written,
+    /// Writeback of the file started, not waited for (a session's start: on disk within
+    /// moments, without holding up the server's start on the disk).
+    Flushing,
+    /// On disk (`fdatasync`) before `append` returns, with every record before it.
+    Synced,
+}
+
+impl Durability {
+    /// `Synced` when `sync`, else `Written`.
+    pub(crate) fn synced_if(sync: bool) -> Durability {
+        if sync {
+            Durability::Synced
+        } else {
+            Durability::Written
+        }
+    }
 }
 
 pub(crate) struct AuditWriter {
@@ -59,7 +83,7 @@ impl AuditWriter {
 
     /// Appends `record` (its `ts`, `seq`, `prev` and `hash` are set here, under the lock, so
     /// records of concurrent writers are in time order on the chain) and returns its hash.
-    pub(crate) fn append(&mut self, mut record: Record, sync: bool) -> io::Result<String> {
+    pub(crate) fn append(&mut self, mut record: Record, durability: Durability) -> io::Result<String> {
         let _guard = FileLock::exclusive(&self.lock)?;
         record.ts = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
         let mut day = record.ts.get(..10).unwrap_or("undated").to_owned();
@@ -98,8 +122,10 @@ impl AuditWriter {
             }
         };
         cached.file.write_all(line.as_bytes())?;
-        if sync {
-            cached.file.sync_data()?;
+        match durability {
+            Durability::Written => {}
+            Durability::Flushing => start_writeback(&cached.file),
+            Durability::Synced => cached.file.sync_data()?,
         }
         cached.len += line.len() as u64;
         cached.head = Head {
@@ -131,6 +157,13 @@ impl AuditWriter {
         }
         Ok(Head::default())
     }
+}
+
+/// Starts writing `file`'s dirty pages out without waiting for them. Best effort: where it
+/// fails, the kernel's own writeback, or the next synced record, takes them.
+fn start_writeback(file: &File) {
+    // SAFETY: sync_file_range on a descriptor we own, with plain integer arguments.
+    unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
 }
 
 /// The chain's files, oldest first (names are dates).
@@ -253,9 +286,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut first = AuditWriter::open(dir.path().to_path_buf()).unwrap();
         let mut second = AuditWriter::open(dir.path().to_path_buf()).unwrap();
-        first.append(record("a"), false).unwrap();
-        second.append(record("b"), false).unwrap();
-        first.append(record("c"), true).unwrap();
+        first.append(record("a"), Durability::Written).unwrap();
+        second.append(record("b"), Durability::Written).unwrap();
+        first.append(record("c"), Durability::Synced).unwrap();
         let last_line: serde_json::Value = serde_json::from_str(
             std::fs::read_to_string(dir.path().join(format!("{}.jsonl", today())))
                 .unwrap()
@@ -280,7 +313,7 @@ mod tests {
         file.write_all(b"{\"v\":1,\"ts\":\"2026-11-21T10:00:01")
             .unwrap();
         let mut third = AuditWriter::open(dir.path().to_path_buf()).unwrap();
-        third.append(record("d"), true).unwrap();
+        third.append(record("d"), Durability::Synced).unwrap();
         let (head, findings) = verify(dir.path());
         assert_eq!(head.seq, 4);
         assert_eq!(findings, vec![chain::Finding::Torn { line: 4, bytes: 32 }]);
