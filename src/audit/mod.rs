@@ -15,9 +15,9 @@ use crate::profile::model::AuditFailureMode;
 use record::{ClientInfo, Decision, EventKind, Payload, ProfileRef, Record, ResultInfo};
 pub use redact::Injected;
 use redact::Redactor;
-use writer::Durability;
 use serde_json::Value;
 use std::path::Path;
+use writer::Durability;
 
 /// A record that could not be written (the reason is on stderr, once per outage).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

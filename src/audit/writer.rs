@@ -83,7 +83,11 @@ impl AuditWriter {
 
     /// Appends `record` (its `ts`, `seq`, `prev` and `hash` are set here, under the lock, so
     /// records of concurrent writers are in time order on the chain) and returns its hash.
-    pub(crate) fn append(&mut self, mut record: Record, durability: Durability) -> io::Result<String> {
+    pub(crate) fn append(
+        &mut self,
+        mut record: Record,
+        durability: Durability,
+    ) -> io::Result<String> {
         let _guard = FileLock::exclusive(&self.lock)?;
         record.ts = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
         let mut day = record.ts.get(..10).unwrap_or("undated").to_owned();

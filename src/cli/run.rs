@@ -180,6 +180,7 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
         );
         issued
     });
+    large_allocations_are_mapped();
     // The helper is forked now, while this process has one thread: no runtime yet.
     let started = crate::proxy::child::start(&plan).map_err(|e| Refusal {
         exit: e.exit_code(),
@@ -222,6 +223,18 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
             ..Refusal::internal(e)
         }),
         Err(e) => Err(Refusal::internal(e)),
+    }
+}
+
+/// Makes every allocation of 1 MiB or more a mapping of its own (glibc otherwise raises
+/// that threshold to the largest block freed, up to 32 MiB): a message of several MiB then
+/// grows by moving pages, not by copying them into a second block, and its memory goes back
+/// to the system when it has been relayed.
+fn large_allocations_are_mapped() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt takes two integers; M_MMAP_THRESHOLD with 1 MiB is a valid setting.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
 

@@ -74,6 +74,8 @@ pub(crate) struct LineReader<R> {
     max_line: usize,
     /// Set while dropping the rest of an oversize line.
     discarding: Option<Discarded>,
+    /// Set while a line longer than `RELEASE_ABOVE` grows in a buffer of its own.
+    growing_alone: bool,
     eof: bool,
 }
 
@@ -86,6 +88,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             scanned: 0,
             max_line,
             discarding: None,
+            growing_alone: false,
             eof: false,
         }
     }
@@ -123,6 +126,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
                 }
                 // The line is handed out as a view of the buffer: no copy, no allocation.
                 self.scanned = 0;
+                self.growing_alone = false;
                 let line = self.buf.split_to(end).freeze();
                 if line.len() > RELEASE_ABOVE {
                     // The rest of the buffer still shares the line's allocation, which would
@@ -173,6 +177,15 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         // out of it are gone. A long line doubles the room each time (asking for only one
         // more chunk would copy the line once per chunk: quadratic), and only the new bytes
         // are scanned, so a long line costs linear time.
+        if self.buf.len() > RELEASE_ABOVE && !self.growing_alone {
+            // A long line grows in a buffer no earlier line shares, which the allocator can
+            // enlarge in place (a shared one is copied at every doubling, two copies of the
+            // line resident at once).
+            let mut alone = BytesMut::with_capacity(2 * self.buf.len());
+            alone.extend_from_slice(&self.buf);
+            self.buf = alone;
+            self.growing_alone = true;
+        }
         self.buf.reserve(READ_CHUNK.max(self.buf.len()));
         let read = self.source.read_buf(&mut self.buf).await?;
         if read == 0 {

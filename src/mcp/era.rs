@@ -6,8 +6,7 @@
 //! answers -32601, so the era is decided by the last of these signals, not the first.
 
 use super::methods;
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Era {
@@ -16,29 +15,23 @@ pub(crate) enum Era {
     Modern,
 }
 
-#[derive(Deserialize)]
-struct ParamsMeta<'a> {
-    #[serde(rename = "_meta", borrow, default)]
-    meta: Option<MetaVersion<'a>>,
-}
+/// Where a modern request names its protocol version, under `params._meta`.
+const PROTOCOL_VERSION_META: &str = "io.modelcontextprotocol/protocolVersion";
 
-#[derive(Deserialize)]
-struct MetaVersion<'a> {
-    #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow, default)]
-    protocol_version: Option<std::borrow::Cow<'a, str>>,
-}
-
-/// The era a request tells of, if it tells one.
-pub(crate) fn era_of_request(method: &str, params: Option<&RawValue>) -> Option<Era> {
+/// The era a request tells of, if it tells one, from its params as already read in full
+/// (a second parse of every request's params cost as much as the first).
+pub(crate) fn era_of_request(method: &str, params: Option<&Value>) -> Option<Era> {
     if method == methods::INITIALIZE {
         return Some(Era::Legacy);
     }
     if method == methods::SERVER_DISCOVER {
         return Some(Era::Modern);
     }
-    let params = params?;
-    let parsed: ParamsMeta<'_> = serde_json::from_str(params.get()).ok()?;
-    parsed.meta?.protocol_version.map(|_| Era::Modern)
+    params?
+        .get("_meta")?
+        .get(PROTOCOL_VERSION_META)?
+        .is_string()
+        .then_some(Era::Modern)
 }
 
 #[cfg(test)]
@@ -46,8 +39,8 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
 
-    fn raw(text: &str) -> Box<RawValue> {
-        RawValue::from_string(text.into()).unwrap()
+    fn raw(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
     }
 
     #[test]
@@ -63,5 +56,9 @@ mod tests {
         let legacy = raw(r#"{"name":"x","_meta":{"progressToken":1}}"#);
         assert_eq!(era_of_request("tools/call", Some(&legacy)), None);
         assert_eq!(era_of_request("tools/list", None), None);
+        // Only a version that is a string tells; params that are not an object tell nothing.
+        let odd = raw(r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":7}}"#);
+        assert_eq!(era_of_request("tools/call", Some(&odd)), None);
+        assert_eq!(era_of_request("tools/call", Some(&raw("[1,2]"))), None);
     }
 }

@@ -273,7 +273,7 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
                 state.client_elicits =
                     held::elicits_form(content.as_ref().and_then(|c| c.get("capabilities")));
             }
-            if let Some(era) = era_of_request(&method, params)
+            if let Some(era) = era_of_request(&method, content.as_ref())
                 && state.era != era
             {
                 tracing::debug!(server = %shared.config.server_name, ?era, "client protocol era");

@@ -111,6 +111,30 @@ fn a_20_mib_answer_is_relayed_whole_when_the_cap_allows_it() {
 }
 
 #[test]
+fn the_memory_of_large_messages_goes_back_once_they_are_relayed() {
+    let anon_kib = |pid: i32| -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status.lines().find(|l| l.starts_with("RssAnon:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let mut guard = Guarded::start(&["--max-message", "32MiB"], &fake(&["big", "20971520"]));
+    // A 20 MiB answer first, then calls that carry 10 MiB each way in: once a large block
+    // was freed, the allocator would keep the next ones (smaller) for itself.
+    let ten = "y".repeat(10 << 20);
+    for (id, text) in [(0, "x"), (1, ten.as_str()), (2, ten.as_str())] {
+        guard.send_json(&echo_call(json!(id), text));
+        assert!(guard.recv().len() > 20 * 1024 * 1024);
+        // A long session does not stay at the size of its largest messages.
+        let anon = anon_kib(guard.pid());
+        assert!(
+            anon < 8 * 1024,
+            "after call {id}, mcpguard still holds {anon} KiB of anonymous memory"
+        );
+    }
+    assert_eq!(guard.finish().0, Some(0));
+}
+
+#[test]
 fn an_oversize_answer_becomes_an_error_and_the_relay_goes_on() {
     let mut guard = Guarded::start(&[], &fake(&["big", "20971520"]));
     guard.send_json(&echo_call(json!(5), "x"));
