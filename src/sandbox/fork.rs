@@ -158,7 +158,7 @@ fn pid_one_child(plan: &Plan, go: OwnedFd, moves: &[(RawFd, RawFd)], egress: boo
         // The supervisor is gone, or gave this clone up.
         std::process::exit(crate::exit::status(crate::exit::GUARD_FAILED));
     }
-    arrange(moves, egress);
+    arrange(moves);
     init::carry_out_as_pid_one(plan.clone(), egress)
 }
 
@@ -180,7 +180,7 @@ fn helper_child(plan: &Plan, supervisor: Pid, moves: &[(RawFd, RawFd)], egress: 
         // The supervisor died before the parent-death signal was armed.
         std::process::exit(crate::exit::status(crate::exit::GUARD_FAILED));
     }
-    arrange(moves, egress);
+    arrange(moves);
     init::carry_out(plan.clone(), egress)
 }
 
@@ -193,7 +193,7 @@ fn child_entry(body: impl FnOnce() -> std::convert::Infallible) -> ! {
 }
 
 /// Gives a child its command line and process group, and exactly the helper's descriptors.
-fn arrange(moves: &[(RawFd, RawFd)], egress: bool) {
+fn arrange(moves: &[(RawFd, RawFd)]) {
     if let Err(e) = retitle() {
         init::fatal(&format!(
             "could not replace the supervisor's command line in the helper: {e}"
@@ -201,41 +201,10 @@ fn arrange(moves: &[(RawFd, RawFd)], egress: bool) {
     }
     // Its own process group, so the supervisor can signal the whole sandbox at once.
     let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
-    // SAFETY: fcntl, dup2 and close_range on descriptors this process holds. Every source
-    // is first copied clear of the target numbers, so that one sitting on another's target
-    // is not clobbered; the copies, and every descriptor of the supervisor's, are then
-    // closed by the close_range.
-    unsafe {
-        let lifted: Vec<(RawFd, RawFd)> = moves
-            .iter()
-            .map(|&(fd, target)| {
-                (
-                    libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, EGRESS_FD + 1),
-                    target,
-                )
-            })
-            .collect();
-        for (copy, target) in lifted {
-            if copy < 0 || libc::dup2(copy, target) < 0 {
-                init::fatal("could not set up the helper's descriptors (internal)");
-            }
-        }
-        // Kernels before 5.9 lack close_range; the server's own closing before its exec
-        // (which has a fallback) is the one that must succeed.
-        if libc::syscall(
-            libc::SYS_close_range,
-            (EGRESS_FD + 1) as u32,
-            u32::MAX,
-            0u32,
-        ) != 0
-            && io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS)
-        {
-            init::fatal("could not close the supervisor's descriptors in the helper");
-        }
-        libc::close(init::PLAN_FD);
-        if !egress {
-            libc::close(EGRESS_FD);
-        }
+    if let Err(e) = init::take_descriptors(moves) {
+        init::fatal(&format!(
+            "could not set up the sandbox's descriptors: {e} (internal)"
+        ));
     }
 }
 

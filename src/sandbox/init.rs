@@ -86,41 +86,16 @@ pub(crate) fn main() -> ! {
     if nix::unistd::getppid().as_raw() != supervisor {
         std::process::exit(EXIT_SETUP);
     }
-    // The rest of the helper finds the pipes at fixed numbers. Each is first lifted clear
-    // of those numbers, so that one arriving on another's target number is not clobbered.
+    // The rest of the helper finds the pipes at fixed numbers; whatever else mcpguard
+    // inherited from the agent (a terminal, a log file) is not for the sandbox.
     let moves: Vec<(RawFd, RawFd)> = [(plan_fd, PLAN_FD), (report_fd, REPORT_FD)]
         .into_iter()
         .chain(egress_fd.map(|fd| (fd, EGRESS_FD)))
         .collect();
-    // SAFETY: fcntl/dup2/close on descriptors this process inherited for exactly this purpose.
-    unsafe {
-        let lifted: Vec<(RawFd, RawFd)> = moves
-            .iter()
-            .map(|&(fd, target)| {
-                (
-                    libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, EGRESS_FD + 1),
-                    target,
-                )
-            })
-            .collect();
-        for &(fd, _) in &moves {
-            libc::close(fd);
-        }
-        for (lifted, target) in lifted {
-            if lifted < 0 || libc::dup2(lifted, target) < 0 {
-                fatal("could not take over the plan, report and egress descriptors (internal)");
-            }
-            libc::close(lifted);
-        }
-        // Whatever else mcpguard inherited from the agent (a terminal, a log file) is not
-        // for the sandbox. Best effort here: the server's own closing before exec
-        // (`close_all_but_report`) is the one that must succeed.
-        libc::syscall(
-            libc::SYS_close_range,
-            (EGRESS_FD + 1) as u32,
-            u32::MAX,
-            0u32,
-        );
+    if let Err(e) = take_descriptors(&moves) {
+        fatal(&format!(
+            "could not take over the plan, report and egress descriptors: {e} (internal)"
+        ));
     }
 
     // Core dumps of this helper would hold the plan, credentials included. (It stays
@@ -134,6 +109,53 @@ pub(crate) fn main() -> ! {
         Err(e) => fatal(&format!("could not read the sandbox plan: {e}")),
     };
     carry_out(plan, egress_fd.is_some())
+}
+
+/// Puts each descriptor of `moves` (source, target) on its target number and closes every
+/// other descriptor above stderr, so a helper or PID 1 holds exactly what it is given. Every
+/// source is first copied clear of the target numbers, so that one sitting on another's
+/// target is not clobbered. Kernels before 5.9 lack close_range; there, the server's own
+/// closing before its exec (`close_all_but_report`, which has a fallback) is what counts.
+pub(super) fn take_descriptors(moves: &[(RawFd, RawFd)]) -> std::io::Result<()> {
+    let highest_target = PLAN_FD.max(REPORT_FD).max(EGRESS_FD);
+    // SAFETY: fcntl, dup2, close and close_range on descriptors this process holds; none of
+    // them is used through an owner afterwards (the caller hands over raw numbers).
+    unsafe {
+        let mut lifted = Vec::with_capacity(moves.len());
+        for &(fd, target) in moves {
+            let copy = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, highest_target + 1);
+            if copy < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            lifted.push((copy, target));
+        }
+        for &(fd, _) in moves {
+            libc::close(fd);
+        }
+        for (copy, target) in lifted {
+            if libc::dup2(copy, target) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        if libc::syscall(
+            libc::SYS_close_range,
+            (highest_target + 1) as u32,
+            u32::MAX,
+            0u32,
+        ) != 0
+        {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::ENOSYS) {
+                return Err(e);
+            }
+        }
+        for fd in [PLAN_FD, REPORT_FD, EGRESS_FD] {
+            if !moves.iter().any(|&(_, target)| target == fd) {
+                libc::close(fd);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Builds the sandbox `plan` describes and runs the server in it; never returns. The
