@@ -324,3 +324,32 @@ fn orphans_of_the_server_are_reaped_during_the_session() {
     );
     assert_eq!(guard.finish().0, Some(0));
 }
+
+#[test]
+fn the_server_starts_with_the_signal_dispositions_a_program_expects() {
+    // mcpguard itself ignores SIGPIPE (as Rust programs do); an ignored signal stays ignored
+    // across exec, so a server that writes to a closed pipe would get EPIPE where it
+    // expects to die. Its own status line says what it ignores and blocks.
+    let home = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = mcpguard_in(
+        home.path(),
+        &[
+            "run",
+            "--",
+            "/bin/sh",
+            "-c",
+            "grep -E '^Sig(Ign|Blk)' /proc/self/status >&2",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let mask = |name: &str| -> u64 {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("no {name} line: {stderr}"));
+        u64::from_str_radix(line.rsplit(['\t', ' ']).next().unwrap().trim(), 16).unwrap()
+    };
+    let sigpipe = 1u64 << (libc::SIGPIPE - 1);
+    assert_eq!(mask("SigIgn:") & sigpipe, 0, "SIGPIPE ignored: {stderr}");
+    assert_eq!(mask("SigBlk:"), 0, "signals blocked: {stderr}");
+}
