@@ -1,6 +1,7 @@
 //! Start-up benchmark: what the sandbox costs before the server runs its first instruction,
-//! against a bare process and against bubblewrap building the equivalent view, measured in
-//! the same run, interleaved. Then the time to the first `tools/list` answer from
+//! against a bare process, against `unshare` making every namespace and nothing else (the
+//! kernel's part), and against bubblewrap building the equivalent view, measured in the
+//! same run, interleaved. Then the time to the first `tools/list` answer from
 //! server-everything, bare and sandboxed.
 //!
 //! Set up with `benches/setup.sh` (installs bubblewrap and the peers), run with
@@ -56,6 +57,26 @@ fn bwrap_command(program: &[&str]) -> Command {
         "--",
     ])
     .args(program);
+    c
+}
+
+/// Every namespace the sandbox makes, and nothing else: what the kernel charges for them
+/// (with the fork a new pid namespace needs), the floor under any sandbox's start-up.
+fn unshare_command(program: &str) -> Command {
+    let mut c = Command::new("unshare");
+    c.args([
+        "--user",
+        "--map-root-user",
+        "--mount",
+        "--pid",
+        "--fork",
+        "--net",
+        "--ipc",
+        "--uts",
+        "--cgroup",
+        "--",
+        program,
+    ]);
     c
 }
 
@@ -133,8 +154,10 @@ fn main() {
     }
     let truth = "/bin/true";
     let (mut bare, mut guarded, mut bwrap) = (Vec::new(), Vec::new(), Vec::new());
+    let mut namespaces = Vec::new();
     for _ in 0..ROUNDS {
         bare.push(millis(time(&mut Command::new(truth))));
+        namespaces.push(millis(time(&mut unshare_command(truth))));
         guarded.push(millis(time(
             Command::new(mcpguard()).args(["run", "--", truth]),
         )));
@@ -145,6 +168,12 @@ fn main() {
     println!(
         "  bare:                    {bm:7.2} ms / {:7.2} ms",
         p90(&mut bare)
+    );
+    let nm = median(&mut namespaces);
+    println!(
+        "  every namespace (unshare): {nm:5.2} ms / {:7.2} ms ({:.2}x bubblewrap: the kernel's part)",
+        p90(&mut namespaces),
+        nm / wm
     );
     println!(
         "  bubblewrap (same view):  {wm:7.2} ms / {:7.2} ms",
