@@ -62,7 +62,12 @@ pub(crate) fn start(plan: &Plan, channels: &Channels) -> io::Result<Forked> {
     .chain(egress.map(|fd| (fd, EGRESS_FD)))
     .collect();
     let egress = egress.is_some();
-    let (pid, pidfd) = match clone_pid_one(plan, &moves, egress)? {
+    let cloned = if can_map_a_child() {
+        clone_pid_one(plan, &moves, egress)?
+    } else {
+        None
+    };
+    let (pid, pidfd) = match cloned {
         Some((pid, pidfd)) => (pid, Some(pidfd)),
         None => (fork_helper(plan, &moves, egress)?, None),
     };
@@ -75,6 +80,15 @@ pub(crate) fn start(plan: &Plan, channels: &Channels) -> io::Result<Forked> {
         stdout: stdout_read,
         stderr: stderr_read,
     })
+}
+
+/// Whether this process can write a child's id maps. A child of a non-dumpable process
+/// (mcpguard holding credentials, `secrets::keep_private`) is non-dumpable too, and its
+/// /proc files then belong to root: only root can write its maps, so anyone else starts the
+/// helper, which makes itself dumpable and maps itself, as a re-executed helper does.
+fn can_map_a_child() -> bool {
+    // SAFETY: prctl and geteuid with integer arguments only.
+    unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) == 1 || libc::geteuid() == 0 }
 }
 
 /// The arguments of clone3 as far as they are used (the first version of the structure).
@@ -180,6 +194,13 @@ fn helper_child(plan: &Plan, supervisor: Pid, moves: &[(RawFd, RawFd)], egress: 
         // The supervisor died before the parent-death signal was armed.
         std::process::exit(crate::exit::status(crate::exit::GUARD_FAILED));
     }
+    // Dumpable, as a freshly executed helper is, so that it may write its own id maps and
+    // its command line (a supervisor holding credentials is not, and this copy of it would
+    // not be either); never a core dump, and non-dumpable again once its namespaces are
+    // set up (`init`).
+    init::no_core_dumps();
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
     arrange(moves);
     init::carry_out(plan.clone(), egress)
 }

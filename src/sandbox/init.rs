@@ -101,9 +101,7 @@ pub(crate) fn main() -> ! {
     // Core dumps of this helper would hold the plan, credentials included. (It stays
     // dumpable until the user namespace is set up: a non-dumpable process may not write its
     // own uid map.)
-    if let Err(e) = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0) {
-        fatal(&format!("could not turn core dumps off: {e}"));
-    }
+    no_core_dumps();
     let plan = match read_plan() {
         Ok(plan) => plan,
         Err(e) => fatal(&format!("could not read the sandbox plan: {e}")),
@@ -163,9 +161,7 @@ pub(super) fn take_descriptors(moves: &[(RawFd, RawFd)]) -> std::io::Result<()> 
 /// `REPORT_FD`, the egress channel on `EGRESS_FD` when `egress_channel`, nothing else
 /// open, and is single-threaded (re-executed, or forked by `fork::start`).
 pub(crate) fn carry_out(mut plan: Plan, egress_channel: bool) -> ! {
-    if let Err(e) = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0) {
-        fatal(&format!("could not turn core dumps off: {e}"));
-    }
+    no_core_dumps();
     take_secret_env(&mut plan);
     if plan.network == Network::Allowlist && !egress_channel {
         fatal("the network allowlist needs the egress channel (EGRESS_FD; internal)");
@@ -183,15 +179,20 @@ pub(crate) fn carry_out(mut plan: Plan, egress_channel: bool) -> ! {
 /// Runs as PID 1 of namespaces the supervisor cloned this process into (`fork`), with its
 /// ids mapped and its descriptors in place: the same PID 1 the helper forks; never returns.
 pub(crate) fn carry_out_as_pid_one(mut plan: Plan, egress_channel: bool) -> ! {
-    if let Err(e) = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0) {
-        fatal(&format!("could not turn core dumps off: {e}"));
-    }
+    no_core_dumps();
     take_secret_env(&mut plan);
     if plan.network == Network::Allowlist && !egress_channel {
         fatal("the network allowlist needs the egress channel (EGRESS_FD; internal)");
     }
     let signals = block_signals();
     pid_one(&plan, &signals)
+}
+
+/// No core dump of this process: it holds the plan, credentials included.
+pub(super) fn no_core_dumps() {
+    if let Err(e) = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0) {
+        fatal(&format!("could not turn core dumps off: {e}"));
+    }
 }
 
 /// Credentials delivered in the environment join it only here, inside the sandbox's

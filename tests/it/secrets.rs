@@ -731,6 +731,26 @@ fn idle_session(place: &Place, args: &[&str]) -> std::process::Child {
     child
 }
 
+/// Whether a `sleep` runs among the descendants of `pid` (the server of `idle_session`).
+fn runs_a_server(pid: i32) -> bool {
+    let table = process_table();
+    let mut family = vec![pid];
+    let mut i = 0;
+    while i < family.len() {
+        let parent = family[i];
+        family.extend(
+            table
+                .iter()
+                .filter(|(_, _, p)| *p == parent)
+                .map(|(c, _, _)| *c),
+        );
+        i += 1;
+    }
+    family.iter().skip(1).any(|child| {
+        std::fs::read_to_string(format!("/proc/{child}/comm")).is_ok_and(|c| c.trim() == "sleep")
+    })
+}
+
 /// Whether another process of the same account can read `pid`'s environment.
 fn readable_by_the_account(place: &Place, pid: u32) -> bool {
     let environ = format!("/proc/{pid}/environ");
@@ -760,6 +780,12 @@ fn mcpguard_holding_a_credential_is_closed_to_the_users_other_processes() {
     );
     let secret = format!("T={name}");
     let mut holding = idle_session(&place, &["--name", "holding", "--secret", &secret]);
+    // Its server runs: the sandbox came up (a supervisor that cannot be read proves
+    // nothing when its sandbox failed and it only waits to tell the client so).
+    assert!(
+        runs_a_server(holding.id() as i32),
+        "mcpguard holding a credential did not start its server"
+    );
     let closed = !readable_by_the_account(&place, holding.id());
     let _ = holding.kill();
     let _ = holding.wait();
