@@ -189,8 +189,9 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
     // Two workers, so that the two directions of a busy stream run side by side (one thread
     // held a bulk stream to about a fifth of the bare pipe). The server's parent-death
     // signal is tied to the thread that spawned it, which must live as long as the session:
-    // the server is spawned on this thread (inside `block_on`), and a restarted one on a
-    // worker, which lives as long as the runtime.
+    // the sandbox was started on this thread (just above), which then waits in `block_on`
+    // for the whole session, and a restarted one on a worker, which lives as long as the
+    // runtime.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

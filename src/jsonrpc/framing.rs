@@ -170,6 +170,8 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     fn consume(&mut self, end: usize) {
         self.buf.advance(end);
         self.scanned = self.scanned.saturating_sub(end);
+        // What is left is the start of another line, which has not grown yet.
+        self.growing_alone = false;
     }
 
     async fn fill(&mut self) -> std::io::Result<()> {

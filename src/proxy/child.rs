@@ -25,7 +25,10 @@ pub(crate) enum SpawnError {
          ({0}); /proc must be mounted and mcpguard's binary executable"
     )]
     Helper(io::Error),
-    #[error("could not start the sandbox: {0}")]
+    #[error(
+        "could not start the sandbox: {0} (a pipe or a process could not be created: check \
+         the open-file and process limits, `ulimit -n` and `ulimit -u`)"
+    )]
     Fork(io::Error),
     #[error("could not watch the sandbox helper ({0}); mcpguard needs Linux 5.3 or later")]
     Pidfd(io::Error),
@@ -44,8 +47,9 @@ impl SpawnError {
     }
 }
 
-/// A helper just started: its pid and pidfd, the supervisor's ends of its standard pipes,
-/// and of its channels (the report pipe, the egress channel in allowlist mode).
+/// The sandbox's first process just started (PID 1, or the helper): its pid and pidfd, the
+/// supervisor's ends of its standard pipes, and of its channels (the report pipe, the
+/// egress channel in allowlist mode).
 #[derive(Debug)]
 pub(crate) struct Started {
     pub(crate) pid: i32,
@@ -63,19 +67,20 @@ pub(crate) struct Started {
 /// plan with the same descriptors.
 pub(crate) fn start(plan: &Plan) -> Result<Started, SpawnError> {
     let mut channels = sandbox::channels(plan).map_err(SpawnError::Fork)?;
-    let (pid, pidfd, stdin, stdout, stderr) = if sandbox::fork::single_threaded() {
-        let forked = sandbox::fork::start(plan, &channels).map_err(SpawnError::Fork)?;
-        (
-            forked.pid,
-            forked.pidfd,
-            forked.stdin,
-            forked.stdout,
-            forked.stderr,
-        )
-    } else {
-        let (pid, stdin, stdout, stderr) = reexecute(plan, &mut channels)?;
-        (pid, None, stdin, stdout, stderr)
-    };
+    let (pid, pidfd, stdin, stdout, stderr) =
+        match sandbox::fork::start(plan, &channels).map_err(SpawnError::Fork)? {
+            Some(forked) => (
+                forked.pid,
+                forked.pidfd,
+                forked.stdin,
+                forked.stdout,
+                forked.stderr,
+            ),
+            None => {
+                let (pid, stdin, stdout, stderr) = reexecute(plan, &mut channels)?;
+                (pid, None, stdin, stdout, stderr)
+            }
+        };
     let pidfd = match pidfd {
         Some(pidfd) => pidfd,
         None => pidfd_open(pid).map_err(SpawnError::Pidfd)?,
@@ -141,8 +146,9 @@ fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// The helper as the session waits for it: readable on its pidfd once it exited, then
-/// reaped through that pidfd (the subreaper's sweeps leave it alone, `process_tree`).
+/// The sandbox's first process as the session waits for it: readable on its pidfd once it
+/// exited, then reaped through that pidfd (the subreaper's sweeps leave it alone,
+/// `process_tree`).
 #[derive(Debug)]
 pub(crate) struct Child {
     pidfd: AsyncFd<OwnedFd>,

@@ -33,17 +33,16 @@ pub(crate) struct Forked {
 
 /// Whether this process has only one thread, so that a fork of it inherits no lock that
 /// another thread holds.
-pub(crate) fn single_threaded() -> bool {
+fn single_threaded() -> bool {
     std::fs::read_dir("/proc/self/task").is_ok_and(|tasks| tasks.count() == 1)
 }
 
-/// Forks the helper, which builds the sandbox `plan` describes and becomes the server.
-/// The caller must have checked `single_threaded` (nothing is forked otherwise).
-pub(crate) fn start(plan: &Plan, channels: &Channels) -> io::Result<Forked> {
+/// Starts the sandbox `plan` describes (PID 1 cloned into its namespaces, or the helper
+/// forked); `None`, with nothing started, when this process already runs other threads
+/// (the caller re-executes the helper then).
+pub(crate) fn start(plan: &Plan, channels: &Channels) -> io::Result<Option<Forked>> {
     if !single_threaded() {
-        return Err(io::Error::other(
-            "the supervisor already runs other threads (internal)",
-        ));
+        return Ok(None);
     }
     let (stdin_read, stdin_write) = pipe()?;
     let (stdout_read, stdout_write) = pipe()?;
@@ -73,13 +72,13 @@ pub(crate) fn start(plan: &Plan, channels: &Channels) -> io::Result<Forked> {
     };
     // Also here, so the group exists whichever of the two runs first.
     let _ = nix::unistd::setpgid(Pid::from_raw(pid), Pid::from_raw(pid));
-    Ok(Forked {
+    Ok(Some(Forked {
         pid,
         pidfd,
         stdin: stdin_write,
         stdout: stdout_read,
         stderr: stderr_read,
-    })
+    }))
 }
 
 /// Whether this process can write a child's id maps. A child of a non-dumpable process
