@@ -64,6 +64,9 @@ pub(crate) async fn relay(
             Ok(None) => break ClientEnd::Eof,
             Err(e) => break ClientEnd::ReadError(e),
         };
+        // Answers already on their way to the client are recorded before anything this
+        // message leads to: the trail keeps the order in which the client could act on them.
+        shared.flush_audit();
         let forward = match frame {
             Frame::Line(line) => inspect_line(&shared, line, &outlets).await,
             Frame::Oversize {

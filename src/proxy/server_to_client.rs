@@ -104,7 +104,13 @@ pub(crate) async fn relay<R: AsyncRead + Unpin>(
         {
             return ServerEnd::ClientGone;
         }
-        if gathered.is_empty() {
+        if gathered.is_empty() && shared.has_audit_jobs() {
+            // The answers just queued reach the client before their records are written
+            // (the writer runs first), so a record costs the client no latency. They are
+            // still written before anything the client sends next (its relay flushes them
+            // first), so the trail keeps the order in which the client could act on them.
+            // `refuse` concerns requests, which are recorded before they are relayed.
+            tokio::task::yield_now().await;
             shared.flush_audit();
         }
     }

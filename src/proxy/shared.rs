@@ -152,6 +152,12 @@ impl Shared {
     }
 
     /// Writes the audit records of messages already forwarded.
+    /// Whether answers' records wait to be written.
+    pub(crate) fn has_audit_jobs(&self) -> bool {
+        !self.lock().audit_jobs.is_empty()
+    }
+
+    /// Writes the records of the answers relayed so far.
     pub(crate) fn flush_audit(&self) {
         let mut state = self.lock();
         if state.audit_jobs.is_empty() {

@@ -124,6 +124,10 @@ fn the_memory_of_large_messages_goes_back_once_they_are_relayed() {
     for (id, text) in [(0, "x"), (1, ten.as_str()), (2, ten.as_str())] {
         guard.send_json(&echo_call(json!(id), text));
         assert!(guard.recv().len() > 20 * 1024 * 1024);
+        // The answer's record is written after the answer is delivered, and before anything
+        // the client sends next: once a ping is answered, the big answer's record is done.
+        guard.send_json(&json!({"jsonrpc": "2.0", "id": format!("ping-{id}"), "method": "ping"}));
+        assert_eq!(guard.recv_json()["id"], json!(format!("ping-{id}")));
         // A long session does not stay at the size of its largest messages.
         let anon = anon_kib(guard.pid());
         assert!(
