@@ -578,12 +578,12 @@ fn become_server(
     }
     // Without a network namespace, seccomp keeps IP sockets out of reach.
     let denials = seccomp::denials(allow_network || without_namespaces.is_none());
-    let programs = match seccomp::programs(&denials) {
-        Ok(programs) => programs,
+    let program = match seccomp::program(&denials) {
+        Ok(program) => program,
         Err(e) => fatal(&format!("could not build the seccomp filter: {e}")),
     };
     step("close inherited descriptors", close_all_but_report());
-    let installed = seccomp::install(&programs);
+    let installed = seccomp::install(&program);
     if let Err(e) = &installed {
         if plan.require.contains(&Layer::Seccomp) {
             fatal(&format!("could not install the seccomp filter: {e}"));

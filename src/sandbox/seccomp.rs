@@ -5,7 +5,7 @@
 //! `clone3` → ENOSYS filter (so libc falls back to `clone`, whose flags can be inspected),
 //! the socket-family allowlist (AF_VSOCK is not isolated by network namespaces), and the x32
 //! guard that seccompiler does not generate. Filters are built as data first (`Denials`),
-//! compiled to BPF, and installed last, right before `execve`.
+//! compiled to BPF, chained into one program, and installed last, right before `execve`.
 
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
@@ -234,8 +234,6 @@ pub(crate) fn programs(denials: &Denials) -> Result<Vec<BpfProgram>, String> {
 fn x32_guard() -> BpfProgram {
     const BPF_LD_W_ABS: u16 = 0x20;
     const BPF_JGE_K: u16 = 0x35;
-    const BPF_RET_K: u16 = 0x06;
-    const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
     const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
     const X32_SYSCALL_BIT: u32 = 0x4000_0000;
     vec![
@@ -267,12 +265,66 @@ fn x32_guard() -> BpfProgram {
     ]
 }
 
-/// Installs the programs on this thread (NO_NEW_PRIVS must already be set).
-pub(crate) fn install(programs: &[BpfProgram]) -> Result<(), String> {
-    for program in programs {
-        seccompiler::apply_filter(program).map_err(|e| e.to_string())?;
+const BPF_RET_K: u16 = 0x06;
+const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
+/// The largest classic BPF program the kernel loads (`BPF_MAXINSNS`).
+const MAX_INSTRUCTIONS: usize = 4096;
+
+/// The denials as one program that behaves as [`programs`] stacked: each part's "allow"
+/// becomes a jump to the next part, so a call is refused by the first part that refuses it.
+/// That equals the kernel's verdict over stacked filters because no call is refused by two
+/// parts (their syscalls are disjoint; the unit test checks every syscall). One program is
+/// loaded (and JIT-compiled) once instead of four times, and runs once per system call.
+pub(crate) fn program(denials: &Denials) -> Result<BpfProgram, String> {
+    chain(&programs(denials)?)
+}
+
+/// Joins `parts` end to end, every `return allow` but the last part's becoming a jump to
+/// the start of the next part.
+fn chain(parts: &[BpfProgram]) -> Result<BpfProgram, String> {
+    const BPF_CLASS_MASK: u16 = 0x07;
+    const BPF_RET: u16 = 0x06;
+    const BPF_JMP_JA: u16 = 0x05;
+    let mut chained: BpfProgram = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for (index, part) in parts.iter().enumerate() {
+        let next_part = chained.len() + part.len();
+        let last = index + 1 == parts.len();
+        for instruction in part {
+            let at = chained.len();
+            if !last && instruction.code & BPF_CLASS_MASK == BPF_RET {
+                // Only constant returns can be told apart; a returned register could be
+                // "allow" and would end the program before the parts after it.
+                if instruction.code != BPF_RET_K {
+                    return Err(format!(
+                        "seccomp part {index} returns a computed action, which cannot be chained"
+                    ));
+                }
+                if instruction.k == SECCOMP_RET_ALLOW {
+                    chained.push(sock_filter {
+                        code: BPF_JMP_JA,
+                        jt: 0,
+                        jf: 0,
+                        k: u32::try_from(next_part - at - 1)
+                            .map_err(|_| "seccomp program too long to chain".to_owned())?,
+                    });
+                    continue;
+                }
+            }
+            chained.push(sock_filter { ..*instruction });
+        }
     }
-    Ok(())
+    if chained.len() > MAX_INSTRUCTIONS {
+        return Err(format!(
+            "the seccomp program has {} instructions, more than the kernel's {MAX_INSTRUCTIONS}",
+            chained.len()
+        ));
+    }
+    Ok(chained)
+}
+
+/// Installs the program on this thread (NO_NEW_PRIVS must already be set).
+pub(crate) fn install(program: &BpfProgram) -> Result<(), String> {
+    seccompiler::apply_filter(program).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -339,6 +391,173 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec!["AF_UNIX", "AF_NETLINK"]
         );
+    }
+
+    /// What the kernel hands a filter (`struct seccomp_data`), as the words a filter loads.
+    struct Call {
+        arch: u32,
+        nr: u32,
+        args: [u64; 6],
+    }
+
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+
+    impl Call {
+        fn new(nr: i64, args: &[u64]) -> Self {
+            let mut all = [0u64; 6];
+            all[..args.len()].copy_from_slice(args);
+            Call {
+                arch: AUDIT_ARCH_X86_64,
+                nr: nr as u32,
+                args: all,
+            }
+        }
+
+        fn word(&self, offset: u32) -> u32 {
+            match offset {
+                0 => self.nr,
+                4 => self.arch,
+                16..=63 if offset % 4 == 0 => {
+                    let arg = self.args[(offset as usize - 16) / 8];
+                    if offset % 8 == 0 {
+                        arg as u32
+                    } else {
+                        (arg >> 32) as u32
+                    }
+                }
+                _ => panic!("load of seccomp_data offset {offset}"),
+            }
+        }
+    }
+
+    /// A classic BPF interpreter for the instructions these programs use; panics on others,
+    /// so an unexpected instruction fails the test rather than being misread.
+    fn run(program: &[sock_filter], call: &Call) -> u32 {
+        let (mut a, mut pc) = (0u32, 0usize);
+        loop {
+            let i = &program[pc];
+            pc += 1;
+            let jump = |taken: bool| if taken { i.jt as usize } else { i.jf as usize };
+            match i.code {
+                0x20 => a = call.word(i.k),
+                0x54 => a &= i.k,
+                0x05 => pc += i.k as usize,
+                0x15 => pc += jump(a == i.k),
+                0x25 => pc += jump(a > i.k),
+                0x35 => pc += jump(a >= i.k),
+                0x45 => pc += jump(a & i.k != 0),
+                0x06 => return i.k,
+                code => panic!("instruction {code:#x} at {}", pc - 1),
+            }
+        }
+    }
+
+    /// The kernel's verdict over stacked filters: the most restrictive action wins.
+    fn stacked(programs: &[BpfProgram], call: &Call) -> u32 {
+        programs
+            .iter()
+            .map(|p| run(p, call))
+            .min_by_key(|verdict| (verdict & 0xffff_0000) as i32)
+            .unwrap()
+    }
+
+    fn calls_to_judge() -> Vec<Call> {
+        let mut calls: Vec<Call> = (0..=470).map(|nr| Call::new(nr, &[])).collect();
+        calls.extend((0..=10).map(|nr| Call::new(0x4000_0000 + nr, &[])));
+        calls.extend(
+            CLONE_NAMESPACE_FLAGS
+                .iter()
+                .chain(&[0, libc::CLONE_VM as u64 | libc::CLONE_THREAD as u64])
+                .map(|flags| Call::new(libc::SYS_clone, &[*flags])),
+        );
+        calls.extend((0..=45).map(|family| Call::new(libc::SYS_socket, &[family])));
+        calls.extend(
+            [TIOCSTI, TIOCLINUX, 0xffff_ffff_0000_0000 | TIOCSTI, 0x5413]
+                .iter()
+                .map(|request| Call::new(libc::SYS_ioctl, &[0, *request])),
+        );
+        calls.extend(
+            [0, 0xffff_ffff, 0x0040_0000, 8]
+                .iter()
+                .map(|persona| Call::new(libc::SYS_personality, &[*persona])),
+        );
+        let mut foreign = Call::new(libc::SYS_getpid, &[]);
+        foreign.arch = AUDIT_ARCH_I386;
+        calls.push(foreign);
+        calls
+    }
+
+    #[test]
+    fn the_chained_program_judges_every_call_as_the_stacked_filters_do() {
+        for allow_inet in [true, false] {
+            let parts = programs(&denials(allow_inet)).unwrap();
+            let chained = program(&denials(allow_inet)).unwrap();
+            assert_eq!(chained.len(), parts.iter().map(Vec::len).sum::<usize>());
+            for call in calls_to_judge() {
+                // Disjoint: no call is refused by two parts (the arch check aside, on which
+                // every part agrees), so "first refusal" and "most restrictive" coincide.
+                let refusing = parts
+                    .iter()
+                    .filter(|p| run(p, &call) != SECCOMP_RET_ALLOW)
+                    .count();
+                assert!(
+                    refusing <= 1 || call.arch != AUDIT_ARCH_X86_64,
+                    "syscall {} is refused by {refusing} parts",
+                    call.nr
+                );
+                assert_eq!(
+                    run(&chained, &call),
+                    stacked(&parts, &call),
+                    "syscall {} args {:?} (inet {allow_inet})",
+                    call.nr,
+                    call.args
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_chained_program_refuses_what_the_escape_checklist_names() {
+        let chained = program(&denials(false)).unwrap();
+        let errno = |e: i32| 0x0005_0000 | e as u32;
+        let verdicts: Vec<u32> = [
+            Call::new(libc::SYS_unshare, &[]),
+            Call::new(libc::SYS_clone3, &[]),
+            Call::new(libc::SYS_clone, &[libc::CLONE_NEWUSER as u64]),
+            Call::new(libc::SYS_socket, &[libc::AF_VSOCK as u64]),
+            Call::new(libc::SYS_socket, &[libc::AF_INET as u64]),
+            Call::new(0x4000_0000 + libc::SYS_getpid, &[]),
+            Call::new(libc::SYS_read, &[]),
+            Call::new(libc::SYS_socket, &[libc::AF_UNIX as u64]),
+        ]
+        .iter()
+        .map(|call| run(&chained, call))
+        .collect();
+        assert_eq!(
+            verdicts,
+            vec![
+                errno(libc::EPERM),
+                errno(libc::ENOSYS),
+                errno(libc::EPERM),
+                errno(libc::EAFNOSUPPORT),
+                errno(libc::EAFNOSUPPORT),
+                errno(libc::ENOSYS),
+                SECCOMP_RET_ALLOW,
+                SECCOMP_RET_ALLOW,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_computed_return_cannot_be_chained() {
+        let computed = vec![sock_filter {
+            code: 0x16, // BPF_RET | BPF_A
+            jt: 0,
+            jf: 0,
+            k: 0,
+        }];
+        assert!(chain(&[computed, x32_guard()]).is_err());
     }
 
     #[test]
