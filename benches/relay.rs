@@ -8,7 +8,8 @@
 //!   (A, B, A, B, ...). Added latency = percentile through mcpguard − percentile direct.
 //! * Throughput: the server (`--emit N`) writes N one-KiB `notifications/message` lines as
 //!   fast as it can; the client reads them all, directly and through mcpguard.
-//! * Large message: a 10 MiB request and a 10 MiB answer, directly and through mcpguard,
+//! * Large message: a 10 MiB request and a 10 MiB answer, directly, through the frame-only
+//!   relay (the floor for a relay that waits for whole messages) and through mcpguard,
 //!   with the supervisor's peak RSS (VmHWM) read while it is still running.
 //! * Bulk pipeline: `cat FILE | X | cat > /dev/null` with 200,000 one-KiB notifications,
 //!   where X is nothing (the bare pipe), a frame-only relay built here (two threads, 64 KiB
@@ -216,6 +217,9 @@ fn emit(count: usize) {
 enum Path {
     Direct,
     PlainRelay,
+    /// The frame-only relay (memchr framing, whole lines written): the floor for any relay
+    /// that waits for whole messages.
+    FrameRelay,
     PythonRelay,
     /// mcpguard with `--no-audit`: the relay and sandbox alone.
     GuardedNoAudit,
@@ -229,6 +233,11 @@ fn spawn(path: Path, server_args: &[&str]) -> Child {
         Path::PlainRelay => {
             let mut c = Command::new(&me);
             c.arg("--plain-relay").arg(&me);
+            c
+        }
+        Path::FrameRelay => {
+            let mut c = Command::new(&me);
+            c.arg("--frame-relay").arg(&me);
             c
         }
         Path::PythonRelay => {
@@ -437,12 +446,17 @@ fn run_benchmarks(quick: bool) {
         );
     }
 
-    let mut big: [Vec<f64>; 3] = Default::default();
+    let mut big: [Vec<f64>; 4] = Default::default();
     let mut peaks = Vec::new();
     for _ in 0..rounds {
-        for (i, path) in [Path::Direct, Path::GuardedNoAudit, Path::Guarded]
-            .into_iter()
-            .enumerate()
+        for (i, path) in [
+            Path::Direct,
+            Path::FrameRelay,
+            Path::GuardedNoAudit,
+            Path::Guarded,
+        ]
+        .into_iter()
+        .enumerate()
         {
             let (elapsed, peak) = big_message(path);
             big[i].push(elapsed.as_secs_f64() * 1e3);
@@ -453,18 +467,20 @@ fn run_benchmarks(quick: bool) {
     let peak = peaks.iter().max().copied().unwrap_or(0);
     println!("\n10 MiB request + 10 MiB answer");
     println!("  {:<22} {:8.1} ms", "direct", big[0]);
-    println!(
-        "  {:<22} {:8.1} ms ({:.2}x)",
+    for (i, label) in [
+        "frame-only relay",
         "mcpguard, --no-audit",
-        big[1],
-        big[1] / big[0]
-    );
-    println!(
-        "  {:<22} {:8.1} ms ({:.2}x)",
         "mcpguard (audit on)",
-        big[2],
-        big[2] / big[0]
-    );
+    ]
+    .iter()
+    .enumerate()
+    {
+        println!(
+            "  {label:<22} {:8.1} ms ({:.2}x)",
+            big[i + 1],
+            big[i + 1] / big[0]
+        );
+    }
     println!(
         "  supervisor peak RSS (VmHWM, max over rounds and modes): {:.1} MiB",
         peak as f64 / 1024.0
