@@ -18,6 +18,8 @@
 //!   every message still parsed and checked; with mcpguard's peak RSS (its own rusage).
 //! * The round trip is also measured through a do-nothing Python line relay, the kind most
 //!   MCP proxies are: mcpguard's added p50 and p99 are printed beside it.
+//! * `MCPGUARD_BENCH_BASELINE=/path/to/an/older/mcpguard` adds that build's round trip to
+//!   the same interleaved rounds, to measure a change against the build before it.
 
 // A benchmark fails loudly on purpose: a broken run must not print figures.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -224,6 +226,9 @@ enum Path {
     /// mcpguard with `--no-audit`: the relay and sandbox alone.
     GuardedNoAudit,
     Guarded,
+    /// Another mcpguard build (`MCPGUARD_BENCH_BASELINE`), audit on: a change measured
+    /// against the build before it, in the same run.
+    Baseline,
 }
 
 fn spawn(path: Path, server_args: &[&str]) -> Child {
@@ -245,8 +250,11 @@ fn spawn(path: Path, server_args: &[&str]) -> Child {
             c.args(["-c", PYTHON_RELAY]).arg(&me);
             c
         }
-        Path::Guarded | Path::GuardedNoAudit => {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_mcpguard"));
+        Path::Guarded | Path::GuardedNoAudit | Path::Baseline => {
+            let mut c = match path {
+                Path::Baseline => Command::new(baseline().expect("MCPGUARD_BENCH_BASELINE")),
+                _ => Command::new(env!("CARGO_BIN_EXE_mcpguard")),
+            };
             c.env("MCPGUARD_HOME", bench_home());
 
             // The sandbox shows the server only what it is granted: here, this benchmark binary.
@@ -266,6 +274,11 @@ fn spawn(path: Path, server_args: &[&str]) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     command.spawn().expect("spawn")
+}
+
+/// The build to compare with, when `MCPGUARD_BENCH_BASELINE` names one.
+fn baseline() -> Option<std::path::PathBuf> {
+    std::env::var_os("MCPGUARD_BENCH_BASELINE").map(Into::into)
 }
 
 /// mcpguard's files for this run (the audit trail grows by two records per round trip).
@@ -387,12 +400,19 @@ fn run_benchmarks(quick: bool) {
 
     let mut p50s: [Vec<f64>; 5] = Default::default();
     let mut p99s: [Vec<f64>; 5] = Default::default();
+    let (mut baseline_p50s, mut baseline_p99s) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         for (i, path) in paths.iter().enumerate() {
             let mut samples = round_trips(*path, per_round);
             samples.sort();
             p50s[i].push(micros(percentile(&samples, 0.50)));
             p99s[i].push(micros(percentile(&samples, 0.99)));
+        }
+        if baseline().is_some() {
+            let mut samples = round_trips(Path::Baseline, per_round);
+            samples.sort();
+            baseline_p50s.push(micros(percentile(&samples, 0.50)));
+            baseline_p99s.push(micros(percentile(&samples, 0.99)));
         }
     }
     let p50: Vec<f64> = p50s.iter_mut().map(|v| median(v)).collect();
@@ -402,6 +422,15 @@ fn run_benchmarks(quick: bool) {
         println!(
             "  {label:<22} p50 {:8.1} µs   p99 {:8.1} µs",
             p50[i], p99[i]
+        );
+    }
+    if let Some(path) = baseline() {
+        println!(
+            "  {:<22} p50 {:8.1} µs   p99 {:8.1} µs   ({})",
+            "baseline (audit on)",
+            median(&mut baseline_p50s),
+            median(&mut baseline_p99s),
+            path.display()
         );
     }
     let rows = [
