@@ -288,26 +288,46 @@ fn bench_home() -> std::path::PathBuf {
     dir
 }
 
-fn round_trips(path: Path, count: usize) -> Vec<Duration> {
+/// One run of `count` round trips: each one's time, and the CPU time the relay process
+/// itself (every thread; for `Direct`, the server) spent per round trip.
+fn round_trips(path: Path, count: usize) -> (Vec<Duration>, Duration) {
     let mut child = spawn(path, &["--echo-server"]);
     let mut stdin = child.stdin.take().expect("stdin");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     let mut samples = Vec::with_capacity(count);
     let mut line = Vec::new();
+    let mut cpu_after_warm_up = 0;
     for id in 0..count + 200 {
+        // The first 200 warm caches and the reactor (and the start-up is over): they are
+        // not counted.
+        if id == 200 {
+            cpu_after_warm_up = cpu_ns(child.id());
+        }
         let request = format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"ping\"}}\n");
         let start = Instant::now();
         stdin.write_all(request.as_bytes()).expect("write");
         line.clear();
         stdout.read_until(b'\n', &mut line).expect("read");
-        // The first 200 warm caches and the reactor; they are not counted.
         if id >= 200 {
             samples.push(start.elapsed());
         }
     }
+    let cpu = cpu_ns(child.id()) - cpu_after_warm_up;
     drop(stdin);
     let _ = child.wait();
-    samples
+    (samples, Duration::from_nanos(cpu / count as u64))
+}
+
+/// Time `pid` has spent on a CPU so far, summed over its threads (schedstat, in ns).
+fn cpu_ns(pid: u32) -> u64 {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks of the relay");
+    tasks
+        .filter_map(|task| {
+            let path = task.ok()?.path().join("schedstat");
+            let text = std::fs::read_to_string(path).ok()?;
+            text.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -400,16 +420,18 @@ fn run_benchmarks(quick: bool) {
 
     let mut p50s: [Vec<f64>; 5] = Default::default();
     let mut p99s: [Vec<f64>; 5] = Default::default();
+    let mut cpus: [Vec<f64>; 5] = Default::default();
     let (mut baseline_p50s, mut baseline_p99s) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         for (i, path) in paths.iter().enumerate() {
-            let mut samples = round_trips(*path, per_round);
+            let (mut samples, cpu) = round_trips(*path, per_round);
             samples.sort();
             p50s[i].push(micros(percentile(&samples, 0.50)));
             p99s[i].push(micros(percentile(&samples, 0.99)));
+            cpus[i].push(micros(cpu));
         }
         if baseline().is_some() {
-            let mut samples = round_trips(Path::Baseline, per_round);
+            let (mut samples, _) = round_trips(Path::Baseline, per_round);
             samples.sort();
             baseline_p50s.push(micros(percentile(&samples, 0.50)));
             baseline_p99s.push(micros(percentile(&samples, 0.99)));
@@ -459,6 +481,14 @@ fn run_benchmarks(quick: bool) {
     );
 
     let count = if quick { 50_000 } else { NOTIFICATIONS };
+    // Wake-ups between three processes on two cores dominate the latencies above and move
+    // them by several microseconds between runs; the CPU a relay spends per round trip is
+    // its own work, and steadier.
+    println!("  CPU per round trip (the relay process's own, every thread; direct: the server's)");
+    for (i, label) in labels.iter().enumerate() {
+        println!("  {label:<22} {:8.1} µs", median(&mut cpus[i]));
+    }
+
     let mut rates: [Vec<f64>; 4] = Default::default();
     for _ in 0..rounds {
         for (i, path) in paths[..4].iter().enumerate() {
