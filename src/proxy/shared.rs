@@ -151,7 +151,6 @@ impl Shared {
         }
     }
 
-    /// Writes the audit records of messages already forwarded.
     /// Whether answers' records wait to be written.
     pub(crate) fn has_audit_jobs(&self) -> bool {
         !self.lock().audit_jobs.is_empty()
