@@ -18,6 +18,8 @@
 //!   every message still parsed and checked; with mcpguard's peak RSS (its own rusage).
 //! * The round trip is also measured through a do-nothing Python line relay, the kind most
 //!   MCP proxies are: mcpguard's added p50 and p99 are printed beside it.
+//! * The round trip with `audit.on-failure = "continue"`, where records go through the
+//!   writer thread's bounded queue instead of being written before each request is relayed.
 //! * `MCPGUARD_BENCH_BASELINE=/path/to/an/older/mcpguard` adds that build's round trip to
 //!   the same interleaved rounds, to measure a change against the build before it.
 
@@ -226,6 +228,9 @@ enum Path {
     /// mcpguard with `--no-audit`: the relay and sandbox alone.
     GuardedNoAudit,
     Guarded,
+    /// mcpguard with `audit.on-failure = "continue"`: records go through the writer
+    /// thread's queue instead of being written before each request is relayed.
+    GuardedQueued,
     /// Another mcpguard build (`MCPGUARD_BENCH_BASELINE`), audit on: a change measured
     /// against the build before it, in the same run.
     Baseline,
@@ -250,7 +255,7 @@ fn spawn(path: Path, server_args: &[&str]) -> Child {
             c.args(["-c", PYTHON_RELAY]).arg(&me);
             c
         }
-        Path::Guarded | Path::GuardedNoAudit | Path::Baseline => {
+        Path::Guarded | Path::GuardedNoAudit | Path::GuardedQueued | Path::Baseline => {
             let mut c = match path {
                 Path::Baseline => Command::new(baseline().expect("MCPGUARD_BENCH_BASELINE")),
                 _ => Command::new(env!("CARGO_BIN_EXE_mcpguard")),
@@ -264,6 +269,9 @@ fn spawn(path: Path, server_args: &[&str]) -> Child {
             if path == Path::GuardedNoAudit {
                 c.arg("--no-audit");
             }
+            if path == Path::GuardedQueued {
+                c.arg("--profile").arg(queued_profile());
+            }
             c.arg("--").arg(&me);
             c
         }
@@ -274,6 +282,17 @@ fn spawn(path: Path, server_args: &[&str]) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     command.spawn().expect("spawn")
+}
+
+/// The default profile with `audit.on-failure = "continue"`.
+fn queued_profile() -> std::path::PathBuf {
+    let path = bench_home().join("continue.toml");
+    std::fs::write(
+        &path,
+        "[profile]\nname = \"bench-continue\"\nextends = \"default\"\n[audit]\non-failure = \"continue\"\n",
+    )
+    .expect("bench profile");
+    path
 }
 
 /// The build to compare with, when `MCPGUARD_BENCH_BASELINE` names one.
@@ -409,6 +428,7 @@ fn run_benchmarks(quick: bool) {
         Path::GuardedNoAudit,
         Path::Guarded,
         Path::PythonRelay,
+        Path::GuardedQueued,
     ];
     let labels = [
         "direct",
@@ -416,11 +436,12 @@ fn run_benchmarks(quick: bool) {
         "mcpguard, --no-audit",
         "mcpguard (audit on)",
         "Python line relay",
+        "mcpguard, queued audit",
     ];
 
-    let mut p50s: [Vec<f64>; 5] = Default::default();
-    let mut p99s: [Vec<f64>; 5] = Default::default();
-    let mut cpus: [Vec<f64>; 5] = Default::default();
+    let mut p50s: [Vec<f64>; 6] = Default::default();
+    let mut p99s: [Vec<f64>; 6] = Default::default();
+    let mut cpus: [Vec<f64>; 6] = Default::default();
     let (mut baseline_p50s, mut baseline_p99s) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         for (i, path) in paths.iter().enumerate() {
@@ -460,6 +481,7 @@ fn run_benchmarks(quick: bool) {
         ("added vs do-nothing", 3, 1),
         ("audit cost per call", 3, 2),
         ("Python relay adds", 4, 0),
+        ("queued audit adds", 5, 0),
     ];
     for (label, a, b) in rows {
         println!(
@@ -469,16 +491,18 @@ fn run_benchmarks(quick: bool) {
         );
     }
 
-    println!(
-        "  mcpguard adds {:.1} µs p50 where the Python relay adds {:.1} µs ({})",
-        p50[3] - p50[0],
-        p50[4] - p50[0],
-        if p50[3] < p50[4] {
-            "below it"
-        } else {
-            "NOT below it"
-        }
-    );
+    for (label, i) in [("mcpguard", 3), ("mcpguard with queued audit", 5)] {
+        println!(
+            "  {label} adds {:.1} µs p50 where the Python relay adds {:.1} µs ({})",
+            p50[i] - p50[0],
+            p50[4] - p50[0],
+            if p50[i] < p50[4] {
+                "below it"
+            } else {
+                "NOT below it"
+            }
+        );
+    }
 
     let count = if quick { 50_000 } else { NOTIFICATIONS };
     // Wake-ups between three processes on two cores dominate the latencies above and move

@@ -1,10 +1,14 @@
 //! The audit trail: one hash-chained record per event of a session (DESIGN.md "Audit log").
 //!
 //! `AuditLog` is what the relay calls; it fills in the session's fixed fields, redacts and
-//! caps payloads, and hands records to the `writer`. `reader`, `report` and `chain` serve
+//! caps payloads, and hands records to the `appender` (which writes through outages with the
+//! `writer`), on the caller's thread or, with `on-failure = "continue"`, through the
+//! `queue` to a writer thread. `reader`, `report` and `chain` serve
 //! `mcpguard logs` and `mcpguard audit`.
 
+pub(crate) mod appender;
 pub(crate) mod chain;
+pub(crate) mod queue;
 pub(crate) mod reader;
 pub(crate) mod record;
 pub(crate) mod redact;
@@ -23,13 +27,6 @@ use writer::Durability;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unrecorded;
 
-/// A time when records could not be written.
-struct Outage {
-    since: String,
-    error: String,
-    lost: u64,
-}
-
 /// How much of request and response payloads is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PayloadMode {
@@ -46,10 +43,16 @@ const PAYLOAD_CAP: usize = 64 * 1024;
 /// How much of a larger payload is kept as a preview.
 const PREVIEW: usize = 1024;
 
+/// Where records go: written on the caller's thread, or queued for the writer thread.
+enum Sink {
+    Inline(appender::Appender),
+    Queued(queue::Queue),
+    /// Only while switching from one to the other.
+    Switching,
+}
+
 pub struct AuditLog {
-    writer: writer::AuditWriter,
-    /// Set while records cannot be written: since when, why, and how many were lost.
-    outage: Option<Outage>,
+    sink: Sink,
     on_failure: AuditFailureMode,
     redactor: Redactor,
     /// Every value handed to the server, kept out of every record.
@@ -84,8 +87,7 @@ impl AuditLog {
             &crate::fspath::safe_component(server),
         ))?;
         Ok(AuditLog {
-            writer,
-            outage: None,
+            sink: Sink::Inline(appender::Appender::new(writer, server)),
             on_failure: AuditFailureMode::default(),
             redactor: Redactor::new(injected.clone()),
             injected,
@@ -121,6 +123,9 @@ impl AuditLog {
     /// What the session does with a request whose record cannot be written.
     pub fn set_on_failure(&mut self, mode: AuditFailureMode) {
         self.on_failure = mode;
+        if let Sink::Inline(appender) = &mut self.sink {
+            appender.set_on_failure(mode);
+        }
     }
 
     /// Whether a request whose record could not be written is to be refused.
@@ -128,42 +133,46 @@ impl AuditLog {
         self.on_failure == AuditFailureMode::Refuse
     }
 
-    /// Appends a record. While records cannot be written, each attempt first tries to
-    /// write an `audit.resumed` record saying since when and how many records were lost,
-    /// so that a gap in the trail is itself on the trail, never silent.
+    /// Appends a record: written before this returns, or queued for the writer thread
+    /// (waiting while its queue is full) once [`AuditLog::write_on_a_thread_if_continuing`]
+    /// moved the writing there.
     fn write(&mut self, record: Record, durability: Durability) -> Result<(), Unrecorded> {
-        if self.outage.is_some() && !self.end_outage() {
-            if let Some(outage) = self.outage.as_mut() {
-                outage.lost += 1;
-            }
-            return Err(Unrecorded);
+        match &mut self.sink {
+            Sink::Inline(appender) => appender.append(record, durability),
+            Sink::Queued(queue) => queue.append(record, durability),
+            Sink::Switching => Err(Unrecorded),
         }
-        match self.writer.append(record, durability) {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let consequence = match self.on_failure {
-                    AuditFailureMode::Refuse => {
-                        "requests are refused (mcpguard.audit_unavailable) until it can \
-                         (audit.on-failure = \"refuse\")"
-                    }
-                    AuditFailureMode::Continue => {
-                        "requests are relayed unrecorded (audit.on-failure = \"continue\")"
-                    }
-                };
-                tracing::error!(
+    }
+
+    /// With `on-failure = "continue"`, moves the writing to a thread of its own behind a
+    /// bounded queue: a request no longer waits for its record (nothing is dropped; see
+    /// `queue`). With `"refuse"` records stay on the caller's thread, since a request may
+    /// only be relayed once its record is written. Called once the sandbox is started,
+    /// which is done while mcpguard has one thread. If no thread can be started, records
+    /// stay on this one, which loses nothing.
+    pub fn write_on_a_thread_if_continuing(&mut self) {
+        if self.on_failure != AuditFailureMode::Continue {
+            return;
+        }
+        let Sink::Inline(appender) = std::mem::replace(&mut self.sink, Sink::Switching) else {
+            return;
+        };
+        self.sink = match queue::Queue::start(appender) {
+            Ok(queue) => Sink::Queued(queue),
+            Err((e, appender)) => {
+                tracing::warn!(
                     server = %self.server,
-                    "the audit trail cannot be written ({e}); {consequence}; free space or fix \
-                     the permissions of {}",
-                    self.writer.dir().display()
+                    "could not start the audit writer thread ({e}); records are written on the relay's thread"
                 );
-                self.outage = Some(Outage {
-                    since: humantime::format_rfc3339_millis(std::time::SystemTime::now())
-                        .to_string(),
-                    error: e.to_string(),
-                    lost: 1,
-                });
-                Err(Unrecorded)
+                Sink::Inline(*appender)
             }
+        };
+    }
+
+    /// Waits until every record handed over so far is written (or counted as lost).
+    pub fn drain(&self) {
+        if let Sink::Queued(queue) = &self.sink {
+            queue.drain();
         }
     }
 
@@ -171,30 +180,6 @@ impl AuditLog {
     /// the outage, and the gap is recorded when the trail is writable again.
     fn record(&mut self, record: Record, durability: Durability) {
         let _ = self.write(record, durability);
-    }
-
-    /// Tries to close an outage with its record; true when the trail is writable again.
-    fn end_outage(&mut self) -> bool {
-        let Some(outage) = &self.outage else {
-            return true;
-        };
-        let mut record = self.base(EventKind::AuditResumed);
-        record.detail = Some(serde_json::json!({
-            "since": outage.since,
-            "error": outage.error,
-            "lost": outage.lost,
-        }));
-        if self.writer.append(record, Durability::Synced).is_err() {
-            return false;
-        }
-        tracing::warn!(
-            server = %self.server,
-            "the audit trail is writable again; {} record(s) since {} were lost (recorded as audit.resumed)",
-            outage.lost,
-            outage.since
-        );
-        self.outage = None;
-        true
     }
 
     /// How much of payloads this trail keeps.

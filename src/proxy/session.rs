@@ -81,6 +81,17 @@ pub(crate) async fn run(
     policy: Option<crate::policy::Policy>,
     pins: Option<super::shared::PinState>,
 ) -> Result<u8, SessionError> {
+    let shared = Arc::new(Shared::with_guards(config, audit, policy, pins));
+    let outcome = serve_session(launch, &shared).await;
+    // Whichever way the session ended, every record handed to the audit writer thread is
+    // written before mcpguard goes.
+    if let Some(audit) = shared.lock().audit.as_ref() {
+        audit.drain();
+    }
+    outcome
+}
+
+async fn serve_session(launch: Launch, shared: &Arc<Shared>) -> Result<u8, SessionError> {
     if let Err(e) = process_tree::become_subreaper() {
         // Without it a daemonized grandchild escapes to init; say so rather than pretend.
         tracing::warn!(
@@ -91,7 +102,7 @@ pub(crate) async fn run(
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
 
-    let shared = Arc::new(Shared::with_guards(config, audit, policy, pins));
+    let shared = Arc::clone(shared);
     // Served for the whole session; the socket file goes when this does.
     let _approval_socket = serve_approvals(&shared);
     let Launch {
@@ -121,6 +132,7 @@ pub(crate) async fn run(
     let client_is_terminal = std::io::stdin().is_terminal();
     let (client_in, client_out) = stdio::open_client_stdio()?;
     if let Some(audit) = shared.lock().audit.as_mut() {
+        audit.write_on_a_thread_if_continuing();
         let mut detail = serde_json::json!({
             "command": plan.argv,
             "pid": child_pid,

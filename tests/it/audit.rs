@@ -392,3 +392,66 @@ pub(crate) fn render_in_chromium(html: &Path) {
         "the screenshot is blank: {differing} of {total} pixels differ from the background"
     );
 }
+
+/// With `on-failure = "continue"` records go through a bounded queue to a writer thread:
+/// a burst of calls sent without waiting (more than the queue holds) still leaves every
+/// request and answer on the chain, the session's end last, and the chain verifies.
+#[test]
+fn a_queued_trail_loses_nothing_under_a_burst_of_calls() {
+    const CALLS: usize = 600;
+    let home = tempfile::tempdir().unwrap();
+    let profile = home.path().join("continue.toml");
+    std::fs::write(
+        &profile,
+        "[profile]\nname = \"queued\"\nextends = \"everything\"\n[audit]\non-failure = \"continue\"\n",
+    )
+    .unwrap();
+    let profile = profile.display().to_string();
+    let mut guard = Guarded::start_in(
+        home.path(),
+        None,
+        &["--name", "queued", "--profile", &profile],
+        &fake(&["normal"]),
+        |_| {},
+    );
+    guard.send_json(&initialize(json!("init")));
+    assert_eq!(guard.recv_json()["id"], json!("init"));
+    let mut burst = Vec::new();
+    for n in 0..CALLS {
+        let mut line = serde_json::to_vec(&echo_call(json!(n), "burst")).unwrap();
+        line.push(b'\n');
+        burst.extend_from_slice(&line);
+    }
+    guard.send(&burst);
+    let mut answered: Vec<u64> = (0..CALLS)
+        .map(|_| guard.recv_json()["id"].as_u64().unwrap())
+        .collect();
+    answered.sort_unstable();
+    assert_eq!(answered, (0..CALLS as u64).collect::<Vec<_>>());
+    // The records were written by the writer thread, not on the relay's.
+    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", guard.pid()))
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_owned())
+        .collect();
+    assert!(threads.iter().any(|t| t == "audit-writer"), "{threads:?}");
+    let (code, stderr) = guard.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let all = records(home.path());
+    let count = |event: &str, method: &str| {
+        all.iter()
+            .filter(|r| r["event"] == event && r["method"] == method)
+            .count()
+    };
+    assert_eq!(
+        (
+            count("request", "tools/call"),
+            count("response", "tools/call")
+        ),
+        (CALLS, CALLS)
+    );
+    assert_eq!(all.last().unwrap()["event"], json!("session.end"));
+    let (code, stdout, stderr) = mcpguard_in(home.path(), &["audit", "verify"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+}
