@@ -15,8 +15,9 @@ use super::writer::Durability;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-/// Records queued and not yet written, at most. A record is a few hundred bytes to 64 KiB
-/// (payloads are capped), so a full queue holds at most some megabytes.
+/// Records queued and not yet written, at most. A record holds at most a 64 KiB payload
+/// (larger ones are kept as a preview and a hash), so a full queue holds at most about
+/// 16 MiB, and usually a few hundred bytes per record.
 pub(crate) const CAPACITY: usize = 256;
 
 enum Job {
@@ -66,7 +67,11 @@ impl Queue {
         if sent {
             Ok(())
         } else {
-            tracing::error!("the audit writer thread has ended; this record is lost");
+            tracing::error!(
+                "the audit writer thread has ended (a bug in mcpguard: please report it with \
+                 this session's stderr); this record is lost, and so is every later one of this \
+                 session: restart the server to record again"
+            );
             Err(Unrecorded)
         }
     }
