@@ -120,11 +120,18 @@ impl AuditLog {
         }
     }
 
-    /// What the session does with a request whose record cannot be written.
+    /// What the session does with a request whose record cannot be written. Set before
+    /// the session starts: once records go to the writer thread the mode is fixed (a switch
+    /// to "refuse" would otherwise relay requests before their records are written).
     pub fn set_on_failure(&mut self, mode: AuditFailureMode) {
-        self.on_failure = mode;
-        if let Sink::Inline(appender) = &mut self.sink {
-            appender.set_on_failure(mode);
+        match &mut self.sink {
+            Sink::Inline(appender) => {
+                self.on_failure = mode;
+                appender.set_on_failure(mode);
+            }
+            Sink::Queued(_) | Sink::Switching => {
+                debug_assert!(false, "audit.on-failure changed after the session started");
+            }
         }
     }
 
@@ -140,7 +147,10 @@ impl AuditLog {
         match &mut self.sink {
             Sink::Inline(appender) => appender.append(record, durability),
             Sink::Queued(queue) => queue.append(record, durability),
-            Sink::Switching => Err(Unrecorded),
+            Sink::Switching => {
+                tracing::error!(server = %self.server, "an audit record was lost while the writer thread started (a bug in mcpguard: please report it)");
+                Err(Unrecorded)
+            }
         }
     }
 

@@ -12,13 +12,17 @@ use super::Unrecorded;
 use super::appender::Appender;
 use super::record::Record;
 use super::writer::Durability;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-/// Records queued and not yet written, at most. A record holds at most a 64 KiB payload
-/// (larger ones are kept as a preview and a hash), so a full queue holds at most about
-/// 16 MiB, and usually a few hundred bytes per record.
+/// Records queued and not yet written, at most.
 pub(crate) const CAPACITY: usize = 256;
+/// A record heavier than this (a payload near the 64 KiB cap, or a method, id or detail
+/// as long as the message limit allows, which the server chooses) is not left in the queue:
+/// its sender waits until it is written. So a full queue holds at most
+/// `CAPACITY * HEAVY` bytes (20 MiB), usually a few hundred bytes per record.
+pub(crate) const HEAVY: usize = 80 * 1024;
 
 enum Job {
     Append(Box<Record>, Durability),
@@ -29,6 +33,8 @@ enum Job {
 pub(crate) struct Queue {
     jobs: Option<SyncSender<Job>>,
     thread: Option<JoinHandle<()>>,
+    /// Set once the loss of the writer thread was said.
+    said_gone: AtomicBool,
 }
 
 impl Queue {
@@ -51,29 +57,36 @@ impl Queue {
                 Ok(Queue {
                     jobs: Some(jobs),
                     thread: Some(thread),
+                    said_gone: AtomicBool::new(false),
                 })
             }
             Err(e) => Err((e, Box::new(appender))),
         }
     }
 
-    /// Queues `record`, waiting while the queue is full. `Unrecorded` only when the writer
-    /// thread is gone (it ends with the queue, so only by a panic).
+    /// Queues `record`, waiting while the queue is full, and for a heavy record until it is
+    /// written. `Unrecorded` only when the writer thread is gone (it ends with the queue,
+    /// so only by a panic).
     pub(crate) fn append(&self, record: Record, durability: Durability) -> Result<(), Unrecorded> {
+        let heavy = record.weight() > HEAVY;
         let sent = self
             .jobs
             .as_ref()
             .is_some_and(|jobs| jobs.send(Job::Append(Box::new(record), durability)).is_ok());
         if sent {
-            Ok(())
-        } else {
+            if heavy {
+                self.drain();
+            }
+            return Ok(());
+        }
+        if !self.said_gone.swap(true, Ordering::Relaxed) {
             tracing::error!(
                 "the audit writer thread has ended (a bug in mcpguard: please report it with \
-                 this session's stderr); this record is lost, and so is every later one of this \
-                 session: restart the server to record again"
+                 this session's stderr); this record and every later one of this session are \
+                 lost: restart the server in your agent (which restarts mcpguard) to record again"
             );
-            Err(Unrecorded)
         }
+        Err(Unrecorded)
     }
 
     /// Waits until every record queued so far is written (or found unwritable).
@@ -132,6 +145,27 @@ mod tests {
         );
         record.id = Some(serde_json::json!(n));
         record
+    }
+
+    #[test]
+    fn a_heavy_record_is_written_before_append_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = AuditWriter::open(dir.path().to_path_buf()).unwrap();
+        let queue = Queue::start(Appender::new(writer, "srv"))
+            .map_err(|(e, _)| e)
+            .unwrap();
+        let mut heavy = record(0);
+        heavy.method = Some("m".repeat(4 << 20));
+        assert!(heavy.weight() > HEAVY);
+        queue.append(heavy, Durability::Written).unwrap();
+        // No drain: the append itself waited, so the queue never held the 4 MiB.
+        let written: u64 = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+            .map(|e| e.metadata().unwrap().len())
+            .sum();
+        assert!(written > 4 << 20, "{written} bytes written");
     }
 
     #[test]

@@ -174,6 +174,58 @@ impl Record {
     }
 }
 
+impl Record {
+    /// Roughly how many bytes this record holds: its strings and values, payloads by the
+    /// size they were recorded at (at most 64 KiB; larger ones keep a preview). What the
+    /// audit queue's memory bound counts.
+    pub(crate) fn weight(&self) -> usize {
+        let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+        let payload = |p: &Option<Payload>| {
+            p.as_ref().map_or(0, |p| {
+                let kept = if p.value.is_some() {
+                    p.bytes as usize
+                } else {
+                    0
+                };
+                kept + text(&p.preview) + p.sha256.len()
+            })
+        };
+        let decision = self.decision.as_ref().map_or(0, |d| {
+            d.verdict.len() + d.rule.len() + d.reason.len() + text(&d.approver)
+        });
+        let client = self
+            .client
+            .as_ref()
+            .map_or(0, |c| c.name.len() + text(&c.version));
+        let fixed = self.session.len() + self.server.len() + self.event.len() + 256;
+        fixed
+            + client
+            + text(&self.method)
+            + text(&self.tool)
+            + self.id.as_ref().map_or(0, value_weight)
+            + payload(&self.args)
+            + self.result.as_ref().map_or(0, |r| payload(&r.payload))
+            + decision
+            + self.detail.as_ref().map_or(0, value_weight)
+    }
+}
+
+/// Roughly how many bytes `value` holds.
+fn value_weight(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len() + 2,
+        Value::Number(n) => n.to_string().len(),
+        Value::Array(items) => items.iter().map(value_weight).sum::<usize>() + 2,
+        Value::Object(map) => {
+            map.iter()
+                .map(|(k, v)| k.len() + 3 + value_weight(v))
+                .sum::<usize>()
+                + 2
+        }
+        Value::Bool(_) | Value::Null => 5,
+    }
+}
+
 /// Which policy the session ran under: a name and the digest of its effective content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileRef {
@@ -233,5 +285,34 @@ mod tests {
             assert_eq!(EventKind::from_name(kind.name()), Some(kind));
         }
         assert_eq!(EventKind::from_name("nonsense"), None);
+    }
+
+    #[test]
+    fn a_record_weighs_what_the_server_made_it_hold() {
+        let profile = ProfileRef {
+            name: "p".into(),
+            digest: "d".into(),
+        };
+        let small = Record::new("request", "session", "srv", profile.clone());
+        let mut long_method = small.clone();
+        long_method.method = Some("m".repeat(1 << 20));
+        let mut deep_detail = small.clone();
+        deep_detail.detail = Some(serde_json::json!({"found": ["x".repeat(100_000)]}));
+        let mut big_payload = small.clone();
+        big_payload.args = Some(Payload {
+            bytes: 60_000,
+            sha256: "h".repeat(64),
+            truncated: false,
+            value: Some(Value::String("v".repeat(60_000))),
+            preview: None,
+        });
+        let weights = [&small, &long_method, &deep_detail, &big_payload].map(Record::weight);
+        assert!(weights[0] < 1024, "{weights:?}");
+        assert!(weights[1] > 1 << 20, "{weights:?}");
+        assert!(weights[2] > 100_000, "{weights:?}");
+        assert!(
+            (60_000..61_024).contains(&(weights[3] - weights[0])),
+            "{weights:?}"
+        );
     }
 }

@@ -213,9 +213,9 @@ fn start(args: RunArgs) -> Result<u8, Refusal> {
         Some(policy),
         pins,
     ));
-    // Everything the session does has ended and its records are synced; what is left (a
-    // read on a terminal in a blocking thread, parked workers) ends with the process, which
-    // does not wait for each thread in turn.
+    // Everything the session does has ended and its records are written; what is left (a
+    // read on a terminal in a blocking thread) ends with the process, which does not wait
+    // for each thread in turn.
     runtime.shutdown_background();
     match outcome {
         Ok(code) => Ok(code),

@@ -82,13 +82,22 @@ pub(crate) async fn run(
     pins: Option<super::shared::PinState>,
 ) -> Result<u8, SessionError> {
     let shared = Arc::new(Shared::with_guards(config, audit, policy, pins));
-    let outcome = serve_session(launch, &shared).await;
-    // Whichever way the session ended, every record handed to the audit writer thread is
-    // written before mcpguard goes.
-    if let Some(audit) = shared.lock().audit.as_ref() {
-        audit.drain();
+    let _written = RecordsWrittenAtTheEnd(Arc::clone(&shared));
+    serve_session(launch, &shared).await
+}
+
+/// Whichever way the session ends (an error returned early, a panic unwinding), the
+/// answers relayed so far are recorded and every record handed to the audit writer thread
+/// is written before mcpguard goes.
+struct RecordsWrittenAtTheEnd(Arc<Shared>);
+
+impl Drop for RecordsWrittenAtTheEnd {
+    fn drop(&mut self) {
+        self.0.flush_audit();
+        if let Some(audit) = self.0.lock().audit.as_ref() {
+            audit.drain();
+        }
     }
-    outcome
 }
 
 async fn serve_session(launch: Launch, shared: &Arc<Shared>) -> Result<u8, SessionError> {

@@ -22,6 +22,9 @@ pub(crate) type BoxedWriter = Box<dyn AsyncWrite + Unpin + Send>;
 pub(crate) struct PollFd {
     inner: AsyncFd<OwnedFd>,
     original_flags: libc::c_int,
+    /// A read shorter than asked for means nothing is left (a plain pipe or a stream
+    /// socket; not a packet-mode pipe or a datagram socket, which return one message).
+    short_read_drains: bool,
 }
 
 impl PollFd {
@@ -39,12 +42,14 @@ impl PollFd {
         if unsafe { libc::fcntl(raw, libc::F_SETFL, original_flags | libc::O_NONBLOCK) } < 0 {
             return Err(io::Error::last_os_error());
         }
+        let short_read_drains = short_read_drains(fd.as_fd(), original_flags);
         // SAFETY: `copy` is a descriptor we own outright; AsyncFd keeps it open until it
         // is dropped and nothing else closes or replaces it meanwhile.
         match unsafe { AsyncFd::register(copy) } {
             Ok(inner) => Ok(Some(Self {
                 inner,
                 original_flags,
+                short_read_drains,
             })),
             Err(_) => {
                 // SAFETY: as above; puts the flags back for the blocking fallback.
@@ -75,6 +80,19 @@ fn may_go_non_blocking(fd: std::os::fd::BorrowedFd<'_>) -> bool {
     }
 }
 
+/// Whether a short read from `fd` means it had nothing more to give at that moment.
+fn short_read_drains(fd: std::os::fd::BorrowedFd<'_>, flags: libc::c_int) -> bool {
+    let Ok(meta) = nix::sys::stat::fstat(fd) else {
+        return false;
+    };
+    match meta.st_mode & libc::S_IFMT {
+        libc::S_IFIFO => flags & libc::O_DIRECT == 0,
+        libc::S_IFSOCK => nix::sys::socket::getsockopt(&fd, nix::sys::socket::sockopt::SockType)
+            .is_ok_and(|kind| kind == nix::sys::socket::SockType::Stream),
+        _ => false,
+    }
+}
+
 fn status_flags(fd: RawFd) -> io::Result<libc::c_int> {
     // SAFETY: F_GETFL on a valid descriptor; no memory is passed.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
@@ -98,6 +116,7 @@ impl AsyncRead for PollFd {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        let short_read_drains = self.short_read_drains;
         loop {
             let mut guard = ready!(self.inner.poll_read_ready(cx))?;
             // SAFETY: read(2) only writes into the spare capacity it is given, and we mark
@@ -122,7 +141,7 @@ impl AsyncRead for PollFd {
                     // more: the next read would only say EAGAIN, so readiness is cleared now
                     // and the reactor is asked instead (a syscall less per message; tokio's
                     // own sockets do the same, and a wake-up that raced in is not lost).
-                    if n > 0 && n < room {
+                    if short_read_drains && n > 0 && n < room {
                         guard.clear_ready();
                     }
                     // SAFETY: the kernel initialised `n` bytes.

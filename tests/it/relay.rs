@@ -422,3 +422,63 @@ fn a_server_that_stops_reading_cannot_grow_mcpguard_without_bound() {
     unsafe { libc::kill(pid, libc::SIGKILL) };
     let _ = writer.join();
 }
+
+/// Reads two messages sent as two packets on a SOCK_SEQPACKET stdin before mcpguard reads
+/// either: each read returns one packet, shorter than the buffer, with the next one still
+/// waiting, so a short read must not be taken for "nothing left" there.
+const SEQPACKET_CLIENT: &str = r#"
+import json, os, select, socket, subprocess, sys
+ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+guard = subprocess.Popen(sys.argv[1:], stdin=theirs.fileno(), stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=os.environ)
+theirs.close()
+init = {"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}
+ours.send((json.dumps(init) + "\n").encode())
+answers, pending = [], b""
+def read_answers(want):
+    global pending
+    while len(answers) < want:
+        ready, _, _ = select.select([guard.stdout], [], [], 10)
+        if not ready:
+            return
+        chunk = os.read(guard.stdout.fileno(), 65536)
+        if not chunk:
+            return
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        answers.extend(json.loads(l)["id"] for l in lines if l.strip())
+read_answers(1)
+# Two packets at once, before mcpguard reads either.
+ours.send(b'{"jsonrpc":"2.0","id":"a","method":"ping"}\n')
+ours.send(b'{"jsonrpc":"2.0","id":"b","method":"ping"}\n')
+read_answers(3)
+print(json.dumps(answers))
+ours.close()
+guard.wait(timeout=30)
+"#;
+
+#[test]
+fn packets_on_a_seqpacket_stdin_are_each_relayed_without_waiting_for_more() {
+    let home = tempfile::tempdir().unwrap();
+    let fixtures = repo().join("tests");
+    let output = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(SEQPACKET_CLIENT)
+        .arg(mcpguard())
+        .args(["run", "--allow-read"])
+        .arg(&fixtures)
+        .args(["--profile", "everything", "--"])
+        .args(fake(&["normal"]))
+        .env("MCPGUARD_HOME", home.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let answers: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+    assert_eq!(
+        answers,
+        json!(["init", "a", "b"]),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
