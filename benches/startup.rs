@@ -1,7 +1,8 @@
 //! Start-up benchmark: what the sandbox costs before the server runs its first instruction,
 //! against a bare process, against `unshare` making every namespace and nothing else (the
 //! kernel's part), and against bubblewrap building the equivalent view, measured in the
-//! same run, interleaved. Then the time to the first `tools/list` answer from
+//! same run, interleaved; with mcpguard without its audit trail, and its supervisor alone
+//! (`--dry-run`: parse, profile and plan, no sandbox). Then the time to the first `tools/list` answer from
 //! server-everything, bare and sandboxed.
 //!
 //! Set up with `benches/setup.sh` (installs bubblewrap and the peers), run with
@@ -154,7 +155,7 @@ fn main() {
     }
     let truth = "/bin/true";
     let (mut bare, mut guarded, mut bwrap) = (Vec::new(), Vec::new(), Vec::new());
-    let mut namespaces = Vec::new();
+    let (mut namespaces, mut no_audit, mut planned) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         bare.push(millis(time(&mut Command::new(truth))));
         namespaces.push(millis(time(&mut unshare_command(truth))));
@@ -162,6 +163,18 @@ fn main() {
             Command::new(mcpguard()).args(["run", "--", truth]),
         )));
         bwrap.push(millis(time(&mut bwrap_command(&[truth]))));
+        no_audit.push(millis(time(Command::new(mcpguard()).args([
+            "run",
+            "--no-audit",
+            "--",
+            truth,
+        ]))));
+        planned.push(millis(time(Command::new(mcpguard()).args([
+            "run",
+            "--dry-run",
+            "--",
+            truth,
+        ]))));
     }
     println!("start-up of {truth} ({ROUNDS} interleaved rounds; median / p90)");
     let (bm, gm, wm) = (median(&mut bare), median(&mut guarded), median(&mut bwrap));
@@ -187,6 +200,18 @@ fn main() {
         "  mcpguard vs bubblewrap:  {:+7.2} ms ({:.2}x)",
         gm - wm,
         gm / wm
+    );
+    // Where mcpguard's own part goes: without its audit trail (the session's start and
+    // its synced end), and its supervisor alone (parse, profile, plan; no sandbox).
+    println!(
+        "  mcpguard run --no-audit: {:7.2} ms / {:7.2} ms",
+        median(&mut no_audit),
+        p90(&mut no_audit)
+    );
+    println!(
+        "  mcpguard run --dry-run:  {:7.2} ms / {:7.2} ms (the supervisor alone: no sandbox)",
+        median(&mut planned),
+        p90(&mut planned)
     );
 
     let everything = peers().join("node/node_modules/.bin/mcp-server-everything");
