@@ -130,7 +130,7 @@ mod tests {
     use super::*;
     use crate::audit::chain;
     use crate::audit::record::ProfileRef;
-    use crate::audit::writer::AuditWriter;
+    use crate::audit::writer::{AuditWriter, chain_files};
     use pretty_assertions::assert_eq;
 
     fn record(n: usize) -> Record {
@@ -147,50 +147,47 @@ mod tests {
         record
     }
 
+    /// A queue writing the chain of a server in `dir`.
+    fn queue_in(dir: &std::path::Path) -> Queue {
+        let writer = AuditWriter::open(dir.to_path_buf()).unwrap();
+        Queue::start(Appender::new(writer, "srv"))
+            .map_err(|(e, _)| e)
+            .unwrap()
+    }
+
+    /// Everything on the chain in `dir`, oldest file first.
+    fn chain_text(dir: &std::path::Path) -> String {
+        chain_files(dir)
+            .unwrap()
+            .iter()
+            .map(|file| std::fs::read_to_string(file).unwrap())
+            .collect()
+    }
+
     #[test]
     fn a_heavy_record_is_written_before_append_returns() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = AuditWriter::open(dir.path().to_path_buf()).unwrap();
-        let queue = Queue::start(Appender::new(writer, "srv"))
-            .map_err(|(e, _)| e)
-            .unwrap();
+        let queue = queue_in(dir.path());
         let mut heavy = record(0);
         heavy.method = Some("m".repeat(4 << 20));
         assert!(heavy.weight() > HEAVY);
         queue.append(heavy, Durability::Written).unwrap();
         // No drain: the append itself waited, so the queue never held the 4 MiB.
-        let written: u64 = std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(Result::ok)
-            .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
-            .map(|e| e.metadata().unwrap().len())
-            .sum();
+        let written = chain_text(dir.path()).len();
         assert!(written > 4 << 20, "{written} bytes written");
     }
 
     #[test]
     fn every_queued_record_is_written_in_order_before_drain_returns() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = AuditWriter::open(dir.path().to_path_buf()).unwrap();
-        let queue = Queue::start(Appender::new(writer, "srv"))
-            .map_err(|(e, _)| e)
-            .unwrap();
+        let queue = queue_in(dir.path());
         // More than the queue holds: the producer waits instead of dropping.
         let total = CAPACITY * 4;
         for n in 0..total {
             queue.append(record(n), Durability::Written).unwrap();
         }
         queue.drain();
-        let chain_text = || {
-            let file = std::fs::read_dir(dir.path())
-                .unwrap()
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
-                .unwrap();
-            std::fs::read_to_string(file).unwrap()
-        };
-        let text = chain_text();
+        let text = chain_text(dir.path());
         let (head, findings) = chain::check(chain::Head::default(), text.lines(), 1);
         assert_eq!((head.seq, findings.len()), (total as u64, 0));
         let ids: Vec<u64> = text
@@ -205,7 +202,7 @@ mod tests {
         // What is queued when the queue is dropped is written too.
         queue.append(record(total), Durability::Written).unwrap();
         drop(queue);
-        let text = chain_text();
+        let text = chain_text(dir.path());
         assert_eq!(text.lines().count(), total + 1);
     }
 }
