@@ -5,7 +5,8 @@
 //! `clone3` → ENOSYS filter (so libc falls back to `clone`, whose flags can be inspected),
 //! the socket-family allowlist (AF_VSOCK is not isolated by network namespaces), and the x32
 //! guard that seccompiler does not generate. Filters are built as data first (`Denials`),
-//! compiled to BPF, chained into one program, and installed last, right before `execve`.
+//! compiled to BPF, chained into one program behind a binary search that lets every call no
+//! part examines through at once, and installed last, right before `execve`.
 
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
@@ -158,12 +159,21 @@ fn arch() -> TargetArch {
     }
 }
 
-/// Compiles the denials into BPF programs, in installation order.
-pub(crate) fn programs(denials: &Denials) -> Result<Vec<BpfProgram>, String> {
+/// The denials compiled into BPF programs (the parts), in installation order, and every syscall number their rules name
+/// (the calls they examine; every other call of the native ABI they all allow).
+fn parts(denials: &Denials) -> Result<(Vec<BpfProgram>, Vec<u32>), String> {
     let mut programs = Vec::new();
     if cfg!(target_arch = "x86_64") {
         programs.push(x32_guard());
     }
+    let mut examined = Vec::new();
+    let mut add_part = |rules: BTreeMap<i64, Vec<SeccompRule>>, errno: i32| {
+        for nr in rules.keys() {
+            examined.push(u32::try_from(*nr).map_err(|_| format!("syscall number {nr}"))?);
+        }
+        programs.push(compile(rules, errno)?);
+        Ok::<(), String>(())
+    };
 
     let mut eperm: BTreeMap<i64, Vec<SeccompRule>> = denials
         .eperm
@@ -209,14 +219,14 @@ pub(crate) fn programs(denials: &Denials) -> Result<Vec<BpfProgram>, String> {
             condition(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, 0xffff_ffff)?,
         ])?],
     );
-    programs.push(compile(eperm, libc::EPERM)?);
+    add_part(eperm, libc::EPERM)?;
 
     let enosys: BTreeMap<i64, Vec<SeccompRule>> = denials
         .enosys
         .iter()
         .map(|(_, nr)| (*nr, Vec::new()))
         .collect();
-    programs.push(compile(enosys, libc::ENOSYS)?);
+    add_part(enosys, libc::ENOSYS)?;
 
     let not_allowed = denials
         .socket_families
@@ -225,8 +235,10 @@ pub(crate) fn programs(denials: &Denials) -> Result<Vec<BpfProgram>, String> {
         .collect::<Result<Vec<_>, _>>()?;
     let mut sockets = BTreeMap::new();
     sockets.insert(libc::SYS_socket, vec![rule(not_allowed)?]);
-    programs.push(compile(sockets, libc::EAFNOSUPPORT)?);
-    Ok(programs)
+    add_part(sockets, libc::EAFNOSUPPORT)?;
+    examined.sort_unstable();
+    examined.dedup();
+    Ok((programs, examined))
 }
 
 /// x86_64 syscall numbers with the x32 bit set reach the x32 ABI on kernels built with it;
@@ -270,13 +282,108 @@ const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
 /// The largest classic BPF program the kernel loads (`BPF_MAXINSNS`).
 const MAX_INSTRUCTIONS: usize = 4096;
 
-/// The denials as one program that behaves as [`programs`] stacked: each part's "allow"
+/// The denials as one program that behaves as [`parts`] stacked: each part's "allow"
 /// becomes a jump to the next part, so a call is refused by the first part that refuses it.
 /// That equals the kernel's verdict over stacked filters because no call is refused by two
 /// parts (their syscalls are disjoint; the unit test checks every syscall). One program is
 /// loaded (and JIT-compiled) once instead of four times, and runs once per system call.
+/// In front of the parts, [`dispatcher`] lets through at once what no part examines.
 pub(crate) fn program(denials: &Denials) -> Result<BpfProgram, String> {
-    chain(&programs(denials)?)
+    let (parts, examined) = parts(denials)?;
+    let mut program = dispatcher(&examined)?;
+    program.extend(chain(&parts)?);
+    if program.len() > MAX_INSTRUCTIONS {
+        return Err(format!(
+            "the seccomp program has {} instructions, more than the kernel's {MAX_INSTRUCTIONS}",
+            program.len()
+        ));
+    }
+    Ok(program)
+}
+
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH_NATIVE: u32 = 0xc000_003e;
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH_NATIVE: u32 = 0xc000_00b7;
+/// Numbers at most this many are compared one by one at a leaf of the search.
+const LEAF_NUMBERS: usize = 4;
+
+/// A binary search over `examined` (sorted) that allows a native call no part examines and
+/// falls through to the code right after it (the parts) for every other call: an examined
+/// number, a foreign ABI, an x32 number. The verdict is the parts' own, since they allow
+/// every call they do not examine (the unit test checks each syscall); what changes is the
+/// kernel's work when the program is loaded. It runs the program once for every syscall
+/// number of both ABIs to find the calls that are always allowed (its per-filter cache),
+/// and an allowed call used to walk every comparison of every part, about 200
+/// instructions; through the search it walks about ten.
+fn dispatcher(examined: &[u32]) -> Result<BpfProgram, String> {
+    const BPF_LD_W_ABS: u16 = 0x20;
+    const BPF_JEQ_K: u16 = 0x15;
+    const BPF_JGE_K: u16 = 0x35;
+    const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+    let instruction = |code, jt, jf, k| sock_filter { code, jt, jf, k };
+    // Each jump to the parts is made with an offset of 0 here and aimed once the length is known.
+    let mut code = vec![instruction(BPF_LD_W_ABS, 0, 0, 4)];
+    let foreign_arch = code.len();
+    code.push(instruction(BPF_JEQ_K, 0, 0, AUDIT_ARCH_NATIVE));
+    code.push(instruction(BPF_LD_W_ABS, 0, 0, 0));
+    let mut jt_to_parts = Vec::new();
+    if cfg!(target_arch = "x86_64") {
+        jt_to_parts.push(code.len());
+        code.push(instruction(BPF_JGE_K, 0, 0, X32_SYSCALL_BIT));
+    }
+    search(&mut code, &mut jt_to_parts, examined)?;
+    let parts = code.len();
+    let offset = |at: usize| {
+        u8::try_from(parts - at - 1)
+            .map_err(|_| "the seccomp search is too long for a conditional jump".to_owned())
+    };
+    for at in jt_to_parts {
+        code[at].jt = offset(at)?;
+    }
+    code[foreign_arch].jf = offset(foreign_arch)?;
+    Ok(code)
+}
+
+/// Emits the search over `numbers` (sorted): an examined number jumps to the parts (its
+/// instruction's index is added to `jt_to_parts`), any other returns "allow".
+fn search(
+    code: &mut BpfProgram,
+    jt_to_parts: &mut Vec<usize>,
+    numbers: &[u32],
+) -> Result<(), String> {
+    const BPF_JEQ_K: u16 = 0x15;
+    const BPF_JGE_K: u16 = 0x35;
+    if numbers.len() <= LEAF_NUMBERS {
+        for number in numbers {
+            jt_to_parts.push(code.len());
+            code.push(sock_filter {
+                code: BPF_JEQ_K,
+                jt: 0,
+                jf: 0,
+                k: *number,
+            });
+        }
+        code.push(sock_filter {
+            code: BPF_RET_K,
+            jt: 0,
+            jf: 0,
+            k: SECCOMP_RET_ALLOW,
+        });
+        return Ok(());
+    }
+    let (low, high) = numbers.split_at(numbers.len() / 2);
+    let branch = code.len();
+    code.push(sock_filter {
+        code: BPF_JGE_K,
+        jt: 0,
+        jf: 0,
+        k: high[0],
+    });
+    search(code, jt_to_parts, low)?;
+    code[branch].jt = u8::try_from(code.len() - branch - 1)
+        .map_err(|_| "the seccomp search is too long for a conditional jump".to_owned())?;
+    search(code, jt_to_parts, high)
 }
 
 /// Joins `parts` end to end, every `return allow` but the last part's becoming a jump to
@@ -434,10 +541,16 @@ mod tests {
     /// A classic BPF interpreter for the instructions these programs use; panics on others,
     /// so an unexpected instruction fails the test rather than being misread.
     fn run(program: &[sock_filter], call: &Call) -> u32 {
-        let (mut a, mut pc) = (0u32, 0usize);
+        run_counting(program, call).0
+    }
+
+    /// The verdict, and how many instructions the program ran to reach it.
+    fn run_counting(program: &[sock_filter], call: &Call) -> (u32, usize) {
+        let (mut a, mut pc, mut steps) = (0u32, 0usize, 0usize);
         loop {
             let i = &program[pc];
             pc += 1;
+            steps += 1;
             let jump = |taken: bool| if taken { i.jt as usize } else { i.jf as usize };
             match i.code {
                 0x20 => a = call.word(i.k),
@@ -447,7 +560,7 @@ mod tests {
                 0x25 => pc += jump(a > i.k),
                 0x35 => pc += jump(a >= i.k),
                 0x45 => pc += jump(a & i.k != 0),
-                0x06 => return i.k,
+                0x06 => return (i.k, steps),
                 code => panic!("instruction {code:#x} at {}", pc - 1),
             }
         }
@@ -491,9 +604,12 @@ mod tests {
     #[test]
     fn the_chained_program_judges_every_call_as_the_stacked_filters_do() {
         for allow_inet in [true, false] {
-            let parts = programs(&denials(allow_inet)).unwrap();
+            let (parts, examined) = super::parts(&denials(allow_inet)).unwrap();
             let chained = program(&denials(allow_inet)).unwrap();
-            assert_eq!(chained.len(), parts.iter().map(Vec::len).sum::<usize>());
+            assert_eq!(
+                chained.len(),
+                dispatcher(&examined).unwrap().len() + parts.iter().map(Vec::len).sum::<usize>()
+            );
             for call in calls_to_judge() {
                 // Disjoint: no call is refused by two parts (the arch check aside, on which
                 // every part agrees), so "first refusal" and "most restrictive" coincide.
@@ -550,6 +666,36 @@ mod tests {
     }
 
     #[test]
+    fn a_call_no_part_examines_is_allowed_after_a_short_search() {
+        let denials = denials(true);
+        let (parts, examined) = super::parts(&denials).unwrap();
+        let chained = program(&denials).unwrap();
+        let unexamined: Vec<Call> = (0..=470)
+            .filter(|nr| !examined.contains(&(*nr as u32)))
+            .map(|nr| Call::new(nr, &[]))
+            .collect();
+        assert!(unexamined.len() > 350, "{} unexamined", unexamined.len());
+        let longest = unexamined
+            .iter()
+            .map(|call| {
+                let (verdict, steps) = run_counting(&chained, call);
+                assert_eq!(verdict, SECCOMP_RET_ALLOW, "syscall {}", call.nr);
+                steps
+            })
+            .max()
+            .unwrap();
+        let through_the_parts = unexamined
+            .iter()
+            .map(|call| run_counting(&chain(&parts).unwrap(), call).1)
+            .min()
+            .unwrap();
+        assert!(
+            longest <= 16 && through_the_parts > 100,
+            "searched in at most {longest} steps, through the parts in {through_the_parts}"
+        );
+    }
+
+    #[test]
     fn a_computed_return_cannot_be_chained() {
         let computed = vec![sock_filter {
             code: 0x16, // BPF_RET | BPF_A
@@ -562,7 +708,7 @@ mod tests {
 
     #[test]
     fn programs_compile_with_the_x32_guard_first() {
-        let programs = programs(&denials(true)).unwrap();
+        let programs = parts(&denials(true)).unwrap().0;
         assert_eq!(programs.len(), 4);
         assert_eq!(programs[0], x32_guard());
         assert!(programs.iter().all(|p| !p.is_empty() && p.len() < 4096));
