@@ -8,8 +8,9 @@
 //!
 //! Every writable scratch directory (/tmp, /var/tmp, /run, home, /dev/shm) is a directory of
 //! one tmpfs sized by the plan's tmpfs budget, so the budget is shared: separate tmpfs
-//! mounts would each default to half the machine's memory. That tmpfs is detached after the
-//! pivot, so no path shows the whole of it. Every other tmpfs (the skeleton root, /dev, masks)
+//! mounts would each default to half the machine's memory. That tmpfs is mounted on the
+//! staging directory, in the old root, and the new root on a directory of it, so the old
+//! root's detach takes it along and no path shows the whole of it. Every other tmpfs (the skeleton root, /dev, masks)
 //! is small and read-only once built. The pid namespace's `pid_max` is set on the fresh /proc
 //! before its knobs turn read-only.
 
@@ -102,19 +103,35 @@ fn inside(root: &Path, path: &Path) -> PathBuf {
     root.join(path.strip_prefix("/").unwrap_or(path))
 }
 
-/// Creates what a mount will sit on: a directory, or an empty file for a file source.
+/// Creates what a mount will sit on: a directory, or an empty file for a file source;
+/// whatever is already there is used as it is. Created first and its parents only when
+/// they are missing: the view is built in an empty tmpfs, where a look before each step
+/// cost three system calls a mount point.
 fn make_mountpoint(target: &Path, source_is_dir: bool) -> io::Result<()> {
-    if target.symlink_metadata().is_ok() {
-        return Ok(());
+    let create = || {
+        if source_is_dir {
+            std::fs::create_dir(target)
+        } else {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(target)
+                .map(drop)
+        }
+    };
+    match create() {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            create()
+        }
+        made => made,
     }
-    if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    if source_is_dir {
-        std::fs::create_dir(target)
-    } else {
-        std::fs::write(target, b"")
-    }
+    .or_else(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists => Ok(()),
+        _ => Err(e),
+    })
 }
 
 fn bind(source: &Path, target: &Path, writable: bool) -> Result<(), MountError> {
@@ -132,34 +149,84 @@ fn bind(source: &Path, target: &Path, writable: bool) -> Result<(), MountError> 
     set_attributes(target, attrs).map_err(fail_io("restrict", source))
 }
 
-/// A tmpfs of its own (masks): empty, read-only, so a few pages are plenty.
-fn tmpfs(target: &Path, mode: u32, read_only: bool) -> Result<(), MountError> {
-    make_mountpoint(target, true).map_err(fail_io("create mount point", target))?;
-    let options = format!("mode={mode:o},size={SMALL_TMPFS},nr_inodes=64");
-    mount(
-        Some("tmpfs"),
-        target,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some(options.as_str()),
-    )
-    .map_err(fail("mount tmpfs on", target))?;
-    if read_only {
-        set_attributes(target, MOUNT_ATTR_RDONLY).map_err(fail_io("restrict", target))?;
+/// What the masks are bound from: an empty read-only directory (a tmpfs of its own, mode
+/// 000) and `/dev/null` read-only, each made once, in the scratch tmpfs, which no path of
+/// the view reaches and which leaves with the old root. A bind copies the read-only,
+/// nosuid and nodev flags of the mount it is made from, so each mask is one bind instead
+/// of a new tmpfs or a bind of `/dev/null`, each followed by a change of its flags.
+struct MaskSources {
+    scratch: PathBuf,
+    empty_dir: Option<PathBuf>,
+    null_file: Option<PathBuf>,
+}
+
+impl MaskSources {
+    fn new(scratch: &Path) -> MaskSources {
+        MaskSources {
+            scratch: scratch.to_path_buf(),
+            empty_dir: None,
+            null_file: None,
+        }
     }
-    Ok(())
+
+    /// Hides what is at `target` (a directory when `is_dir`) behind an empty, read-only one.
+    fn mask(&mut self, target: &Path, is_dir: bool) -> Result<(), MountError> {
+        let source = if is_dir {
+            self.empty_dir()?
+        } else {
+            self.null_file()?
+        };
+        make_mountpoint(target, is_dir).map_err(fail_io("create mount point", target))?;
+        mount(
+            Some(source.as_path()),
+            target,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(fail("mask", target))
+    }
+
+    fn empty_dir(&mut self) -> Result<PathBuf, MountError> {
+        if let Some(made) = &self.empty_dir {
+            return Ok(made.clone());
+        }
+        let target = self.scratch.join("mask-dir");
+        make_mountpoint(&target, true).map_err(fail_io("create mount point", &target))?;
+        // Empty and read-only, so a few pages are plenty.
+        let options = format!("mode=000,size={SMALL_TMPFS},nr_inodes=64");
+        mount(
+            Some("tmpfs"),
+            &target,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some(options.as_str()),
+        )
+        .map_err(fail("mount tmpfs on", &target))?;
+        set_attributes_single(&target, MOUNT_ATTR_RDONLY).map_err(fail_io("restrict", &target))?;
+        Ok(self.empty_dir.insert(target).clone())
+    }
+
+    fn null_file(&mut self) -> Result<PathBuf, MountError> {
+        if let Some(made) = &self.null_file {
+            return Ok(made.clone());
+        }
+        let target = self.scratch.join("mask-file");
+        bind(Path::new("/dev/null"), &target, false)?;
+        Ok(self.null_file.insert(target).clone())
+    }
 }
 
 /// Size of the tmpfs mounts that only hold mcpguard's own skeleton (the root, /dev, masks),
 /// each read-only once built.
 const SMALL_TMPFS: &str = "4m";
-/// Where the shared scratch tmpfs sits while the view is built (detached after the pivot).
-const SCRATCH: &str = "/.mcpguard-scratch";
+/// The directory of the scratch tmpfs the new root is mounted on (scratch directories are
+/// named by number, mask sources `mask-*`).
+const NEW_ROOT: &str = "root";
 
-/// Mounts the shared scratch tmpfs: `limits.tmpfs` bytes for every scratch directory.
-fn scratch(staging: &Path, limits: &ResourceLimits) -> Result<PathBuf, MountError> {
-    let target = inside(staging, Path::new(SCRATCH));
-    make_mountpoint(&target, true).map_err(fail_io("create mount point", &target))?;
+/// Mounts the shared scratch tmpfs on `target`: `limits.tmpfs` bytes for every scratch
+/// directory.
+fn scratch(target: &Path, limits: &ResourceLimits) -> Result<(), MountError> {
     let options = format!(
         "mode=755,size={},nr_inodes={}",
         limits.tmpfs,
@@ -167,13 +234,12 @@ fn scratch(staging: &Path, limits: &ResourceLimits) -> Result<PathBuf, MountErro
     );
     mount(
         Some("tmpfs"),
-        &target,
+        target,
         Some("tmpfs"),
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
         Some(options.as_str()),
     )
-    .map_err(fail("mount the shared tmpfs on", &target))?;
-    Ok(target)
+    .map_err(fail("mount the shared tmpfs on", target))
 }
 
 /// A fresh directory of the scratch tmpfs (the `index`th), with `mode`, bound at `target`.
@@ -232,11 +298,14 @@ pub(crate) fn build_root(mounts: &[Mount], limits: &ResourceLimits) -> Result<()
         None::<&str>,
     )
     .map_err(fail("make private", root_fs))?;
-    let staging = staging_dir(mounts).ok_or_else(|| MountError {
+    let scratch = staging_dir(mounts).ok_or_else(|| MountError {
         step: "find a staging directory",
         path: PathBuf::from("/"),
         source: io::Error::other("every candidate holds a path that is bound into the view"),
     })?;
+    self::scratch(&scratch, limits)?;
+    let staging = scratch.join(NEW_ROOT);
+    make_mountpoint(&staging, true).map_err(fail_io("create mount point", &staging))?;
     mount(
         Some("tmpfs"),
         &staging,
@@ -245,7 +314,7 @@ pub(crate) fn build_root(mounts: &[Mount], limits: &ResourceLimits) -> Result<()
         Some(format!("mode=755,size={SMALL_TMPFS}").as_str()),
     )
     .map_err(fail("mount the new root on", &staging))?;
-    let scratch = scratch(&staging, limits)?;
+    let mut masks = MaskSources::new(&scratch);
 
     for (index, step) in mounts.iter().enumerate() {
         match step {
@@ -258,24 +327,17 @@ pub(crate) fn build_root(mounts: &[Mount], limits: &ResourceLimits) -> Result<()
                 let link = inside(&staging, path);
                 std::os::unix::fs::symlink(target, &link).map_err(fail_io("symlink", &link))?;
             }
-            Mount::Mask { path } => {
-                let target = inside(&staging, path);
-                if path.is_dir() {
-                    tmpfs(&target, 0o000, true)?;
-                } else {
-                    bind(Path::new("/dev/null"), &target, false)?;
-                }
-            }
+            Mount::Mask { path } => masks.mask(&inside(&staging, path), path.is_dir())?,
             Mount::File { path, contents } => place_file(&staging, index, path, contents)?,
             Mount::Secrets { path, files } => secrets(&inside(&staging, path), files)?,
-            Mount::Proc => proc(&inside(&staging, Path::new("/proc")), limits)?,
+            Mount::Proc => proc(&inside(&staging, Path::new("/proc")), limits, &mut masks)?,
             Mount::Dev => dev(&inside(&staging, Path::new("/dev")), &scratch, index)?,
         }
     }
 
+    // The old root's detach takes the scratch tmpfs along; its directories stay bound where
+    // they are.
     pivot(&staging)?;
-    // The scratch directories stay bound where they are; the tmpfs itself leaves the view.
-    umount2(SCRATCH, MntFlags::MNT_DETACH).map_err(fail("detach", Path::new(SCRATCH)))?;
     // The skeleton of directories at `/` is not the server's to change.
     set_attributes_single(
         Path::new("/"),
@@ -394,7 +456,7 @@ const MASKED_PROC: &[&str] = &[
 /// A fresh procfs for this pid namespace, with its pid_max lowered to the processes limit
 /// where the kernel keeps one per namespace (6.14+), the kernel's knobs read-only and its
 /// machine-wide files masked.
-fn proc(target: &Path, limits: &ResourceLimits) -> Result<(), MountError> {
+fn proc(target: &Path, limits: &ResourceLimits, masks: &mut MaskSources) -> Result<(), MountError> {
     make_mountpoint(target, true).map_err(fail_io("create mount point", target))?;
     mount(
         Some("proc"),
@@ -431,8 +493,7 @@ fn proc(target: &Path, limits: &ResourceLimits) -> Result<(), MountError> {
     for name in MASKED_PROC {
         let path = target.join(name);
         match path.symlink_metadata() {
-            Ok(meta) if meta.is_dir() => tmpfs(&path, 0o000, true)?,
-            Ok(_) => bind(Path::new("/dev/null"), &path, false)?,
+            Ok(meta) => masks.mask(&path, meta.is_dir())?,
             // Not built into this kernel: nothing to mask.
             Err(_) => {}
         }

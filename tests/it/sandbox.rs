@@ -483,6 +483,20 @@ fn check_escapes(who: Who) {
             "{path} is mounted {options:?}"
         );
     }
+    // The host's root was detached after the pivot: one mount at `/` (the view's own
+    // tmpfs), and none of the host's mounts (/sys and its cgroups) anywhere in the table.
+    let table: Vec<(String, String)> = serde_json::from_value(inside["mount_table"].clone())
+        .unwrap_or_else(|_| panic!("mount table: {}", inside["mount_table"]));
+    let at_root: Vec<&(String, String)> = table.iter().filter(|(at, _)| at == "/").collect();
+    assert_eq!(
+        at_root,
+        vec![&("/".to_owned(), "tmpfs".to_owned())],
+        "mounts at /: {table:?}"
+    );
+    assert!(
+        table.iter().all(|(at, _)| !at.starts_with("/sys")),
+        "host mounts in the view: {table:?}"
+    );
     let pid_one = text(&inside, "proc1_cmdline");
     assert!(
         pid_one.contains("__sandbox-init"),
