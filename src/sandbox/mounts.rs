@@ -492,10 +492,9 @@ fn proc(target: &Path, limits: &ResourceLimits, masks: &mut MaskSources) -> Resu
     }
     for name in MASKED_PROC {
         let path = target.join(name);
-        match path.symlink_metadata() {
-            Ok(meta) => masks.mask(&path, meta.is_dir())?,
-            // Not built into this kernel: nothing to mask.
-            Err(_) => {}
+        // What this kernel does not have needs no mask.
+        if let Ok(meta) = path.symlink_metadata() {
+            masks.mask(&path, meta.is_dir())?;
         }
     }
     Ok(())
