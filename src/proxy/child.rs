@@ -16,6 +16,7 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{ExitStatus, Stdio};
 use tokio::io::unix::AsyncFd;
+use tokio::sync::oneshot;
 
 /// Why the server could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -149,15 +150,24 @@ fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
 /// The sandbox's first process as the session waits for it: readable on its pidfd once it
 /// exited, then reaped through that pidfd (the subreaper's sweeps leave it alone,
 /// `process_tree`).
+///
+/// The sandbox also reports the server's exit status on its report pipe before its own
+/// processes exit (`ServerExit`), and tearing down a sandbox's namespaces takes a third of
+/// a millisecond: `server_exited` returns on that report, so the session's end (its synced
+/// last record) overlaps the teardown; `wait` then reaps.
 #[derive(Debug)]
 pub(crate) struct Child {
     pidfd: AsyncFd<OwnedFd>,
     status: Option<ExitStatus>,
+    /// The server's exit code, as the sandbox reports it; `None` once it said, or gave up.
+    report: Option<oneshot::Receiver<i32>>,
+    reported: Option<ExitStatus>,
 }
 
 impl Child {
-    /// Registers the helper's pidfd with the runtime.
-    pub(crate) fn watch(pidfd: OwnedFd) -> io::Result<Child> {
+    /// Registers the helper's pidfd with the runtime; `report` brings the server's exit
+    /// code when the sandbox reports it.
+    pub(crate) fn watch(pidfd: OwnedFd, report: oneshot::Receiver<i32>) -> io::Result<Child> {
         // SAFETY: the AsyncFd owns the pidfd, so it is neither closed nor replaced while
         // registered.
         let pidfd =
@@ -166,30 +176,75 @@ impl Child {
         Ok(Child {
             pidfd,
             status: None,
+            report: Some(report),
+            reported: None,
         })
+    }
+
+    /// Waits until the server is known to have exited: the sandbox's report of its status,
+    /// or the helper's own exit, whichever comes first (again on every later call). The
+    /// helper may still be exiting: `wait` reaps it. Cancel-safe.
+    pub(crate) async fn server_exited(&mut self) -> io::Result<ExitStatus> {
+        if let Some(status) = self.status.or(self.reported) {
+            return Ok(status);
+        }
+        let Some(report) = self.report.as_mut() else {
+            return self.wait().await;
+        };
+        let first = tokio::select! {
+            code = report => Ok(code),
+            status = reap(&self.pidfd) => Err(status),
+        };
+        match first {
+            Ok(code) => {
+                self.report = None;
+                match code {
+                    Ok(code) => {
+                        let status = ExitStatus::from_raw((code & 0xff) << 8);
+                        self.reported = Some(status);
+                        Ok(status)
+                    }
+                    // The pipe ended without a report: the helper's exit says it.
+                    Err(_) => self.wait().await,
+                }
+            }
+            Err(reaped) => {
+                let status = reaped?;
+                self.status = Some(status);
+                Ok(status)
+            }
+        }
     }
 
     /// Waits for the helper to exit and returns its status (again on every later call).
     /// Cancel-safe: nothing is lost when the future is dropped before it completes.
     pub(crate) async fn wait(&mut self) -> io::Result<ExitStatus> {
-        loop {
-            if let Some(status) = self.status {
-                return Ok(status);
+        if let Some(status) = self.status {
+            return Ok(status);
+        }
+        let status = reap(&self.pidfd).await?;
+        self.status = Some(status);
+        Ok(status)
+    }
+}
+
+/// Waits for the process behind `pidfd` to exit and reaps it. Cancel-safe: the status is
+/// returned in the same poll that reaped it.
+async fn reap(pidfd: &AsyncFd<OwnedFd>) -> io::Result<ExitStatus> {
+    use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+    loop {
+        let mut ready = pidfd.readable().await?;
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG;
+        match waitid(Id::PIDFd(pidfd.get_ref().as_fd()), flags) {
+            Ok(WaitStatus::Exited(_, code)) => {
+                return Ok(ExitStatus::from_raw((code & 0xff) << 8));
             }
-            let mut ready = self.pidfd.readable().await?;
-            use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
-            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG;
-            match waitid(Id::PIDFd(self.pidfd.get_ref().as_fd()), flags) {
-                Ok(WaitStatus::Exited(_, code)) => {
-                    self.status = Some(ExitStatus::from_raw((code & 0xff) << 8));
-                }
-                Ok(WaitStatus::Signaled(_, signal, core)) => {
-                    let core = if core { 0x80 } else { 0 };
-                    self.status = Some(ExitStatus::from_raw(signal as i32 | core));
-                }
-                Ok(_) => ready.clear_ready(),
-                Err(e) => return Err(io::Error::from(e)),
+            Ok(WaitStatus::Signaled(_, signal, core)) => {
+                let core = if core { 0x80 } else { 0 };
+                return Ok(ExitStatus::from_raw(signal as i32 | core));
             }
+            Ok(_) => ready.clear_ready(),
+            Err(e) => return Err(io::Error::from(e)),
         }
     }
 }
@@ -206,4 +261,71 @@ const PIPE_CAPACITY: libc::c_int = 256 << 10;
 pub(crate) fn enlarge_pipe(fd: std::os::fd::BorrowedFd<'_>) {
     // SAFETY: F_SETPIPE_SZ takes an integer and touches no memory of ours.
     unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_CAPACITY) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use std::time::Duration;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// A child that exits with `code` once its stdin closes, its pidfd, and its stdin.
+    fn exiting_on_eof(code: i32) -> (std::process::Child, OwnedFd) {
+        let child = std::process::Command::new("sh")
+            .args(["-c", &format!("read _; exit {code}")])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pidfd = pidfd_open(child.id() as i32).unwrap();
+        (child, pidfd)
+    }
+
+    #[test]
+    fn the_reported_exit_ends_the_wait_before_the_process_does_and_wait_still_reaps() {
+        runtime().block_on(async {
+            let (mut process, pidfd) = exiting_on_eof(3);
+            let (report, reported) = oneshot::channel();
+            let mut child = Child::watch(pidfd, reported).unwrap();
+            report.send(7).unwrap();
+            let early = child.server_exited().await.unwrap();
+            // Still running: it waits for its stdin.
+            let still_running = tokio::time::timeout(Duration::from_millis(50), child.wait())
+                .await
+                .is_err();
+            drop(process.stdin.take());
+            let reaped = child.wait().await.unwrap();
+            assert_eq!(
+                (
+                    early.code(),
+                    still_running,
+                    reaped.code(),
+                    child.server_exited().await.unwrap().code()
+                ),
+                (Some(7), true, Some(3), Some(3))
+            );
+        });
+    }
+
+    #[test]
+    fn without_a_report_the_process_exit_is_the_server_exit() {
+        runtime().block_on(async {
+            let (mut process, pidfd) = exiting_on_eof(5);
+            let (report, reported) = oneshot::channel::<i32>();
+            let mut child = Child::watch(pidfd, reported).unwrap();
+            drop(report);
+            drop(process.stdin.take());
+            let exited = child.server_exited().await.unwrap();
+            assert_eq!(
+                (exited.code(), child.wait().await.unwrap().code()),
+                (Some(5), Some(5))
+            );
+        });
+    }
 }

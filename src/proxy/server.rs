@@ -10,7 +10,10 @@ use super::child;
 use super::child::SpawnError;
 use super::server_stderr;
 use super::shared::Shared;
-use crate::sandbox::{init::LayerReport, plan::Plan};
+use crate::sandbox::{
+    init::{LayerReport, ServerExit},
+    plan::Plan,
+};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use std::os::fd::AsFd;
@@ -65,9 +68,15 @@ pub(crate) fn serve(
         report,
         egress: egress_channel,
     } = started;
-    let child = child::Child::watch(pidfd)?;
+    let (server_exit, server_exited) = tokio::sync::oneshot::channel();
+    let child = child::Child::watch(pidfd, server_exited)?;
     let (sandbox_up, report_seen) = tokio::sync::oneshot::channel();
-    let report_task = tokio::spawn(report_layers(report, Arc::clone(shared), sandbox_up));
+    let report_task = tokio::spawn(report_layers(
+        report,
+        Arc::clone(shared),
+        sandbox_up,
+        server_exit,
+    ));
     let mut filter = None;
     if let (Some(supervisor_end), Some(config)) = (egress_channel, egress.cloned()) {
         let recorder: Arc<dyn crate::egress::NetworkRecorder> = shared.clone();
@@ -116,11 +125,14 @@ impl Reported {
 
 /// Reads what the sandbox really enforces and says so: the layers on one line (with -v),
 /// and every missing layer as a warning. `sandbox_up` fires when the report arrives (the
-/// helper sends it just before it runs the server); returns what it said.
+/// helper sends it just before it runs the server). Then reads the server's exit status,
+/// which the sandbox sends when the server has exited, on to `server_exit`. Returns what
+/// the report said.
 async fn report_layers(
     fd: std::os::fd::OwnedFd,
     shared: Arc<Shared>,
     sandbox_up: tokio::sync::oneshot::Sender<()>,
+    server_exit: tokio::sync::oneshot::Sender<i32>,
 ) -> Reported {
     let server = shared.config.server_name.clone();
     use tokio::io::AsyncBufReadExt;
@@ -161,6 +173,12 @@ async fn report_layers(
             }
         }
         Err(e) => tracing::warn!(%server, "unreadable sandbox report: {e}"),
+    }
+    let mut line = Vec::new();
+    if reader.read_until(b'\n', &mut line).await.is_ok()
+        && let Ok(exit) = serde_json::from_slice::<ServerExit>(&line)
+    {
+        let _ = server_exit.send(exit.exit_code);
     }
     Reported {
         up: true,

@@ -226,7 +226,7 @@ async fn serve_session(launch: Launch, shared: &Arc<Shared>) -> Result<u8, Sessi
     let status = loop {
         let next_step = ladder.map(|(at, _)| at);
         tokio::select! {
-            status = running.child.wait() => break status?,
+            status = running.child.server_exited() => break status?,
             end = &mut client_side, if !client_done => {
                 client_done = true;
                 let end = match end {
@@ -317,6 +317,7 @@ async fn serve_session(launch: Launch, shared: &Arc<Shared>) -> Result<u8, Sessi
     };
 
     let Running {
+        mut child,
         report_task,
         stderr: server_stderr,
         filter: egress_filter,
@@ -425,6 +426,10 @@ async fn serve_session(launch: Launch, shared: &Arc<Shared>) -> Result<u8, Sessi
     }
     if let Some(audit) = shared.lock().audit.as_mut() {
         audit.session_end(serde_json::json!({ "exit_code": code }));
+    }
+    // The sandbox reported the server's exit before its own end; mcpguard ends after it.
+    if tokio::time::timeout(grace, child.wait()).await.is_err() {
+        tracing::warn!("the sandbox's own processes were still exiting after {grace:?}");
     }
     Ok(code)
 }

@@ -67,6 +67,14 @@ pub(crate) struct LayerReport {
     pub(crate) limits: Vec<String>,
 }
 
+/// What the sandbox says on the report pipe once the server has exited: its exit status as
+/// the sandbox will pass it on (signal N as 128+N). PID 1 sends it before its own exit,
+/// which tears the namespaces down; the supervisor ends the session meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub(crate) struct ServerExit {
+    pub(crate) exit_code: i32,
+}
+
 /// Entry point; never returns. argv: `mcpguard __sandbox-init PLAN_FD REPORT_FD
 /// SUPERVISOR_PID [EGRESS_FD]`.
 pub(crate) fn main() -> ! {
@@ -289,19 +297,20 @@ fn run_namespaced(plan: &Plan) -> ! {
                 |sig| {
                     let _ = kill(child, sig);
                 },
-                || {},
+                // PID 1 reports the server's exit itself.
+                |_| {},
             )
         }
     }
 }
 
-/// Waits for `child`, passing signals on with `forward`, then runs `at_exit` and exits with
-/// its status.
+/// Waits for `child`, passing signals on with `forward`, then runs `at_exit` with its
+/// status and exits with it.
 fn relay_until_exit(
     child: Pid,
     signals: &SigSet,
     forward: impl Fn(Signal),
-    at_exit: impl Fn(),
+    at_exit: impl Fn(i32),
 ) -> ! {
     loop {
         match signals.wait() {
@@ -312,7 +321,7 @@ fn relay_until_exit(
                         if status.pid() == Some(child)
                             && let Some(code) = code_of(status)
                         {
-                            at_exit();
+                            at_exit(code);
                             std::process::exit(code);
                         }
                     }
@@ -374,7 +383,10 @@ fn pid_one(plan: &Plan, signals: &SigSet) -> ! {
                     // The server leads its own session and process group.
                     let _ = kill(Pid::from_raw(-child.as_raw()), sig);
                 },
-                || report_full_tmpfs(&plan.limits),
+                |code| {
+                    report_full_tmpfs(&plan.limits);
+                    report_server_exit(code);
+                },
             )
         }
     }
@@ -469,7 +481,7 @@ fn run_degraded(plan: &Plan, why: &str) -> ! {
                 |sig| {
                     let _ = kill(Pid::from_raw(-child.as_raw()), sig);
                 },
-                || {},
+                report_server_exit,
             )
         }
     }
@@ -684,6 +696,28 @@ fn close_all_but_report() -> std::io::Result<()> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// Tells the supervisor the server's exit status (`ServerExit`) on the report pipe, which
+/// this process still holds. Best effort: without it the supervisor waits for this
+/// process's own exit, as it always could. This process's stderr, the server's stderr pipe,
+/// is let go first: the supervisor reads that pipe to its end before the session ends, and
+/// a descriptor held until the exit is only closed once the namespaces are torn down.
+fn report_server_exit(code: i32) {
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        // SAFETY: dup2 onto stderr, which nothing in this process writes to any more.
+        unsafe { libc::dup2(null.as_raw_fd(), 2) };
+    }
+    let Ok(mut line) = serde_json::to_vec(&ServerExit { exit_code: code }) else {
+        return;
+    };
+    line.push(b'\n');
+    // SAFETY: fd 4 is the report pipe (or closed, when the supervisor did not ask); the
+    // File is forgotten below, so the descriptor stays open for the exit that follows.
+    let mut file = unsafe { std::fs::File::from_raw_fd(REPORT_FD) };
+    let _ = file.write_all(&line);
+    std::mem::forget(file);
 }
 
 fn send_report(report: &LayerReport) {

@@ -210,7 +210,11 @@ pub(crate) fn trial(plan: &Plan) -> Result<TrialOutcome, String> {
         let _ = pipe.read_to_string(&mut stderr);
     }
     let status = child.wait().map_err(|e| e.to_string())?;
-    let report = serde_json::from_str(text.trim()).ok();
+    // The layer report is the first line; the server's exit status follows it.
+    let report = text
+        .lines()
+        .next()
+        .and_then(|line| serde_json::from_str(line).ok());
     if report.is_none() && !stderr.trim().is_empty() {
         return Err(stderr.trim().to_owned());
     }
