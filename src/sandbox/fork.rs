@@ -4,8 +4,9 @@
 //!
 //! Owns: telling whether this process is single-threaded (a fork of a process with other
 //! threads copies locks they may hold, so it is not done then), the server's three pipes,
-//! and the start itself: PID 1 cloned straight into the sandbox's namespaces (its id maps
-//! written from here, then a go-ahead on a pipe), or, where the kernel refuses that clone,
+//! and the start itself: PID 1 cloned straight into the sandbox's namespaces (it writes its
+//! own id maps and says on a pipe whether it could), or, where the kernel refuses that clone
+//! or those maps,
 //! a plain fork of the helper, which enters the namespaces itself and says why it cannot
 //! (or runs degraded as the plan allows). Either child gets exactly the descriptors the
 //! re-executed helper has (stdin, stdout and stderr on the pipes, the report pipe on
@@ -81,10 +82,10 @@ pub(crate) fn start(plan: &Plan, channels: &Channels) -> io::Result<Option<Forke
     }))
 }
 
-/// Whether this process can write a child's id maps. A child of a non-dumpable process
-/// (mcpguard holding credentials, `secrets::keep_private`) is non-dumpable too, and its
-/// /proc files then belong to root: only root can write its maps, so anyone else starts the
-/// helper, which makes itself dumpable and maps itself, as a re-executed helper does.
+/// Whether a child of this process can write its own id maps. A child of a non-dumpable
+/// process (mcpguard holding credentials, `secrets::keep_private`) is non-dumpable too, and
+/// its /proc files then belong to root: only root can write its maps, so anyone else starts
+/// the helper, which makes itself dumpable and maps itself, as a re-executed helper does.
 fn can_map_a_child() -> bool {
     // SAFETY: prctl and geteuid with integer arguments only.
     unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) == 1 || libc::geteuid() == 0 }
@@ -104,14 +105,17 @@ struct CloneArgs {
 }
 
 /// Clones PID 1 of a new sandbox straight into its namespaces: one process and one exit
-/// fewer than the helper's unshare and fork. `None` when the kernel refuses the clone or
-/// the id maps (the helper then meets the same refusal and deals with it as it always has).
+/// fewer than the helper's unshare and fork. PID 1 writes its own id maps, as the helper
+/// does, and goes on at once (when this process wrote them and sent a go-ahead, PID 1 waited
+/// for this process to be scheduled again after the clone: 0.2 ms); this process waits for
+/// its word that they are written. `None` when the kernel refuses the clone or the id maps
+/// (the helper then meets the same refusal and deals with it as it always has).
 fn clone_pid_one(
     plan: &Plan,
     moves: &[(RawFd, RawFd)],
     egress: bool,
 ) -> io::Result<Option<(i32, OwnedFd)>> {
-    let (go_read, go_write) = pipe()?;
+    let (mapped_read, mapped_write) = pipe()?;
     let mut pidfd: libc::c_int = -1;
     let args = CloneArgs {
         flags: namespaces::flags(plan.network).bits() as u64 | libc::CLONE_PIDFD as u64,
@@ -135,8 +139,8 @@ fn clone_pid_one(
         )
     };
     if cloned == 0 {
-        drop(go_write);
-        child_entry(|| pid_one_child(plan, go_read, moves, egress));
+        drop(mapped_read);
+        child_entry(|| pid_one_child(plan, mapped_write, moves, egress));
     }
     if cloned < 0 {
         return Ok(None);
@@ -144,15 +148,13 @@ fn clone_pid_one(
     let pid = cloned as i32;
     // SAFETY: CLONE_PIDFD handed this process a new descriptor that nothing else owns.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
-    drop(go_read);
-    match namespaces::map_ids(&pid.to_string(), plan.uid, plan.gid) {
-        Ok(()) => {
-            std::fs::File::from(go_write).write_all(b"1")?;
-            Ok(Some((pid, pidfd)))
-        }
-        Err(_) => {
-            // It waits for the go-ahead, which never comes: it goes, and the helper's
-            // own attempt says why the namespaces cannot be had.
+    drop(mapped_write);
+    let mut word = [0u8; 1];
+    match std::fs::File::from(mapped_read).read(&mut word) {
+        Ok(1) if word == *MAPPED => Ok(Some((pid, pidfd))),
+        _ => {
+            // Its maps could not be written (it exits by itself; this makes sure): the
+            // helper's own attempt says why the namespaces cannot be had.
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::SIGKILL);
             let _ = nix::sys::wait::waitid(
                 nix::sys::wait::Id::PIDFd(std::os::fd::AsFd::as_fd(&pidfd)),
@@ -163,14 +165,19 @@ fn clone_pid_one(
     }
 }
 
-/// PID 1 cloned into the namespaces: waits for its id maps, then builds the sandbox.
-fn pid_one_child(plan: &Plan, go: OwnedFd, moves: &[(RawFd, RawFd)], egress: bool) -> ! {
+/// What PID 1 says on its pipe once its id maps are written.
+const MAPPED: &[u8; 1] = b"1";
+
+/// PID 1 cloned into the namespaces: writes its id maps, says so, then builds the sandbox.
+fn pid_one_child(plan: &Plan, mapped: OwnedFd, moves: &[(RawFd, RawFd)], egress: bool) -> ! {
     init::die_with_parent();
-    let mut byte = [0u8; 1];
-    if !matches!(std::fs::File::from(go).read(&mut byte), Ok(1)) {
-        // The supervisor is gone, or gave this clone up.
+    let mut mapped = std::fs::File::from(mapped);
+    if namespaces::map_ids("self", plan.uid, plan.gid).is_err() || mapped.write_all(MAPPED).is_err()
+    {
+        // The supervisor starts the helper instead, which says why (or is gone).
         std::process::exit(crate::exit::status(crate::exit::GUARD_FAILED));
     }
+    drop(mapped);
     arrange(moves);
     init::carry_out_as_pid_one(plan.clone(), egress)
 }
