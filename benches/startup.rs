@@ -3,7 +3,9 @@
 //! kernel's part), and against bubblewrap building the equivalent view, measured in the
 //! same run, interleaved; with mcpguard without its audit trail, and its supervisor alone
 //! (`--dry-run`: parse, profile and plan, no sandbox). Then the time to the first `tools/list` answer from
-//! server-everything, bare and sandboxed.
+//! server-everything, bare and sandboxed. `MCPGUARD_BENCH_BASELINE=<older mcpguard>` adds
+//! that build's `run` to the same rounds, so a change is measured against the build before
+//! it in one run (this machine's start-ups move by 10–20% between runs).
 //!
 //! Set up with `benches/setup.sh` (installs bubblewrap and the peers), run with
 //! `cargo bench --bench startup`. Nothing is asserted; the figures are printed.
@@ -156,6 +158,8 @@ fn main() {
     let truth = "/bin/true";
     let (mut bare, mut guarded, mut bwrap) = (Vec::new(), Vec::new(), Vec::new());
     let (mut namespaces, mut no_audit, mut planned) = (Vec::new(), Vec::new(), Vec::new());
+    let baseline = std::env::var_os("MCPGUARD_BENCH_BASELINE").map(PathBuf::from);
+    let mut baselined = Vec::new();
     for _ in 0..ROUNDS {
         bare.push(millis(time(&mut Command::new(truth))));
         namespaces.push(millis(time(&mut unshare_command(truth))));
@@ -175,6 +179,9 @@ fn main() {
             "--",
             truth,
         ]))));
+        if let Some(older) = &baseline {
+            baselined.push(millis(time(Command::new(older).args(["run", "--", truth]))));
+        }
     }
     println!("start-up of {truth} ({ROUNDS} interleaved rounds; median / p90)");
     let (bm, gm, wm) = (median(&mut bare), median(&mut guarded), median(&mut bwrap));
@@ -201,6 +208,16 @@ fn main() {
         gm - wm,
         gm / wm
     );
+    if let Some(older) = &baseline {
+        let om = median(&mut baselined);
+        println!(
+            "  baseline build (full):   {om:7.2} ms / {:7.2} ms ({:.2}x bubblewrap; this build {:.2}x it: {})",
+            p90(&mut baselined),
+            om / wm,
+            gm / om,
+            older.display()
+        );
+    }
     // Where mcpguard's own part goes: without its audit trail (the session's start and
     // its synced end), and its supervisor alone (parse, profile, plan; no sandbox).
     println!(
