@@ -151,6 +151,12 @@ async fn report_layers(
         // The helper failed before reporting; it said why on stderr.
         return Reported::NOT_UP;
     }
+    if let Ok(exit) = serde_json::from_slice::<ServerExit>(&text) {
+        // The server's process failed before the sandbox was up (it said why on stderr),
+        // and PID 1 passes its exit on.
+        let _ = server_exit.send(exit.exit_code);
+        return Reported::NOT_UP;
+    }
     let _ = sandbox_up.send(());
     let mut pid_namespace = false;
     match serde_json::from_slice::<LayerReport>(&text) {

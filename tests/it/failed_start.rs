@@ -168,6 +168,20 @@ fn a_missing_required_layer_reaches_the_sdk_client() {
 }
 
 #[test]
+fn a_failure_of_the_servers_own_process_before_the_sandbox_is_up_reaches_the_sdk_client() {
+    // A hard data limit below the profile's memory limit: the server's process cannot set
+    // its rlimits and fails after PID 1 forked it, before it reports the sandbox up. PID 1
+    // then passes its exit status on, which must not read as a sandbox that came up.
+    let mut argv: Vec<String> = ["/usr/bin/prlimit", "--data=1073741824:1073741824", "--"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    argv.extend(run_argv(&[], &["/bin/cat"]));
+    let message = refused(&argv, "mcpguard.sandbox_unavailable", 125);
+    assert!(message.contains("rlimits"), "{message}");
+}
+
+#[test]
 fn the_modern_era_first_request_is_answered_on_a_raw_pipe() {
     let mut guard = Guarded::start(&["--profile", "defualt"], &["/bin/cat".to_string()]);
     guard.send_json(&request(
