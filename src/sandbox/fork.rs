@@ -6,11 +6,10 @@
 //! threads copies locks they may hold, so it is not done then), the server's three pipes,
 //! and the start itself: PID 1 cloned straight into the sandbox's namespaces (it writes its
 //! own id maps and says on a pipe whether it could), or, where the kernel refuses that clone
-//! or those maps,
-//! a plain fork of the helper, which enters the namespaces itself and says why it cannot
-//! (or runs degraded as the plan allows). Either child gets exactly the descriptors the
-//! re-executed helper has (stdin, stdout and stderr on the pipes, the report pipe on
-//! `REPORT_FD`, the egress channel on `EGRESS_FD`, nothing else) and dies with the
+//! or those maps, a plain fork of the helper, which enters the namespaces itself and says
+//! why it cannot (or runs degraded as the plan allows). Either child gets exactly the
+//! descriptors the re-executed helper has (stdin, stdout and stderr on the pipes, the report
+//! pipe on `REPORT_FD`, the egress channel on `EGRESS_FD`, nothing else) and dies with the
 //! supervisor; a panic in it ends it, never returning into the supervisor's code.
 
 use super::channels::Channels;

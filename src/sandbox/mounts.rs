@@ -10,9 +10,10 @@
 //! one tmpfs sized by the plan's tmpfs budget, so the budget is shared: separate tmpfs
 //! mounts would each default to half the machine's memory. That tmpfs is mounted on the
 //! staging directory, in the old root, and the new root on a directory of it, so the old
-//! root's detach takes it along and no path shows the whole of it. Every other tmpfs (the skeleton root, /dev, masks)
-//! is small and read-only once built. The pid namespace's `pid_max` is set on the fresh /proc
-//! before its knobs turn read-only.
+//! root's detach takes it along and no path shows the whole of it. Every other tmpfs (the
+//! skeleton root, /dev, the one every masked directory is bound from) is small and read-only
+//! once built. The pid namespace's `pid_max` is set on the fresh /proc before its knobs turn
+//! read-only.
 
 use super::limits::ResourceLimits;
 use super::plan::{DEVICES, Mount, SecretText};

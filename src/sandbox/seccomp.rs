@@ -159,8 +159,9 @@ fn arch() -> TargetArch {
     }
 }
 
-/// The denials compiled into BPF programs (the parts), in installation order, and every syscall number their rules name
-/// (the calls they examine; every other call of the native ABI they all allow).
+/// The denials compiled into BPF programs (the parts), in installation order, and every
+/// syscall number their rules name (the calls they examine; every other call of the native
+/// ABI they all allow).
 fn parts(denials: &Denials) -> Result<(Vec<BpfProgram>, Vec<u32>), String> {
     let mut programs = Vec::new();
     if cfg!(target_arch = "x86_64") {
