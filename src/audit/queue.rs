@@ -129,20 +129,11 @@ fn write_all(mut appender: Appender, queue: Receiver<Job>) {
 mod tests {
     use super::*;
     use crate::audit::chain;
-    use crate::audit::record::ProfileRef;
     use crate::audit::writer::{AuditWriter, chain_files};
     use pretty_assertions::assert_eq;
 
     fn record(n: usize) -> Record {
-        let mut record = Record::new(
-            "request",
-            "s",
-            "srv",
-            ProfileRef {
-                name: "cli".into(),
-                digest: "d".into(),
-            },
-        );
+        let mut record = Record::sample("request");
         record.id = Some(serde_json::json!(n));
         record
     }

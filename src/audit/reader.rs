@@ -158,20 +158,11 @@ pub(crate) fn verify(server: &str, dir: &Path) -> std::io::Result<ChainReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::record::ProfileRef;
     use pretty_assertions::assert_eq;
     use std::io::Write;
 
     fn line(seq: u64) -> String {
-        let mut record = Record::new(
-            "request",
-            "s",
-            "srv",
-            ProfileRef {
-                name: "p".into(),
-                digest: "d".into(),
-            },
-        );
+        let mut record = Record::sample("request");
         record.ts = format!("2026-11-21T10:00:0{seq}.000Z");
         record.seq = seq;
         format!("{}\n", serde_json::to_string(&record).unwrap())

@@ -172,9 +172,21 @@ impl Record {
             hash: String::new(),
         }
     }
-}
 
-impl Record {
+    /// A record of `event` for the tests of the modules that write, queue and read records.
+    #[cfg(test)]
+    pub(crate) fn sample(event: &str) -> Record {
+        Record::new(
+            event,
+            "s",
+            "srv",
+            ProfileRef {
+                name: "cli".into(),
+                digest: "d".into(),
+            },
+        )
+    }
+
     /// Roughly how many bytes this record holds: its strings and values, payloads by the
     /// size they were recorded at (at most 64 KiB; larger ones keep a preview). What the
     /// audit queue's memory bound counts.

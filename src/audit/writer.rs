@@ -261,19 +261,10 @@ impl Drop for FileLock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::record::ProfileRef;
     use pretty_assertions::assert_eq;
 
     fn record(event: &str) -> Record {
-        Record::new(
-            event,
-            "s",
-            "srv",
-            ProfileRef {
-                name: "cli".into(),
-                digest: "d".into(),
-            },
-        )
+        Record::sample(event)
     }
 
     fn today() -> String {

@@ -429,7 +429,10 @@ async fn serve_session(launch: Launch, shared: &Arc<Shared>) -> Result<u8, Sessi
     }
     // The sandbox reported the server's exit before its own end; mcpguard ends after it.
     if tokio::time::timeout(grace, child.wait()).await.is_err() {
-        tracing::warn!("the sandbox's own processes were still exiting after {grace:?}");
+        tracing::warn!(
+            "the sandbox's own processes were still exiting {grace:?} after the server; \
+             mcpguard ends now and its end kills them (their parent-death signal)"
+        );
     }
     Ok(code)
 }

@@ -400,13 +400,11 @@ pub(crate) fn render_in_chromium(html: &Path) {
 fn a_queued_trail_loses_nothing_under_a_burst_of_calls() {
     const CALLS: usize = 600;
     let home = tempfile::tempdir().unwrap();
-    let profile = home.path().join("continue.toml");
-    std::fs::write(
-        &profile,
+    let profile = profile_file(
+        home.path(),
+        "continue.toml",
         "[profile]\nname = \"queued\"\nextends = \"everything\"\n[audit]\non-failure = \"continue\"\n",
-    )
-    .unwrap();
-    let profile = profile.display().to_string();
+    );
     let mut guard = Guarded::start_in(
         home.path(),
         None,

@@ -64,13 +64,11 @@ fn session_on_a_full_disk(profile_extra: &str) -> Outage {
     let relays_unrecorded = profile_extra.contains("continue");
     let mount = tempfile::tempdir().unwrap();
     let disk = SmallDisk::mount(mount.path());
-    let profile = mount.path().join("p.toml");
-    std::fs::write(
-        &profile,
-        format!("[profile]\nname = \"outage\"\nextends = \"everything\"\n{profile_extra}"),
-    )
-    .unwrap();
-    let profile = profile.display().to_string();
+    let profile = profile_file(
+        mount.path(),
+        "p.toml",
+        &format!("[profile]\nname = \"outage\"\nextends = \"everything\"\n{profile_extra}"),
+    );
     let mut guard = Guarded::start_in(
         mount.path(),
         None,

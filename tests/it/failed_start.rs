@@ -66,6 +66,13 @@ fn run_argv(options: &[&str], server: &[&str]) -> Vec<String> {
     argv
 }
 
+/// `mcpguard run -- /bin/cat` started through `wrapper` (a command that runs its arguments).
+fn run_cat_under(wrapper: &[&str]) -> Vec<String> {
+    let mut argv: Vec<String> = wrapper.iter().map(|s| s.to_string()).collect();
+    argv.extend(run_argv(&[], &["/bin/cat"]));
+    argv
+}
+
 /// Checks that both eras' SDK clients get `data_code` with the message stderr shows (minus
 /// its `mcpguard: error: ` prefix), and that mcpguard ends with `exit`; returns the message.
 fn refused(argv: &[String], data_code: &str, exit: i32) -> String {
@@ -109,14 +116,13 @@ fn a_misspelled_profile_reaches_the_sdk_client() {
 #[test]
 fn a_profile_with_an_unknown_key_reaches_the_sdk_client() {
     let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("typo.toml");
-    std::fs::write(
-        &profile,
+    let profile = profile_file(
+        dir.path(),
+        "typo.toml",
         "[profile]\nname = \"typo\"\nversion = 1\n\n[tools]\ndefualt = \"allow\"\n",
-    )
-    .unwrap();
+    );
     let message = refused(
-        &run_argv(&["--profile", profile.to_str().unwrap()], &["/bin/cat"]),
+        &run_argv(&["--profile", &profile], &["/bin/cat"]),
         "mcpguard.config",
         125,
     );
@@ -149,7 +155,7 @@ fn a_command_not_executable_reaches_the_sdk_client() {
 fn a_missing_required_layer_reaches_the_sdk_client() {
     // mcpguard in a user namespace whose user.max_user_namespaces is 0 cannot create its
     // own: the sandbox helper fails before the server runs (the default requires them).
-    let mut argv: Vec<String> = [
+    let argv = run_cat_under(&[
         "/usr/bin/unshare",
         "--user",
         "--map-root-user",
@@ -157,11 +163,7 @@ fn a_missing_required_layer_reaches_the_sdk_client() {
         "/bin/sh",
         "-c",
         "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$0\" \"$@\"",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    argv.extend(run_argv(&[], &["/bin/cat"]));
+    ]);
     let message = refused(&argv, "mcpguard.sandbox_unavailable", 125);
     assert!(message.contains("user namespaces"), "{message}");
     assert!(message.contains("--require landlock,seccomp"), "{message}");
@@ -172,11 +174,7 @@ fn a_failure_of_the_servers_own_process_before_the_sandbox_is_up_reaches_the_sdk
     // A hard data limit below the profile's memory limit: the server's process cannot set
     // its rlimits and fails after PID 1 forked it, before it reports the sandbox up. PID 1
     // then passes its exit status on, which must not read as a sandbox that came up.
-    let mut argv: Vec<String> = ["/usr/bin/prlimit", "--data=1073741824:1073741824", "--"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    argv.extend(run_argv(&[], &["/bin/cat"]));
+    let argv = run_cat_under(&["/usr/bin/prlimit", "--data=1073741824:1073741824", "--"]);
     let message = refused(&argv, "mcpguard.sandbox_unavailable", 125);
     assert!(message.contains("rlimits"), "{message}");
 }

@@ -43,13 +43,11 @@ fn a_call_padded_with_what_the_guard_cannot_read_never_reaches_the_server() {
     server.extend([ws.clone(), out.clone()]);
     // The schema check off, as a profile may have it: the workspace rule on `path` is then
     // the only judge of the call, and it must see the arguments.
-    let profile = workspace.path().join("fs-noschema.toml");
-    std::fs::write(
-        &profile,
+    let profile = profile_file(
+        workspace.path(),
+        "fs-noschema.toml",
         "[profile]\nname = \"fs-noschema\"\nextends = \"filesystem\"\n[tools]\ncheck-schema = false\n",
-    )
-    .unwrap();
-    let profile = profile.display().to_string();
+    );
     let home = tempfile::tempdir().unwrap();
     let mut guard = Guarded::start_in(
         home.path(),

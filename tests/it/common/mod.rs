@@ -255,6 +255,13 @@ impl Drop for Guarded {
     }
 }
 
+/// Writes `toml` as the profile `dir/name` and returns its path, as `--profile` takes it.
+pub(crate) fn profile_file(dir: &Path, name: &str, toml: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, toml).unwrap();
+    path.display().to_string()
+}
+
 pub(crate) fn request(id: Value, method: &str, params: Value) -> Value {
     serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
 }
