@@ -328,7 +328,17 @@ pub(crate) fn build_root(mounts: &[Mount], limits: &ResourceLimits) -> Result<()
                 let link = inside(&staging, path);
                 std::os::unix::fs::symlink(target, &link).map_err(fail_io("symlink", &link))?;
             }
-            Mount::Mask { path } => masks.mask(&inside(&staging, path), path.is_dir())?,
+            Mount::Mask { path } => {
+                // Masked where the path leads in the view: through a link that the host
+                // resolves elsewhere, a mask would land outside the view and hide nothing.
+                let target = resolve_in_root(&staging, path).map_err(fail_io("resolve", path))?;
+                match target.symlink_metadata() {
+                    Ok(meta) => masks.mask(&target, meta.is_dir())?,
+                    // A link to nothing in the view: nothing of the host's is there to hide.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(fail_io("look at", path)(e)),
+                }
+            }
             Mount::File { path, contents } => place_file(&staging, index, path, contents)?,
             Mount::Secrets { path, files } => secrets(&inside(&staging, path), files)?,
             Mount::Proc => proc(&inside(&staging, Path::new("/proc")), limits, &mut masks)?,

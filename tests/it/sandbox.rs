@@ -977,3 +977,46 @@ fn a_program_in_a_shared_home_directory_does_not_expose_its_neighbours() {
         );
     }
 }
+
+/// A masked host path that is a symbolic link is masked where it leads in the view, not
+/// where it leads on the host. Here `/etc/ssl/private` links to `/opt/keys`, and `/opt` is
+/// in the view: a mask mounted through the link as the host resolves it lands outside the
+/// view, and the key is read through the link. Set up in a mount namespace of the test's
+/// own, so the host's /etc and /opt are untouched.
+#[test]
+fn a_masked_path_that_is_a_link_is_masked_where_it_leads_in_the_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let granted = dir.path().join("granted");
+    let etc_copy = dir.path().join("etc");
+    std::fs::create_dir_all(&granted).unwrap();
+    std::fs::create_dir_all(&etc_copy).unwrap();
+    let report = granted.join("report");
+    let setup = format!(
+        "set -e; mount -t tmpfs tmpfs {etc}; cp -a /etc/. {etc}/; mount --bind {etc} /etc; \
+         mount -t tmpfs tmpfs /opt; mkdir /opt/keys; echo planted-key > /opt/keys/key; \
+         mkdir -p /etc/ssl; rm -rf /etc/ssl/private; ln -s /opt/keys /etc/ssl/private; \
+         cat /etc/ssl/private/key; exec \"$0\" \"$@\"",
+        etc = etc_copy.display()
+    );
+    let reader = format!("cat /etc/ssl/private/key /opt/keys/key > {report:?} 2>&1; exit 0");
+    let output = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c"])
+        .arg(&setup)
+        .arg(mcpguard())
+        .args(["run", "--allow-write", granted.to_str().unwrap(), "--"])
+        .args(["/bin/sh", "-c", &reader])
+        .env("MCPGUARD_HOME", dir.path().join("state"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Baseline: in the test's namespace the key is read through the link.
+    assert!(stdout.contains("planted-key"), "setup: {stdout}\n{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let inside = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        !inside.contains("planted-key") && inside.contains("Permission denied"),
+        "the masked path's target was readable in the view: {inside}"
+    );
+}
