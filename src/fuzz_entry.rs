@@ -3,7 +3,8 @@
 //! Owns: one plain function per parser that bytes from the sandboxed server can reach
 //! (the egress sniffer, the DNS answerer, the line framing, id recovery, the message
 //! parse). Each calls the real code and throws the result away: a fuzz target only looks
-//! for panics, hangs and memory blow-ups. Keeping the targets behind this one module means
+//! for panics, hangs and memory blow-ups, and for the strict content parse's lighter forms
+//! refusing other text than it does. Keeping the targets behind this one module means
 //! they do not break when the modules they test move or become `pub(crate)`.
 //!
 //! Compiled only under cargo-fuzz's `--cfg fuzzing`, so the shipped binary and the
@@ -15,6 +16,7 @@ use crate::egress::sniff::{self, Sniffed};
 use crate::jsonrpc::framing::{Frame, LineReader, OVERSIZE_PREFIX};
 use crate::jsonrpc::message::{self, Kind, Parsed};
 use crate::jsonrpc::{content, id_recovery};
+use serde_json::Value;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -181,7 +183,27 @@ fn read_content(kind: &Kind<'_>) {
         Kind::Response { result, .. } => *result,
     };
     if let Some(raw) = raw {
-        let _ = content::read(raw.get());
+        let read = content::read(raw.get());
+        // The lighter forms stand in for `read` on messages no stage judges: a text one of
+        // them lets through and `read` refuses would reach the server unread.
+        assert_eq!(
+            content::check(raw.get()).is_ok(),
+            read.is_ok(),
+            "check and read disagree on {}",
+            raw.get()
+        );
+        let outline = content::outline_within(raw.get(), 16);
+        assert_eq!(
+            outline.is_ok(),
+            read.is_ok(),
+            "outline and read disagree on {}",
+            raw.get()
+        );
+        if let (Ok(Value::Object(outline)), Ok(Value::Object(read))) = (outline, read) {
+            for (key, value) in &outline {
+                assert_eq!(read.get(key), Some(value), "the outline's {key} differs");
+            }
+        }
     }
 }
 

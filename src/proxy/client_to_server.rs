@@ -242,12 +242,33 @@ async fn hold(shared: &Arc<Shared>, ticket: Ticket, line: Bytes, outlets: &Outle
 }
 
 /// Records what one client message means for the session and decides its fate.
+/// A request's params as the stages below read them: in full, except for a large request of a
+/// method no stage judges by its content, whose small members are enough (its era, the client
+/// it names) and whose large ones are only checked, so that it is not held twice.
+fn read_content(method: &str, raw: &str) -> Result<serde_json::Value, content::Unreadable> {
+    let judged = [
+        methods::TOOLS_CALL,
+        methods::INITIALIZE,
+        methods::SERVER_DISCOVER,
+        methods::TOOLS_LIST,
+        // A ping is relayed unrecorded only when it is bare, which an outline cannot tell.
+        methods::PING,
+    ]
+    .contains(&method);
+    // The trail keeps what it parses of payloads up to its limit: those are read in full.
+    if judged || raw.len() <= recording::PARSE_LIMIT {
+        content::read(raw)
+    } else {
+        content::outline(raw)
+    }
+}
+
 fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
     match kind {
         Kind::Request { id, method, params } => {
             // Every stage below reads the params (the era, the gate, the audit record): what
             // cannot be read in full is refused, never forwarded with a stage skipped.
-            let content = match params.map(|p| content::read(p.get())).transpose() {
+            let content = match params.map(|p| read_content(&method, p.get())).transpose() {
                 Ok(content) => content,
                 Err(unreadable) => {
                     let why = format!(

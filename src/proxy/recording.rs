@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 use std::ops::Range;
 
 /// Payloads larger than this are hashed, not parsed.
-const PARSE_LIMIT: usize = 64 * 1024;
+pub(crate) const PARSE_LIMIT: usize = 64 * 1024;
 
 /// An audit record to write once the message it describes has been forwarded. It holds the
 /// line (shared, not copied) and where in it the interesting JSON lies.

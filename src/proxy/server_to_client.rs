@@ -380,7 +380,7 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, line: &Bytes, bytes: usize) -> Fat
         Kind::Request { id, method, params } => {
             // The client is asked on the server's behalf (a model to sample, a person to
             // answer): the trail holds what was asked, and what it cannot hold is not asked.
-            let refusal = match params.map(|p| content::read(p.get())).transpose() {
+            let refusal = match params.map(|p| content::check(p.get())).transpose() {
                 Err(unreadable) => Some((
                     ErrorCode::Malformed,
                     format!("the params of this {method} request cannot be read in full: {unreadable}"),

@@ -205,7 +205,7 @@ fn pid_one_child(plan: &Plan, mapped: OwnedFd, moves: &[(RawFd, RawFd)], egress:
     if namespaces::map_ids("self", plan.uid, plan.gid).is_err() || mapped.write_all(MAPPED).is_err()
     {
         // The supervisor starts the helper instead, which says why (or is gone).
-        std::process::exit(crate::exit::status(crate::exit::GUARD_FAILED));
+        init::leave(crate::exit::status(crate::exit::GUARD_FAILED));
     }
     drop(mapped);
     arrange(moves);
@@ -228,7 +228,7 @@ fn helper_child(plan: &Plan, supervisor: Pid, moves: &[(RawFd, RawFd)], egress: 
     init::die_with_parent();
     if nix::unistd::getppid() != supervisor {
         // The supervisor died before the parent-death signal was armed.
-        std::process::exit(crate::exit::status(crate::exit::GUARD_FAILED));
+        init::leave(crate::exit::status(crate::exit::GUARD_FAILED));
     }
     // Dumpable, as a freshly executed helper is, so that it may write its own id maps and
     // its command line (a supervisor holding credentials is not, and this copy of it would
@@ -246,7 +246,7 @@ fn helper_child(plan: &Plan, supervisor: Pid, moves: &[(RawFd, RawFd)], egress: 
 fn child_entry(body: impl FnOnce() -> std::convert::Infallible) -> ! {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
     let _ = outcome;
-    std::process::exit(crate::exit::status(crate::exit::GUARD_FAILED))
+    init::leave(crate::exit::status(crate::exit::GUARD_FAILED))
 }
 
 /// Gives a child its command line and process group, and exactly the helper's descriptors.

@@ -92,7 +92,7 @@ pub(crate) fn main() -> ! {
     // Die with the supervisor; if it is already gone, stop here.
     die_with_parent();
     if nix::unistd::getppid().as_raw() != supervisor {
-        std::process::exit(EXIT_SETUP);
+        leave(EXIT_SETUP);
     }
     // The rest of the helper finds the pipes at fixed numbers; whatever else mcpguard
     // inherited from the agent (a terminal, a log file) is not for the sandbox.
@@ -224,7 +224,15 @@ fn read_plan() -> Result<Plan, String> {
 
 pub(super) fn fatal(message: &str) -> ! {
     eprintln!("mcpguard: error: sandbox: {message}");
-    std::process::exit(EXIT_SETUP);
+    leave(EXIT_SETUP)
+}
+
+/// Ends this process of the sandbox at once. Not `exit`: a process forked from the supervisor
+/// carries its exit handlers and library destructors, which are the supervisor's to run (and
+/// would copy each page they touch); nothing here buffers output (stderr is unbuffered).
+pub(super) fn leave(code: i32) -> ! {
+    // SAFETY: `_exit` takes an integer and does not return; it runs no code of this process.
+    unsafe { libc::_exit(code) }
 }
 
 fn block_signals() -> SigSet {
@@ -322,7 +330,7 @@ fn relay_until_exit(
                             && let Some(code) = code_of(status)
                         {
                             at_exit(code);
-                            std::process::exit(code);
+                            leave(code);
                         }
                     }
                 }
@@ -767,14 +775,14 @@ fn exec(argv: &[String], env: &[(String, String)]) -> ! {
                 "mcpguard: error: command not executable inside the sandbox: {}: {e}",
                 candidate.display()
             );
-            std::process::exit(crate::exit::status(crate::exit::NOT_EXECUTABLE));
+            leave(crate::exit::status(crate::exit::NOT_EXECUTABLE));
         }
         None => {
             eprintln!(
                 "mcpguard: error: command not found inside the sandbox: {program} (it must be under a \
                  system directory or a path granted with --allow-read)"
             );
-            std::process::exit(crate::exit::status(crate::exit::NOT_FOUND));
+            leave(crate::exit::status(crate::exit::NOT_FOUND));
         }
     }
 }

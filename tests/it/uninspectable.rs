@@ -109,6 +109,22 @@ fn a_call_padded_with_what_the_guard_cannot_read_never_reaches_the_server() {
         Some("mcpguard.unreadable"),
         "{resource}"
     );
+    // A large request no stage judges is read only for its small members, and its large ones
+    // are still read through: what the guard cannot read does not ride in a large member.
+    let filler = "a".repeat(100 * 1024);
+    for (id, pad) in [
+        ("large-surrogate", SURROGATE_PAD.to_owned()),
+        ("large-deep", deep_pad()),
+    ] {
+        guard.send(
+            format!(
+                "{{\"jsonrpc\":\"2.0\",\"id\":\"{id}\",\"method\":\"resources/read\",\"params\":{{\"uri\":\"file://{secret}\",\"blob\":[\"{filler}\",{pad}]}}}}\n"
+            )
+            .as_bytes(),
+        );
+        let reply = answer(&guard, id);
+        assert_eq!(own_error(&reply), Some("mcpguard.unreadable"), "{reply}");
+    }
     let (_, stderr) = guard.finish();
     assert!(!stderr.contains("the secret outside"), "{stderr}");
     let logged = mcpguard_in(home.path(), &["logs", "--json"]).1;
@@ -125,7 +141,13 @@ fn a_call_padded_with_what_the_guard_cannot_read_never_reaches_the_server() {
         .unwrap_or_else(|| panic!("no record of the padded call: {logged}"));
     assert_eq!(judged["decision"]["verdict"], json!("deny"), "{judged}");
     assert_eq!(judged["args"]["value"]["path"], json!(secret), "{judged}");
-    for id in ["surrogate", "deep", "resource"] {
+    for id in [
+        "surrogate",
+        "deep",
+        "resource",
+        "large-surrogate",
+        "large-deep",
+    ] {
         assert!(
             records.iter().any(|r| r["event"] == json!("refused")
                 && r["id"] == json!(id)
