@@ -449,7 +449,7 @@ fn inspect_result(
         .map(|e| e.output_schema)
         .unwrap_or(serde_json::Value::Null);
     let inspection = response::inspect(
-        &value,
+        value,
         tool,
         &output_schema,
         &policy.responses,
