@@ -11,6 +11,9 @@
 //! * Large message: a 10 MiB request and a 10 MiB answer, directly, through the frame-only
 //!   relay (the floor for a relay that waits for whole messages) and through mcpguard,
 //!   with the supervisor's peak RSS (VmHWM) read while it is still running.
+//! * Tool answer: a tools/call answered with 10 MiB of text, which the default profile
+//!   inspects (and caps), through mcpguard with and without audit, with the supervisor's
+//!   peak RSS: the large message of real use.
 //! * Bulk pipeline: `cat FILE | X | cat > /dev/null` with 200,000 one-KiB notifications,
 //!   where X is nothing (the bare pipe), a frame-only relay built here (two threads, 64 KiB
 //!   reads, memchr framing, whole lines written: the ceiling for any relay), a naive Python
@@ -150,13 +153,27 @@ fn echo_server() {
     let mut out = stdout.lock();
     let mut line = Vec::new();
     let big_text = "y".repeat(BIG);
+    // A tool's answer as a file reader gives it: lines of text, written with `\n` escapes.
+    let tool_text = "a line of text a tool read from a file\\n".repeat(BIG / 41);
+    let asks = |line: &[u8], method: &str| {
+        let needle = format!("\"method\":\"{method}\"");
+        memchr::memmem::find(line, needle.as_bytes()).is_some()
+    };
     loop {
         line.clear();
         if input.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
             return;
         }
         let Some(id) = id_of(&line) else { continue };
-        let reply = if line.len() > 1 << 20 {
+        let reply = if asks(&line, "tools/list") {
+            format!(
+                "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{\"tools\":[{{\"name\":\"read\",\"description\":\"Reads a file.\",\"inputSchema\":{{\"type\":\"object\"}},\"annotations\":{{\"readOnlyHint\":true}}}}]}}}}\n"
+            )
+        } else if asks(&line, "tools/call") {
+            format!(
+                "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{\"content\":[{{\"type\":\"text\",\"text\":\"{tool_text}\"}}]}}}}\n"
+            )
+        } else if line.len() > 1 << 20 {
             format!(
                 "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{\"content\":[{{\"type\":\"text\",\"text\":\"{big_text}\"}}]}}}}\n"
             )
@@ -406,6 +423,40 @@ fn big_message(path: Path) -> (Duration, Option<u64>) {
     (elapsed, peak)
 }
 
+/// Time of a tools/call whose answer is 10 MiB of text, and the supervisor's peak RSS in KiB:
+/// the large message of real use, which the default profile inspects (and caps at 1 MiB).
+fn big_tool_answer(path: Path) -> (Duration, Option<u64>) {
+    let mut child = spawn(path, &["--echo-server"]);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = Vec::new();
+    stdin
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}\n")
+        .expect("write");
+    stdout.read_until(b'\n', &mut line).expect("read");
+    line.clear();
+    let start = Instant::now();
+    stdin
+        .write_all(
+            b"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"read\",\"arguments\":{}}}\n",
+        )
+        .expect("write");
+    stdout.read_until(b'\n', &mut line).expect("read");
+    let elapsed = start.elapsed();
+    let answer: serde_json::Value = serde_json::from_slice(&line).expect("answer");
+    assert!(
+        answer["result"]["content"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.len() > 1 << 19),
+        "not the tool's answer: {}",
+        String::from_utf8_lossy(&line[..line.len().min(400)])
+    );
+    let peak = vm_hwm_kib(child.id());
+    drop(stdin);
+    let _ = child.wait();
+    (elapsed, peak)
+}
+
 fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -568,6 +619,31 @@ fn run_benchmarks(quick: bool) {
         "  supervisor peak RSS (VmHWM, max over rounds and modes): {:.1} MiB",
         peak as f64 / 1024.0
     );
+    let mut tool: [Vec<f64>; 2] = Default::default();
+    let mut tool_peaks: [Vec<u64>; 2] = Default::default();
+    for _ in 0..if quick { 1 } else { 3 } {
+        for (i, path) in [Path::GuardedNoAudit, Path::Guarded]
+            .into_iter()
+            .enumerate()
+        {
+            let (elapsed, peak) = big_tool_answer(path);
+            tool[i].push(elapsed.as_secs_f64() * 1e3);
+            tool_peaks[i].extend(peak);
+        }
+    }
+    println!(
+        "\n10 MiB tool answer (text with line breaks; inspected, and capped at 1 MiB by the default profile)"
+    );
+    for (i, label) in ["mcpguard, --no-audit", "mcpguard (audit on)"]
+        .iter()
+        .enumerate()
+    {
+        println!(
+            "  {label:<22} {:8.1} ms   supervisor peak RSS {:.1} MiB",
+            median(&mut tool[i]),
+            tool_peaks[i].iter().max().copied().unwrap_or(0) as f64 / 1024.0
+        );
+    }
     bulk_pipeline(if quick { 3 } else { 5 }, count);
     let _ = std::fs::remove_dir_all(bench_home());
 }
