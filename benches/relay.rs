@@ -155,9 +155,11 @@ fn echo_server() {
     let big_text = "y".repeat(BIG);
     // A tool's answer as a file reader gives it: lines of text, written with `\n` escapes.
     let tool_text = "a line of text a tool read from a file\\n".repeat(BIG / 41);
+    // The requests here name their method before their params: only the head is searched,
+    // so the 10 MiB request costs this server no more than it did.
     let asks = |line: &[u8], method: &str| {
         let needle = format!("\"method\":\"{method}\"");
-        memchr::memmem::find(line, needle.as_bytes()).is_some()
+        memchr::memmem::find(&line[..line.len().min(256)], needle.as_bytes()).is_some()
     };
     loop {
         line.clear();

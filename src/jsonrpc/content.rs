@@ -16,7 +16,6 @@ use serde::Deserialize;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
-use std::borrow::Cow;
 use std::fmt;
 
 /// Why content could not be read in full.
@@ -68,9 +67,9 @@ pub(crate) fn outline_within(raw: &str, member_limit: usize) -> Result<Value, Un
     let mut kept = serde_json::Map::new();
     for (key, member) in members {
         if member.get().len() <= member_limit {
-            kept.insert(key.into_owned(), read(member.get())?);
+            kept.insert(key, read(member.get())?);
         } else {
-            kept.remove(key.as_ref());
+            kept.remove(&key);
         }
     }
     Ok(Value::Object(kept))
@@ -129,8 +128,8 @@ impl<'de> Visitor<'de> for CheckVisitor {
     }
 }
 
-/// An object's members in order, each borrowed as written (keys decoded).
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+/// An object's members in order: each key decoded, each value borrowed as written.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
 
 impl<'de> Deserialize<'de> for Members<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -142,7 +141,7 @@ impl<'de> Deserialize<'de> for Members<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
                 let mut members = Vec::new();
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                while let Some(key) = map.next_key::<String>()? {
                     members.push((key, map.next_value::<&'de RawValue>()?));
                 }
                 Ok(Members(members))

@@ -241,7 +241,6 @@ async fn hold(shared: &Arc<Shared>, ticket: Ticket, line: Bytes, outlets: &Outle
     }
 }
 
-/// Records what one client message means for the session and decides its fate.
 /// A request's params as the stages below read them: in full, except for a large request of a
 /// method no stage judges by its content, whose small members are enough (its era, the client
 /// it names) and whose large ones are only checked, so that it is not held twice.
@@ -263,6 +262,7 @@ fn read_content(method: &str, raw: &str) -> Result<serde_json::Value, content::U
     }
 }
 
+/// Records what one client message means for the session and decides its fate.
 fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
     match kind {
         Kind::Request { id, method, params } => {
