@@ -245,22 +245,25 @@ async fn hold(shared: &Arc<Shared>, ticket: Ticket, line: Bytes, outlets: &Outle
 /// method no stage judges by its content, whose small members are enough (its era, the client
 /// it names) and whose large ones are only checked, so that it is not held twice.
 fn read_content(method: &str, raw: &str) -> Result<serde_json::Value, content::Unreadable> {
-    let judged = [
-        methods::TOOLS_CALL,
-        methods::INITIALIZE,
-        methods::SERVER_DISCOVER,
-        methods::TOOLS_LIST,
-        // A ping is relayed unrecorded only when it is bare, which an outline cannot tell.
-        methods::PING,
-    ]
-    .contains(&method);
     // The trail keeps what it parses of payloads up to its limit: those are read in full.
-    if judged || raw.len() <= recording::PARSE_LIMIT {
+    let whole = raw.len() <= recording::PARSE_LIMIT
+        || method == methods::TOOLS_CALL
+        || DECLARE_CAPABILITIES.contains(&method)
+        // A ping is relayed unrecorded only when it is bare, which an outline cannot tell.
+        || method == methods::PING;
+    if whole {
         content::read(raw)
     } else {
         content::outline(raw)
     }
 }
+
+/// The requests whose params declare what the client can do (what a tool list depends on).
+const DECLARE_CAPABILITIES: [&str; 3] = [
+    methods::INITIALIZE,
+    methods::SERVER_DISCOVER,
+    methods::TOOLS_LIST,
+];
 
 /// Records what one client message means for the session and decides its fate.
 fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
@@ -284,10 +287,8 @@ fn note(shared: &Arc<Shared>, kind: Kind<'_>, outlets: &Outlets<'_>) -> Fate {
             let mut state = shared.lock();
             // Only what a tool list can depend on is read, and only where it is declared or
             // used: not on every modern request.
-            if matches!(
-                method.as_ref(),
-                methods::INITIALIZE | methods::SERVER_DISCOVER | methods::TOOLS_LIST
-            ) && let Some(kind) = capabilities::declared(&method, content.as_ref())
+            if DECLARE_CAPABILITIES.contains(&method.as_ref())
+                && let Some(kind) = capabilities::declared(&method, content.as_ref())
             {
                 state.client_capabilities = kind;
             }
